@@ -1,0 +1,168 @@
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "env/registry.h"
+#include "env/rollout.h"
+
+namespace stitch::cli {
+namespace {
+
+// `stitch env run`: every setting is a config key (flags are shorthands for --set).
+struct EnvRunConfig {
+  std::string env = "pendulum-v1";  // registered env id
+  std::string policy = "random";    // random | scripted | constant:<v1>,<v2>,...
+  int episodes = 10;                // episodes to run (seeds seed, seed+1, ...)
+  uint64_t seed = 0;                // first episode's seed
+  int64_t max_episode_steps = 0;    // > 0 overrides the env's time limit
+  bool normalize_observations = false;
+
+  void describe(ConfigFields& f) {
+    f.add("env", env, "registered env id (see `stitch env list`)");
+    f.add("policy", policy, "random, scripted, or constant:<v1>,<v2>,... (a fixed action)");
+    f.add("episodes", episodes, "number of episodes");
+    f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
+    f.add("max_episode_steps", max_episode_steps, "> 0 overrides the env's time limit");
+    f.add("normalize_observations", normalize_observations,
+          "wrap the env in NormalizeObservation");
+  }
+  void validate() const {
+    if (policy != "random" && policy != "scripted" && !policy.starts_with("constant:")) {
+      fail("config key 'policy': expected random, scripted or constant:<values>, got '{}'",
+           policy);
+    }
+    if (episodes < 1) fail("config key 'episodes': must be >= 1, got {}", episodes);
+    if (max_episode_steps < 0) {
+      fail("config key 'max_episode_steps': must be >= 0, got {}", max_episode_steps);
+    }
+  }
+};
+
+// Always plays the same action; for probing envs by hand (and testing their checks).
+class ConstantPolicy : public Policy {
+ public:
+  explicit ConstantPolicy(std::vector<float> action) : action_(std::move(action)) {}
+  void act(std::span<const float>, Rng&, std::span<float> action) override {
+    STITCH_CHECK(action.size() == action_.size(), "constant action size checked in make_policy");
+    std::copy(action_.begin(), action_.end(), action.begin());
+  }
+
+ private:
+  std::vector<float> action_;
+};
+
+std::vector<float> parse_constant_action(const std::string& spec) {
+  std::vector<float> values;
+  std::string_view rest = std::string_view(spec).substr(std::string_view("constant:").size());
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    float v = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size()) {
+      fail("config key 'policy': '{}' is not a number in '{}'", item, spec);
+    }
+    values.push_back(v);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return values;
+}
+
+std::unique_ptr<Policy> make_policy(const EnvRunConfig& config, const Env& env) {
+  if (config.policy == "scripted") return make_scripted_policy(config.env);
+  if (config.policy == "random") return make_random_policy(env.action_space());
+  std::vector<float> action = parse_constant_action(config.policy);
+  check_action(env.id(), env.action_space(), action);  // the env's own message for a bad action
+  return std::make_unique<ConstantPolicy>(std::move(action));
+}
+
+struct EnvRunArgs {
+  std::vector<std::string> shorthands;  // from --env, --policy, ... in order
+  std::vector<std::string> sets;        // --set key=value
+  std::string config_file;
+};
+
+void run_env(const EnvRunArgs& args) {
+  setup_runtime(/*warn_about_blas=*/false);
+  EnvRunConfig config;
+  std::vector<std::string> overrides = args.shorthands;
+  overrides.insert(overrides.end(), args.sets.begin(), args.sets.end());
+  resolve_config(config, args.config_file, overrides);
+  spdlog::info("config: {}", config_to_string(config, -1));
+
+  MakeEnvOptions options;
+  options.max_episode_steps = config.max_episode_steps;
+  options.normalize_observations = config.normalize_observations;
+  auto env = make_env(config.env, options);
+  auto policy = make_policy(config, *env);
+  const auto episodes = run_episodes(*env, *policy, config.episodes, config.seed);
+
+  fmt::print("env {}  policy {}  episodes {}  seed {}\n", config.env, config.policy,
+             config.episodes, config.seed);
+  std::vector<double> returns;
+  for (size_t i = 0; i < episodes.size(); ++i) {
+    const auto& e = episodes[i];
+    fmt::print("episode {:>4}  seed {:>6}  return {:>10.3f}  length {:>5}  {}\n", i,
+               config.seed + i, e.total_return, e.length,
+               e.terminated ? "terminated" : "truncated");
+    returns.push_back(e.total_return);
+  }
+  const double n = static_cast<double>(returns.size());
+  const double mean = std::accumulate(returns.begin(), returns.end(), 0.0) / n;
+  double var = 0.0;
+  for (double r : returns) var += (r - mean) * (r - mean);
+  const double std = returns.size() > 1 ? std::sqrt(var / (n - 1)) : 0.0;
+  const auto [lo, hi] = std::minmax_element(returns.begin(), returns.end());
+  fmt::print("mean return {:.3f}  std {:.3f}  min {:.3f}  max {:.3f}  over {} episodes\n", mean,
+             std, *lo, *hi, returns.size());
+}
+
+}  // namespace
+
+void add_env_commands(CLI::App& app) {
+  auto* env = app.add_subcommand("env", "list environments and run policies on them");
+  env->require_subcommand(1);
+
+  auto* list = env->add_subcommand("list", "list the registered environments");
+  list->callback([] {
+    const auto& registry = EnvRegistry::global();
+    fmt::print("{:<26} {:>5} {:>5} {:>10} {:>9}  {}\n", "id", "obs", "act", "time limit",
+               "scripted", "summary");
+    for (const auto& id : registry.ids()) {
+      const EnvSpec& spec = registry.spec(id);
+      const auto env = spec.make();
+      const Space& a = env->action_space();
+      fmt::print("{:<26} {:>5} {:>5} {:>10} {:>9}  {}\n", id,
+                 env->observation_space().flat_dim(),
+                 a.is_discrete() ? fmt::format("d{}", a.n()) : std::to_string(a.flat_dim()),
+                 spec.max_episode_steps, spec.scripted_policy ? "yes" : "no", spec.summary);
+    }
+  });
+
+  auto args = std::make_shared<EnvRunArgs>();
+  auto* run = env->add_subcommand("run", "run a random or scripted policy and print returns");
+  auto shorthand = [args](const std::string& key) {
+    return [args, key](const std::string& value) { args->shorthands.push_back(key + "=" + value); };
+  };
+  run->add_option_function<std::string>("--env", shorthand("env"), "env id (config key env)");
+  run->add_option_function<std::string>("--policy", shorthand("policy"),
+                                        "random or scripted (config key policy)");
+  run->add_option_function<std::string>("--episodes", shorthand("episodes"),
+                                        "episodes to run (config key episodes)");
+  run->add_option_function<std::string>("--seed", shorthand("seed"),
+                                        "first episode's seed (config key seed)");
+  run->add_option("--set", args->sets, "override a config key: --set key=value (repeatable)");
+  run->add_option("--config", args->config_file, "JSON file of config keys")
+      ->check(CLI::ExistingFile);
+  run->callback([args] { run_env(*args); });
+}
+
+}  // namespace stitch::cli

@@ -1,0 +1,16 @@
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/runtime.h"
+
+namespace stitch::cli {
+
+void add_version_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("version", "print versions of stitch and the libraries in use");
+  cmd->callback([] {
+    setup_runtime(/*warn_about_blas=*/true);
+    fmt::print("{}", version_report());
+  });
+}
+
+}  // namespace stitch::cli

@@ -1,0 +1,24 @@
+// The `stitch` subcommands. Each add_* registers its subcommand on the app; the callbacks parse
+// nothing themselves beyond CLI11's work, call library code, and print results to stdout.
+// Errors are thrown as stitch::Error and printed by main() as "error: ...".
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace stitch::cli {
+
+// Options every compute command shares.
+struct GlobalOptions {
+  int threads = 1;             // BLAS / env-stepping threads (see README "Threads")
+  std::string log_level;       // empty: STITCH_LOG_LEVEL or "info"
+};
+
+GlobalOptions& global_options();
+// Applies logging and the thread policy; compute commands call it first.
+void setup_runtime(bool warn_about_blas);
+
+void add_version_command(CLI::App& app);
+void add_env_commands(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace stitch::cli

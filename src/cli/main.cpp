@@ -1,0 +1,56 @@
+// stitch: data-driven reinforcement learning. See `stitch --help`.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/runtime.h"
+
+namespace stitch::cli {
+
+GlobalOptions& global_options() {
+  static GlobalOptions options;
+  return options;
+}
+
+void setup_runtime(bool warn_about_blas) {
+  init_logging(global_options().log_level);
+  set_compute_threads({.threads = global_options().threads, .torch_threads = 1});
+  if (warn_about_blas) warn_if_reference_blas();
+}
+
+}  // namespace stitch::cli
+
+int main(int argc, char** argv) {
+  using namespace stitch::cli;
+  CLI::App app{"stitch: learn control policies from logged data, and improve them"};
+  app.name("stitch");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--threads", global_options().threads,
+                 "compute threads: BLAS threads and env-stepping threads (torch intra-op "
+                 "stays at 1)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-level", global_options().log_level,
+                 "trace, debug, info, warn, error or off (default: $STITCH_LOG_LEVEL or info)");
+
+  add_version_command(app);
+  add_env_commands(app);
+  add_bench_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const stitch::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

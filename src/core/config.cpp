@@ -1,0 +1,171 @@
+#include "core/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace stitch {
+namespace {
+
+template <typename T>
+T parse_number(std::string_view key, std::string_view text, const char* what) {
+  T value{};
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec != std::errc() || ptr != last) {
+    fail("config key '{}': expected {}, got '{}'", key, what, text);
+  }
+  return value;
+}
+
+bool parse_bool(std::string_view key, std::string_view text) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") return true;
+  if (text == "false" || text == "0" || text == "no" || text == "off") return false;
+  fail("config key '{}': expected true or false, got '{}'", key, text);
+}
+
+template <typename T>
+ConfigFields::Field make_field(std::string key, T& value, std::string type, std::string help) {
+  ConfigFields::Field f;
+  f.key = std::move(key);
+  f.type = std::move(type);
+  f.help = std::move(help);
+  const std::string k = f.key;
+  f.set_text = [&value, k](std::string_view text) {
+    if constexpr (std::is_same_v<T, bool>) {
+      value = parse_bool(k, text);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      value = std::string(text);
+    } else if constexpr (std::is_integral_v<T>) {
+      value = parse_number<T>(k, text, std::is_signed_v<T> ? "an integer" : "a non-negative integer");
+    } else {
+      value = parse_number<T>(k, text, "a number");
+    }
+  };
+  f.write_json = [&value](nlohmann::json& out) { out = value; };
+  return f;
+}
+
+// Walks to the JSON node for a dotted key, creating objects on the way.
+nlohmann::json& node_for(nlohmann::json& root, const std::string& key) {
+  nlohmann::json* node = &root;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? dot : dot - start);
+    node = &(*node)[part];
+    if (dot == std::string::npos) return *node;
+    start = dot + 1;
+  }
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix,
+             std::vector<std::pair<std::string, const nlohmann::json*>>& out) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object()) {
+      flatten(*it, key, out);
+    } else {
+      out.emplace_back(key, &*it);
+    }
+  }
+}
+
+}  // namespace
+
+void ConfigFields::add(std::string key, bool& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "bool", std::move(help)));
+}
+void ConfigFields::add(std::string key, int& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "int", std::move(help)));
+}
+void ConfigFields::add(std::string key, int64_t& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "int", std::move(help)));
+}
+void ConfigFields::add(std::string key, uint64_t& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "uint", std::move(help)));
+}
+void ConfigFields::add(std::string key, float& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "float", std::move(help)));
+}
+void ConfigFields::add(std::string key, double& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "float", std::move(help)));
+}
+void ConfigFields::add(std::string key, std::string& v, std::string help) {
+  fields_.push_back(make_field(std::move(key), v, "string", std::move(help)));
+}
+
+const ConfigFields::Field* ConfigFields::find(std::string_view key) const {
+  for (const auto& f : fields_) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+void ConfigFields::apply_override(std::string_view key_value, std::string_view origin) {
+  const size_t eq = key_value.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    fail("{} '{}': expected key=value", origin, key_value);
+  }
+  const std::string_view key = key_value.substr(0, eq);
+  const std::string_view value = key_value.substr(eq + 1);
+  const Field* field = find(key);
+  if (field == nullptr) {
+    std::string known;
+    for (const auto& f : fields_) known += (known.empty() ? "" : ", ") + f.key;
+    fail("{} '{}': unknown config key '{}' (known keys: {})", origin, key_value, key, known);
+  }
+  field->set_text(value);
+}
+
+void ConfigFields::apply_json(const nlohmann::json& object, std::string_view origin) {
+  if (!object.is_object()) fail("{}: expected a JSON object at the top level", origin);
+  std::vector<std::pair<std::string, const nlohmann::json*>> leaves;
+  flatten(object, "", leaves);
+  for (const auto& [key, value] : leaves) {
+    std::string text;
+    if (value->is_string()) {
+      text = value->get<std::string>();
+    } else if (value->is_boolean() || value->is_number()) {
+      text = value->dump();
+    } else {
+      fail("{}: config key '{}' must be a string, number or boolean, got {}", origin, key,
+           value->type_name());
+    }
+    apply_override(key + "=" + text, origin);
+  }
+}
+
+nlohmann::json ConfigFields::to_json() const {
+  nlohmann::json root = nlohmann::json::object();
+  for (const auto& f : fields_) f.write_json(node_for(root, f.key));
+  return root;
+}
+
+namespace detail {
+
+void apply_json_file(ConfigFields& fields, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("config file '{}': cannot open", path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("config file '{}': invalid JSON at byte {}", path, e.byte);
+  }
+  fields.apply_json(j, "config file '" + path + "'");
+}
+
+std::string dump_json(const ConfigFields& fields, int indent) {
+  return fields.to_json().dump(indent);
+}
+
+}  // namespace detail
+}  // namespace stitch

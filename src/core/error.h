@@ -1,0 +1,40 @@
+// stitch's one error type and the always-on CHECK macros.
+//
+// Rule: throw `stitch::Error` at the fault with a message that names the file, field, row or
+// value at fault; catch it only at the edge (the CLI prints `error: <message>` and exits
+// non-zero). Invariants that only a bug can break use STITCH_CHECK, which is always on.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace stitch {
+
+// The exception every stitch component throws for bad input, bad configuration or a failed
+// invariant. `what()` is a complete one-line message meant for a user.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Throws Error with a fmt-formatted message: `fail("bad action shape: got {}", n)`.
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  throw Error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+namespace detail {
+[[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
+}  // namespace detail
+
+}  // namespace stitch
+
+// Always-on invariant check (OpenSpiel's SPIEL_CHECK): a failure is a bug in stitch, reported
+// with the expression, source location and an optional message.
+#define STITCH_CHECK(cond, ...)                                                               \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]]                                                                 \
+      ::stitch::detail::check_failed(#cond, __FILE__, __LINE__, ::fmt::format("" __VA_ARGS__)); \
+  } while (0)

@@ -1,0 +1,45 @@
+// The process's compute runtime: which BLAS libtorch is calling, the threading policy, and the
+// versions of every library stitch is built on (`stitch version`).
+//
+// Threading policy (measured, see README "Threads"): libtorch's intra-op pool (OpenMP) and
+// OpenBLAS's pthread pool do not know about each other, and 2 + 2 threads on 2 cores made a
+// training step ~3x slower than 1 + 1. stitch therefore gives the compute threads to BLAS,
+// where the matmuls are, and keeps torch's intra-op pool at 1 thread unless asked otherwise:
+//   set_compute_threads({.threads = N})  ->  OpenBLAS N threads, torch intra-op 1 thread.
+// Call it once at start-up, before the first tensor operation.
+#pragma once
+
+#include <string>
+
+namespace stitch {
+
+struct BlasInfo {
+  std::string vendor;        // "OpenBLAS", "reference" (netlib) or "unknown"
+  std::string library_path;  // resolved path of the library that provides sgemm_
+  std::string detail;        // OpenBLAS's build configuration string, when available
+  int threads = 0;           // OpenBLAS threads in use; 0 when it cannot be queried
+  bool is_reference() const { return vendor == "reference"; }
+};
+
+// Inspects the loaded libraries (no side effects).
+BlasInfo blas_info();
+
+struct ThreadSettings {
+  int threads = 1;        // BLAS threads (the compute threads); >= 1
+  int torch_threads = 1;  // libtorch intra-op threads; >= 1
+};
+
+// Applies the policy to OpenBLAS (every loaded copy) and libtorch. Throws Error for counts < 1.
+void set_compute_threads(const ThreadSettings& settings);
+
+// libtorch's current intra-op thread count.
+int torch_threads();
+
+// Logs one warning line when libtorch is calling the reference BLAS; returns true if it did.
+bool warn_if_reference_blas();
+
+// Multi-line report for `stitch version`: stitch version and git commit, compiler, libtorch,
+// MuJoCo, HDF5, BLAS (vendor and path) and thread counts.
+std::string version_report();
+
+}  // namespace stitch

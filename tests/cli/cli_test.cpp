@@ -1,0 +1,111 @@
+// End-to-end tests of the `stitch` binary: exit codes, one-line errors, printed results.
+#include <regex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "testing/run_command.h"
+
+namespace stitch {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::CommandResult;
+
+CommandResult stitch(const std::string& args) {
+  return testing::run_command(std::string(STITCH_CLI_PATH) + " " + args);
+}
+
+// As stitch(), with the start-of-run log lines (the resolved config) turned off, so that
+// stderr holds only what an error prints.
+CommandResult stitch_quiet(const std::string& args) { return stitch("--log-level warn " + args); }
+
+// A failing command prints exactly one line, "error: ...", and exits with 1 (not a crash).
+void expect_one_line_error(const CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: "));
+  EXPECT_THAT(r.err, HasSubstr(needle));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+double mean_return(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("mean return (-?[0-9.]+)"))) return NAN;
+  return std::stod(m[1]);
+}
+
+TEST(Cli, HelpAndVersion) {
+  const auto help = stitch("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("env"));
+  const auto version = stitch("version");
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_THAT(version.out, HasSubstr("libtorch:"));
+  EXPECT_THAT(version.out, HasSubstr("threads: blas 1, torch intra-op 1"));
+  EXPECT_THAT(stitch("--threads 2 version").out, HasSubstr("threads: blas 2, torch intra-op 1"));
+}
+
+TEST(Cli, EnvListShowsTheClassicSuite) {
+  const auto r = stitch("env list");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* id : {"pendulum-v1", "cartpole-v1", "mountaincarcontinuous-v0", "acrobot-v1"}) {
+    EXPECT_THAT(r.out, HasSubstr(id));
+  }
+}
+
+TEST(Cli, ScriptedPendulumBeatsMinus200AndRandomIsWorseThanMinus1000) {
+  const auto scripted = stitch("env run --env pendulum-v1 --policy scripted --episodes 20");
+  EXPECT_EQ(scripted.exit_code, 0) << scripted.err;
+  EXPECT_GT(mean_return(scripted.out), -200.0) << scripted.out;
+  const auto random = stitch("env run --env pendulum-v1 --policy random --episodes 20");
+  EXPECT_LT(mean_return(random.out), -1000.0) << random.out;
+  EXPECT_EQ(std::count(random.out.begin(), random.out.end(), '\n'), 22);  // header, 20, mean
+}
+
+TEST(Cli, SameSeedSameOutput) {
+  const auto a = stitch("env run --env acrobot-v1 --episodes 3 --seed 9");
+  const auto b = stitch("env run --env acrobot-v1 --episodes 3 --seed 9");
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, stitch("env run --env acrobot-v1 --episodes 3 --seed 10").out);
+}
+
+TEST(Cli, UnknownEnvIdIsAOneLineError) {
+  expect_one_line_error(stitch_quiet("env run --env nope-v0"), "unknown env id 'nope-v0'");
+}
+
+TEST(Cli, WrongActionShapeIsAOneLineError) {
+  expect_one_line_error(stitch_quiet("env run --env pendulum-v1 --policy constant:0,0"),
+                        "pendulum-v1: action has 2 values, expected 1");
+}
+
+TEST(Cli, NanActionIsAOneLineError) {
+  expect_one_line_error(stitch_quiet("env run --env pendulum-v1 --policy constant:nan"),
+                        "action[0] is nan");
+}
+
+TEST(Cli, UnknownSetKeyIsAOneLineError) {
+  expect_one_line_error(stitch_quiet("env run --set episodez=3"), "unknown config key 'episodez'");
+  expect_one_line_error(stitch_quiet("env run --set episodes=many"),
+                        "config key 'episodes': expected an integer, got 'many'");
+  expect_one_line_error(stitch_quiet("env run --env cartpole-v1 --policy bogus"),
+                        "config key 'policy'");
+}
+
+TEST(Cli, ConfigFileIsAppliedAndSetWins) {
+  const std::string path = ::testing::TempDir() + "/env_run.json";
+  std::ofstream(path) << R"({"env": "cartpole-v1", "episodes": 2, "policy": "scripted"})";
+  const auto r = stitch("env run --config " + path + " --set episodes=3");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("env cartpole-v1  policy scripted  episodes 3"));
+  std::remove(path.c_str());
+}
+
+TEST(Cli, BadUsageIsAnErrorNotACrash) {
+  EXPECT_NE(stitch("").exit_code, 0);
+  EXPECT_NE(stitch("frobnicate").exit_code, 0);
+  EXPECT_NE(stitch("--threads 0 version").exit_code, 0);
+  expect_one_line_error(stitch("--log-level loud version"), "unknown log level 'loud'");
+}
+
+}  // namespace
+}  // namespace stitch
