@@ -14,6 +14,18 @@ std::pair<int64_t, int64_t> chunk(int64_t n, int parts, int k) {
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
 
+// Spins until `done()` or about `limit` polls have passed; returns done().
+template <typename Pred>
+bool spin_until(Pred done, int limit = 20000) {
+  for (int i = 0; i < limit; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  return done();
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
@@ -33,8 +45,10 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::worker_loop(int worker_index) {
   uint64_t seen = 0;
   while (true) {
+    auto ready = [&] { return stopping_.load() || generation_.load() != seen; };
+    spin_until(ready);
     std::unique_lock lock(mutex_);
-    start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+    start_cv_.wait(lock, ready);
     if (stopping_) return;
     seen = generation_;
     const auto [begin, end] = chunk(n_, size(), worker_index);
@@ -49,6 +63,7 @@ void ThreadPool::worker_loop(int worker_index) {
     lock.lock();
     if (err && !error_) error_ = err;
     if (--pending_ == 0) done_cv_.notify_one();
+    lock.unlock();
   }
 }
 
@@ -74,8 +89,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t)>& fn)
   } catch (...) {
     err = std::current_exception();
   }
+  spin_until([&] { return pending_.load() == 0; });
   std::unique_lock lock(mutex_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  done_cv_.wait(lock, [&] { return pending_.load() == 0; });
   if (!err) err = error_;
   fn_ = nullptr;
   lock.unlock();
