@@ -19,6 +19,8 @@ void setup_runtime(bool warn_about_blas);
 
 void add_version_command(CLI::App& app);
 void add_env_commands(CLI::App& app);
+void add_dataset_commands(CLI::App& app);
+void add_collect_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 
 }  // namespace stitch::cli

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
 
   add_version_command(app);
   add_env_commands(app);
+  add_dataset_commands(app);
+  add_collect_command(app);
   add_bench_command(app);
 
   try {
