@@ -6,6 +6,8 @@
 namespace stitch {
 namespace {
 
+__extension__ typedef unsigned __int128 uint128;  // GCC/Clang; __extension__ keeps -Wpedantic quiet
+
 uint64_t splitmix64(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -40,13 +42,18 @@ uint64_t Rng::next_u64() {
 double Rng::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 uint64_t Rng::below(uint64_t n) {
-  // Lemire's nearly-divisionless method would be faster; rejection keeps it simple and exact.
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t x;
-  do {
-    x = next_u64();
-  } while (x >= limit);
-  return x % n;
+  // Lemire (2019), "Fast Random Integer Generation in an Interval": multiply-shift with a
+  // rejection step that makes it exactly uniform; a division only on the rare rejection path.
+  uint128 m = static_cast<uint128>(next_u64()) * n;
+  uint64_t low = static_cast<uint64_t>(m);
+  if (low < n) {
+    const uint64_t threshold = (0 - n) % n;
+    while (low < threshold) {
+      m = static_cast<uint128>(next_u64()) * n;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
 }
 
 double Rng::normal() {
