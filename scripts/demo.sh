@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end. For now: the random and the scripted policy on every classic-control
-# env, with their returns. Later issues extend it to build a dataset, train, evaluate, report.
+# env, with their returns; then a small Pendulum dataset collected from the noisy scripted
+# policy, described by `stitch dataset info`. Later stages (train, evaluate, report) extend it.
 set -euo pipefail
 build=${1:-build}
 stitch="$build/stitch"
@@ -13,3 +14,9 @@ for env in pendulum-v1 mountaincarcontinuous-v0 cartpole-v1 acrobot-v1; do
     "$stitch" --log-level warn env run --env "$env" --policy "$policy" --episodes 10 --seed 0 | tail -n 1
   done
 done
+echo
+echo "== a dataset: pendulum-v1, scripted policy with Gaussian noise =="
+mkdir -p data
+"$stitch" --log-level warn collect --env pendulum-v1 --policy scripted --noise gaussian:0.5 \
+  --transitions 20000 --seed 0 --out data/pendulum-scripted-noisy.hdf5 --force
+"$stitch" dataset info data/pendulum-scripted-noisy.hdf5 --ref-min -1197.3 --ref-max -157.5

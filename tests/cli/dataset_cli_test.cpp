@@ -21,7 +21,9 @@ testing::CommandResult stitch(const std::string& args) {
 class DatasetCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/stitch_dataset_cli";
+    // One directory per test: ctest runs the tests of this fixture in parallel processes.
+    dir_ = ::testing::TempDir() + "/stitch_dataset_cli_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
