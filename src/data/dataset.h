@@ -1,0 +1,82 @@
+// The in-memory dataset: one contiguous column per field plus an episode index.
+//
+// Rows are transitions (s, a, r, s', terminal, timeout). Float columns are float32 and
+// row-major: observations [N, obs_dim], actions [N, act_dim], rewards [N], next_observations
+// [N, obs_dim], costs [N] (empty when the data has none). Flag columns hold 0/1 bytes.
+//
+// Episode boundaries (D4RL's convention): an episode ends at row i when terminals[i] (a true
+// terminal state) or timeouts[i] (cut by a time limit). Rows after the last end form a final
+// episode "cut by the end of the data" (neither flag set).
+//
+// has_next[i] says whether next_observations row i is a real successor state. It is 1 when the
+// file stored next_observations, and when it was derived from observations[i + 1] inside an
+// episode. It is 0 for the last row of an episode that was not terminated (a time-out or the end
+// of the data) when the file has no next_observations: that successor was never recorded, so
+// the row cannot be used for a TD target (samplers skip it) but is kept for BC and statistics.
+// For a terminated row the successor is irrelevant (no bootstrap); it is set to the row's own
+// observation and has_next is 1.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stitch {
+
+struct Episode {
+  int64_t start = 0;   // first row
+  int64_t length = 0;  // rows
+  double total_return = 0.0;
+  bool terminated = false;  // last row has terminals = 1
+  bool timed_out = false;   // last row has timeouts = 1 (and terminals = 0)
+  int64_t end() const { return start + length; }
+};
+
+// An extra float32 column, e.g. infos/qpos: `width` floats per row.
+struct Column {
+  int64_t width = 1;
+  std::vector<float> data;  // [N, width]
+};
+
+struct Dataset {
+  int64_t obs_dim = 0;
+  int64_t act_dim = 0;
+  std::vector<float> observations;       // [N, obs_dim]
+  std::vector<float> actions;            // [N, act_dim]
+  std::vector<float> rewards;            // [N]
+  std::vector<float> next_observations;  // [N, obs_dim]
+  std::vector<float> costs;              // [N] or empty
+  std::vector<uint8_t> terminals;        // [N] 0/1
+  std::vector<uint8_t> timeouts;         // [N] 0/1
+  std::vector<uint8_t> has_next;         // [N] 0/1, see above
+  std::map<std::string, Column> infos;   // extra per-row columns (infos/* in the files)
+  // Dataset-level metadata, values as JSON text (e.g. env_id -> "\"pendulum-v1\"").
+  std::map<std::string, std::string> metadata;
+  std::vector<Episode> episodes;  // built by index_episodes()
+
+  int64_t size() const { return static_cast<int64_t>(rewards.size()); }
+
+  // Rebuilds `episodes` from terminals/timeouts and rewards.
+  void index_episodes();
+  // Fills next_observations and has_next from observations when the source had none.
+  void derive_next_observations();
+  // Checks that every column has N rows of the right width (an internal invariant).
+  void check_shapes() const;
+
+  // Metadata helpers: the string value of a key, or "" when absent / not a string.
+  std::string metadata_string(const std::string& key) const;
+  // The numeric value of a key, or NaN.
+  double metadata_number(const std::string& key) const;
+  void set_metadata_string(const std::string& key, const std::string& value);
+  void set_metadata_number(const std::string& key, double value);
+};
+
+// Appends every row of `src` to `dst` (same dimensions required; infos kept only when both have
+// them) and re-indexes episodes. Throws Error on a dimension mismatch.
+void append_dataset(Dataset& dst, const Dataset& src);
+
+// A dataset made of the given episodes of `src`, in order (infos and metadata kept).
+Dataset select_episodes(const Dataset& src, const std::vector<int64_t>& episode_indices);
+
+}  // namespace stitch
