@@ -1,16 +1,39 @@
-// Env stepping throughput: each classic env alone, and VectorEnv with 1 and 2 threads.
+// Env stepping throughput: each env alone, VectorEnv with 1 and 2 threads, and for the MuJoCo
+// tasks a raw mj_step loop on the same model with the same frame skip (the physics bound).
 // Run: `stitch bench env` or build/bench/stitch_bench_env. items_per_second = env steps/s.
+#include <mujoco/mujoco.h>
+
 #include <benchmark/benchmark.h>
 
 #include "core/runtime.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
+#include "envs/mujoco/mujoco_env.h"
 
 namespace stitch {
 namespace {
 
 const char* const kEnvs[] = {"pendulum-v1", "cartpole-v1", "mountaincarcontinuous-v0",
                              "acrobot-v1"};
+
+struct MujocoTask {
+  const char* id;
+  const char* asset;
+  int frame_skip;
+  double reset_noise;
+  bool normal_qvel;
+  // The env's end-of-episode rule on qpos, so that the raw loop resets as often as the env.
+  bool (*ended)(const double* qpos);
+};
+const MujocoTask kMujoco[] = {
+    {"hopper-v4", "hopper.xml", 4, 5e-3, false,
+     [](const double* q) { return !(q[1] > 0.7 && q[2] > -0.2 && q[2] < 0.2); }},
+    {"walker2d-v4", "walker2d.xml", 4, 5e-3, false,
+     [](const double* q) { return !(q[1] > 0.8 && q[1] < 2.0 && q[2] > -1.0 && q[2] < 1.0); }},
+    {"halfcheetah-v4", "half_cheetah.xml", 5, 0.1, true, [](const double*) { return false; }},
+    {"ant-v4", "ant.xml", 5, 0.1, true,
+     [](const double* q) { return !(q[2] >= 0.2 && q[2] <= 1.0); }},
+};
 
 // Random actions drawn before timing, cycled through.
 std::vector<float> pregenerated_actions(const Space& space, int64_t count) {
@@ -55,7 +78,54 @@ void BM_VectorEnvStep(benchmark::State& state, const char* id) {
   state.SetItemsProcessed(state.iterations() * num_envs);
 }
 
+// The physics alone, on the same trajectory as BM_EnvStep: the same actions, the same reset
+// noise from the same seed stream, resets where the env ends its episodes (its rule on qpos,
+// or 1000 steps). ctrl <- action, then frame_skip x mj_step.
+void BM_RawMjStep(benchmark::State& state, const MujocoTask* task) {
+  const auto model = load_mujoco_model(task->asset);
+  const mjModel* m = model.get();
+  mjData* d = mj_makeData(m);
+  constexpr int64_t kActions = 4096;
+  const Space space = Space::box(m->nu, -1.0f, 1.0f);
+  const auto actions = pregenerated_actions(space, kActions);
+  Rng rng(0);  // as Env::reset(0), then continued by later resets
+  auto reset = [&] {
+    mj_resetData(m, d);
+    for (int i = 0; i < m->nq; ++i) d->qpos[i] = m->qpos0[i] + rng.uniform(-task->reset_noise, task->reset_noise);
+    for (int i = 0; i < m->nv; ++i) {
+      d->qvel[i] = task->normal_qvel ? task->reset_noise * rng.normal()
+                                     : rng.uniform(-task->reset_noise, task->reset_noise);
+    }
+    mj_forward(m, d);
+  };
+  reset();
+  int64_t t = 0, episode_step = 0;
+  for (auto _ : state) {
+    const float* a = actions.data() + (t % kActions) * m->nu;
+    for (int i = 0; i < m->nu; ++i) d->ctrl[i] = a[i];
+    for (int k = 0; k < task->frame_skip; ++k) mj_step(m, d);
+    if (task->ended(d->qpos) || ++episode_step == 1000) {
+      reset();
+      episode_step = 0;
+    }
+    ++t;
+  }
+  benchmark::DoNotOptimize(d->qpos[0]);
+  mj_deleteData(d);
+  state.SetItemsProcessed(state.iterations());
+}
+
 int register_all() {
+  for (const MujocoTask& task : kMujoco) {
+    benchmark::RegisterBenchmark((std::string("EnvStep/") + task.id).c_str(), BM_EnvStep, task.id);
+    benchmark::RegisterBenchmark((std::string("RawMjStep/") + task.id).c_str(), BM_RawMjStep, &task);
+    benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + task.id).c_str(), BM_VectorEnvStep,
+                                 task.id)
+        ->ArgNames({"envs", "threads"})
+        ->Args({16, 1})
+        ->Args({16, 2})
+        ->UseRealTime();
+  }
   for (const char* id : kEnvs) {
     benchmark::RegisterBenchmark((std::string("EnvStep/") + id).c_str(), BM_EnvStep, id);
     benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + id).c_str(), BM_VectorEnvStep,

@@ -14,6 +14,11 @@ for env in pendulum-v1 mountaincarcontinuous-v0 cartpole-v1 acrobot-v1; do
     "$stitch" --log-level warn env run --env "$env" --policy "$policy" --episodes 10 --seed 0 | tail -n 1
   done
 done
+for env in hopper-v4 walker2d-v4 halfcheetah-v4 ant-v4; do
+  echo
+  echo "== $env, random policy (MuJoCo) =="
+  "$stitch" --log-level warn env run --env "$env" --policy random --episodes 10 --seed 0 | tail -n 1
+done
 echo
 echo "== a dataset: pendulum-v1, scripted policy with Gaussian noise =="
 mkdir -p data

@@ -53,6 +53,14 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
         action[k] = std::clamp(static_cast<float>(a), space.low()[k], space.high()[k]);
       }
     }
+    // The env's per-state infos (e.g. MuJoCo's qpos/qvel), aligned with the observation row as
+    // in D4RL's infos/*.
+    for (const auto& [name, values] : env.info()) {
+      Column& col = d.infos[name];
+      if (col.data.empty()) col.width = static_cast<int64_t>(values.size());
+      STITCH_CHECK(col.width == static_cast<int64_t>(values.size()), "info '{}' changed width", name);
+      for (double v : values) col.data.push_back(static_cast<float>(v));
+    }
     StepResult r = env.step(action);
     d.observations.insert(d.observations.end(), obs.begin(), obs.end());
     d.actions.insert(d.actions.end(), action.begin(), action.end());

@@ -3,7 +3,8 @@
 // Episodes run with seeds seed, seed+1, ...; the policy may be perturbed with Gaussian noise
 // (std relative to half the action range, clipped to the bounds) or epsilon-uniform actions,
 // as D4RL's noisy behaviour policies were. next_observations are recorded for every row; when
-// the transition budget ends an episode early, its last row is marked as a time-out.
+// the transition budget ends an episode early, its last row is marked as a time-out. Per-state
+// values the env exposes through Env::info() (MuJoCo: qpos, qvel) are recorded as infos/*.
 #pragma once
 
 #include <cstdint>

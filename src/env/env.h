@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,7 +33,11 @@ struct StepResult {
   bool terminated = false;  // true terminal state
   bool truncated = false;   // episode cut (time limit)
   double cost = 0.0;        // safety cost of the step; 0 where the task defines none
+  std::string message;      // why the episode ended abnormally (e.g. an unstable simulation)
 };
+
+// Per-step extra values an env exposes (e.g. MuJoCo's qpos and qvel), keyed by name.
+using EnvInfo = std::map<std::string, std::vector<double>>;
 
 class Env {
  public:
@@ -57,6 +62,10 @@ class Env {
   int64_t max_episode_steps() const { return max_episode_steps_; }
   // True before the first reset and after an episode ended.
   bool needs_reset() const { return needs_reset_; }
+
+  // Extra values describing the current state (after reset or the last step), for datasets that
+  // record them (D4RL's infos/qpos, infos/qvel). Empty by default.
+  virtual EnvInfo info() const { return {}; }
 
  protected:
   // Draws the initial state from `rng` (the env's own, already seeded) and returns the first

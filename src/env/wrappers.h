@@ -17,6 +17,7 @@ class Wrapper : public Env {
   std::string id() const override { return inner_->id(); }
   const Space& observation_space() const override { return inner_->observation_space(); }
   const Space& action_space() const override { return inner_->action_space(); }
+  EnvInfo info() const override { return inner_->info(); }
   Env& inner() { return *inner_; }
 
  protected:

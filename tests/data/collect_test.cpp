@@ -46,6 +46,19 @@ TEST(Collect, NoiseLowersTheReturnAndStaysInBounds) {
   }
 }
 
+TEST(Collect, RecordsMujocoStatesAsInfos) {
+  auto env = make_env("hopper-v4");
+  auto policy = make_random_policy(env->action_space());
+  const Dataset d = collect(*env, *policy, {.transitions = 50, .seed = 2});
+  ASSERT_EQ(d.infos.count("qpos"), 1u);
+  EXPECT_EQ(d.infos.at("qpos").width, 6);
+  EXPECT_EQ(d.infos.at("qvel").width, 6);
+  // infos/qpos row i is the state behind observation row i (obs = qpos[1:], ...).
+  for (int64_t i = 0; i < d.size(); ++i) {
+    EXPECT_EQ(d.observations[i * 11], d.infos.at("qpos").data[i * 6 + 1]);
+  }
+}
+
 TEST(Collect, RejectsBadNoiseSpecs) {
   CollectOptions o;
   EXPECT_THROW(parse_noise("gaussian", o), Error);
