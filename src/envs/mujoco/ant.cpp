@@ -3,6 +3,7 @@
 #include <mujoco/mujoco.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "env/registry.h"
@@ -11,6 +12,7 @@ namespace stitch {
 
 // Ant-v4 constants (Gymnasium ant_v4.py defaults).
 namespace {
+constexpr double kNoClip = std::numeric_limits<double>::infinity();
 constexpr double kCtrlCostWeight = 0.5, kHealthyReward = 1.0;
 constexpr double kMinZ = 0.2, kMaxZ = 1.0, kResetNoise = 0.1;
 }  // namespace
@@ -20,9 +22,9 @@ Ant::Ant() : MujocoEnv("ant.xml", 5, 27) {
   STITCH_CHECK(torso_body_ >= 0, "ant.xml has no body named torso");
 }
 
-double Ant::torso_x() const { return data()->xpos[3 * torso_body_]; }
+double Ant::x_position() const { return data()->xpos[3 * torso_body_]; }
 
-bool Ant::is_healthy() const {
+bool Ant::is_healthy_state() const {
   for (double x : qpos()) {
     if (!std::isfinite(x)) return false;
   }
@@ -33,14 +35,7 @@ bool Ant::is_healthy() const {
   return z >= kMinZ && z <= kMaxZ;
 }
 
-std::vector<float> Ant::observe() const {
-  const auto q = qpos(), v = qvel();
-  std::vector<float> obs;
-  obs.reserve(27);
-  for (size_t i = 2; i < q.size(); ++i) obs.push_back(static_cast<float>(q[i]));
-  for (double x : v) obs.push_back(static_cast<float>(x));
-  return obs;
-}
+std::vector<float> Ant::observe() const { return qpos_qvel_observation(2, kNoClip); }
 
 std::vector<float> Ant::do_reset(Rng& rng) {
   reset_with_noise(rng, kResetNoise, /*normal_qvel=*/true);
@@ -48,18 +43,8 @@ std::vector<float> Ant::do_reset(Rng& rng) {
 }
 
 StepResult Ant::do_step(std::span<const float> action) {
-  const double x_before = torso_x();
-  if (!simulate(action)) return unstable_step_result();
-  terms_.x_velocity = (torso_x() - x_before) / dt();
-  terms_.forward = terms_.x_velocity;
-  terms_.healthy = kHealthyReward;
-  terms_.ctrl_cost = kCtrlCostWeight * sum_squares(action);
-  terms_.contact_cost = 0.0;
-  StepResult r;
-  r.obs = observe();
-  r.reward = terms_.total();
-  r.terminated = !is_healthy();
-  return r;
+  return locomotion_step(
+      action, {.forward = 1.0, .healthy = kHealthyReward, .ctrl_cost = kCtrlCostWeight}, true);
 }
 
 STITCH_REGISTER_ENV(ant, {.id = "ant-v4",

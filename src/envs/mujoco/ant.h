@@ -18,7 +18,8 @@ class Ant : public MujocoEnv {
  public:
   Ant();
   std::string id() const override { return "ant-v4"; }
-  bool is_healthy() const;
+  bool is_healthy() const { return is_healthy_state(); }
+  bool is_healthy_state() const override;
 
  protected:
   std::vector<float> do_reset(Rng& rng) override;
@@ -26,7 +27,7 @@ class Ant : public MujocoEnv {
   std::vector<float> observe() const override;
 
  private:
-  double torso_x() const;
+  double x_position() const override;  // the torso body's frame x (mjData.xpos)
   int torso_body_ = -1;
 };
 

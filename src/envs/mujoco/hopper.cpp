@@ -1,7 +1,5 @@
 #include "envs/mujoco/hopper.h"
 
-#include <algorithm>
-
 #include "env/registry.h"
 
 namespace stitch {
@@ -14,7 +12,7 @@ constexpr double kStateLimit = 100.0, kMinZ = 0.7, kAngleLimit = 0.2, kResetNois
 
 Hopper::Hopper() : MujocoEnv("hopper.xml", 4, 11) {}
 
-bool Hopper::is_healthy() const {
+bool Hopper::is_healthy_state() const {
   const auto q = qpos(), v = qvel();
   for (size_t i = 2; i < q.size(); ++i) {
     if (!(q[i] > -kStateLimit && q[i] < kStateLimit)) return false;
@@ -25,14 +23,7 @@ bool Hopper::is_healthy() const {
   return q[1] > kMinZ && q[2] > -kAngleLimit && q[2] < kAngleLimit;
 }
 
-std::vector<float> Hopper::observe() const {
-  const auto q = qpos(), v = qvel();
-  std::vector<float> obs;
-  obs.reserve(11);
-  for (size_t i = 1; i < q.size(); ++i) obs.push_back(static_cast<float>(q[i]));
-  for (double x : v) obs.push_back(static_cast<float>(std::clamp(x, -10.0, 10.0)));
-  return obs;
-}
+std::vector<float> Hopper::observe() const { return qpos_qvel_observation(1, 10.0); }
 
 std::vector<float> Hopper::do_reset(Rng& rng) {
   reset_with_noise(rng, kResetNoise, /*normal_qvel=*/false);
@@ -40,18 +31,9 @@ std::vector<float> Hopper::do_reset(Rng& rng) {
 }
 
 StepResult Hopper::do_step(std::span<const float> action) {
-  const double x_before = qpos()[0];
-  if (!simulate(action)) return unstable_step_result();
-  terms_.x_velocity = (qpos()[0] - x_before) / dt();
-  terms_.forward = kForwardWeight * terms_.x_velocity;
-  terms_.healthy = kHealthyReward;  // paid every step: the episode ends when unhealthy
-  terms_.ctrl_cost = kCtrlCostWeight * sum_squares(action);
-  terms_.contact_cost = 0.0;
-  StepResult r;
-  r.obs = observe();
-  r.reward = terms_.total();
-  r.terminated = !is_healthy();
-  return r;
+  return locomotion_step(
+      action, {.forward = kForwardWeight, .healthy = kHealthyReward, .ctrl_cost = kCtrlCostWeight},
+      true);
 }
 
 STITCH_REGISTER_ENV(hopper, {.id = "hopper-v4",

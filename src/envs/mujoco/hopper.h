@@ -16,7 +16,8 @@ class Hopper : public MujocoEnv {
  public:
   Hopper();
   std::string id() const override { return "hopper-v4"; }
-  bool is_healthy() const;
+  bool is_healthy() const { return is_healthy_state(); }
+  bool is_healthy_state() const override;
 
  protected:
   std::vector<float> do_reset(Rng& rng) override;

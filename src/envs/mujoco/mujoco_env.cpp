@@ -193,22 +193,43 @@ void MujocoEnv::reset_with_noise(Rng& rng, double scale, bool normal_qvel) {
   terms_ = RewardTerms{};
 }
 
-StepResult MujocoEnv::unstable_step_result() {
-  StepResult r;
-  r.obs = observe();
-  r.truncated = true;
-  r.message = fmt::format("{}: simulation unstable at t = {:.3f} s (MuJoCo bad qpos/qvel/qacc); "
-                          "MuJoCo reset the state, episode truncated",
-                          id(), data_->time);
-  terms_ = RewardTerms{};
-  spdlog::warn("{}", r.message);
-  return r;
+double MujocoEnv::x_position() const { return data_->qpos[0]; }
+
+std::vector<float> MujocoEnv::qpos_qvel_observation(int skip_qpos, double clip_qvel) const {
+  std::vector<float> obs;
+  obs.reserve(model_->nq - skip_qpos + model_->nv);
+  for (int i = skip_qpos; i < model_->nq; ++i) obs.push_back(static_cast<float>(data_->qpos[i]));
+  for (int i = 0; i < model_->nv; ++i) {
+    obs.push_back(static_cast<float>(std::clamp(data_->qvel[i], -clip_qvel, clip_qvel)));
+  }
+  return obs;
 }
 
-double MujocoEnv::sum_squares(std::span<const float> action) const {
-  double s = 0.0;
-  for (float a : action) s += static_cast<double>(a) * a;
-  return s;
+StepResult MujocoEnv::locomotion_step(std::span<const float> action, const RewardWeights& weights,
+                                      bool terminates_when_unhealthy) {
+  StepResult r;
+  const double x_before = x_position();
+  if (!simulate(action)) {
+    r.obs = observe();
+    r.truncated = true;
+    r.message = fmt::format("{}: simulation unstable at t = {:.3f} s (MuJoCo bad qpos/qvel/qacc); "
+                            "MuJoCo reset the state, episode truncated",
+                            id(), data_->time);
+    terms_ = RewardTerms{};
+    spdlog::warn("{}", r.message);
+    return r;
+  }
+  double squares = 0.0;
+  for (float a : action) squares += static_cast<double>(a) * a;
+  terms_.x_velocity = (x_position() - x_before) / dt();
+  terms_.forward = weights.forward * terms_.x_velocity;
+  terms_.healthy = weights.healthy;  // paid every step: the episode ends when unhealthy
+  terms_.ctrl_cost = weights.ctrl_cost * squares;
+  terms_.contact_cost = 0.0;
+  r.obs = observe();
+  r.reward = terms_.total();
+  r.terminated = terminates_when_unhealthy && !is_healthy_state();
+  return r;
 }
 
 }  // namespace stitch

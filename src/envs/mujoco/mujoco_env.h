@@ -73,10 +73,23 @@ class MujocoEnv : public Env {
   // mj_resetData, then qpos = qpos0 + U(-scale, scale) and qvel = U(-scale, scale) (or
   // scale * N(0, 1) when normal_qvel), drawn in that order, then mj_forward.
   void reset_with_noise(Rng& rng, double scale, bool normal_qvel);
-  // The truncation result for an unstable step.
-  StepResult unstable_step_result();
+  // Reward weights of a locomotion task (Gymnasium v4 defaults per env).
+  struct RewardWeights {
+    double forward = 1.0;         // forward_reward_weight
+    double healthy = 0.0;         // healthy_reward, paid every step
+    double ctrl_cost = 0.0;       // ctrl_cost_weight
+  };
+  // One locomotion step: simulate, x_velocity from x_position() before and after, the reward
+  // terms, terminated = terminates_when_unhealthy && !is_healthy(). An unstable simulation
+  // gives the truncated result with its reason instead.
+  StepResult locomotion_step(std::span<const float> action, const RewardWeights& weights,
+                             bool terminates_when_unhealthy);
+  // qpos[skip_qpos:] then qvel clipped to [-clip_qvel, clip_qvel], as float32.
+  std::vector<float> qpos_qvel_observation(int skip_qpos, double clip_qvel) const;
   virtual std::vector<float> observe() const = 0;
-  double sum_squares(std::span<const float> action) const;
+  // The forward position whose change over dt is x_velocity (default qpos[0]).
+  virtual double x_position() const;
+  virtual bool is_healthy_state() const { return true; }
 
   RewardTerms terms_;
 

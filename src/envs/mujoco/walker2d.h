@@ -15,7 +15,8 @@ class Walker2d : public MujocoEnv {
  public:
   Walker2d();
   std::string id() const override { return "walker2d-v4"; }
-  bool is_healthy() const;
+  bool is_healthy() const { return is_healthy_state(); }
+  bool is_healthy_state() const override;
 
  protected:
   std::vector<float> do_reset(Rng& rng) override;
