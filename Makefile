@@ -3,6 +3,7 @@
 #   make test   installs what is missing, builds, runs the whole default test suite
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSTITCH_WERROR=ON
 
 .PHONY: deps configure build demo test test-all bench clean
