@@ -21,6 +21,7 @@ void add_version_command(CLI::App& app);
 void add_env_commands(CLI::App& app);
 void add_dataset_commands(CLI::App& app);
 void add_collect_command(CLI::App& app);
+void add_train_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
 
 }  // namespace stitch::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   add_env_commands(app);
   add_dataset_commands(app);
   add_collect_command(app);
+  add_train_commands(app);
   add_bench_command(app);
 
   try {

@@ -1,0 +1,92 @@
+#include "algo/algorithm.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+
+namespace stitch {
+
+TensorBatch as_tensors(Batch& b) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+  TensorBatch t;
+  t.observations = torch::from_blob(b.observations.data(), {b.size, b.obs_dim}, opts);
+  t.actions = torch::from_blob(b.actions.data(), {b.size, b.act_dim}, opts);
+  t.rewards = torch::from_blob(b.rewards.data(), {b.size}, opts);
+  t.next_observations = torch::from_blob(b.next_observations.data(), {b.size, b.obs_dim}, opts);
+  t.terminals = torch::from_blob(b.terminals.data(), {b.size}, opts);
+  t.discounts = torch::from_blob(b.discounts.data(), {b.size}, opts);
+  return t;
+}
+
+Algorithm::Algorithm(uint64_t seed) : generator_(at::detail::createCPUGenerator(seed)) {}
+
+void Algorithm::save(torch::serialize::OutputArchive& archive) const {
+  auto* self = const_cast<Algorithm*>(this);  // modules()/optimizers() only hand out pointers
+  for (const auto& [name, module] : self->modules()) {
+    torch::serialize::OutputArchive sub;
+    module->save(sub);
+    archive.write("module/" + name, sub);
+  }
+  for (const auto& [name, optimizer] : self->optimizers()) {
+    torch::serialize::OutputArchive sub;
+    optimizer->save(sub);
+    archive.write("optimizer/" + name, sub);
+  }
+  archive.write("steps", torch::tensor(steps_, torch::kInt64));
+  archive.write("generator", generator_.get_state());
+  archive.write("algorithm", c10::IValue(name()));
+}
+
+void Algorithm::load(torch::serialize::InputArchive& archive) {
+  c10::IValue stored;
+  archive.read("algorithm", stored);
+  if (stored.toStringRef() != name()) {
+    fail("checkpoint holds algorithm '{}', not '{}'", stored.toStringRef(), name());
+  }
+  for (const auto& [name, module] : modules()) {
+    torch::serialize::InputArchive sub;
+    archive.read("module/" + name, sub);
+    module->load(sub);
+  }
+  for (const auto& [name, optimizer] : optimizers()) {
+    torch::serialize::InputArchive sub;
+    archive.read("optimizer/" + name, sub);
+    optimizer->load(sub);
+  }
+  torch::Tensor steps, generator_state;
+  archive.read("steps", steps);
+  archive.read("generator", generator_state);
+  steps_ = steps.item<int64_t>();
+  generator_.set_state(generator_state);
+}
+
+AlgoRegistry& AlgoRegistry::global() {
+  static AlgoRegistry registry;
+  return registry;
+}
+
+void AlgoRegistry::add(AlgoEntry entry) {
+  for (const auto& e : entries_) {
+    if (e.name == entry.name) fail("algorithm '{}' is registered twice", entry.name);
+  }
+  entries_.push_back(std::move(entry));
+}
+
+const AlgoEntry& AlgoRegistry::entry(const std::string& name) const {
+  for (const auto& e : entries_) {
+    if (e.name == name) return e;
+  }
+  fail("unknown algorithm '{}' (known: {})", name, fmt::join(names(), ", "));
+}
+
+std::vector<std::string> AlgoRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace stitch

@@ -1,0 +1,102 @@
+// The Algorithm interface every learner implements, and the algorithm registry.
+//
+// An Algorithm owns its networks, optimisers, step counter and random generator. `update` takes
+// one gradient step on a minibatch; `act` maps (normalised) observations to actions without
+// gradients; `save`/`load` carry the complete state, so that a run resumed from a checkpoint
+// ends exactly where an uninterrupted run would (same machine and thread count).
+//
+// Registration is one line in the algorithm's own .cpp (STITCH_REGISTER_ALGORITHM); the config
+// struct of each algorithm holds its paper's defaults with citations.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/sampler.h"
+
+namespace stitch {
+
+using Metrics = std::map<std::string, double>;
+
+// Tensor views over a Batch's buffers (torch::from_blob: no copy). [B, ...] float32.
+struct TensorBatch {
+  torch::Tensor observations, actions, rewards, next_observations, terminals, discounts;
+};
+// The Batch must outlive the views.
+TensorBatch as_tensors(Batch& batch);
+
+struct AlgoDims {
+  int64_t obs_dim = 0;
+  int64_t act_dim = 0;
+  double max_action = 1.0;  // actions lie in [-max_action, max_action]^act_dim
+  int64_t total_steps = 0;  // planned gradient steps (for schedules); 0 when unknown
+};
+
+// An algorithm's hyperparameters: in-class defaults, described for --set/JSON (core/config.h).
+class AlgoConfig {
+ public:
+  virtual ~AlgoConfig() = default;
+  virtual void describe(ConfigFields& fields) = 0;
+  virtual void validate() const {}
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual std::string name() const = 0;
+  // One gradient step; returns losses and diagnostics by name.
+  virtual Metrics update(const TensorBatch& batch) = 0;
+  // obs [B, obs_dim] -> actions [B, act_dim]; deterministic: the policy's mode.
+  virtual torch::Tensor act(const torch::Tensor& obs, bool deterministic) = 0;
+  // Complete state: networks, optimisers, step counter, random generator.
+  virtual void save(torch::serialize::OutputArchive& archive) const;
+  virtual void load(torch::serialize::InputArchive& archive);
+  // Every trainable module, by name (for checkpoints and NaN checks).
+  virtual std::vector<std::pair<std::string, torch::nn::Module*>> modules() = 0;
+  virtual std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() = 0;
+
+  int64_t steps() const { return steps_; }
+
+ protected:
+  explicit Algorithm(uint64_t seed);
+  int64_t steps_ = 0;
+  torch::Generator generator_;  // all sampling inside updates draws from here
+};
+
+struct AlgoEntry {
+  std::string name;
+  std::string summary;
+  bool normalize_observations = false;  // trainer default (e.g. TD3+BC normalises states)
+  bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
+  std::function<std::unique_ptr<AlgoConfig>()> make_config;
+  std::function<std::unique_ptr<Algorithm>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make;
+};
+
+class AlgoRegistry {
+ public:
+  static AlgoRegistry& global();
+  void add(AlgoEntry entry);
+  const AlgoEntry& entry(const std::string& name) const;  // throws Error listing known names
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<AlgoEntry> entries_;
+};
+
+namespace detail {
+struct AlgoRegistration {
+  explicit AlgoRegistration(AlgoEntry entry) { AlgoRegistry::global().add(std::move(entry)); }
+};
+}  // namespace detail
+
+}  // namespace stitch
+
+#define STITCH_REGISTER_ALGORITHM(name, ...) \
+  static const ::stitch::detail::AlgoRegistration stitch_algo_registration_##name(__VA_ARGS__)

@@ -1,0 +1,404 @@
+#include "algo/trainer.h"
+
+#include <cmath>
+#include <cstring>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "algo/algorithm.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "core/timer.h"
+#include "data/io.h"
+#include "data/normalize.h"
+#include "data/sampler.h"
+#include "env/registry.h"
+#include "nn/nn.h"
+
+namespace stitch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void write_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) fail("{}: cannot write", tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Keeps only the JSON lines of `path` whose "step" is <= max_step (after a resume).
+void truncate_log(const fs::path& path, int64_t max_step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const auto j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("step", int64_t{0}) <= max_step) kept += line + "\n";
+  }
+  write_atomic(path, kept);
+}
+
+void append_line(const fs::path& path, const json& j) {
+  std::ofstream out(path, std::ios::app);
+  out << j.dump() << "\n";
+  out.flush();
+}
+
+// The trainer's and the algorithm's configs, resolved together from JSON text and overrides.
+struct Resolved {
+  TrainConfig train;
+  std::unique_ptr<AlgoConfig> algo;
+  const AlgoEntry* entry = nullptr;
+  std::string json_text;
+};
+
+Resolved resolve(const json& file, const std::vector<std::string>& overrides, TrainConfig base) {
+  Resolved r;
+  r.train = std::move(base);
+  {  // Phase 1: trainer keys only, to learn which algorithm the rest belongs to.
+    ConfigFields f;
+    r.train.describe(f);
+    for (auto it = file.begin(); it != file.end(); ++it) {
+      if (!it->is_object()) f.apply_json(json{{it.key(), *it}}, "config");
+    }
+    for (const auto& kv : overrides) {
+      const auto eq = kv.find('=');
+      if (kv.substr(0, eq).find('.') == std::string::npos) f.apply_override(kv);
+    }
+  }
+  r.entry = &AlgoRegistry::global().entry(r.train.algo);
+  r.algo = r.entry->make_config();
+  ConfigFields f;  // Phase 2: everything, so that an unknown key is an error.
+  r.train.describe(f);
+  f.nest(r.train.algo, *r.algo);
+  if (!file.empty()) f.apply_json(file, "config");
+  for (const auto& kv : overrides) f.apply_override(kv);
+  r.train.validate();
+  r.algo->validate();
+  if (r.train.run_dir.empty()) {
+    r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
+    f.apply_override("run_dir=" + r.train.run_dir);
+  }
+  r.json_text = f.to_json().dump(2);
+  return r;
+}
+
+Resolved resolve_text(const std::string& config_json) {
+  const auto j = json::parse(config_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
+  return resolve(j, {}, TrainConfig{});
+}
+
+torch::Tensor rng_state_tensor(const Rng& rng) {
+  const Rng::State s = rng.state();
+  std::vector<int64_t> words;
+  for (uint64_t w : s.s) words.push_back(static_cast<int64_t>(w));
+  int64_t cached;
+  std::memcpy(&cached, &s.cached_normal, sizeof(cached));
+  words.push_back(s.has_cached_normal ? 1 : 0);
+  words.push_back(cached);
+  return torch::tensor(words, torch::kInt64);
+}
+
+void set_rng_state(Rng& rng, const torch::Tensor& t) {
+  STITCH_CHECK(t.numel() == 6, "sampler RNG state has {} words", t.numel());
+  const auto* p = t.data_ptr<int64_t>();
+  Rng::State s;
+  for (int i = 0; i < 4; ++i) s.s[i] = static_cast<uint64_t>(p[i]);
+  s.has_cached_normal = p[4] != 0;
+  std::memcpy(&s.cached_normal, &p[5], sizeof(double));
+  rng.set_state(s);
+}
+
+struct Normalizer {
+  bool enabled = false;
+  ObservationNormalizer obs;
+  double reward_scale = 1.0;
+};
+
+torch::Tensor normalized_obs(const Normalizer& n, std::vector<float> obs) {
+  if (n.enabled) n.obs.apply(obs);
+  return torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32).clone();
+}
+
+EvalResult evaluate(Algorithm& algo, const Normalizer& norm, const std::string& env_id,
+                    int episodes, uint64_t seed) {
+  auto env = make_env(env_id, {.clip_actions = true});
+  EvalResult r;
+  for (int e = 0; e < episodes; ++e) {
+    std::vector<float> obs = env->reset(seed + static_cast<uint64_t>(e));
+    double total = 0.0;
+    while (true) {
+      const auto action = algo.act(normalized_obs(norm, obs), /*deterministic=*/true).contiguous();
+      const float* a = action.data_ptr<float>();
+      StepResult s = env->step(std::span<const float>(a, static_cast<size_t>(action.numel())));
+      total += s.reward;
+      if (s.terminated || s.truncated) break;
+      obs = std::move(s.obs);
+    }
+    r.returns.push_back(total);
+  }
+  double sum = 0;
+  for (double x : r.returns) sum += x;
+  r.mean = sum / static_cast<double>(episodes);
+  return r;
+}
+
+AlgoDims dims_for(const Env& env, const std::string& env_id) {
+  const Space& a = env.action_space();
+  if (!a.is_box() || !a.bounded()) fail("{}: offline training needs bounded Box actions", env_id);
+  const float hi = a.high()[0];
+  for (size_t i = 0; i < a.low().size(); ++i) {
+    if (a.low()[i] != -hi || a.high()[i] != hi) {
+      fail("{}: action bounds must be symmetric and equal in every dimension, got {}", env_id,
+           a.describe());
+    }
+  }
+  return {.obs_dim = env.observation_space().flat_dim(), .act_dim = a.flat_dim(), .max_action = hi};
+}
+
+void save_checkpoint(const fs::path& path, const Algorithm& algo, const Rng& sampler_rng,
+                     const Normalizer& norm, const std::string& config_json, const AlgoDims& dims) {
+  torch::serialize::OutputArchive archive;
+  algo.save(archive);
+  archive.write("sampler_rng", rng_state_tensor(sampler_rng));
+  archive.write("normalize", torch::tensor(norm.enabled ? 1 : 0));
+  if (norm.enabled) {
+    archive.write("obs_mean", torch::tensor(norm.obs.mean));
+    archive.write("obs_std", torch::tensor(norm.obs.std));
+  }
+  archive.write("reward_scale", torch::tensor(norm.reward_scale, torch::kFloat64));
+  archive.write("dims", torch::tensor({dims.obs_dim, dims.act_dim}, torch::kInt64));
+  archive.write("max_action", torch::tensor(dims.max_action, torch::kFloat64));
+  archive.write("config", c10::IValue(config_json));
+  const fs::path tmp = path.string() + ".tmp";
+  archive.save_to(tmp.string());
+  fs::rename(tmp, path);
+}
+
+Normalizer read_normalizer(torch::serialize::InputArchive& archive) {
+  Normalizer n;
+  torch::Tensor flag, scale;
+  archive.read("normalize", flag);
+  n.enabled = flag.item<int64_t>() != 0;
+  if (n.enabled) {
+    torch::Tensor mean, std;
+    archive.read("obs_mean", mean);
+    archive.read("obs_std", std);
+    n.obs.mean.assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+    n.obs.std.assign(std.data_ptr<float>(), std.data_ptr<float>() + std.numel());
+  }
+  archive.read("reward_scale", scale);
+  n.reward_scale = scale.item<double>();
+  return n;
+}
+
+torch::serialize::InputArchive open_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) fail("{}: no such checkpoint", path);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error&) {
+    fail("{}: not a stitch checkpoint (cannot be read by libtorch)", path);
+  }
+  return archive;
+}
+
+}  // namespace
+
+void TrainConfig::describe(ConfigFields& f) {
+  f.add("algo", algo, "algorithm (see `stitch train --help`)");
+  f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
+  f.add("env", env, "env id for evaluation and action bounds");
+  f.add("steps", steps, "gradient steps");
+  f.add("batch_size", batch_size, "minibatch size");
+  f.add("discount", discount, "discount factor");
+  f.add("seed", seed, "seed of networks, sampling and evaluation");
+  f.add("eval_every", eval_every, "evaluate every N steps (0: at the end only)");
+  f.add("eval_episodes", eval_episodes, "episodes per evaluation");
+  f.add("checkpoint_every", checkpoint_every, "checkpoint every N steps");
+  f.add("log_every", log_every, "log losses every N steps");
+  f.add("normalize_observations", normalize_observations, "auto | true | false");
+  f.add("reward_scaling", reward_scaling, "auto | none | locomotion");
+  f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
+}
+
+void TrainConfig::validate() const {
+  if (dataset.empty()) fail("config key 'dataset': a dataset is required (--dataset FILE)");
+  if (env.empty()) fail("config key 'env': an env id is required (--env ID)");
+  if (steps < 1) fail("config key 'steps': must be >= 1, got {}", steps);
+  if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
+  if (eval_episodes < 1) fail("config key 'eval_episodes': must be >= 1, got {}", eval_episodes);
+  if (checkpoint_every < 1 || log_every < 1 || eval_every < 0) {
+    fail("config keys checkpoint_every and log_every must be >= 1 and eval_every >= 0");
+  }
+  if (normalize_observations != "auto" && normalize_observations != "true" &&
+      normalize_observations != "false") {
+    fail("config key 'normalize_observations': expected auto, true or false, got '{}'",
+         normalize_observations);
+  }
+  if (reward_scaling != "auto" && reward_scaling != "none" && reward_scaling != "locomotion") {
+    fail("config key 'reward_scaling': expected auto, none or locomotion, got '{}'", reward_scaling);
+  }
+}
+
+std::string resolve_train_config(TrainConfig& config, const std::string& json_path,
+                                 const std::vector<std::string>& overrides) {
+  json file = json::object();
+  if (!json_path.empty()) {
+    file = json::parse(read_text(json_path), nullptr, false);
+    if (file.is_discarded() || !file.is_object()) fail("{}: not a JSON object", json_path);
+  }
+  Resolved r = resolve(file, overrides, config);
+  config = r.train;
+  return r.json_text;
+}
+
+TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
+  Resolved cfg = resolve_text(config_json_in);
+  const fs::path run_dir = cfg.train.run_dir;
+  const fs::path checkpoint = run_dir / "checkpoints" / "latest.pt";
+  if (resume) {
+    if (!fs::exists(checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.pt)", run_dir.string());
+    cfg = resolve_text(read_text(run_dir / "config.json"));  // the stored config wins
+  } else if (fs::exists(checkpoint)) {
+    fail("{}: already holds a run; resume it with --resume or choose another --run-dir",
+         run_dir.string());
+  }
+  const TrainConfig& c = cfg.train;
+  warn_if_reference_blas();
+
+  auto env = make_env(c.env);
+  AlgoDims dims = dims_for(*env, c.env);
+  dims.total_steps = c.steps;
+  Dataset data = load_dataset(c.dataset);
+  if (data.obs_dim != dims.obs_dim || data.act_dim != dims.act_dim) {
+    fail("{}: observation/action dimensions {}/{} do not match {}'s {}/{}", c.dataset, data.obs_dim,
+         data.act_dim, c.env, dims.obs_dim, dims.act_dim);
+  }
+  Normalizer norm;
+  norm.enabled = c.normalize_observations == "true" ||
+                 (c.normalize_observations == "auto" && cfg.entry->normalize_observations);
+  if (norm.enabled) {
+    norm.obs = fit_observation_normalizer(data);
+    normalize_observations(data, norm.obs);
+  }
+  if (c.reward_scaling == "locomotion" ||
+      (c.reward_scaling == "auto" && cfg.entry->locomotion_reward_scaling)) {
+    norm.reward_scale = locomotion_reward_scale(data);
+    scale_rewards(data, norm.reward_scale);
+  }
+  Sampler sampler(data, {.batch_size = c.batch_size, .discount = c.discount, .seed = c.seed});
+  Batch batch = sampler.make_batch();
+  const TensorBatch tensors = as_tensors(batch);
+  torch::manual_seed(c.seed);  // network initialisation
+  std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
+
+  fs::create_directories(run_dir / "checkpoints");
+  int64_t start = 0;
+  if (resume) {
+    auto archive = open_checkpoint(checkpoint.string());
+    algo->load(archive);
+    torch::Tensor rng_state;
+    archive.read("sampler_rng", rng_state);
+    set_rng_state(sampler.rng(), rng_state);
+    start = algo->steps();
+    truncate_log(run_dir / "metrics.jsonl", start);
+    truncate_log(run_dir / "eval.jsonl", start);
+    spdlog::info("resuming {} at step {}", run_dir.string(), start);
+  } else {
+    write_atomic(run_dir / "config.json", cfg.json_text + "\n");
+    write_atomic(run_dir / "versions.txt", version_report());
+    write_atomic(run_dir / "metrics.jsonl", "");
+    write_atomic(run_dir / "eval.jsonl", "");
+    spdlog::info("config: {}", json::parse(cfg.json_text).dump());
+  }
+
+  TrainResult result;
+  result.run_dir = run_dir.string();
+  result.checkpoint = checkpoint.string();
+  const uint64_t eval_seed = 1'000'000 + c.seed * 1000;  // distinct from collection seeds
+  Stopwatch since_log;
+  Stopwatch total;
+  for (int64_t step = start; step < c.steps; ++step) {
+    sampler.sample(batch);
+    const Metrics m = algo->update(tensors);
+    for (const auto& [name, value] : m) {
+      if (!std::isfinite(value)) {
+        fail("training diverged at step {}: {} = {} ({} on {})", step + 1, name, value, c.algo, c.dataset);
+      }
+    }
+    const int64_t done = step + 1;
+    if (done % c.log_every == 0 || done == c.steps) {
+      for (const auto& [name, module] : algo->modules()) {
+        if (!nn::all_finite(*module)) fail("training diverged at step {}: a parameter of '{}' is not finite", done, name);
+      }
+      json line{{"step", done}, {"wall_s", total.seconds()},
+                {"updates_per_s", static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
+      for (const auto& [name, value] : m) line[name] = value;
+      append_line(run_dir / "metrics.jsonl", line);
+      std::string losses;
+      for (const auto& [name, value] : m) losses += fmt::format("  {} {:.4g}", name, value);
+      spdlog::info("step {}/{}{}  {:.0f} updates/s", done, c.steps, losses, line["updates_per_s"].get<double>());
+      since_log.restart();
+    }
+    const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
+    if (eval_now) {
+      const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
+      append_line(run_dir / "eval.jsonl", json{{"step", done}, {"returns", e.returns}, {"mean", e.mean}});
+      spdlog::info("eval at step {}: mean return {:.3f} over {} episodes", done, e.mean, e.returns.size());
+      result.evaluations.emplace_back(done, e);
+    }
+    if (done % c.checkpoint_every == 0 || done == c.steps || done == stop_after_steps) {
+      save_checkpoint(checkpoint, *algo, sampler.rng(), norm, cfg.json_text, dims);
+    }
+    result.steps = done;
+    if (done == stop_after_steps) break;
+  }
+  return result;
+}
+
+EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env_id,
+                               int episodes, uint64_t seed) {
+  if (episodes < 1) fail("episodes must be >= 1, got {}", episodes);
+  auto archive = open_checkpoint(checkpoint);
+  c10::IValue config;
+  archive.read("config", config);
+  Resolved cfg = resolve_text(config.toStringRef());
+  torch::Tensor dims_t, max_action;
+  archive.read("dims", dims_t);
+  archive.read("max_action", max_action);
+  AlgoDims dims{.obs_dim = dims_t[0].item<int64_t>(), .act_dim = dims_t[1].item<int64_t>(),
+                .max_action = max_action.item<double>()};
+  auto env = make_env(env_id);
+  const AlgoDims env_dims = dims_for(*env, env_id);
+  if (env_dims.obs_dim != dims.obs_dim || env_dims.act_dim != dims.act_dim) {
+    fail("{}: trained for observation/action dimensions {}/{}, but {} has {}/{}", checkpoint,
+         dims.obs_dim, dims.act_dim, env_id, env_dims.obs_dim, env_dims.act_dim);
+  }
+  auto algo = cfg.entry->make(*cfg.algo, dims, cfg.train.seed);
+  algo->load(archive);
+  const Normalizer norm = read_normalizer(archive);
+  return evaluate(*algo, norm, env_id, episodes, seed);
+}
+
+}  // namespace stitch

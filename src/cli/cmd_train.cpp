@@ -1,0 +1,80 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "algo/algorithm.h"
+#include "algo/trainer.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace stitch::cli {
+
+void add_train_commands(CLI::App& app) {
+  {
+    struct Args {
+      std::vector<std::string> shorthands, sets;
+      std::string config_file;
+      bool resume = false;
+    };
+    auto args = std::make_shared<Args>();
+    std::string algos;
+    for (const auto& name : AlgoRegistry::global().names()) {
+      algos += fmt::format("\n  {:<8} {}", name, AlgoRegistry::global().entry(name).summary);
+    }
+    auto* cmd = app.add_subcommand(
+        "train", "train an offline RL algorithm on a dataset, evaluating on an env\nalgorithms:" + algos);
+    auto shorthand = [args](const std::string& key) {
+      return [args, key](const std::string& v) { args->shorthands.push_back(key + "=" + v); };
+    };
+    for (const char* key : {"algo", "dataset", "env", "steps", "seed", "run-dir"}) {
+      std::string config_key = key;
+      std::replace(config_key.begin(), config_key.end(), '-', '_');
+      cmd->add_option_function<std::string>(std::string("--") + key, shorthand(config_key),
+                                            fmt::format("config key {}", config_key));
+    }
+    cmd->add_option("--set", args->sets,
+                    "override a config key: --set key=value, algorithm keys as <algo>.<key> "
+                    "(e.g. iql.expectile=0.8)");
+    cmd->add_option("--config", args->config_file, "JSON file of config keys")->check(CLI::ExistingFile);
+    cmd->add_flag("--resume", args->resume, "continue the run in --run-dir from its last checkpoint");
+    cmd->callback([args] {
+      setup_runtime(/*warn_about_blas=*/true);
+      TrainConfig config;
+      std::vector<std::string> overrides = args->shorthands;
+      overrides.insert(overrides.end(), args->sets.begin(), args->sets.end());
+      const std::string json = resolve_train_config(config, args->config_file, overrides);
+      const TrainResult r = train(json, args->resume);
+      fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
+      if (!r.evaluations.empty()) {
+        const auto& [step, e] = r.evaluations.back();
+        fmt::print("final evaluation (step {}): mean return {:.3f} over {} episodes\n", step, e.mean,
+                   e.returns.size());
+      }
+      fmt::print("checkpoint {}\n", r.checkpoint);
+    });
+  }
+  {
+    struct Args {
+      std::string checkpoint, env;
+      int episodes = 10;
+      uint64_t seed = 1'000'000;
+    };
+    auto args = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("eval", "evaluate a trained checkpoint on an env");
+    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")->required();
+    cmd->add_option("--env", args->env, "env id")->required();
+    cmd->add_option("--episodes", args->episodes, "episodes")->check(CLI::PositiveNumber);
+    cmd->add_option("--seed", args->seed, "seed of the first episode");
+    cmd->callback([args] {
+      setup_runtime(/*warn_about_blas=*/true);
+      const EvalResult r = evaluate_checkpoint(args->checkpoint, args->env, args->episodes, args->seed);
+      for (size_t i = 0; i < r.returns.size(); ++i) {
+        fmt::print("episode {:>4}  return {:>10.3f}\n", i, r.returns[i]);
+      }
+      fmt::print("mean return {:.3f} over {} episodes\n", r.mean, r.returns.size());
+    });
+  }
+}
+
+}  // namespace stitch::cli

@@ -1,0 +1,185 @@
+#include "nn/nn.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace stitch::nn {
+namespace {
+
+// PyTorch's nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+void linear_default_init(torch::Tensor& weight, torch::Tensor& bias, int64_t fan_in) {
+  torch::NoGradGuard no_grad;
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  weight.uniform_(-bound, bound);
+  bias.uniform_(-bound, bound);
+}
+
+torch::nn::AnyModule activation(const std::string& name) {
+  if (name == "relu") return torch::nn::AnyModule(torch::nn::ReLU());
+  if (name == "tanh") return torch::nn::AnyModule(torch::nn::Tanh());
+  if (name == "elu") return torch::nn::AnyModule(torch::nn::ELU());
+  fail("unknown activation '{}' (use relu, tanh or elu)", name);
+}
+
+}  // namespace
+
+MlpImpl::MlpImpl(int64_t in, int64_t out, const MlpOptions& options) {
+  int64_t width = in;
+  for (int64_t h : options.hidden) {
+    layers_->push_back(torch::nn::Linear(width, h));
+    if (options.layer_norm) layers_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
+    layers_->push_back(activation(options.activation));
+    if (options.dropout > 0) layers_->push_back(torch::nn::Dropout(options.dropout));
+    width = h;
+  }
+  layers_->push_back(torch::nn::Linear(width, out));
+  register_module("layers", layers_);
+}
+
+torch::Tensor MlpImpl::forward(torch::Tensor x) { return layers_->forward(x); }
+
+EnsembleLinearImpl::EnsembleLinearImpl(int64_t ensemble, int64_t in, int64_t out) {
+  weight = register_parameter("weight", torch::empty({ensemble, in, out}));
+  bias = register_parameter("bias", torch::empty({ensemble, 1, out}));
+  linear_default_init(weight, bias, in);
+}
+
+torch::Tensor EnsembleLinearImpl::forward(const torch::Tensor& x) {
+  return torch::baddbmm(bias, x, weight);  // [E, B, in] x [E, in, out] + [E, 1, out]
+}
+
+EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
+                                 std::vector<int64_t> hidden, bool layer_norm)
+    : ensemble_(ensemble) {
+  if (ensemble < 1) fail("ensemble size must be >= 1, got {}", ensemble);
+  int64_t width = in;
+  hidden.push_back(out);
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    layers_.push_back(register_module("linear" + std::to_string(i),
+                                      EnsembleLinear(ensemble, width, hidden[i])));
+    if (layer_norm && i + 1 < hidden.size()) {
+      norms_.push_back(register_module("norm" + std::to_string(i),
+                                       torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden[i]}))));
+    }
+    width = hidden[i];
+  }
+}
+
+torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
+  if (x.dim() == 2) x = x.unsqueeze(0).expand({ensemble_, x.size(0), x.size(1)});
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->forward(x);
+    if (i + 1 < layers_.size()) {
+      if (!norms_.empty()) x = norms_[i]->forward(x);
+      x = torch::relu(x);
+    }
+  }
+  return x;
+}
+
+DeterministicPolicyImpl::DeterministicPolicyImpl(int64_t obs_dim, int64_t act_dim,
+                                                 const MlpOptions& options, double max_action)
+    : net_(register_module("net", Mlp(obs_dim, act_dim, options))), max_action_(max_action) {}
+
+torch::Tensor DeterministicPolicyImpl::forward(const torch::Tensor& obs) {
+  return max_action_ * torch::tanh(net_->forward(obs));
+}
+
+torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mean,
+                                const torch::Tensor& log_std) {
+  const double log_sqrt_2pi = 0.5 * std::log(2.0 * M_PI);
+  const auto z = (x - mean) * torch::exp(-log_std);
+  return (-0.5 * z * z - log_std - log_sqrt_2pi).sum(-1);
+}
+
+torch::Tensor tanh_log_det_jacobian(const torch::Tensor& u) {
+  return 2.0 * (std::log(2.0) - u - torch::nn::functional::softplus(-2.0 * u));
+}
+
+TanhGaussianPolicyImpl::TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim,
+                                               const MlpOptions& options, double max_action,
+                                               double log_std_min, double log_std_max)
+    : max_action_(max_action), log_std_min_(log_std_min), log_std_max_(log_std_max) {
+  MlpOptions trunk = options;
+  const int64_t width = trunk.hidden.back();
+  trunk.hidden.pop_back();
+  trunk_ = register_module("trunk", Mlp(obs_dim, width, trunk));
+  mean_ = register_module("mean", torch::nn::Linear(width, act_dim));
+  log_std_ = register_module("log_std", torch::nn::Linear(width, act_dim));
+}
+
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::mean_log_std(const torch::Tensor& obs) {
+  const auto h = torch::relu(trunk_->forward(obs));
+  return {mean_->forward(h), log_std_->forward(h).clamp(log_std_min_, log_std_max_)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::sample(const torch::Tensor& obs,
+                                                                       bool deterministic,
+                                                                       torch::Generator* generator) {
+  auto [mean, log_std] = mean_log_std(obs);
+  torch::Tensor u = mean;
+  if (!deterministic) {
+    const auto eps = generator != nullptr ? torch::randn(mean.sizes(), *generator, mean.options())
+                                          : torch::randn_like(mean);
+    u = mean + eps * torch::exp(log_std);
+  }
+  const auto log_prob = gaussian_log_prob(u, mean, log_std) - tanh_log_det_jacobian(u).sum(-1) -
+                        static_cast<double>(mean.size(-1)) * std::log(max_action_);
+  return {max_action_ * torch::tanh(u), log_prob};
+}
+
+torch::Tensor TanhGaussianPolicyImpl::log_prob(const torch::Tensor& obs, const torch::Tensor& action) {
+  auto [mean, log_std] = mean_log_std(obs);
+  const auto y = (action / max_action_).clamp(-1.0 + 1e-6, 1.0 - 1e-6);
+  const auto u = torch::atanh(y);
+  return gaussian_log_prob(u, mean, log_std) - tanh_log_det_jacobian(u).sum(-1) -
+         static_cast<double>(mean.size(-1)) * std::log(max_action_);
+}
+
+GaussianPolicyImpl::GaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
+                                       double max_action, double log_std_min, double log_std_max)
+    : net_(register_module("net", Mlp(obs_dim, act_dim, options))),
+      max_action_(max_action),
+      log_std_min_(log_std_min),
+      log_std_max_(log_std_max) {
+  log_std_ = register_parameter("log_std", torch::zeros({act_dim}));
+}
+
+torch::Tensor GaussianPolicyImpl::mean(const torch::Tensor& obs) {
+  return max_action_ * torch::tanh(net_->forward(obs));
+}
+
+torch::Tensor GaussianPolicyImpl::log_prob(const torch::Tensor& obs, const torch::Tensor& action) {
+  const auto m = mean(obs);
+  return gaussian_log_prob(action, m, log_std_.clamp(log_std_min_, log_std_max_).expand_as(m));
+}
+
+torch::Tensor GaussianPolicyImpl::sample(const torch::Tensor& obs, torch::Generator* generator) {
+  const auto m = mean(obs);
+  const auto eps = generator != nullptr ? torch::randn(m.sizes(), *generator, m.options())
+                                        : torch::randn_like(m);
+  return m + eps * torch::exp(log_std_.clamp(log_std_min_, log_std_max_));
+}
+
+void soft_update(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
+  torch::NoGradGuard no_grad;
+  auto t = target.parameters();
+  const auto s = source.parameters();
+  STITCH_CHECK(t.size() == s.size(), "soft_update: {} vs {} parameters", t.size(), s.size());
+  for (size_t i = 0; i < t.size(); ++i) t[i].mul_(1.0 - tau).add_(s[i], tau);
+}
+
+void hard_update(torch::nn::Module& target, const torch::nn::Module& source) {
+  soft_update(target, source, 1.0);
+}
+
+bool all_finite(const torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : module.parameters()) {
+    if (!torch::isfinite(p).all().item<bool>()) return false;
+  }
+  return true;
+}
+
+}  // namespace stitch::nn

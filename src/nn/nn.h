@@ -1,0 +1,127 @@
+// libtorch building blocks for the algorithms: MLPs, a vectorised ensemble of MLPs (E members
+// in one batched matmul: twin critics and larger ensembles cost one call), policy heads and
+// target-network updates.
+//
+// Initialisation: every linear layer (plain or ensemble member) uses PyTorch's nn.Linear
+// default, weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as the CORL and d3rlpy
+// implementations do; the policy heads' last layers follow the same rule.
+// Shapes: obs [B, obs_dim], actions [B, act_dim], all float32.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stitch::nn {
+
+struct MlpOptions {
+  std::vector<int64_t> hidden = {256, 256};  // hidden widths
+  std::string activation = "relu";           // relu | tanh | elu
+  bool layer_norm = false;                   // LayerNorm after each hidden linear layer
+  double dropout = 0.0;                      // dropout after each hidden activation
+};
+
+// in -> hidden... -> out, activation between layers, none after the last.
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int64_t in, int64_t out, const MlpOptions& options);
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  torch::nn::Sequential layers_;
+};
+TORCH_MODULE(Mlp);
+
+// E independent linear layers applied in one batched matmul.
+// weight [E, in, out], bias [E, 1, out]; x [E, B, in] -> [E, B, out].
+class EnsembleLinearImpl : public torch::nn::Module {
+ public:
+  EnsembleLinearImpl(int64_t ensemble, int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, bias;
+};
+TORCH_MODULE(EnsembleLinear);
+
+// An ensemble of E MLPs (ReLU); x [B, in] (shared by all members) or [E, B, in] -> [E, B, out].
+class EnsembleMlpImpl : public torch::nn::Module {
+ public:
+  EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out, std::vector<int64_t> hidden,
+                  bool layer_norm = false);
+  torch::Tensor forward(torch::Tensor x);
+  int64_t ensemble_size() const { return ensemble_; }
+
+ private:
+  int64_t ensemble_;
+  std::vector<EnsembleLinear> layers_;
+  std::vector<torch::nn::LayerNorm> norms_;
+};
+TORCH_MODULE(EnsembleMlp);
+
+// a = max_action * tanh(mlp(obs)).
+class DeterministicPolicyImpl : public torch::nn::Module {
+ public:
+  DeterministicPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
+                          double max_action);
+  torch::Tensor forward(const torch::Tensor& obs);
+
+ private:
+  Mlp net_;
+  double max_action_;
+};
+TORCH_MODULE(DeterministicPolicy);
+
+// Tanh-squashed Gaussian (SAC, CQL): u ~ N(mean(obs), exp(log_std(obs))), a = max_action*tanh(u).
+// log_std is clamped to [log_std_min, log_std_max].
+class TanhGaussianPolicyImpl : public torch::nn::Module {
+ public:
+  TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
+                         double max_action, double log_std_min = -20.0, double log_std_max = 2.0);
+  // (action, log_prob [B]) with the reparameterisation trick; deterministic: a = tanh(mean).
+  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs, bool deterministic,
+                                                 torch::Generator* generator = nullptr);
+  // log pi(action | obs) [B] for actions inside (-max_action, max_action).
+  torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
+
+ private:
+  std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
+  Mlp trunk_{nullptr};
+  torch::nn::Linear mean_{nullptr}, log_std_{nullptr};
+  double max_action_, log_std_min_, log_std_max_;
+};
+TORCH_MODULE(TanhGaussianPolicy);
+
+// Gaussian with a tanh-bounded mean and a state-independent log_std (IQL's actor, as in the
+// IQL paper's locomotion setup and CORL): mean = max_action * tanh(mlp(obs)).
+class GaussianPolicyImpl : public torch::nn::Module {
+ public:
+  GaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
+                     double max_action, double log_std_min = -20.0, double log_std_max = 2.0);
+  torch::Tensor mean(const torch::Tensor& obs);
+  // log N(action; mean(obs), std) summed over action dimensions, [B].
+  torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
+  torch::Tensor sample(const torch::Tensor& obs, torch::Generator* generator = nullptr);
+
+ private:
+  Mlp net_;
+  torch::Tensor log_std_;
+  double max_action_, log_std_min_, log_std_max_;
+};
+TORCH_MODULE(GaussianPolicy);
+
+// log N(x; mean, exp(log_std)) summed over the last dimension.
+torch::Tensor gaussian_log_prob(const torch::Tensor& x, const torch::Tensor& mean,
+                                const torch::Tensor& log_std);
+// log(1 - tanh(u)^2), computed stably as 2 (log 2 - u - softplus(-2u)).
+torch::Tensor tanh_log_det_jacobian(const torch::Tensor& u);
+
+// target <- tau * source + (1 - tau) * target, parameter by parameter (Polyak averaging).
+void soft_update(torch::nn::Module& target, const torch::nn::Module& source, double tau);
+// target <- source.
+void hard_update(torch::nn::Module& target, const torch::nn::Module& source);
+
+// True when every parameter of `module` is finite.
+bool all_finite(const torch::nn::Module& module);
+
+}  // namespace stitch::nn
