@@ -25,3 +25,18 @@ torch::Tensor td_target(const torch::Tensor& rewards, const torch::Tensor& disco
                         const torch::Tensor& terminals, const torch::Tensor& next_value);
 
 }  // namespace stitch::losses
+
+namespace stitch::losses {
+
+// CQL's conservative term (Kumar et al. 2020, CQL(H) with importance sampling, App. F):
+// mean over the batch of logsumexp over 3N sampled actions of
+//   [Q(s, a_rand) - log U, Q(s, a_pi(s)) - log pi(a|s), Q(s, a_pi(s')) - log pi(a|s')]
+// minus Q(s, a_data), where log U = -act_dim * log(2 * max_action) is the uniform density.
+// q_* [B, N], log_pi_* [B, N], q_data [B].
+torch::Tensor cql_conservative_term(const torch::Tensor& q_random, const torch::Tensor& q_policy,
+                                    const torch::Tensor& log_pi_policy,
+                                    const torch::Tensor& q_next_policy,
+                                    const torch::Tensor& log_pi_next_policy,
+                                    const torch::Tensor& q_data, int64_t act_dim, double max_action);
+
+}  // namespace stitch::losses

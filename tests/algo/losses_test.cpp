@@ -45,6 +45,17 @@ TEST(Losses, TdTargetMasksTerminals) {
   EXPECT_NEAR(y[1].item<double>(), 1.0, 1e-6);
 }
 
+TEST(Losses, CqlConservativeTermByHand) {
+  // One state, N = 1, act_dim 1, max_action 1 (log U = -log 2):
+  // logsumexp([1 + log 2, 2 - (-1), 0 - 0.5]) - 0.5.
+  const auto t = [](float x) { return torch::tensor({{x}}); };
+  const double expected =
+      std::log(std::exp(1.0 + std::log(2.0)) + std::exp(3.0) + std::exp(-0.5)) - 0.5;
+  const auto term = losses::cql_conservative_term(t(1.0f), t(2.0f), t(-1.0f), t(0.0f), t(0.5f),
+                                                  torch::tensor({0.5f}), 1, 1.0);
+  EXPECT_NEAR(term.item<double>(), expected, 1e-5);
+}
+
 TEST(Losses, TanhGaussianLogProbWithCorrection) {
   // 1-D, u = 0.5, mean 0, log_std 0: log N(0.5; 0, 1) - log(1 - tanh(0.5)^2).
   const auto u = torch::tensor({{0.5f}});

@@ -77,7 +77,7 @@ std::string error_of(const std::function<void()>& fn) {
 }
 
 TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
-  for (const std::string algo : {"td3_bc", "iql"}) {
+  for (const std::string algo : {"td3_bc", "iql", "cql"}) {
     train(config(algo, 200, algo + "_full"), false);
     const std::string interrupted = config(algo, 200, algo + "_killed");
     const TrainResult first = train(interrupted, false, /*stop_after_steps=*/100);
