@@ -1,0 +1,137 @@
+// Offline-RL update throughput at the D4RL locomotion sizes (obs 17, act 6, batch 256, two hidden
+// layers of 256; CQL with 2 layers too) for IQL, TD3+BC and CQL, with BLAS threads 1 and 2,
+// beside the Python reference bench/reference/offline_update.py (same math, Debian's
+// python3-torch), run from this same binary. Also prints the achieved GFLOP/s (matmul FLOPs of
+// one update, counted below) against the measured sgemm GFLOP/s of this machine.
+// Run: `stitch bench train` or build/bench/stitch_bench_train. items_per_second = updates/s.
+#include <cstdio>
+#include <map>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "algo/algorithm.h"
+#include "core/runtime.h"
+#include "core/timer.h"
+
+namespace stitch {
+namespace {
+
+constexpr int64_t kObs = 17, kAct = 6, kHidden = 256, kBatch = 256;
+
+// Matmul FLOPs of one forward pass of an MLP in -> 256 -> 256 -> out on the batch.
+double mlp_flops(int64_t in, int64_t out, int64_t rows = kBatch) {
+  return 2.0 * rows * (in * kHidden + kHidden * kHidden + kHidden * out);
+}
+
+// Matmul FLOPs of one update; a trained pass counts 3x its forward (forward, grad input, grad
+// weight), a no-grad pass 1x.
+double update_flops(const std::string& algo) {
+  const double q = mlp_flops(kObs + kAct, 1), actor = mlp_flops(kObs, kAct), v = mlp_flops(kObs, 1);
+  if (algo == "iql") {
+    // target Qs (2, no grad) + V (trained) + V(s') (no grad) + Qs (2, trained) + actor (trained)
+    return 2 * q + 3 * v + v + 3 * 2 * q + 3 * actor;
+  }
+  if (algo == "td3_bc") {
+    // target actor + target Qs (no grad) + Qs (trained); every 2nd step actor + Qs through pi
+    return actor + 2 * q + 3 * 2 * q + 0.5 * (3 * actor + 3 * 2 * q);
+  }
+  // CQL: actor at s (trained, through both Qs), actor at s' (no grad), target Qs, Qs on data
+  // (trained), and 3 x N = 30 sampled actions per state through both Qs (trained) plus the
+  // policy samples for them (2 x N x B rows, no grad).
+  const int64_t n = 10;
+  return 3 * actor + 3 * 2 * q + actor + 2 * q + 3 * 2 * q + 3 * (3 * 2 * mlp_flops(kObs + kAct, 1, n * kBatch)) +
+         2 * mlp_flops(kObs, kAct, n * kBatch);
+}
+
+std::map<std::string, double> g_updates_per_s;  // "algo/threads" -> updates/s
+
+void BM_Update(benchmark::State& state, const char* algo) {
+  const int threads = static_cast<int>(state.range(0));
+  set_compute_threads({.threads = threads, .torch_threads = 1});
+  const auto& entry = AlgoRegistry::global().entry(algo);
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  if (std::string(algo) == "cql") f.apply_override("layers=2");
+  torch::manual_seed(0);
+  auto algorithm = entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 1.0, .total_steps = 1000000}, 0);
+  TensorBatch b;
+  b.observations = torch::randn({kBatch, kObs});
+  b.actions = torch::rand({kBatch, kAct}) * 2 - 1;
+  b.rewards = torch::randn({kBatch});
+  b.next_observations = torch::randn({kBatch, kObs});
+  b.terminals = torch::zeros({kBatch});
+  b.discounts = torch::full({kBatch}, 0.99);
+  for (int i = 0; i < 10; ++i) algorithm->update(b);
+  Stopwatch clock;
+  for (auto _ : state) benchmark::DoNotOptimize(algorithm->update(b));
+  const double rate = static_cast<double>(state.iterations()) / clock.seconds();
+  g_updates_per_s[fmt::format("{}/{}", algo, threads)] = rate;
+  state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(update_flops(algo) * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  set_compute_threads({.threads = 1, .torch_threads = 1});
+}
+
+std::map<int, double> g_sgemm;  // threads -> GFLOP/s
+
+void BM_Sgemm256(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  set_compute_threads({.threads = threads, .torch_threads = 1});
+  const auto a = torch::randn({256, 256}), b = torch::randn({256, 256});
+  auto c = torch::empty({256, 256});
+  Stopwatch clock;
+  for (auto _ : state) at::mm_out(c, a, b);
+  g_sgemm[threads] = 2.0 * 256 * 256 * 256 * static_cast<double>(state.iterations()) / clock.seconds() / 1e9;
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 256 * 256 * 256 * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  set_compute_threads({.threads = 1, .torch_threads = 1});
+}
+
+BENCHMARK(BM_Sgemm256)->ArgName("threads")->Arg(1)->Arg(2)->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_Update, iql, "iql")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(3.0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(3.0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Update, cql, "cql")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(3.0)->Unit(benchmark::kMillisecond);
+
+double python_rate(const std::string& algo, int threads) {
+  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/offline_update.py {} {} 3",
+                                      STITCH_SOURCE_DIR, algo, threads);
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return 0.0;
+  char buffer[4096];
+  std::string out;
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_object() ? j.value("updates_per_s", 0.0) : 0.0;
+}
+
+void print_comparison() {
+  const double sgemm = std::max(g_sgemm[1], g_sgemm[2]);
+  fmt::print("\nstitch vs the Python reference (best thread setting of each; same run)\n");
+  fmt::print("{:<8} {:>14} {:>14} {:>8} {:>12} {:>16}\n", "algo", "stitch upd/s", "python upd/s",
+             "ratio", "GFLOP/s", "% of best sgemm");
+  for (const char* algo : {"iql", "td3_bc", "cql"}) {
+    const double ours = std::max(g_updates_per_s[fmt::format("{}/1", algo)], g_updates_per_s[fmt::format("{}/2", algo)]);
+    const double py = std::max(python_rate(algo, 1), python_rate(algo, 2));
+    const double gflops = ours * update_flops(algo) / 1e9;
+    fmt::print("{:<8} {:>14.1f} {:>14.1f} {:>8.2f} {:>12.1f} {:>15.0f}%\n", algo, ours, py,
+               py > 0 ? ours / py : 0.0, gflops, 100.0 * gflops / sgemm);
+  }
+  fmt::print("sgemm 256x256x256: {:.1f} GFLOP/s (1 thread), {:.1f} GFLOP/s (2 threads)\n", g_sgemm[1], g_sgemm[2]);
+}
+
+}  // namespace
+}  // namespace stitch
+
+int main(int argc, char** argv) {
+  stitch::set_compute_threads({.threads = 1, .torch_threads = 1});
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (!stitch::g_updates_per_s.empty() && !stitch::g_sgemm.empty()) stitch::print_comparison();
+  return 0;
+}
