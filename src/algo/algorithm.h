@@ -61,6 +61,9 @@ class Algorithm {
   // Every trainable module, by name (for checkpoints and NaN checks).
   virtual std::vector<std::pair<std::string, torch::nn::Module*>> modules() = 0;
   virtual std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() = 0;
+  // The deterministic action path as ReLU-MLP layers (weight [out, in], bias [out]), ending in
+  // max_action * tanh: what `stitch export` writes for the deployable inference path.
+  virtual std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() = 0;
 
   int64_t steps() const { return steps_; }
 

@@ -18,6 +18,7 @@
 #include "data/io.h"
 #include "data/normalize.h"
 #include "data/sampler.h"
+#include "deploy/policy.h"
 #include "env/registry.h"
 #include "nn/nn.h"
 
@@ -375,6 +376,51 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
     if (done == stop_after_steps) break;
   }
   return result;
+}
+
+namespace {
+
+struct LoadedCheckpoint {
+  std::unique_ptr<Algorithm> algo;
+  AlgoDims dims;
+  Normalizer norm;
+};
+
+LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
+  auto archive = open_checkpoint(checkpoint);
+  c10::IValue config;
+  archive.read("config", config);
+  Resolved cfg = resolve_text(config.toStringRef());
+  torch::Tensor dims_t, max_action;
+  archive.read("dims", dims_t);
+  archive.read("max_action", max_action);
+  LoadedCheckpoint out;
+  out.dims = {.obs_dim = dims_t[0].item<int64_t>(), .act_dim = dims_t[1].item<int64_t>(),
+              .max_action = max_action.item<double>()};
+  out.algo = cfg.entry->make(*cfg.algo, out.dims, cfg.train.seed);
+  out.algo->load(archive);
+  out.norm = read_normalizer(archive);
+  return out;
+}
+
+}  // namespace
+
+DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
+  LoadedCheckpoint c = load_checkpoint(checkpoint);
+  std::vector<DeployedPolicy::Layer> layers;
+  for (const auto& [weight, bias] : c.algo->policy_layers()) {
+    DeployedPolicy::Layer l;
+    l.in = weight.size(1);
+    l.out = weight.size(0);
+    const auto wt = weight.t().contiguous();  // [in, out]
+    l.weight.assign(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel());
+    const auto b = bias.contiguous();
+    l.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    layers.push_back(std::move(l));
+  }
+  return DeployedPolicy(std::move(layers), static_cast<float>(c.dims.max_action),
+                        c.norm.enabled ? c.norm.obs.mean : std::vector<float>{},
+                        c.norm.enabled ? c.norm.obs.std : std::vector<float>{});
 }
 
 EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env_id,

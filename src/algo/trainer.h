@@ -63,6 +63,11 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
 // crash would, for tests.
 TrainResult train(const std::string& config_json, bool resume, int64_t stop_after_steps = 0);
 
+// The checkpoint's deterministic policy as a torch-free DeployedPolicy (observation
+// normalisation folded in), for `stitch export`.
+class DeployedPolicy;
+DeployedPolicy export_checkpoint_policy(const std::string& checkpoint);
+
 // Evaluates a checkpoint on `env` for `episodes` episodes with seeds seed, seed+1, ...
 EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env,
                                int episodes, uint64_t seed);

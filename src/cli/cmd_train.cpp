@@ -7,6 +7,7 @@
 #include "algo/trainer.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "deploy/policy.h"
 
 namespace stitch::cli {
 
@@ -73,6 +74,22 @@ void add_train_commands(CLI::App& app) {
         fmt::print("episode {:>4}  return {:>10.3f}\n", i, r.returns[i]);
       }
       fmt::print("mean return {:.3f} over {} episodes\n", r.mean, r.returns.size());
+    });
+  }
+  {
+    struct Args {
+      std::string checkpoint, out;
+    };
+    auto args = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand(
+        "export", "write a checkpoint's deterministic policy as a torch-free file for control loops");
+    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")->required();
+    cmd->add_option("--out", args->out, "output file (stitch-policy-v1)")->required();
+    cmd->callback([args] {
+      setup_runtime(/*warn_about_blas=*/false);
+      const DeployedPolicy policy = export_checkpoint_policy(args->checkpoint);
+      policy.save(args->out);
+      fmt::print("wrote {}: obs {} -> act {}\n", args->out, policy.obs_dim(), policy.act_dim());
     });
   }
 }

@@ -39,6 +39,18 @@ MlpImpl::MlpImpl(int64_t in, int64_t out, const MlpOptions& options) {
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) { return layers_->forward(x); }
 
+std::vector<std::pair<torch::Tensor, torch::Tensor>> MlpImpl::relu_linear_layers() const {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+  for (const auto& child : layers_->children()) {
+    if (const auto* linear = child->as<torch::nn::Linear>()) {
+      out.emplace_back(linear->weight.detach(), linear->bias.detach());
+    } else if (child->as<torch::nn::ReLU>() == nullptr) {
+      fail("this MLP has a {} layer and cannot be exported as a ReLU MLP", child->name());
+    }
+  }
+  return out;
+}
+
 EnsembleLinearImpl::EnsembleLinearImpl(int64_t ensemble, int64_t in, int64_t out) {
   weight = register_parameter("weight", torch::empty({ensemble, in, out}));
   bias = register_parameter("bias", torch::empty({ensemble, 1, out}));
@@ -127,6 +139,12 @@ std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::sample(const tor
   const auto log_prob = gaussian_log_prob(u, mean, log_std) - tanh_log_det_jacobian(u).sum(-1) -
                         static_cast<double>(mean.size(-1)) * std::log(max_action_);
   return {max_action_ * torch::tanh(u), log_prob};
+}
+
+std::vector<std::pair<torch::Tensor, torch::Tensor>> TanhGaussianPolicyImpl::action_layers() const {
+  auto layers = trunk_->relu_linear_layers();
+  layers.emplace_back(mean_->weight.detach(), mean_->bias.detach());
+  return layers;
 }
 
 torch::Tensor TanhGaussianPolicyImpl::log_prob(const torch::Tensor& obs, const torch::Tensor& action) {

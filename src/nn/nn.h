@@ -28,6 +28,9 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int64_t in, int64_t out, const MlpOptions& options);
   torch::Tensor forward(torch::Tensor x);
+  // (weight [out, in], bias [out]) of each linear layer in order; throws Error when the MLP has
+  // LayerNorm, dropout or a non-ReLU activation (not expressible as a plain ReLU MLP).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> relu_linear_layers() const;
 
  private:
   torch::nn::Sequential layers_;
@@ -65,6 +68,8 @@ class DeterministicPolicyImpl : public torch::nn::Module {
   DeterministicPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
                           double max_action);
   torch::Tensor forward(const torch::Tensor& obs);
+  // The layers of the action path: a = max_action * tanh(ReLU MLP(obs)).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const { return net_->relu_linear_layers(); }
 
  private:
   Mlp net_;
@@ -83,6 +88,8 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
                                                  torch::Generator* generator = nullptr);
   // log pi(action | obs) [B] for actions inside (-max_action, max_action).
   torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
+  // The layers of the deterministic action max_action * tanh(mean(obs)).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const;
 
  private:
   std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
@@ -102,6 +109,8 @@ class GaussianPolicyImpl : public torch::nn::Module {
   // log N(action; mean(obs), std) summed over action dimensions, [B].
   torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
   torch::Tensor sample(const torch::Tensor& obs, torch::Generator* generator = nullptr);
+  // The layers of the deterministic action (the mean).
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const { return net_->relu_linear_layers(); }
 
  private:
   Mlp net_;

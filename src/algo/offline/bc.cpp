@@ -58,6 +58,9 @@ class Bc : public Algorithm {
     if (gaussian_) return {{"policy", stochastic_.get()}};
     return {{"policy", deterministic_.get()}};
   }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    return gaussian_ ? stochastic_->action_layers() : deterministic_->action_layers();
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {{"policy", &optim_}};
   }

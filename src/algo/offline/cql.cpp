@@ -154,6 +154,9 @@ class Cql : public Algorithm {
     return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()},
             {"scalars", scalars_.get()}};
   }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    return actor_->action_layers();
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {{"actor", &actor_optim_}, {"q", &q_optim_}, {"alpha", &alpha_optim_},
             {"alpha_prime", &alpha_prime_optim_}};

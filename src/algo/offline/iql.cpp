@@ -124,6 +124,9 @@ class Iql : public Algorithm {
     return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()},
             {"value", value_.get()}};
   }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    return actor_->action_layers();
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {{"actor", &actor_optim_}, {"q", &q_optim_}, {"value", &value_optim_}};
   }

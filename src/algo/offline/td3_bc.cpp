@@ -97,6 +97,9 @@ class Td3Bc : public Algorithm {
     return {{"actor", actor_.get()}, {"actor_target", actor_target_.get()},
             {"critic", critic_.get()}, {"critic_target", critic_target_.get()}};
   }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    return actor_->action_layers();
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {{"actor", &actor_optim_}, {"critic", &critic_optim_}};
   }
