@@ -38,7 +38,7 @@ void Dataset::derive_next_observations() {
       std::copy_n(observations.data() + (i + 1) * obs_dim, obs_dim, dst);
       has_next[i] = 1;
     } else {
-      // No recorded successor: the row's own observation as a placeholder.
+      // No recorded successor: the row's own observation stands in for it.
       std::copy_n(observations.data() + i * obs_dim, obs_dim, dst);
       has_next[i] = terminals[i] ? 1 : 0;
     }

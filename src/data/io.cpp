@@ -31,7 +31,7 @@ constexpr const char* kMinariFile = "main_data.hdf5";
 constexpr const char* kMinariMetadata = "metadata.json";
 // Written by stitch beside next_observations when some successors were never recorded.
 constexpr const char* kNextValidKey = "next_observations_valid";
-// Minari episode attributes: the episode's final observation is a placeholder; the episode was
+// Minari episode attributes: the episode's final observation is a stand-in copy; the episode was
 // cut by the end of the data (neither terminated nor truncated; only on the last episode).
 constexpr const char* kFinalMissingAttr = "stitch_final_observation_missing";
 constexpr const char* kCutAttr = "stitch_cut_by_end_of_data";
