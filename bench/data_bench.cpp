@@ -16,6 +16,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_main.h"
+
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "data/io.h"
@@ -109,11 +111,4 @@ BENCHMARK(BM_Sample256)->Unit(benchmark::kMicrosecond);
 }  // namespace
 }  // namespace stitch
 
-int main(int argc, char** argv) {
-  stitch::set_compute_threads({.threads = 1, .torch_threads = 1});
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return stitch::run_benchmarks(argc, argv); }

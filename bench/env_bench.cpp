@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_main.h"
+
 #include "core/runtime.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
@@ -144,11 +146,6 @@ int register_all() {
 }  // namespace stitch
 
 int main(int argc, char** argv) {
-  stitch::set_compute_threads({.threads = 1, .torch_threads = 1});
   stitch::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return stitch::run_benchmarks(argc, argv);
 }

@@ -3,6 +3,8 @@
 // Run: `stitch bench infer` or build/bench/stitch_bench_infer.
 #include <benchmark/benchmark.h>
 
+#include "bench_main.h"
+
 #include "algo/algorithm.h"
 #include "core/runtime.h"
 #include "deploy/policy.h"
@@ -37,14 +39,7 @@ void BM_LibtorchAddmm(benchmark::State& state) {
 
 void BM_Deployed(benchmark::State& state) {
   auto algo = make_td3_bc();
-  std::vector<DeployedPolicy::Layer> layers;
-  for (const auto& [w, b] : algo->policy_layers()) {
-    const auto wt = w.t().contiguous();
-    layers.push_back({.in = w.size(1), .out = w.size(0),
-                      .weight = std::vector<float>(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel()),
-                      .bias = std::vector<float>(b.data_ptr<float>(), b.data_ptr<float>() + b.numel())});
-  }
-  const DeployedPolicy policy(layers, 1.0f);
+  const DeployedPolicy policy = to_deployed_policy(*algo, 1.0f);
   std::vector<float> obs(17, 0.1f), action(6);
   for (auto _ : state) {
     policy.act(obs, action);
@@ -59,11 +54,4 @@ BENCHMARK(BM_Deployed)->Unit(benchmark::kMicrosecond);
 }  // namespace
 }  // namespace stitch
 
-int main(int argc, char** argv) {
-  stitch::set_compute_threads({.threads = 1, .torch_threads = 1});
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return stitch::run_benchmarks(argc, argv); }

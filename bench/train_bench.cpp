@@ -8,6 +8,8 @@
 #include <map>
 
 #include <benchmark/benchmark.h>
+
+#include "bench_main.h"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -127,11 +129,7 @@ void print_comparison() {
 }  // namespace stitch
 
 int main(int argc, char** argv) {
-  stitch::set_compute_threads({.threads = 1, .torch_threads = 1});
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  if (!stitch::g_updates_per_s.empty() && !stitch::g_sgemm.empty()) stitch::print_comparison();
-  return 0;
+  return stitch::run_benchmarks(argc, argv, [] {
+    if (!stitch::g_updates_per_s.empty() && !stitch::g_sgemm.empty()) stitch::print_comparison();
+  });
 }

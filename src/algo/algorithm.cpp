@@ -63,6 +63,22 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   generator_.set_state(generator_state);
 }
 
+DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action, std::vector<float> obs_mean,
+                                  std::vector<float> obs_std) {
+  std::vector<DeployedPolicy::Layer> layers;
+  for (const auto& [weight, bias] : algo.policy_layers()) {
+    DeployedPolicy::Layer l;
+    l.in = weight.size(1);
+    l.out = weight.size(0);
+    const auto wt = weight.t().contiguous();  // [in, out]
+    l.weight.assign(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel());
+    const auto b = bias.contiguous();
+    l.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    layers.push_back(std::move(l));
+  }
+  return DeployedPolicy(std::move(layers), max_action, std::move(obs_mean), std::move(obs_std));
+}
+
 AlgoRegistry& AlgoRegistry::global() {
   static AlgoRegistry registry;
   return registry;

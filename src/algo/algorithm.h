@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "data/sampler.h"
+#include "deploy/policy.h"
 
 namespace stitch {
 
@@ -72,6 +73,11 @@ class Algorithm {
   int64_t steps_ = 0;
   torch::Generator generator_;  // all sampling inside updates draws from here
 };
+
+// The algorithm's deterministic policy (policy_layers()) as a torch-free DeployedPolicy; pass
+// the training-time observation normaliser (empty: none).
+DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action,
+                                  std::vector<float> obs_mean = {}, std::vector<float> obs_std = {});
 
 struct AlgoEntry {
   std::string name;

@@ -407,44 +407,22 @@ LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
 
 DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
   LoadedCheckpoint c = load_checkpoint(checkpoint);
-  std::vector<DeployedPolicy::Layer> layers;
-  for (const auto& [weight, bias] : c.algo->policy_layers()) {
-    DeployedPolicy::Layer l;
-    l.in = weight.size(1);
-    l.out = weight.size(0);
-    const auto wt = weight.t().contiguous();  // [in, out]
-    l.weight.assign(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel());
-    const auto b = bias.contiguous();
-    l.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
-    layers.push_back(std::move(l));
-  }
-  return DeployedPolicy(std::move(layers), static_cast<float>(c.dims.max_action),
-                        c.norm.enabled ? c.norm.obs.mean : std::vector<float>{},
-                        c.norm.enabled ? c.norm.obs.std : std::vector<float>{});
+  return to_deployed_policy(*c.algo, static_cast<float>(c.dims.max_action),
+                            c.norm.enabled ? c.norm.obs.mean : std::vector<float>{},
+                            c.norm.enabled ? c.norm.obs.std : std::vector<float>{});
 }
 
 EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env_id,
                                int episodes, uint64_t seed) {
   if (episodes < 1) fail("episodes must be >= 1, got {}", episodes);
-  auto archive = open_checkpoint(checkpoint);
-  c10::IValue config;
-  archive.read("config", config);
-  Resolved cfg = resolve_text(config.toStringRef());
-  torch::Tensor dims_t, max_action;
-  archive.read("dims", dims_t);
-  archive.read("max_action", max_action);
-  AlgoDims dims{.obs_dim = dims_t[0].item<int64_t>(), .act_dim = dims_t[1].item<int64_t>(),
-                .max_action = max_action.item<double>()};
+  LoadedCheckpoint c = load_checkpoint(checkpoint);
   auto env = make_env(env_id);
   const AlgoDims env_dims = dims_for(*env, env_id);
-  if (env_dims.obs_dim != dims.obs_dim || env_dims.act_dim != dims.act_dim) {
+  if (env_dims.obs_dim != c.dims.obs_dim || env_dims.act_dim != c.dims.act_dim) {
     fail("{}: trained for observation/action dimensions {}/{}, but {} has {}/{}", checkpoint,
-         dims.obs_dim, dims.act_dim, env_id, env_dims.obs_dim, env_dims.act_dim);
+         c.dims.obs_dim, c.dims.act_dim, env_id, env_dims.obs_dim, env_dims.act_dim);
   }
-  auto algo = cfg.entry->make(*cfg.algo, dims, cfg.train.seed);
-  algo->load(archive);
-  const Normalizer norm = read_normalizer(archive);
-  return evaluate(*algo, norm, env_id, episodes, seed);
+  return evaluate(*c.algo, c.norm, env_id, episodes, seed);
 }
 
 }  // namespace stitch
