@@ -46,29 +46,16 @@ struct CollectConfig {
 }  // namespace
 
 void add_collect_command(CLI::App& app) {
-  struct Args {
-    std::vector<std::string> shorthands, sets;
-    std::string config_file;
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<ConfigArgs>();
   auto* cmd = app.add_subcommand("collect", "roll out a policy and write a dataset");
-  auto shorthand = [args](const std::string& key) {
-    return [args, key](const std::string& v) { args->shorthands.push_back(key + "=" + v); };
-  };
-  for (const char* key : {"env", "policy", "noise", "transitions", "seed", "out", "layout"}) {
-    cmd->add_option_function<std::string>(std::string("--") + key, shorthand(key),
-                                          fmt::format("config key {}", key));
-  }
+  add_config_options(cmd, args, {"env", "policy", "noise", "transitions", "seed", "out", "layout"},
+                     "override a config key: --set key=value");
   cmd->add_flag_callback("--force", [args] { args->shorthands.push_back("force=true"); },
                          "replace an existing output");
-  cmd->add_option("--set", args->sets, "override a config key: --set key=value");
-  cmd->add_option("--config", args->config_file, "JSON file of config keys")->check(CLI::ExistingFile);
   cmd->callback([args] {
     setup_runtime(false);
     CollectConfig config;
-    std::vector<std::string> overrides = args->shorthands;
-    overrides.insert(overrides.end(), args->sets.begin(), args->sets.end());
-    resolve_config(config, args->config_file, overrides);
+    resolve_config(config, args->config_file, args->overrides());
     spdlog::info("config: {}", config_to_string(config, -1));
     CollectOptions options{.transitions = config.transitions, .seed = config.seed};
     parse_noise(config.noise, options);

@@ -84,18 +84,10 @@ std::unique_ptr<Policy> make_policy(const EnvRunConfig& config, const Env& env) 
   return std::make_unique<ConstantPolicy>(std::move(action));
 }
 
-struct EnvRunArgs {
-  std::vector<std::string> shorthands;  // from --env, --policy, ... in order
-  std::vector<std::string> sets;        // --set key=value
-  std::string config_file;
-};
-
-void run_env(const EnvRunArgs& args) {
+void run_env(const ConfigArgs& args) {
   setup_runtime(/*warn_about_blas=*/false);
   EnvRunConfig config;
-  std::vector<std::string> overrides = args.shorthands;
-  overrides.insert(overrides.end(), args.sets.begin(), args.sets.end());
-  resolve_config(config, args.config_file, overrides);
+  resolve_config(config, args.config_file, args.overrides());
   spdlog::info("config: {}", config_to_string(config, -1));
 
   MakeEnvOptions options;
@@ -147,21 +139,10 @@ void add_env_commands(CLI::App& app) {
     }
   });
 
-  auto args = std::make_shared<EnvRunArgs>();
-  auto* run = env->add_subcommand("run", "run a random or scripted policy and print returns");
-  auto shorthand = [args](const std::string& key) {
-    return [args, key](const std::string& value) { args->shorthands.push_back(key + "=" + value); };
-  };
-  run->add_option_function<std::string>("--env", shorthand("env"), "env id (config key env)");
-  run->add_option_function<std::string>("--policy", shorthand("policy"),
-                                        "random or scripted (config key policy)");
-  run->add_option_function<std::string>("--episodes", shorthand("episodes"),
-                                        "episodes to run (config key episodes)");
-  run->add_option_function<std::string>("--seed", shorthand("seed"),
-                                        "first episode's seed (config key seed)");
-  run->add_option("--set", args->sets, "override a config key: --set key=value (repeatable)");
-  run->add_option("--config", args->config_file, "JSON file of config keys")
-      ->check(CLI::ExistingFile);
+  auto args = std::make_shared<ConfigArgs>();
+  auto* run = env->add_subcommand("run", "run a random, scripted or constant policy and print returns");
+  add_config_options(run, args, {"env", "policy", "episodes", "seed"},
+                     "override a config key: --set key=value (repeatable)");
   run->callback([args] { run_env(*args); });
 }
 

@@ -1,5 +1,3 @@
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -13,39 +11,23 @@ namespace stitch::cli {
 
 void add_train_commands(CLI::App& app) {
   {
-    struct Args {
-      std::vector<std::string> shorthands, sets;
-      std::string config_file;
-      bool resume = false;
-    };
-    auto args = std::make_shared<Args>();
+    auto args = std::make_shared<ConfigArgs>();
+    auto resume = std::make_shared<bool>(false);
     std::string algos;
     for (const auto& name : AlgoRegistry::global().names()) {
       algos += fmt::format("\n  {:<8} {}", name, AlgoRegistry::global().entry(name).summary);
     }
     auto* cmd = app.add_subcommand(
         "train", "train an offline RL algorithm on a dataset, evaluating on an env\nalgorithms:" + algos);
-    auto shorthand = [args](const std::string& key) {
-      return [args, key](const std::string& v) { args->shorthands.push_back(key + "=" + v); };
-    };
-    for (const char* key : {"algo", "dataset", "env", "steps", "seed", "run-dir"}) {
-      std::string config_key = key;
-      std::replace(config_key.begin(), config_key.end(), '-', '_');
-      cmd->add_option_function<std::string>(std::string("--") + key, shorthand(config_key),
-                                            fmt::format("config key {}", config_key));
-    }
-    cmd->add_option("--set", args->sets,
-                    "override a config key: --set key=value, algorithm keys as <algo>.<key> "
-                    "(e.g. iql.expectile=0.8)");
-    cmd->add_option("--config", args->config_file, "JSON file of config keys")->check(CLI::ExistingFile);
-    cmd->add_flag("--resume", args->resume, "continue the run in --run-dir from its last checkpoint");
-    cmd->callback([args] {
+    add_config_options(cmd, args, {"algo", "dataset", "env", "steps", "seed", "run-dir"},
+                       "override a config key: --set key=value, algorithm keys as <algo>.<key> "
+                       "(e.g. iql.expectile=0.8)");
+    cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint");
+    cmd->callback([args, resume] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
       TrainConfig config;
-      std::vector<std::string> overrides = args->shorthands;
-      overrides.insert(overrides.end(), args->sets.begin(), args->sets.end());
-      const std::string json = resolve_train_config(config, args->config_file, overrides);
-      const TrainResult r = train(json, args->resume);
+      const std::string json = resolve_train_config(config, args->config_file, args->overrides());
+      const TrainResult r = train(json, *resume);
       fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
       if (!r.evaluations.empty()) {
         const auto& [step, e] = r.evaluations.back();

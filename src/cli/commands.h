@@ -14,6 +14,17 @@ struct GlobalOptions {
 };
 
 GlobalOptions& global_options();
+
+// The config-driven commands' options: `--KEY value` is shorthand for `--set key=value`
+// (dashes become underscores), `--set` repeats, `--config FILE` is a JSON file. Shorthands
+// apply before the explicit --set overrides.
+struct ConfigArgs {
+  std::vector<std::string> shorthands, sets;
+  std::string config_file;
+  std::vector<std::string> overrides() const;
+};
+void add_config_options(CLI::App* cmd, const std::shared_ptr<ConfigArgs>& args,
+                        std::initializer_list<const char*> keys, const std::string& set_help);
 // Applies logging and the thread policy; compute commands call it first.
 void setup_runtime(bool warn_about_blas);
 

@@ -1,4 +1,5 @@
 // stitch: data-driven reinforcement learning. See `stitch --help`.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -14,6 +15,26 @@ namespace stitch::cli {
 GlobalOptions& global_options() {
   static GlobalOptions options;
   return options;
+}
+
+std::vector<std::string> ConfigArgs::overrides() const {
+  std::vector<std::string> out = shorthands;
+  out.insert(out.end(), sets.begin(), sets.end());
+  return out;
+}
+
+void add_config_options(CLI::App* cmd, const std::shared_ptr<ConfigArgs>& args,
+                        std::initializer_list<const char*> keys, const std::string& set_help) {
+  for (const char* key : keys) {
+    std::string config_key = key;
+    std::replace(config_key.begin(), config_key.end(), '-', '_');
+    cmd->add_option_function<std::string>(
+        std::string("--") + key,
+        [args, config_key](const std::string& v) { args->shorthands.push_back(config_key + "=" + v); },
+        fmt::format("config key {}", config_key));
+  }
+  cmd->add_option("--set", args->sets, set_help);
+  cmd->add_option("--config", args->config_file, "JSON file of config keys")->check(CLI::ExistingFile);
 }
 
 void setup_runtime(bool warn_about_blas) {

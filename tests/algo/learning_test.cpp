@@ -9,22 +9,14 @@
 #include <gtest/gtest.h>
 
 #include "algo/trainer.h"
-#include "core/runtime.h"
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
+#include "testing/thread_policy.h"
 #include "env/rollout.h"
 
 namespace stitch {
 namespace {
-
-// The CLI's thread policy (1 BLAS thread, 1 torch thread) for the whole test binary; without
-// it OpenBLAS starts one spinning thread per core.
-class ThreadPolicy : public ::testing::Environment {
- public:
-  void SetUp() override { set_compute_threads({.threads = 1, .torch_threads = 1}); }
-};
-::testing::Environment* const kThreadPolicy = ::testing::AddGlobalTestEnvironment(new ThreadPolicy);
 
 namespace fs = std::filesystem;
 

@@ -1,6 +1,5 @@
 // The trainer: resume equals an uninterrupted run, reproducibility, run directories, bad input.
 #include "algo/trainer.h"
-#include "core/runtime.h"
 
 #include <unistd.h>
 
@@ -16,18 +15,11 @@
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
+#include "testing/thread_policy.h"
 #include "testing/run_command.h"
 
 namespace stitch {
 namespace {
-
-// The CLI's thread policy (1 BLAS thread, 1 torch thread) for the whole test binary; without
-// it OpenBLAS starts one spinning thread per core.
-class ThreadPolicy : public ::testing::Environment {
- public:
-  void SetUp() override { set_compute_threads({.threads = 1, .torch_threads = 1}); }
-};
-::testing::Environment* const kThreadPolicy = ::testing::AddGlobalTestEnvironment(new ThreadPolicy);
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
