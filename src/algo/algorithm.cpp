@@ -79,30 +79,4 @@ DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action, std::vector
   return DeployedPolicy(std::move(layers), max_action, std::move(obs_mean), std::move(obs_std));
 }
 
-AlgoRegistry& AlgoRegistry::global() {
-  static AlgoRegistry registry;
-  return registry;
-}
-
-void AlgoRegistry::add(AlgoEntry entry) {
-  for (const auto& e : entries_) {
-    if (e.name == entry.name) fail("algorithm '{}' is registered twice", entry.name);
-  }
-  entries_.push_back(std::move(entry));
-}
-
-const AlgoEntry& AlgoRegistry::entry(const std::string& name) const {
-  for (const auto& e : entries_) {
-    if (e.name == name) return e;
-  }
-  fail("unknown algorithm '{}' (known: {})", name, fmt::join(names(), ", "));
-}
-
-std::vector<std::string> AlgoRegistry::names() const {
-  std::vector<std::string> out;
-  for (const auto& e : entries_) out.push_back(e.name);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 }  // namespace stitch

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "algo/algo_config.h"
+#include "algo/registry.h"
 #include "core/config.h"
 #include "data/sampler.h"
 #include "deploy/policy.h"
@@ -32,21 +34,6 @@ struct TensorBatch {
 };
 // The Batch must outlive the views.
 TensorBatch as_tensors(Batch& batch);
-
-struct AlgoDims {
-  int64_t obs_dim = 0;
-  int64_t act_dim = 0;
-  double max_action = 1.0;  // actions lie in [-max_action, max_action]^act_dim
-  int64_t total_steps = 0;  // planned gradient steps (for schedules); 0 when unknown
-};
-
-// An algorithm's hyperparameters: in-class defaults, described for --set/JSON (core/config.h).
-class AlgoConfig {
- public:
-  virtual ~AlgoConfig() = default;
-  virtual void describe(ConfigFields& fields) = 0;
-  virtual void validate() const {}
-};
 
 class Algorithm {
  public:
@@ -79,33 +66,5 @@ class Algorithm {
 DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action,
                                   std::vector<float> obs_mean = {}, std::vector<float> obs_std = {});
 
-struct AlgoEntry {
-  std::string name;
-  std::string summary;
-  bool normalize_observations = false;  // trainer default (e.g. TD3+BC normalises states)
-  bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
-  std::function<std::unique_ptr<AlgoConfig>()> make_config;
-  std::function<std::unique_ptr<Algorithm>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make;
-};
-
-class AlgoRegistry {
- public:
-  static AlgoRegistry& global();
-  void add(AlgoEntry entry);
-  const AlgoEntry& entry(const std::string& name) const;  // throws Error listing known names
-  std::vector<std::string> names() const;
-
- private:
-  std::vector<AlgoEntry> entries_;
-};
-
-namespace detail {
-struct AlgoRegistration {
-  explicit AlgoRegistration(AlgoEntry entry) { AlgoRegistry::global().add(std::move(entry)); }
-};
-}  // namespace detail
-
 }  // namespace stitch
 
-#define STITCH_REGISTER_ALGORITHM(name, ...) \
-  static const ::stitch::detail::AlgoRegistration stitch_algo_registration_##name(__VA_ARGS__)

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "algo/algorithm.h"
+#include "algo/run_files.h"
+#include "algo/streaming/stream_trainer.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -28,52 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) fail("{}: cannot write", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Keeps only the JSON lines of `path` whose "step" is <= max_step (after a resume).
-void truncate_log(const fs::path& path, int64_t max_step) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    const auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("step", int64_t{0}) <= max_step) kept += line + "\n";
-  }
-  write_atomic(path, kept);
-}
-
-void append_line(const fs::path& path, const json& j) {
-  std::ofstream out(path, std::ios::app);
-  out << j.dump() << "\n";
-  out.flush();
-}
-
-// The trainer's and the algorithm's configs, resolved together from JSON text and overrides.
-struct Resolved {
-  TrainConfig train;
-  std::unique_ptr<AlgoConfig> algo;
-  const AlgoEntry* entry = nullptr;
-  std::string json_text;
-};
-
-Resolved resolve(const json& file, const std::vector<std::string>& overrides, TrainConfig base) {
-  Resolved r;
+ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& overrides, TrainConfig base) {
+  ResolvedTrainConfig r;
   r.train = std::move(base);
   {  // Phase 1: trainer keys only, to learn which algorithm the rest belongs to.
     ConfigFields f;
@@ -103,11 +61,15 @@ Resolved resolve(const json& file, const std::vector<std::string>& overrides, Tr
   return r;
 }
 
-Resolved resolve_text(const std::string& config_json) {
+}  // namespace
+
+ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
   const auto j = json::parse(config_json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
   return resolve(j, {}, TrainConfig{});
 }
+
+namespace {
 
 torch::Tensor rng_state_tensor(const Rng& rng) {
   const Rng::State s = rng.state();
@@ -229,6 +191,7 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path) {
 void TrainConfig::describe(ConfigFields& f) {
   f.add("algo", algo, "algorithm (see `stitch train --help`)");
   f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
+  f.add("online", online, "learn online from the env (streaming agents) instead of from a dataset");
   f.add("env", env, "env id for evaluation and action bounds");
   f.add("steps", steps, "gradient steps");
   f.add("batch_size", batch_size, "minibatch size");
@@ -244,7 +207,7 @@ void TrainConfig::describe(ConfigFields& f) {
 }
 
 void TrainConfig::validate() const {
-  if (dataset.empty()) fail("config key 'dataset': a dataset is required (--dataset FILE)");
+  if (!online && dataset.empty()) fail("config key 'dataset': a dataset is required (--dataset FILE)");
   if (env.empty()) fail("config key 'env': an env id is required (--env ID)");
   if (steps < 1) fail("config key 'steps': must be >= 1, got {}", steps);
   if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
@@ -266,21 +229,36 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
                                  const std::vector<std::string>& overrides) {
   json file = json::object();
   if (!json_path.empty()) {
-    file = json::parse(read_text(json_path), nullptr, false);
+    file = json::parse(read_file_text(json_path), nullptr, false);
     if (file.is_discarded() || !file.is_object()) fail("{}: not a JSON object", json_path);
   }
-  Resolved r = resolve(file, overrides, config);
+  ResolvedTrainConfig r = resolve(file, overrides, config);
   config = r.train;
   return r.json_text;
 }
 
 TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
-  Resolved cfg = resolve_text(config_json_in);
+  ResolvedTrainConfig cfg = resolve_train_config_text(config_json_in);
   const fs::path run_dir = cfg.train.run_dir;
+  if (cfg.entry->make_stream || cfg.train.online) {
+    if (!cfg.entry->make_stream) {
+      fail("{} learns from a dataset; --online works with the streaming agents (stream-td, stream-q, stream-ac)",
+           cfg.train.algo);
+    }
+    if (!cfg.train.online) fail("{} learns online from the env, one transition at a time: add --online", cfg.train.algo);
+    const fs::path stream_checkpoint = run_dir / "checkpoints" / "latest.cbor";
+    if (resume) {
+      if (!fs::exists(stream_checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.cbor)", run_dir.string());
+      cfg = resolve_train_config_text(read_file_text(run_dir / "config.json"));  // the stored config wins
+    } else if (fs::exists(stream_checkpoint)) {
+      fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
+    }
+    return train_stream(cfg.train, *cfg.entry, *cfg.algo, cfg.json_text, resume, stop_after_steps);
+  }
   const fs::path checkpoint = run_dir / "checkpoints" / "latest.pt";
   if (resume) {
     if (!fs::exists(checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.pt)", run_dir.string());
-    cfg = resolve_text(read_text(run_dir / "config.json"));  // the stored config wins
+    cfg = resolve_train_config_text(read_file_text(run_dir / "config.json"));  // the stored config wins
   } else if (fs::exists(checkpoint)) {
     fail("{}: already holds a run; resume it with --resume or choose another --run-dir",
          run_dir.string());
@@ -323,14 +301,14 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
     archive.read("sampler_rng", rng_state);
     set_rng_state(sampler.rng(), rng_state);
     start = algo->steps();
-    truncate_log(run_dir / "metrics.jsonl", start);
-    truncate_log(run_dir / "eval.jsonl", start);
+    truncate_json_lines(run_dir / "metrics.jsonl", start);
+    truncate_json_lines(run_dir / "eval.jsonl", start);
     spdlog::info("resuming {} at step {}", run_dir.string(), start);
   } else {
-    write_atomic(run_dir / "config.json", cfg.json_text + "\n");
-    write_atomic(run_dir / "versions.txt", version_report());
-    write_atomic(run_dir / "metrics.jsonl", "");
-    write_atomic(run_dir / "eval.jsonl", "");
+    write_file_atomic(run_dir / "config.json", cfg.json_text + "\n");
+    write_file_atomic(run_dir / "versions.txt", version_report());
+    write_file_atomic(run_dir / "metrics.jsonl", "");
+    write_file_atomic(run_dir / "eval.jsonl", "");
     spdlog::info("config: {}", json::parse(cfg.json_text).dump());
   }
 
@@ -356,7 +334,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
       json line{{"step", done}, {"wall_s", total.seconds()},
                 {"updates_per_s", static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
       for (const auto& [name, value] : m) line[name] = value;
-      append_line(run_dir / "metrics.jsonl", line);
+      append_json_line(run_dir / "metrics.jsonl", line);
       std::string losses;
       for (const auto& [name, value] : m) losses += fmt::format("  {} {:.4g}", name, value);
       spdlog::info("step {}/{}{}  {:.0f} updates/s", done, c.steps, losses, line["updates_per_s"].get<double>());
@@ -365,7 +343,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
     const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
     if (eval_now) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      append_line(run_dir / "eval.jsonl", json{{"step", done}, {"returns", e.returns}, {"mean", e.mean}});
+      append_json_line(run_dir / "eval.jsonl", json{{"step", done}, {"returns", e.returns}, {"mean", e.mean}});
       spdlog::info("eval at step {}: mean return {:.3f} over {} episodes", done, e.mean, e.returns.size());
       result.evaluations.emplace_back(done, e);
     }
@@ -390,7 +368,7 @@ LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
   auto archive = open_checkpoint(checkpoint);
   c10::IValue config;
   archive.read("config", config);
-  Resolved cfg = resolve_text(config.toStringRef());
+  ResolvedTrainConfig cfg = resolve_train_config_text(config.toStringRef());
   torch::Tensor dims_t, max_action;
   archive.read("dims", dims_t);
   archive.read("max_action", max_action);
@@ -406,6 +384,10 @@ LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
 }  // namespace
 
 DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
+  if (is_stream_checkpoint(checkpoint)) {
+    fail("{}: a streaming agent's policy (LayerNorm, leaky ReLU, Gaussian head) is not a ReLU MLP; "
+         "export supports the offline algorithms' policies", checkpoint);
+  }
   LoadedCheckpoint c = load_checkpoint(checkpoint);
   return to_deployed_policy(*c.algo, static_cast<float>(c.dims.max_action),
                             c.norm.enabled ? c.norm.obs.mean : std::vector<float>{},
@@ -415,6 +397,7 @@ DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
 EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env_id,
                                int episodes, uint64_t seed) {
   if (episodes < 1) fail("episodes must be >= 1, got {}", episodes);
+  if (is_stream_checkpoint(checkpoint)) return evaluate_stream_checkpoint(checkpoint, env_id, episodes, seed);
   LoadedCheckpoint c = load_checkpoint(checkpoint);
   auto env = make_env(env_id);
   const AlgoDims env_dims = dims_for(*env, env_id);

@@ -17,13 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "algo/registry.h"
+
 namespace stitch {
 
 class ConfigFields;
 
 struct TrainConfig {
   std::string algo = "iql";
-  std::string dataset;       // D4RL file or Minari dataset
+  std::string dataset;       // D4RL file or Minari dataset (offline algorithms)
+  bool online = false;       // learn from the env instead (streaming agents)
   std::string env;           // registered env id, for evaluation and the action bounds
   int64_t steps = 100000;    // gradient steps
   int64_t batch_size = 256;
@@ -52,6 +55,16 @@ struct TrainResult {
   std::string run_dir;
   std::string checkpoint;
 };
+
+// A training config resolved from JSON text: the trainer's keys, the algorithm's entry and its
+// config struct, and the full JSON text.
+struct ResolvedTrainConfig {
+  TrainConfig train;
+  std::unique_ptr<AlgoConfig> algo;
+  const AlgoEntry* entry = nullptr;
+  std::string json_text;
+};
+ResolvedTrainConfig resolve_train_config_text(const std::string& config_json);
 
 // Resolves the config (trainer keys, then "<algo>.<key>" keys) from a JSON file and --set
 // overrides, and returns the full JSON text.

@@ -15,13 +15,16 @@ void add_train_commands(CLI::App& app) {
     auto resume = std::make_shared<bool>(false);
     std::string algos;
     for (const auto& name : AlgoRegistry::global().names()) {
-      algos += fmt::format("\n  {:<8} {}", name, AlgoRegistry::global().entry(name).summary);
+      algos += fmt::format("\n  {:<10} {}", name, AlgoRegistry::global().entry(name).summary);
     }
     auto* cmd = app.add_subcommand(
-        "train", "train an offline RL algorithm on a dataset, evaluating on an env\nalgorithms:" + algos);
+        "train", "train an algorithm: offline from a dataset (--dataset), or online from the env (--online, streaming agents); "
+        "evaluates on --env\nalgorithms:" + algos);
     add_config_options(cmd, args, {"algo", "dataset", "env", "steps", "seed", "run-dir"},
                        "override a config key: --set key=value, algorithm keys as <algo>.<key> "
                        "(e.g. iql.expectile=0.8)");
+    cmd->add_flag_callback("--online", [args] { args->shorthands.push_back("online=true"); },
+                           "learn online from the env (config key online; the streaming agents)");
     cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint");
     cmd->callback([args, resume] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself

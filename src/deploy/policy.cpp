@@ -9,28 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "nn/dense.h"
 
 namespace stitch {
 namespace {
-
-// out[j] = bias[j] + sum_i x[i] * w[i, j]: accumulating rows of W keeps the inner loop over
-// contiguous memory, which the compiler vectorises. Compiled for AVX2+FMA and a baseline,
-// picked at run time (GCC target_clones).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-void dense(const float* __restrict x, int64_t in, const float* __restrict w,
-           const float* __restrict bias, int64_t out, float* __restrict y, bool relu) {
-  std::memcpy(y, bias, static_cast<size_t>(out) * sizeof(float));
-  for (int64_t i = 0; i < in; ++i) {
-    const float xi = x[i];
-    const float* row = w + i * out;
-    for (int64_t j = 0; j < out; ++j) y[j] += xi * row[j];
-  }
-  if (relu) {
-    for (int64_t j = 0; j < out; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
-  }
-}
 
 constexpr const char* kFormat = "stitch-policy-v1";
 
@@ -76,7 +58,10 @@ void DeployedPolicy::act(std::span<const float> obs, std::span<float> action) co
   }
   for (size_t k = 0; k < layers_.size(); ++k) {
     const Layer& l = layers_[k];
-    dense(x, l.in, l.weight.data(), l.bias.data(), l.out, y, k + 1 < layers_.size());
+    nn::dense_forward(x, l.in, l.weight.data(), l.bias.data(), l.out, y);
+    if (k + 1 < layers_.size()) {
+      for (int64_t j = 0; j < l.out; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+    }
     std::swap(x, y);
   }
   for (int64_t j = 0; j < act_dim(); ++j) action[j] = max_action_ * std::tanh(x[j]);

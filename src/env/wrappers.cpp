@@ -38,29 +38,18 @@ NormalizeObservation::NormalizeObservation(std::unique_ptr<Env> inner, double ep
     : Wrapper(std::move(inner)),
       space_(Space::box(inner_->observation_space().flat_dim(), -kInf, kInf)),
       epsilon_(epsilon),
-      mean_(space_.flat_dim(), 0.0),
-      m2_(space_.flat_dim(), 0.0) {}
+      stats_(static_cast<size_t>(space_.flat_dim())) {}
 
 std::vector<double> NormalizeObservation::variance() const {
-  std::vector<double> var(mean_.size(), 1.0);
-  if (count_ >= 2) {
-    for (size_t i = 0; i < var.size(); ++i) var[i] = m2_[i] / static_cast<double>(count_);
-  }
+  std::vector<double> var(stats_.dim());
+  for (size_t i = 0; i < var.size(); ++i) var[i] = stats_.population_variance(i);
   return var;
 }
 
 void NormalizeObservation::normalize(std::vector<float>& obs) {
-  if (updating_) {
-    ++count_;
-    for (size_t i = 0; i < obs.size(); ++i) {
-      const double delta = obs[i] - mean_[i];
-      mean_[i] += delta / static_cast<double>(count_);
-      m2_[i] += delta * (obs[i] - mean_[i]);
-    }
-  }
-  const std::vector<double> var = variance();
+  if (updating_) stats_.update(obs);
   for (size_t i = 0; i < obs.size(); ++i) {
-    obs[i] = static_cast<float>((obs[i] - mean_[i]) / std::sqrt(var[i] + epsilon_));
+    obs[i] = static_cast<float>((obs[i] - stats_.mean()[i]) / std::sqrt(stats_.population_variance(i) + epsilon_));
   }
 }
 

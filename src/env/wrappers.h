@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/running_stats.h"
 #include "env/env.h"
 
 namespace stitch {
@@ -44,9 +45,9 @@ class NormalizeObservation : public Wrapper {
 
   void set_updating(bool updating) { updating_ = updating; }  // freeze for evaluation
   bool updating() const { return updating_; }
-  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& mean() const { return stats_.mean(); }
   std::vector<double> variance() const;  // population variance; 1 where fewer than 2 samples
-  int64_t count() const { return count_; }
+  int64_t count() const { return stats_.count(); }
 
  protected:
   std::vector<float> do_reset(Rng& rng) override;
@@ -58,8 +59,7 @@ class NormalizeObservation : public Wrapper {
   Space space_;
   double epsilon_;
   bool updating_ = true;
-  int64_t count_ = 0;
-  std::vector<double> mean_, m2_;
+  RunningMeanVar stats_;
 };
 
 // The agent acts in [-1, 1]^d; actions are mapped affinely onto the inner env's Box bounds

@@ -1,0 +1,59 @@
+// The algorithm registry (torch-free): every learner, minibatch (algorithm.h, libtorch) or
+// streaming (streaming/agent.h), registers under a name with its config struct and factory.
+// Registration is one line in the algorithm's own .cpp (STITCH_REGISTER_ALGORITHM).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algo/algo_config.h"
+
+namespace stitch {
+
+class Algorithm;
+class StreamAgent;
+
+struct AlgoDims {
+  int64_t obs_dim = 0;
+  int64_t act_dim = 0;
+  double max_action = 1.0;  // actions lie in [-max_action, max_action]^act_dim
+  int64_t total_steps = 0;  // planned gradient steps (for schedules); 0 when unknown
+  int64_t num_actions = 0;  // Discrete action spaces: the number of actions (act_dim is 1)
+  std::string env;          // the env id (streaming prediction acts with its scripted policy)
+};
+
+struct AlgoEntry {
+  std::string name;
+  std::string summary;
+  bool normalize_observations = false;  // trainer default (e.g. TD3+BC normalises states)
+  bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
+  std::function<std::unique_ptr<AlgoConfig>()> make_config;
+  // Exactly one of these is set: a minibatch learner (libtorch) or a streaming agent.
+  std::function<std::unique_ptr<Algorithm>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make;
+  std::function<std::unique_ptr<StreamAgent>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make_stream;
+};
+
+class AlgoRegistry {
+ public:
+  static AlgoRegistry& global();
+  void add(AlgoEntry entry);
+  const AlgoEntry& entry(const std::string& name) const;  // throws Error listing known names
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<AlgoEntry> entries_;
+};
+
+namespace detail {
+struct AlgoRegistration {
+  explicit AlgoRegistration(AlgoEntry entry) { AlgoRegistry::global().add(std::move(entry)); }
+};
+}  // namespace detail
+
+}  // namespace stitch
+
+#define STITCH_REGISTER_ALGORITHM(name, ...) \
+  static const ::stitch::detail::AlgoRegistration stitch_algo_registration_##name(__VA_ARGS__)

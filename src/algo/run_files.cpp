@@ -1,0 +1,49 @@
+#include "algo/run_files.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace stitch {
+
+void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    out.flush();
+    if (!out) fail("{}: cannot write", tmp.string());
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+std::string read_file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open", path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void append_json_line(const std::filesystem::path& path, const nlohmann::json& object) {
+  std::ofstream out(path, std::ios::app);
+  out << object.dump() << "\n";
+  out.flush();
+  if (!out) fail("{}: cannot append", path.string());
+}
+
+void truncate_json_lines(const std::filesystem::path& path, int64_t max_step) {
+  if (!std::filesystem::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("step", int64_t{0}) <= max_step) kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+}  // namespace stitch
