@@ -53,6 +53,12 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   for (const auto& kv : overrides) f.apply_override(kv);
   r.train.validate();
   r.algo->validate();
+  if (r.entry->make_stream && !r.train.online) {
+    fail("{} learns online from the env, one transition at a time: add --online", r.train.algo);
+  }
+  if (!r.train.online && r.train.dataset.empty()) {
+    fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
+  }
   if (r.train.run_dir.empty()) {
     r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
     f.apply_override("run_dir=" + r.train.run_dir);
@@ -207,7 +213,6 @@ void TrainConfig::describe(ConfigFields& f) {
 }
 
 void TrainConfig::validate() const {
-  if (!online && dataset.empty()) fail("config key 'dataset': a dataset is required (--dataset FILE)");
   if (env.empty()) fail("config key 'env': an env id is required (--env ID)");
   if (steps < 1) fail("config key 'steps': must be >= 1, got {}", steps);
   if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
@@ -245,7 +250,6 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
       fail("{} learns from a dataset; --online works with the streaming agents (stream-td, stream-q, stream-ac)",
            cfg.train.algo);
     }
-    if (!cfg.train.online) fail("{} learns online from the env, one transition at a time: add --online", cfg.train.algo);
     const fs::path stream_checkpoint = run_dir / "checkpoints" / "latest.cbor";
     if (resume) {
       if (!fs::exists(stream_checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.cbor)", run_dir.string());

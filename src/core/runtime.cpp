@@ -18,12 +18,10 @@
 
 #include "core/error.h"
 
-#ifndef STITCH_VERSION
-#define STITCH_VERSION "0.0.0"
-#endif
-#ifndef STITCH_GIT_COMMIT
-#define STITCH_GIT_COMMIT "unknown"
-#endif
+namespace stitch::build_info {
+const char* version();     // generated/build_info.cpp
+const char* git_commit();
+}  // namespace stitch::build_info
 
 namespace stitch {
 namespace {
@@ -115,7 +113,7 @@ std::string version_report() {
   unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
   H5get_libversion(&h5_major, &h5_minor, &h5_release);
   std::string out;
-  out += fmt::format("stitch {} (commit {})\n", STITCH_VERSION, STITCH_GIT_COMMIT);
+  out += fmt::format("stitch {} (commit {})\n", build_info::version(), build_info::git_commit());
   out += fmt::format("compiler: {}\n", __VERSION__);
   out += fmt::format("libtorch: {}\n", TORCH_VERSION);
   out += fmt::format("mujoco: {}\n", mj_versionString());
