@@ -75,29 +75,17 @@ void StreamMlp::forward(std::span<const float> x, Tape& tape) const {
     std::vector<float>& z = tape.normed[k];
     z.resize(static_cast<size_t>(out));
     dense_forward(tape.inputs[k].data(), in, w, b, out, z.data());
-    // LayerNorm over the layer's units (biased variance, as torch's layer_norm).
-    double mean = 0.0;
-    for (float v : z) mean += v;
-    mean /= static_cast<double>(out);
-    double var = 0.0;
-    for (float v : z) var += (v - mean) * (v - mean);
-    var /= static_cast<double>(out);
-    const auto rstd = static_cast<float>(1.0 / std::sqrt(var + kLayerNormEps));
-    tape.rstd[k] = rstd;
     std::vector<float>& next = tape.inputs[k + 1];
     next.resize(static_cast<size_t>(out));
-    const auto m = static_cast<float>(mean);
-    for (int64_t j = 0; j < out; ++j) {
-      const float n = (z[j] - m) * rstd;
-      z[j] = n;
-      next[j] = n > 0.0f ? n : kLeakySlope * n;
-    }
+    layer_norm_leaky_relu(z.data(), out, kLayerNormEps, kLeakySlope, next.data(), &tape.rstd[k]);
   }
 }
 
-void StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::span<float> grad) const {
+double StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::span<float> grad, float decay) const {
   STITCH_CHECK(static_cast<int64_t>(grad_out.size()) == out_dim() && static_cast<int64_t>(grad.size()) == num_params(),
                "stream network: backward got {} output gradients and {} parameter slots", grad_out.size(), grad.size());
+  if (decay == 0.0f) std::fill(grad.begin(), grad.end(), 0.0f);  // 0 * garbage may be NaN
+  double l1 = 0.0;
   const int64_t layers = num_layers();
   std::vector<float>& g = tape.grad_a;    // gradient w.r.t. the current layer's output
   std::vector<float>& gin = tape.grad_b;  // gradient w.r.t. its input
@@ -105,26 +93,15 @@ void StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::span<
   for (int64_t k = layers - 1; k >= 0; --k) {
     const int64_t in = sizes_[k], out = sizes_[k + 1];
     if (k + 1 < layers) {
-      // Through LeakyReLU, then LayerNorm: dz = rstd * (dn - mean(dn) - n * mean(dn * n)).
-      const std::vector<float>& n = tape.normed[k];
-      double mean_dn = 0.0, mean_dn_n = 0.0;
-      for (int64_t j = 0; j < out; ++j) {
-        g[j] *= n[j] > 0.0f ? 1.0f : kLeakySlope;
-        mean_dn += g[j];
-        mean_dn_n += static_cast<double>(g[j]) * n[j];
-      }
-      mean_dn /= static_cast<double>(out);
-      mean_dn_n /= static_cast<double>(out);
-      const float rstd = tape.rstd[k];
-      for (int64_t j = 0; j < out; ++j) {
-        g[j] = rstd * static_cast<float>(g[j] - mean_dn - n[j] * mean_dn_n);
-      }
+      layer_norm_leaky_relu_backward(g.data(), tape.normed[k].data(), out, tape.rstd[k], kLeakySlope);
     }
     gin.resize(static_cast<size_t>(in));
-    dense_backward(tape.inputs[k].data(), in, params_.data() + weight_offset(k), g.data(), out,
-                   k > 0 ? gin.data() : nullptr, grad.data() + weight_offset(k), grad.data() + bias_offset(k));
+    l1 += dense_backward(tape.inputs[k].data(), in, params_.data() + weight_offset(k), g.data(), out,
+                         k > 0 ? gin.data() : nullptr, grad.data() + weight_offset(k), grad.data() + bias_offset(k),
+                         decay);
     std::swap(g, gin);
   }
+  return l1;
 }
 
 ObGD::ObGD(int64_t num_params, ObGDConfig config)
@@ -142,11 +119,14 @@ double ObGD::step_size(const ObGDConfig& config, double delta, double trace_l1) 
 }
 
 double ObGD::step(std::span<float> params, std::span<const float> grad, double delta, bool reset) {
-  STITCH_CHECK(params.size() == trace_.size() && grad.size() == trace_.size(),
-               "ObGD: {} parameters and {} gradients for a trace of {}", params.size(), grad.size(), trace_.size());
-  const double l1 = trace_accumulate(trace_.data(), grad.data(), static_cast<float>(config_.gamma * config_.lambda),
-                                     static_cast<int64_t>(trace_.size()));
-  const double step = step_size(config_, delta, l1);
+  STITCH_CHECK(grad.size() == trace_.size(), "ObGD: {} gradients for a trace of {}", grad.size(), trace_.size());
+  const double l1 = trace_accumulate(trace_.data(), grad.data(), decay(), static_cast<int64_t>(trace_.size()));
+  return apply(params, delta, l1, reset);
+}
+
+double ObGD::apply(std::span<float> params, double delta, double trace_l1, bool reset) {
+  STITCH_CHECK(params.size() == trace_.size(), "ObGD: {} parameters for a trace of {}", params.size(), trace_.size());
+  const double step = step_size(config_, delta, trace_l1);
   axpy(static_cast<float>(step * delta), trace_.data(), params.data(), static_cast<int64_t>(trace_.size()));
   if (reset) std::fill(trace_.begin(), trace_.end(), 0.0f);
   return step;

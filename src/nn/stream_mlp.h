@@ -61,9 +61,10 @@ class StreamMlp {
 
   // Forward; the result is tape.output.
   void forward(std::span<const float> x, Tape& tape) const;
-  // grad = d(sum_j grad_out[j] * output[j]) / d(params) at the tape's forward pass
-  // (overwritten, size num_params()).
-  void backward(Tape& tape, std::span<const float> grad_out, std::span<float> grad) const;
+  // g = d(sum_j grad_out[j] * output[j]) / d(params) at the tape's forward pass. With decay 0,
+  // out = g (overwritten); otherwise out = decay * out + g (an eligibility trace, updated in the
+  // same pass). Returns the L1 norm of the new out. out has num_params() values.
+  double backward(Tape& tape, std::span<const float> grad_out, std::span<float> out, float decay = 0.0f) const;
 
  private:
   std::vector<int64_t> sizes_;    // in, hidden..., out
@@ -86,9 +87,13 @@ class ObGD {
   // The effective step size for a TD error delta and a trace of L1 norm trace_l1.
   static double step_size(const ObGDConfig& config, double delta, double trace_l1);
 
-  // Decays the trace and adds grad, then moves params by step * delta * trace; zeroes the
-  // trace afterwards when reset. Returns the step size used.
+  // Decays the trace and adds grad, then apply(). Returns the step size used.
   double step(std::span<float> params, std::span<const float> grad, double delta, bool reset);
+  // Moves params by step * delta * trace for a trace already updated (whose L1 norm is
+  // trace_l1, e.g. by StreamMlp::backward with decay gamma * lambda); zeroes the trace afterwards
+  // when reset. Returns the step size used.
+  double apply(std::span<float> params, double delta, double trace_l1, bool reset);
+  float decay() const { return static_cast<float>(config_.gamma * config_.lambda); }
 
   const ObGDConfig& config() const { return config_; }
   std::span<float> trace() { return trace_; }

@@ -102,13 +102,13 @@ void StreamFeatures::set_state(const nlohmann::json& j) {
 
 StreamNetwork::StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out, nn::ObGDConfig obgd,
                              double sparsity, Rng& rng)
-    : net(in, std::move(hidden), out), optimizer(net.num_params(), obgd), grad(static_cast<size_t>(net.num_params())) {
+    : net(in, std::move(hidden), out), optimizer(net.num_params(), obgd) {
   net.sparse_init(rng, sparsity);
 }
 
 double StreamNetwork::learn(std::span<const float> grad_out, double delta, bool reset) {
-  net.backward(tape, grad_out, grad);
-  return optimizer.step(net.params(), grad, delta, reset);
+  const double l1 = net.backward(tape, grad_out, optimizer.trace(), optimizer.decay());
+  return optimizer.apply(net.params(), delta, l1, reset);
 }
 
 nlohmann::json StreamNetwork::state() const {

@@ -124,11 +124,11 @@ struct StreamNetwork {
   nn::ObGD optimizer;
   nn::StreamMlp::Tape tape;     // the forward pass that update() differentiates
   nn::StreamMlp::Tape scratch;  // other forward passes (next state, acting)
-  std::vector<float> grad;
 
   StreamNetwork() = default;
   StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out, nn::ObGDConfig obgd, double sparsity, Rng& rng);
-  // Backpropagates grad_out through `tape`, then takes one ObGD step; returns the step size.
+  // Backpropagates grad_out through `tape` into the eligibility trace, then takes one ObGD
+  // step; returns the step size.
   double learn(std::span<const float> grad_out, double delta, bool reset);
   nlohmann::json state() const;
   void set_state(const nlohmann::json& state, const char* name);

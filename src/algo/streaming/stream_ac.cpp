@@ -11,7 +11,7 @@
 // Entropy coefficient c = 0.01 (the paper's Table 3).
 #include <cmath>
 #include <memory>
-#include <numbers>
+#include <algorithm>
 
 #include "algo/streaming/agent.h"
 #include "core/config.h"
@@ -55,6 +55,9 @@ class StreamAc final : public StreamAgent {
   void act(std::span<const float> features, std::span<const float>, bool deterministic,
            std::span<float> action) override {
     policy_.net.forward(features, policy_.scratch);
+    // update() differentiates this same forward pass (same features, same parameters): keep it.
+    acted_on_.assign(features.begin(), features.end());
+    act_pass_valid_ = !deterministic;
     const auto& out = policy_.scratch.output;
     for (int64_t j = 0; j < act_dim_; ++j) {
       const double mu = out[j];
@@ -70,7 +73,12 @@ class StreamAc final : public StreamAgent {
     const double delta = t.reward + (t.terminated ? 0.0 : config_.gamma * v_next) - value_.tape.output[0];
 
     // d/d(mu, rho) of log N(a; mu, std) + c * sign(delta) * H, H = sum(0.5 + 0.5 log(2 pi) + log std).
-    policy_.net.forward(t.obs, policy_.tape);
+    if (act_pass_valid_ && std::equal(t.obs.begin(), t.obs.end(), acted_on_.begin(), acted_on_.end())) {
+      std::swap(policy_.tape, policy_.scratch);
+    } else {
+      policy_.net.forward(t.obs, policy_.tape);
+    }
+    act_pass_valid_ = false;
     const auto& out = policy_.tape.output;
     const double entropy_weight = config_.entropy_coeff * static_cast<double>((delta > 0) - (delta < 0));
     for (int64_t j = 0; j < act_dim_; ++j) {
@@ -107,6 +115,8 @@ class StreamAc final : public StreamAgent {
   Rng rng_;
   StreamNetwork value_, policy_;
   std::vector<float> grad_out_;
+  std::vector<float> acted_on_;  // the features of the last act()
+  bool act_pass_valid_ = false;  // policy_.scratch holds act()'s forward pass of acted_on_
 };
 
 }  // namespace
