@@ -360,6 +360,12 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   return result;
 }
 
+TrainResult resume_training(const std::string& run_dir) {
+  const fs::path config = fs::path(run_dir) / "config.json";
+  if (!fs::exists(config)) fail("{}: not a run directory (no config.json)", run_dir);
+  return train(read_file_text(config), /*resume=*/true);
+}
+
 namespace {
 
 struct LoadedCheckpoint {

@@ -76,6 +76,9 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
 // crash would, for tests.
 TrainResult train(const std::string& config_json, bool resume, int64_t stop_after_steps = 0);
 
+// Continues the run in run_dir from its last checkpoint with its stored config.json.
+TrainResult resume_training(const std::string& run_dir);
+
 // The checkpoint's deterministic policy as a torch-free DeployedPolicy (observation
 // normalisation folded in), for `stitch export`.
 class DeployedPolicy;

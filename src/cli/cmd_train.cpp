@@ -25,12 +25,26 @@ void add_train_commands(CLI::App& app) {
                        "(e.g. iql.expectile=0.8)");
     cmd->add_flag_callback("--online", [args] { args->shorthands.push_back("online=true"); },
                            "learn online from the env (config key online; the streaming agents)");
-    cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint");
+    cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint, with its stored config");
     cmd->callback([args, resume] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
-      TrainConfig config;
-      const std::string json = resolve_train_config(config, args->config_file, args->overrides());
-      const TrainResult r = train(json, *resume);
+      TrainResult r;
+      if (*resume) {
+        // The run's stored config.json is the whole config; only --run-dir picks the run.
+        std::string run_dir;
+        for (const std::string& kv : args->overrides()) {
+          if (kv.rfind("run_dir=", 0) == 0) {
+            run_dir = kv.substr(8);
+          } else {
+            fail("--resume continues a run with its stored config; '{}' cannot change it", kv);
+          }
+        }
+        if (run_dir.empty()) fail("--resume needs --run-dir DIR");
+        r = resume_training(run_dir);
+      } else {
+        TrainConfig config;
+        r = train(resolve_train_config(config, args->config_file, args->overrides()), false);
+      }
       fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
       if (!r.evaluations.empty()) {
         const auto& [step, e] = r.evaluations.back();

@@ -1,4 +1,8 @@
 // End-to-end tests of the `stitch` binary: exit codes, one-line errors, printed results.
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
 #include <regex>
 
 #include <gmock/gmock.h>
@@ -105,6 +109,30 @@ TEST(Cli, BadUsageIsAnErrorNotACrash) {
   EXPECT_NE(stitch("frobnicate").exit_code, 0);
   EXPECT_NE(stitch("--threads 0 version").exit_code, 0);
   expect_one_line_error(stitch("--log-level loud version"), "unknown log level 'loud'");
+}
+
+}  // namespace
+}  // namespace stitch
+
+namespace stitch {
+namespace {
+
+// Streaming training from the command line: train, evaluate the checkpoint, resume rules.
+TEST(Cli, StreamingTrainEvalAndResume) {
+  const std::string dir = ::testing::TempDir() + "stitch_cli_stream_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const CommandResult r = stitch_quiet("train --algo stream-q --env cartpole-v1 --online --steps 3000 --run-dir " + dir +
+                                       " --set eval_episodes=2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("trained 3000 steps"));
+  const CommandResult e = stitch_quiet("eval --checkpoint " + dir + "/checkpoints/latest.cbor --env cartpole-v1 --episodes 3");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_FALSE(std::isnan(mean_return(e.out))) << e.out;
+  expect_one_line_error(stitch_quiet("train --resume --run-dir " + dir), "already finished");
+  expect_one_line_error(stitch_quiet("train --resume --run-dir " + dir + " --steps 5"), "cannot change it");
+  expect_one_line_error(stitch_quiet("train --resume"), "--resume needs --run-dir");
+  expect_one_line_error(stitch_quiet("train --algo stream-ac --env pendulum-v1 --run-dir " + dir + "x"), "add --online");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

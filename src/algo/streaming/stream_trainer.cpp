@@ -133,6 +133,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
   Env& env = *setup.env;
 
   int64_t step = 0, episode = 0;
+  double wall_offset = 0.0;  // wall time of the run before this process (resumed runs)
   Window window;
   if (resume) {
     const json state = load_checkpoint(checkpoint.string());
@@ -144,6 +145,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     window.from_json(state.at("window"));
     step = state.at("step");
     episode = state.at("episode");
+    wall_offset = state.value("wall_s", 0.0);
     truncate_json_lines(run_dir / "metrics.jsonl", step);
     truncate_json_lines(run_dir / "episodes.jsonl", step);
     truncate_json_lines(run_dir / "eval.jsonl", step);
@@ -155,10 +157,12 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     for (const char* log : {"metrics.jsonl", "episodes.jsonl", "eval.jsonl"}) write_file_atomic(run_dir / log, "");
     spdlog::info("config: {}", json::parse(config_json).dump());
   }
+  Stopwatch total, since_log;
   auto checkpoint_state = [&](bool finished) {
     return json{{"format", "stitch-stream-checkpoint-v1"}, {"config", config_json}, {"step", step},
                 {"episode", episode}, {"finished", finished}, {"agent", agent->state()},
-                {"features", features.state()}, {"window", window.to_json()}};
+                {"features", features.state()}, {"window", window.to_json()},
+                {"wall_s", wall_offset + total.seconds()}};
   };
 
   TrainResult result;
@@ -170,7 +174,6 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
   features.observe(raw, 0, true, x);
   int64_t t = 0;  // step within the episode
   double episode_return = 0.0;
-  Stopwatch total, since_log;
   while (step < c.steps) {
     agent->act(x, raw, /*deterministic=*/false, action);
     StepResult r = env.step(action);
@@ -199,7 +202,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
         }
       }
       const double n = static_cast<double>(std::max<int64_t>(1, window.steps));
-      json line{{"step", step}, {"wall_s", total.seconds()},
+      json line{{"step", step}, {"wall_s", wall_offset + total.seconds()},
                 {"steps_per_s", static_cast<double>(window.steps) / std::max(1e-9, since_log.seconds())},
                 {"abs_td_error", window.abs_delta / n}, {"step_size", window.step_size / n}};
       if (window.policy_step_size > 0) line["policy_step_size"] = window.policy_step_size / n;
