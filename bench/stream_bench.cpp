@@ -146,8 +146,9 @@ void print_comparison() {
       fmt::print("whole loops, Python's estimated as its agent time plus this env step time: {:.1f}x\n",
                  (1e6 / py + env_us) / (1e6 / loop));
     }
-    fmt::print("where a loop step goes: env {:.2f} us, act {:.2f} us, update {:.2f} us, rest (normalisers, "
-               "bookkeeping) {:.2f} us\n", env_us, act_us, update_us, rest_us);
+    fmt::print("where a loop step goes: env {:.2f} us (random actions), act {:.2f} us, update {:.2f} us, rest "
+               "{:.2f} us (normalisers, bookkeeping, cache misses after mj_step, and MuJoCo's cost on the agent's "
+               "trajectories rather than random ones)\n", env_us, act_us, update_us, rest_us);
   }
 }
 
