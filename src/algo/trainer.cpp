@@ -22,6 +22,7 @@
 #include "data/sampler.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
+#include "env/vector_env.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -53,8 +54,15 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   for (const auto& kv : overrides) f.apply_override(kv);
   r.train.validate();
   r.algo->validate();
-  if (r.entry->make_stream && !r.train.online) {
+  if (r.entry->online && !r.train.online) {
     fail("{} learns online from the env, one transition at a time: add --online", r.train.algo);
+  }
+  if (!r.entry->online && r.train.online) {
+    std::string online;
+    for (const auto& name : AlgoRegistry::global().names()) {
+      if (AlgoRegistry::global().entry(name).online) online += (online.empty() ? "" : ", ") + name;
+    }
+    fail("{} learns from a dataset; --online works with {}", r.train.algo, online);
   }
   if (!r.train.online && r.train.dataset.empty()) {
     fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
@@ -66,6 +74,7 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   r.json_text = f.to_json().dump(2);
   return r;
 }
+
 
 }  // namespace
 
@@ -146,8 +155,10 @@ AlgoDims dims_for(const Env& env, const std::string& env_id) {
 }
 
 void save_checkpoint(const fs::path& path, const Algorithm& algo, const Rng& sampler_rng,
-                     const Normalizer& norm, const std::string& config_json, const AlgoDims& dims) {
+                     const Normalizer& norm, const std::string& config_json, const AlgoDims& dims,
+                     const std::vector<std::pair<std::string, torch::Tensor>>& extra = {}) {
   torch::serialize::OutputArchive archive;
+  for (const auto& [key, value] : extra) archive.write(key, value);
   algo.save(archive);
   archive.write("sampler_rng", rng_state_tensor(sampler_rng));
   archive.write("normalize", torch::tensor(norm.enabled ? 1 : 0));
@@ -192,12 +203,180 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path) {
   return archive;
 }
 
+// Online training (SAC, TD3): a VectorEnv feeds a replay buffer; after learning_starts env steps
+// of uniformly random actions, utd_ratio gradient steps per transition. Checkpoints at every
+// checkpoint_every env steps: there, every running episode is cut (its last transition marked
+// truncated, so it still bootstraps) and the envs restart from seeds derived from (seed, cut
+// index). A checkpoint therefore needs no simulator state, and a resumed run continues exactly
+// as an uninterrupted one, which cuts at the same steps.
+TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps) {
+  const TrainConfig& c = cfg.train;
+  const fs::path run_dir = c.run_dir;
+  const fs::path checkpoint = run_dir / "checkpoints" / "latest.pt";
+  warn_if_reference_blas();
+  auto probe = make_env(c.env);
+  AlgoDims dims = dims_for(*probe, c.env);
+  dims.total_steps = c.steps;
+  dims.env = c.env;
+  const int64_t n = c.num_envs;
+  VectorEnv venv = VectorEnv::make(c.env, static_cast<int>(n), 1, {.clip_actions = true});
+  ReplayBuffer buffer(c.buffer_size, dims.obs_dim, dims.act_dim);
+  Rng rng(c.seed);  // random warm-up actions and minibatch sampling
+  Batch batch = buffer.make_batch(c.batch_size);
+  std::fill(batch.discounts.begin(), batch.discounts.end(), static_cast<float>(c.discount));
+  const TensorBatch tensors = as_tensors(batch);
+  torch::manual_seed(c.seed);
+  std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
+  const Normalizer norm;  // online agents see raw observations
+
+  fs::create_directories(run_dir / "checkpoints");
+  int64_t step = 0, cuts = 0;
+  double credit = 0.0;  // gradient steps owed (utd_ratio per transition)
+  if (resume) {
+    auto archive = open_checkpoint(checkpoint.string());
+    algo->load(archive);
+    torch::Tensor t;
+    archive.read("sampler_rng", t);
+    set_rng_state(rng, t);
+    archive.read("online_state", t);
+    step = t[0].item<int64_t>();
+    cuts = t[1].item<int64_t>();
+    archive.read("online_credit", t);
+    credit = t.item<double>();
+    buffer.load((run_dir / "checkpoints" / fmt::format("replay-{}.h5", step)).string());
+    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}) truncate_json_lines(run_dir / log, step);
+    spdlog::info("resuming {} at env step {}", run_dir.string(), step);
+  } else {
+    write_file_atomic(run_dir / "config.json", cfg.json_text + "\n");
+    write_file_atomic(run_dir / "versions.txt", version_report());
+    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}) write_file_atomic(run_dir / log, "");
+    spdlog::info("config: {}", json::parse(cfg.json_text).dump());
+  }
+  auto cut_seed = [&](int64_t k) { return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64(); };
+  venv.reset(cut_seed(cuts));
+
+  TrainResult result;
+  result.run_dir = run_dir.string();
+  result.checkpoint = checkpoint.string();
+  const uint64_t eval_seed = 1'000'000 + c.seed * 1000;
+  const int64_t obs_dim = dims.obs_dim, act_dim = dims.act_dim;
+  const float max_action = static_cast<float>(dims.max_action);
+  std::vector<float> obs(venv.observations().begin(), venv.observations().end());
+  std::vector<float> actions(static_cast<size_t>(n * act_dim));
+  std::vector<double> returns(static_cast<size_t>(n), 0.0);
+  std::vector<int64_t> lengths(static_cast<size_t>(n), 0);
+  Metrics last;
+  int64_t window_episodes = 0, window_updates = 0;
+  double window_returns = 0.0;
+  Stopwatch total, since_log;
+  auto crossed = [](int64_t before, int64_t after, int64_t every) { return every > 0 && after / every != before / every; };
+
+  while (step < c.steps) {
+    if (step < c.learning_starts) {
+      for (float& a : actions) a = static_cast<float>(rng.uniform(-max_action, max_action));
+    } else {
+      const auto t = torch::from_blob(obs.data(), {n, obs_dim}, torch::kFloat32);
+      const auto a = algo->act(t, /*deterministic=*/false).contiguous();
+      std::memcpy(actions.data(), a.data_ptr<float>(), actions.size() * sizeof(float));
+    }
+    venv.step(actions);
+    const int64_t before = step;
+    step += n;
+    const bool cut = crossed(before, step, c.checkpoint_every) && step < c.steps;
+    for (int64_t i = 0; i < n; ++i) {
+      const bool terminated = venv.terminated()[i] != 0, truncated = venv.truncated()[i] != 0;
+      const bool ended = terminated || truncated;
+      const float* next = (ended ? venv.final_observations() : venv.observations()).data() + i * obs_dim;
+      buffer.add(obs.data() + i * obs_dim, actions.data() + i * act_dim, static_cast<float>(venv.rewards()[i]), next,
+                 terminated, truncated || cut);
+      returns[i] += venv.rewards()[i];
+      ++lengths[i];
+      if (ended || cut) {
+        json line{{"step", step}, {"return", returns[i]}, {"length", lengths[i]}};
+        if (!ended) line["cut"] = true;  // cut at a checkpoint: a partial return
+        append_json_line(run_dir / "episodes.jsonl", line);
+        if (ended) {
+          ++window_episodes;
+          window_returns += returns[i];
+        }
+        returns[i] = 0.0;
+        lengths[i] = 0;
+      }
+    }
+    obs.assign(venv.observations().begin(), venv.observations().end());
+
+    if (step >= c.learning_starts) {
+      credit += c.utd_ratio * static_cast<double>(n);
+      while (credit >= 1.0) {
+        buffer.sample(batch, rng);
+        last = algo->update(tensors);
+        ++window_updates;
+        credit -= 1.0;
+        for (const auto& [name, value] : last) {
+          if (!std::isfinite(value)) fail("training diverged at env step {}: {} = {} ({} on {})", step, name, value, c.algo, c.env);
+        }
+      }
+    }
+    if (crossed(before, step, c.log_every) || step >= c.steps) {
+      for (const auto& [name, module] : algo->modules()) {
+        if (!nn::all_finite(*module)) fail("training diverged at env step {}: a parameter of '{}' is not finite", step, name);
+      }
+      const double secs = std::max(1e-9, since_log.seconds());
+      json line{{"step", step}, {"wall_s", total.seconds()}, {"env_steps_per_s", static_cast<double>(c.log_every) / secs},
+                {"updates_per_s", static_cast<double>(window_updates) / secs}, {"gradient_steps", algo->steps()}};
+      for (const auto& [name, value] : last) line[name] = value;
+      std::string recent = "no episode ended";
+      if (window_episodes > 0) {
+        line["episode_return"] = window_returns / static_cast<double>(window_episodes);
+        recent = fmt::format("episode return {:.2f} ({} episodes)", window_returns / static_cast<double>(window_episodes),
+                             window_episodes);
+      }
+      append_json_line(run_dir / "metrics.jsonl", line);
+      spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent, line["env_steps_per_s"].get<double>());
+      window_episodes = window_updates = 0;
+      window_returns = 0.0;
+      since_log.restart();
+    }
+    if (crossed(before, step, c.eval_every) || step >= c.steps) {
+      const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
+      append_json_line(run_dir / "eval.jsonl", json{{"step", step}, {"returns", e.returns}, {"mean", e.mean}});
+      spdlog::info("eval at env step {}: mean return {:.3f} over {} episodes", step, e.mean, e.returns.size());
+      result.evaluations.emplace_back(step, e);
+    }
+    if (cut || step >= c.steps) {
+      // The replay file first (named by step), then the checkpoint that points at it, then
+      // older replay files: a kill at any moment leaves a consistent pair.
+      buffer.save((run_dir / "checkpoints" / fmt::format("replay-{}.h5", step)).string());
+      save_checkpoint(checkpoint, *algo, rng, norm, cfg.json_text, dims,
+                      {{"online_state", torch::tensor({step, cuts + (cut ? 1 : 0)}, torch::kInt64)},
+                       {"online_credit", torch::tensor(credit, torch::kFloat64)}});
+      for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("replay-", 0) == 0 && name != fmt::format("replay-{}.h5", step)) fs::remove(entry.path());
+      }
+      if (cut) {
+        ++cuts;
+        venv.reset(cut_seed(cuts));
+        obs.assign(venv.observations().begin(), venv.observations().end());
+        if (stop_after_steps > 0 && step >= stop_after_steps) break;
+      }
+    }
+  }
+  result.steps = step;
+  return result;
+}
+
+
 }  // namespace
 
 void TrainConfig::describe(ConfigFields& f) {
   f.add("algo", algo, "algorithm (see `stitch train --help`)");
   f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
-  f.add("online", online, "learn online from the env (streaming agents) instead of from a dataset");
+  f.add("online", online, "learn online from the env (online and streaming agents) instead of from a dataset");
+  f.add("num_envs", num_envs, "online: envs stepped together");
+  f.add("learning_starts", learning_starts, "online: env steps of random actions before updates");
+  f.add("utd_ratio", utd_ratio, "online: gradient steps per transition");
+  f.add("buffer_size", buffer_size, "online: replay buffer capacity");
   f.add("env", env, "env id for evaluation and action bounds");
   f.add("steps", steps, "gradient steps");
   f.add("batch_size", batch_size, "minibatch size");
@@ -217,6 +396,10 @@ void TrainConfig::validate() const {
   if (steps < 1) fail("config key 'steps': must be >= 1, got {}", steps);
   if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
   if (eval_episodes < 1) fail("config key 'eval_episodes': must be >= 1, got {}", eval_episodes);
+  if (num_envs < 1) fail("config key 'num_envs': must be >= 1, got {}", num_envs);
+  if (learning_starts < 0) fail("config key 'learning_starts': must be >= 0, got {}", learning_starts);
+  if (!(utd_ratio > 0)) fail("config key 'utd_ratio': must be > 0, got {}", utd_ratio);
+  if (buffer_size < 1) fail("config key 'buffer_size': must be >= 1, got {}", buffer_size);
   if (checkpoint_every < 1 || log_every < 1 || eval_every < 0) {
     fail("config keys checkpoint_every and log_every must be >= 1 and eval_every >= 0");
   }
@@ -245,28 +428,17 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
 TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
   ResolvedTrainConfig cfg = resolve_train_config_text(config_json_in);
   const fs::path run_dir = cfg.train.run_dir;
-  if (cfg.entry->make_stream || cfg.train.online) {
-    if (!cfg.entry->make_stream) {
-      fail("{} learns from a dataset; --online works with the streaming agents (stream-td, stream-q, stream-ac)",
-           cfg.train.algo);
-    }
-    const fs::path stream_checkpoint = run_dir / "checkpoints" / "latest.cbor";
-    if (resume) {
-      if (!fs::exists(stream_checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.cbor)", run_dir.string());
-      cfg = resolve_train_config_text(read_file_text(run_dir / "config.json"));  // the stored config wins
-    } else if (fs::exists(stream_checkpoint)) {
-      fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
-    }
-    return train_stream(cfg.train, *cfg.entry, *cfg.algo, cfg.json_text, resume, stop_after_steps);
-  }
-  const fs::path checkpoint = run_dir / "checkpoints" / "latest.pt";
+  const fs::path checkpoint = run_dir / "checkpoints" / (cfg.entry->make_stream ? "latest.cbor" : "latest.pt");
   if (resume) {
-    if (!fs::exists(checkpoint)) fail("{}: nothing to resume (no checkpoints/latest.pt)", run_dir.string());
+    if (!fs::exists(checkpoint)) {
+      fail("{}: nothing to resume (no checkpoints/{})", run_dir.string(), checkpoint.filename().string());
+    }
     cfg = resolve_train_config_text(read_file_text(run_dir / "config.json"));  // the stored config wins
   } else if (fs::exists(checkpoint)) {
-    fail("{}: already holds a run; resume it with --resume or choose another --run-dir",
-         run_dir.string());
+    fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
   }
+  if (cfg.entry->make_stream) return train_stream(cfg.train, *cfg.entry, *cfg.algo, cfg.json_text, resume, stop_after_steps);
+  if (cfg.entry->online) return train_online(cfg, resume, stop_after_steps);
   const TrainConfig& c = cfg.train;
   warn_if_reference_blas();
 

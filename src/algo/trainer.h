@@ -26,7 +26,12 @@ class ConfigFields;
 struct TrainConfig {
   std::string algo = "iql";
   std::string dataset;       // D4RL file or Minari dataset (offline algorithms)
-  bool online = false;       // learn from the env instead (streaming agents)
+  bool online = false;       // learn from the env instead (online and streaming agents)
+  // Online agents (SAC, TD3); `steps` then counts env steps (transitions).
+  int64_t num_envs = 1;             // envs stepped together (a VectorEnv)
+  int64_t learning_starts = 5000;   // env steps of uniformly random actions before updates
+  double utd_ratio = 1.0;           // gradient steps per transition (update-to-data ratio)
+  int64_t buffer_size = 1000000;    // replay capacity
   std::string env;           // registered env id, for evaluation and the action bounds
   int64_t steps = 100000;    // gradient steps
   int64_t batch_size = 256;

@@ -39,6 +39,7 @@ void add_config_options(CLI::App* cmd, const std::shared_ptr<ConfigArgs>& args,
 
 void setup_runtime(bool warn_about_blas) {
   init_logging(global_options().log_level);
+  tune_allocator();
   set_compute_threads({.threads = global_options().threads, .torch_threads = 1});
   if (warn_about_blas) warn_if_reference_blas();
 }

@@ -18,6 +18,8 @@
 
 #include "core/error.h"
 
+#include <malloc.h>
+
 namespace stitch::build_info {
 const char* version();     // generated/build_info.cpp
 const char* git_commit();
@@ -125,6 +127,15 @@ std::string version_report() {
                      blas.threads > 0 ? std::to_string(blas.threads) : "n/a", torch_threads(),
                      std::thread::hardware_concurrency());
   return out;
+}
+
+void tune_allocator() {
+  // libtorch allocates and frees many tensors of a few hundred KB per gradient step; glibc's
+  // defaults hand such blocks back to the kernel (mmap/munmap, heap trimming), so every step
+  // pays page faults. Keeping them measured 8% more SAC updates/s on the dev machine.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 }  // namespace stitch

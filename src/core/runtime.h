@@ -42,4 +42,7 @@ bool warn_if_reference_blas();
 // MuJoCo, HDF5, BLAS (vendor and path) and thread counts.
 std::string version_report();
 
+// Keeps glibc from returning freed tensor memory to the kernel after every step (see .cpp).
+void tune_allocator();
+
 }  // namespace stitch

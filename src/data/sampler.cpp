@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/hdf5.h"
 
 namespace stitch {
 
@@ -267,6 +271,60 @@ Dataset ReplayBuffer::to_dataset() const {
   if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; })) d.costs.clear();
   d.index_episodes();
   return d;
+}
+
+void ReplayBuffer::save(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    h5::File f = h5::File::create(tmp);
+    std::vector<float> terminated(terminated_.begin(), terminated_.begin() + size_);
+    std::vector<float> truncated(truncated_.begin(), truncated_.begin() + size_);
+    f.write_floats("observations", obs_.data(), {size_, obs_dim_}, 0);
+    f.write_floats("next_observations", next_obs_.data(), {size_, obs_dim_}, 0);
+    f.write_floats("actions", actions_.data(), {size_, act_dim_}, 0);
+    f.write_floats("rewards", rewards_.data(), {size_}, 0);
+    f.write_floats("costs", costs_.data(), {size_}, 0);
+    f.write_floats("terminated", terminated.data(), {size_}, 0);
+    f.write_floats("truncated", truncated.data(), {size_}, 0);
+    f.write_attribute("/", "capacity", capacity_);
+    f.write_attribute("/", "size", size_);
+    f.write_attribute("/", "next", next_);
+    f.flush();
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+void ReplayBuffer::load(const std::string& path) {
+  h5::File f = h5::File::open_read(path);
+  auto attribute = [&](const char* name) {
+    const auto j = nlohmann::json::parse(f.attribute_json("/", name), nullptr, false);
+    if (!j.is_number()) fail("{}: replay buffer attribute '{}' is missing or not a number", path, name);
+    return j.get<int64_t>();
+  };
+  const int64_t capacity = attribute("capacity"), size = attribute("size"), next = attribute("next");
+  if (capacity != capacity_ || size < 0 || size > capacity || next < 0 || next >= capacity) {
+    fail("{}: replay buffer of capacity {} (size {}, next {}) does not fit this buffer of capacity {}", path, capacity,
+         size, next, capacity_);
+  }
+  auto read = [&](const char* name, std::vector<float>& out, int64_t width) {
+    const std::vector<float> v = f.read_floats(name);
+    if (static_cast<int64_t>(v.size()) != size * width) {
+      fail("{}: replay buffer field '{}' has {} values, expected {} x {}", path, name, v.size(), size, width);
+    }
+    std::copy(v.begin(), v.end(), out.begin());
+  };
+  read("observations", obs_, obs_dim_);
+  read("next_observations", next_obs_, obs_dim_);
+  read("actions", actions_, act_dim_);
+  read("rewards", rewards_, 1);
+  read("costs", costs_, 1);
+  std::vector<float> flags(static_cast<size_t>(capacity_));
+  read("terminated", flags, 1);
+  for (int64_t i = 0; i < size; ++i) terminated_[i] = flags[i] != 0.0f;
+  read("truncated", flags, 1);
+  for (int64_t i = 0; i < size; ++i) truncated_[i] = flags[i] != 0.0f;
+  size_ = size;
+  next_ = next;
 }
 
 }  // namespace stitch

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/rng.h"
@@ -81,6 +82,12 @@ class ReplayBuffer {
   // The stored transitions in insertion order, as a Dataset (episodes end at terminated or
   // truncated; e.g. for writing a medium-replay dataset).
   Dataset to_dataset() const;
+
+  // The complete state (contents, insertion point), for checkpoints of online training: an
+  // HDF5 file written to path.tmp and renamed. load() restores it exactly; the file must match
+  // this buffer's capacity and dimensions (Error naming the file otherwise).
+  void save(const std::string& path) const;
+  void load(const std::string& path);
 
  private:
   int64_t capacity_, obs_dim_, act_dim_;

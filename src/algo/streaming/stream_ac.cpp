@@ -124,6 +124,7 @@ class StreamAc final : public StreamAgent {
 STITCH_REGISTER_ALGORITHM(stream_ac, {
     .name = "stream-ac",
     .summary = "stream AC(lambda): streaming actor-critic with ObGD, continuous actions (Elsayed et al. 2024)",
+    .online = true,
     .make_config = [] { return std::make_unique<StreamAcConfig>(); },
     .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
       return std::make_unique<StreamAc>(static_cast<const StreamAcConfig&>(c), d, seed);

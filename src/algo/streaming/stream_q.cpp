@@ -115,6 +115,7 @@ class StreamQ final : public StreamAgent {
 STITCH_REGISTER_ALGORITHM(stream_q, {
     .name = "stream-q",
     .summary = "stream Q(lambda): streaming Watkins Q(lambda) with ObGD, discrete actions (Elsayed et al. 2024)",
+    .online = true,
     .make_config = [] { return std::make_unique<StreamQConfig>(); },
     .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
       return std::make_unique<StreamQ>(static_cast<const StreamQConfig&>(c), d, seed);

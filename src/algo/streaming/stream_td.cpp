@@ -110,6 +110,7 @@ class StreamTd final : public StreamAgent {
 STITCH_REGISTER_ALGORITHM(stream_td, {
     .name = "stream-td",
     .summary = "stream TD(lambda): streaming value prediction of a fixed policy with ObGD (Elsayed et al. 2024)",
+    .online = true,
     .make_config = [] { return std::make_unique<StreamTdConfig>(); },
     .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
       return std::make_unique<StreamTd>(static_cast<const StreamTdConfig&>(c), d, seed);
