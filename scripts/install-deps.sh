@@ -10,8 +10,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   # physics: MuJoCo; its CMake package also needs qhull headers and OpenGL
   libmujoco-dev libqhull-dev libopengl-dev
-  # datasets
-  libhdf5-dev
+  # datasets, and SHA-256 for their provenance
+  libhdf5-dev libssl-dev
   # small libraries: JSON, CLI parsing, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks

@@ -350,6 +350,13 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
       save_checkpoint(checkpoint, *algo, rng, norm, cfg.json_text, dims,
                       {{"online_state", torch::tensor({step, cuts + (cut ? 1 : 0)}, torch::kInt64)},
                        {"online_credit", torch::tensor(credit, torch::kFloat64)}});
+      if (crossed(before, step, c.snapshot_every)) {
+        // A policy snapshot (the suite's "medium" behaviour policies are snapshots of this kind).
+        fs::create_directories(run_dir / "snapshots");
+        const fs::path snapshot = run_dir / "snapshots" / fmt::format("step-{}.pt", step);
+        fs::copy_file(checkpoint, snapshot.string() + ".tmp", fs::copy_options::overwrite_existing);
+        fs::rename(snapshot.string() + ".tmp", snapshot);
+      }
       for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
         const std::string name = entry.path().filename().string();
         if (name.rfind("replay-", 0) == 0 && name != fmt::format("replay-{}.h5", step)) fs::remove(entry.path());
@@ -377,6 +384,7 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("learning_starts", learning_starts, "online: env steps of random actions before updates");
   f.add("utd_ratio", utd_ratio, "online: gradient steps per transition");
   f.add("buffer_size", buffer_size, "online: replay buffer capacity");
+  f.add("snapshot_every", snapshot_every, "online: keep a copy of the checkpoint every N env steps (0: never)");
   f.add("env", env, "env id for evaluation and action bounds");
   f.add("steps", steps, "gradient steps");
   f.add("batch_size", batch_size, "minibatch size");
@@ -400,6 +408,10 @@ void TrainConfig::validate() const {
   if (learning_starts < 0) fail("config key 'learning_starts': must be >= 0, got {}", learning_starts);
   if (!(utd_ratio > 0)) fail("config key 'utd_ratio': must be > 0, got {}", utd_ratio);
   if (buffer_size < 1) fail("config key 'buffer_size': must be >= 1, got {}", buffer_size);
+  if (snapshot_every < 0 || (snapshot_every > 0 && snapshot_every % checkpoint_every != 0)) {
+    fail("config key 'snapshot_every': must be 0 or a multiple of checkpoint_every ({}), got {}", checkpoint_every,
+         snapshot_every);
+  }
   if (checkpoint_every < 1 || log_every < 1 || eval_every < 0) {
     fail("config keys checkpoint_every and log_every must be >= 1 and eval_every >= 0");
   }

@@ -32,6 +32,7 @@ struct TrainConfig {
   int64_t learning_starts = 5000;   // env steps of uniformly random actions before updates
   double utd_ratio = 1.0;           // gradient steps per transition (update-to-data ratio)
   int64_t buffer_size = 1000000;    // replay capacity
+  int64_t snapshot_every = 0;       // keep snapshots/step-N.pt every N env steps (0: never)
   std::string env;           // registered env id, for evaluation and the action bounds
   int64_t steps = 100000;    // gradient steps
   int64_t batch_size = 256;

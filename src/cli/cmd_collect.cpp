@@ -4,7 +4,10 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "algo/trainer.h"
+#include "core/hash.h"
 #include "data/collect.h"
+#include "deploy/policy.h"
 #include "data/io.h"
 #include "env/registry.h"
 
@@ -13,7 +16,8 @@ namespace {
 
 struct CollectConfig {
   std::string env = "pendulum-v1";
-  std::string policy = "scripted";  // random | scripted (checkpoints come with the trainers)
+  std::string policy = "scripted";  // random | scripted | checkpoint (with `checkpoint`)
+  std::string checkpoint;           // a trained policy (checkpoints/latest.pt of a run)
   std::string noise = "none";       // none | gaussian:<std> | epsilon:<p>
   int64_t transitions = 10000;
   uint64_t seed = 0;
@@ -24,7 +28,8 @@ struct CollectConfig {
 
   void describe(ConfigFields& f) {
     f.add("env", env, "registered env id");
-    f.add("policy", policy, "random or scripted");
+    f.add("policy", policy, "random, scripted, or checkpoint (set by --checkpoint)");
+    f.add("checkpoint", checkpoint, "a run's checkpoint: collect with its deterministic policy");
     f.add("noise", noise, "none, gaussian:<std as a fraction of half the action range>, epsilon:<p>");
     f.add("transitions", transitions, "rows to collect");
     f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
@@ -34,13 +39,26 @@ struct CollectConfig {
     f.add("force", force, "replace an existing output");
   }
   void validate() const {
-    if (policy != "random" && policy != "scripted") {
-      fail("config key 'policy': expected random or scripted, got '{}'", policy);
+    if (policy != "random" && policy != "scripted" && policy != "checkpoint") {
+      fail("config key 'policy': expected random, scripted or checkpoint, got '{}'", policy);
+    }
+    if ((policy == "checkpoint") != !checkpoint.empty()) {
+      fail("a checkpoint policy needs --checkpoint FILE (and --checkpoint sets the policy)");
     }
     if (out.empty()) fail("config key 'out': an output path is required (--out FILE)");
     if (transitions < 1) fail("config key 'transitions': must be >= 1, got {}", transitions);
     parse_layout(layout);
   }
+};
+
+// A trained policy exported torch-free (its deterministic action) as an env Policy.
+class DeployedPolicyAdapter : public Policy {
+ public:
+  explicit DeployedPolicyAdapter(DeployedPolicy policy) : policy_(std::move(policy)) {}
+  void act(std::span<const float> obs, Rng&, std::span<float> action) override { policy_.act(obs, action); }
+
+ private:
+  DeployedPolicy policy_;
 };
 
 }  // namespace
@@ -50,6 +68,13 @@ void add_collect_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("collect", "roll out a policy and write a dataset");
   add_config_options(cmd, args, {"env", "policy", "noise", "transitions", "seed", "out", "layout"},
                      "override a config key: --set key=value");
+  cmd->add_option_function<std::string>(
+      "--checkpoint",
+      [args](const std::string& v) {
+        args->shorthands.push_back("policy=checkpoint");
+        args->shorthands.push_back("checkpoint=" + v);
+      },
+      "collect with a trained policy: a run's checkpoints/latest.pt (its deterministic action, plus --noise)");
   cmd->add_flag_callback("--force", [args] { args->shorthands.push_back("force=true"); },
                          "replace an existing output");
   cmd->callback([args] {
@@ -60,10 +85,20 @@ void add_collect_command(CLI::App& app) {
     CollectOptions options{.transitions = config.transitions, .seed = config.seed};
     parse_noise(config.noise, options);
     auto env = make_env(config.env);
-    auto policy = config.policy == "scripted" ? make_scripted_policy(config.env)
-                                              : make_random_policy(env->action_space());
+    std::unique_ptr<Policy> policy;
+    if (config.policy == "checkpoint") {
+      policy = std::make_unique<DeployedPolicyAdapter>(export_checkpoint_policy(config.checkpoint));
+    } else if (config.policy == "scripted") {
+      policy = make_scripted_policy(config.env);
+    } else {
+      policy = make_random_policy(env->action_space());
+    }
     Dataset d = collect(*env, *policy, options);
     d.set_metadata_string("policy", config.policy);
+    if (config.policy == "checkpoint") {
+      d.set_metadata_string("policy_checkpoint", config.checkpoint);
+      d.set_metadata_string("policy_checkpoint_sha256", sha256_file(config.checkpoint));
+    }
     d.set_metadata_string("noise", config.noise);
     save_dataset(d, config.out,
                  {.layout = parse_layout(config.layout), .gzip_level = config.gzip, .force = config.force});

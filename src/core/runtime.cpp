@@ -1,5 +1,6 @@
 #include "core/runtime.h"
 
+#include <malloc.h>
 #include <dlfcn.h>
 #include <link.h>
 
@@ -17,8 +18,6 @@
 #include <torch/version.h>
 
 #include "core/error.h"
-
-#include <malloc.h>
 
 namespace stitch::build_info {
 const char* version();     // generated/build_info.cpp
@@ -128,6 +127,8 @@ std::string version_report() {
                      std::thread::hardware_concurrency());
   return out;
 }
+
+std::string version_string() { return build_info::version(); }
 
 void tune_allocator() {
   // libtorch allocates and frees many tensors of a few hundred KB per gradient step; glibc's

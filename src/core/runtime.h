@@ -38,6 +38,10 @@ int torch_threads();
 // Logs one warning line when libtorch is calling the reference BLAS; returns true if it did.
 bool warn_if_reference_blas();
 
+// The release version ("0.1.0"), without the commit: recorded in datasets, whose bytes must
+// not change with every commit.
+std::string version_string();
+
 // Multi-line report for `stitch version`: stitch version and git commit, compiler, libtorch,
 // MuJoCo, HDF5, BLAS (vendor and path) and thread counts.
 std::string version_report();

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace stitch {
 
@@ -82,6 +83,7 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
   if (!d.terminals.back()) d.timeouts.back() = 1;
   if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; })) d.costs.clear();
   d.set_metadata_string("env_id", env.id());
+  d.set_metadata_string("stitch_version", version_string());
   d.set_metadata_number("seed", static_cast<double>(options.seed));
   d.set_metadata_number("gaussian_noise", options.gaussian_noise);
   d.set_metadata_number("epsilon", options.epsilon);
