@@ -4,8 +4,11 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include "algo/trainer.h"
 #include "core/error.h"
+#include "suite/suite.h"
 
 namespace stitch {
 
@@ -44,6 +47,17 @@ void truncate_json_lines(const std::filesystem::path& path, int64_t max_step) {
     if (!j.is_discarded() && j.value("step", int64_t{0}) <= max_step) kept += line + "\n";
   }
   write_file_atomic(path, kept);
+}
+
+void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e) {
+  nlohmann::json line{{"step", step}, {"returns", e.returns}, {"mean", e.mean}};
+  std::string normalized;
+  if (const auto score = normalized_score(env, e.mean)) {
+    line["normalized"] = *score;
+    normalized = fmt::format(" (normalised score {:.1f})", *score);
+  }
+  append_json_line(run_dir / "eval.jsonl", line);
+  spdlog::info("eval at step {}: mean return {:.3f}{} over {} episodes", step, e.mean, normalized, e.returns.size());
 }
 
 }  // namespace stitch

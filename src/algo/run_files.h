@@ -20,4 +20,9 @@ void append_json_line(const std::filesystem::path& path, const nlohmann::json& o
 // Keeps only the JSON lines of `path` whose "step" is <= max_step (after a resume).
 void truncate_json_lines(const std::filesystem::path& path, int64_t max_step);
 
+struct EvalResult;
+// Appends {"step", "returns", "mean", "normalized" (when the suite has references for env)} to
+// run_dir/eval.jsonl and logs one line.
+void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e);
+
 }  // namespace stitch

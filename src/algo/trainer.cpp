@@ -339,8 +339,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     }
     if (crossed(before, step, c.eval_every) || step >= c.steps) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      append_json_line(run_dir / "eval.jsonl", json{{"step", step}, {"returns", e.returns}, {"mean", e.mean}});
-      spdlog::info("eval at env step {}: mean return {:.3f} over {} episodes", step, e.mean, e.returns.size());
+      log_evaluation(run_dir, c.env, step, e);
       result.evaluations.emplace_back(step, e);
     }
     if (cut || step >= c.steps) {
@@ -531,8 +530,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
     const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
     if (eval_now) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      append_json_line(run_dir / "eval.jsonl", json{{"step", done}, {"returns", e.returns}, {"mean", e.mean}});
-      spdlog::info("eval at step {}: mean return {:.3f} over {} episodes", done, e.mean, e.returns.size());
+      log_evaluation(run_dir, c.env, done, e);
       result.evaluations.emplace_back(done, e);
     }
     if (done % c.checkpoint_every == 0 || done == c.steps || done == stop_after_steps) {

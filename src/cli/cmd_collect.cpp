@@ -51,16 +51,6 @@ struct CollectConfig {
   }
 };
 
-// A trained policy exported torch-free (its deterministic action) as an env Policy.
-class DeployedPolicyAdapter : public Policy {
- public:
-  explicit DeployedPolicyAdapter(DeployedPolicy policy) : policy_(std::move(policy)) {}
-  void act(std::span<const float> obs, Rng&, std::span<float> action) override { policy_.act(obs, action); }
-
- private:
-  DeployedPolicy policy_;
-};
-
 }  // namespace
 
 void add_collect_command(CLI::App& app) {
@@ -87,7 +77,7 @@ void add_collect_command(CLI::App& app) {
     auto env = make_env(config.env);
     std::unique_ptr<Policy> policy;
     if (config.policy == "checkpoint") {
-      policy = std::make_unique<DeployedPolicyAdapter>(export_checkpoint_policy(config.checkpoint));
+      policy = as_env_policy(export_checkpoint_policy(config.checkpoint));
     } else if (config.policy == "scripted") {
       policy = make_scripted_policy(config.env);
     } else {

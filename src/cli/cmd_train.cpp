@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "deploy/policy.h"
+#include "suite/suite.h"
 
 namespace stitch::cli {
 
@@ -73,6 +74,7 @@ void add_train_commands(CLI::App& app) {
         fmt::print("episode {:>4}  return {:>10.3f}\n", i, r.returns[i]);
       }
       fmt::print("mean return {:.3f} over {} episodes\n", r.mean, r.returns.size());
+      if (const auto score = normalized_score(args->env, r.mean)) fmt::print("normalised score {:.1f}\n", *score);
     });
   }
   {

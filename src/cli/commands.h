@@ -34,5 +34,6 @@ void add_dataset_commands(CLI::App& app);
 void add_collect_command(CLI::App& app);
 void add_train_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_suite_commands(CLI::App& app);
 
 }  // namespace stitch::cli

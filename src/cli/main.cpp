@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   add_dataset_commands(app);
   add_collect_command(app);
   add_train_commands(app);
+  add_suite_commands(app);
   add_bench_command(app);
 
   try {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "env/policy.h"
 #include "nn/dense.h"
 
 namespace stitch {
@@ -128,6 +129,23 @@ DeployedPolicy DeployedPolicy::load(const std::string& path) {
     l.bias = read(l.out, "a bias");
   }
   return DeployedPolicy(std::move(layers), header.value("max_action", 1.0f), std::move(mean), std::move(std));
+}
+
+namespace {
+
+class DeployedEnvPolicy : public Policy {
+ public:
+  explicit DeployedEnvPolicy(DeployedPolicy policy) : policy_(std::move(policy)) {}
+  void act(std::span<const float> obs, Rng&, std::span<float> action) override { policy_.act(obs, action); }
+
+ private:
+  DeployedPolicy policy_;
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> as_env_policy(DeployedPolicy policy) {
+  return std::make_unique<DeployedEnvPolicy>(std::move(policy));
 }
 
 }  // namespace stitch

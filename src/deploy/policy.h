@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,5 +43,9 @@ class DeployedPolicy {
   std::vector<float> obs_mean_, obs_std_;
   mutable std::vector<float> a_, b_;  // scratch, sized for the widest layer
 };
+
+class Policy;
+// The deployed policy as an env Policy (env/policy.h), e.g. to collect a dataset with it.
+std::unique_ptr<Policy> as_env_policy(DeployedPolicy policy);
 
 }  // namespace stitch

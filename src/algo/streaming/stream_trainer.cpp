@@ -220,8 +220,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     }
     if ((c.eval_every > 0 && step % c.eval_every == 0) || step == c.steps) {
       const EvalResult e = evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
-      append_json_line(run_dir / "eval.jsonl", json{{"step", step}, {"returns", e.returns}, {"mean", e.mean}});
-      spdlog::info("eval at step {}: mean return {:.3f} over {} episodes", step, e.mean, e.returns.size());
+      log_evaluation(run_dir, c.env, step, e);
       result.evaluations.emplace_back(step, e);
     }
 

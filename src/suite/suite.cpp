@@ -1,0 +1,307 @@
+#include "suite/suite.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/runtime.h"
+#include "data/collect.h"
+#include "data/io.h"
+#include "data/transform.h"
+#include "deploy/policy.h"
+#include "env/registry.h"
+
+namespace stitch {
+
+const char* embedded_suite_references();  // generated from suite/references.json
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object", path);
+  return j;
+}
+
+const json& references() {
+  static const json refs = [] {
+    if (const char* path = std::getenv("STITCH_SUITE_REFERENCES")) return read_json(path);
+    const json j = json::parse(embedded_suite_references(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail("suite/references.json (embedded): not a JSON object");
+    return j;
+  }();
+  return refs;
+}
+
+struct Manifest {
+  fs::path dir;  // policy paths are relative to the manifest's directory
+  json doc;
+  std::map<std::string, json> datasets;  // by name, in file order below
+  std::vector<std::string> order;
+
+  const json& dataset(const std::string& name, const std::string& context) const {
+    const auto it = datasets.find(name);
+    if (it == datasets.end()) fail("{}: {} names an unknown dataset '{}'", (dir / "manifest.json").string(), context, name);
+    return it->second;
+  }
+};
+
+Manifest load_manifest(const std::string& path) {
+  Manifest m;
+  m.dir = fs::path(path).parent_path();
+  m.doc = read_json(path);
+  if (m.doc.value("format", "") != "stitch-suite-v1") fail("{}: not a stitch-suite-v1 manifest", path);
+  if (!m.doc.contains("datasets") || !m.doc["datasets"].is_array()) fail("{}: field 'datasets' must be a list", path);
+  for (size_t i = 0; i < m.doc["datasets"].size(); ++i) {
+    const json& d = m.doc["datasets"][i];
+    for (const char* key : {"name", "env", "recipe"}) {
+      if (!d.contains(key) || !d[key].is_string()) fail("{}: datasets[{}] needs a string field '{}'", path, i, key);
+    }
+    const std::string name = d["name"];
+    if (m.datasets.count(name)) fail("{}: datasets[{}]: the name '{}' is used twice", path, i, name);
+    m.datasets[name] = d;
+    m.order.push_back(name);
+  }
+  return m;
+}
+
+// "random", "scripted", or a stitch-policy-v1 file (relative to the manifest), whose sha256 must
+// match the manifest's "policies" table.
+struct PolicySpec {
+  std::string spec;
+  std::string sha256;  // files only
+};
+
+PolicySpec resolve_policy(const Manifest& m, const std::string& spec, const std::string& dataset) {
+  if (spec == "random" || spec == "scripted") return {spec, ""};
+  const fs::path file = m.dir / spec;
+  if (!fs::exists(file)) fail("suite dataset '{}': policy file {} does not exist", dataset, file.string());
+  const std::string actual = sha256_file(file.string());
+  const std::string expected = m.doc.value("policies", json::object()).value(spec, "");
+  if (expected.empty()) fail("suite dataset '{}': policy {} has no sha256 in the manifest's 'policies'", dataset, spec);
+  if (actual != expected) {
+    fail("suite dataset '{}': policy {} has sha256 {}, the manifest says {}", dataset, spec, actual, expected);
+  }
+  return {file.string(), actual};
+}
+
+std::unique_ptr<Policy> make_policy(const PolicySpec& p, const std::string& env_id) {
+  if (p.spec == "random") return make_random_policy(make_env(env_id)->action_space());
+  if (p.spec == "scripted") return make_scripted_policy(env_id);
+  return as_env_policy(DeployedPolicy::load(p.spec));
+}
+
+int64_t default_size(const Manifest& m, const std::string& env) {
+  const json sizes = m.doc.value("default_transitions", json::object());
+  if (!sizes.contains(env)) fail("suite manifest: no default_transitions for {}", env);
+  return sizes[env].get<int64_t>();
+}
+
+// A rollout or mixture part: (policy, noise, transitions, seed).
+Dataset roll_out(const std::string& env_id, const PolicySpec& policy, const std::string& noise, int64_t transitions,
+                 uint64_t seed) {
+  auto env = make_env(env_id);
+  auto p = make_policy(policy, env_id);
+  CollectOptions options{.transitions = transitions, .seed = seed};
+  parse_noise(noise, options);
+  Dataset d = collect(*env, *p, options);
+  d.set_metadata_string("noise", noise);
+  return d;
+}
+
+struct Built {
+  Dataset dataset;
+  std::string recipe_sha256;
+};
+
+class Builder {
+ public:
+  Builder(const Manifest& m, const SuiteBuildOptions& o) : m_(m), o_(o) {}
+
+  // The recipe hash: what the dataset is made of (entry, size, policy bytes, stitch version).
+  std::string recipe_hash(const std::string& name) {
+    if (auto it = recipes_.find(name); it != recipes_.end()) return it->second;
+    const json& d = m_.dataset(name, "a concat part");
+    json r{{"entry", d}, {"version", version_string()}};
+    const std::string recipe = d["recipe"];
+    if (recipe == "concat") {
+      for (const auto& part : d.at("parts")) r["parts"].push_back(recipe_hash(part.get<std::string>()));
+    } else {
+      r["transitions"] = transitions(d);
+      for (const auto& p : policy_specs(d)) r["policy_sha256"].push_back(resolve_policy(m_, p, name).sha256);
+    }
+    return recipes_[name] = sha256_hex(r.dump());
+  }
+
+  Dataset make(const std::string& name) {
+    const json& d = m_.dataset(name, "a concat part");
+    const std::string env = d["env"], recipe = d["recipe"];
+    const uint64_t seed = d.value("seed", uint64_t{0});
+    Dataset out;
+    if (recipe == "rollout") {
+      out = roll_out(env, resolve_policy(m_, d.at("policy"), name), d.value("noise", "none"), transitions(d), seed);
+      out.set_metadata_string("policy", d.at("policy").get<std::string>());
+    } else if (recipe == "mixture") {
+      const json& parts = d.at("policies");
+      if (!parts.is_array() || parts.empty()) fail("suite dataset '{}': 'policies' must be a non-empty list", name);
+      const int64_t total = transitions(d), n = static_cast<int64_t>(parts.size());
+      std::vector<Dataset> pieces;
+      std::vector<std::string> names;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t share = total / n + (i + 1 == n ? total % n : 0);
+        const json& p = parts[i];
+        pieces.push_back(roll_out(env, resolve_policy(m_, p.at("policy"), name), p.value("noise", "none"), share,
+                                  seed + static_cast<uint64_t>(i) * 1'000'003));
+        names.push_back(p.at("policy").get<std::string>());
+      }
+      out = merge_datasets(pieces, names);
+    } else if (recipe == "concat") {
+      std::vector<Dataset> pieces;
+      std::vector<std::string> names;
+      for (const auto& part : d.at("parts")) {
+        names.push_back(part.get<std::string>());
+        pieces.push_back(load_dataset(path_of(names.back())));
+      }
+      out = merge_datasets(pieces, names);
+    } else {
+      fail("suite dataset '{}': unknown recipe '{}' (rollout, mixture or concat)", name, recipe);
+    }
+    out.set_metadata_string("env_id", env);
+    out.set_metadata_string("suite_dataset", name);
+    out.set_metadata_string("recipe_sha256", recipe_hash(name));
+    out.set_metadata_string("stitch_version", version_string());
+    return out;
+  }
+
+  std::string path_of(const std::string& name) const { return (fs::path(o_.data_dir) / (name + ".hdf5")).string(); }
+
+ private:
+  int64_t transitions(const json& d) const {
+    return o_.size > 0 ? o_.size : default_size(m_, d["env"].get<std::string>());
+  }
+  std::vector<std::string> policy_specs(const json& d) const {
+    std::vector<std::string> out;
+    if (d["recipe"] == "rollout") out.push_back(d.at("policy"));
+    if (d["recipe"] == "mixture") {
+      for (const auto& p : d.at("policies")) out.push_back(p.at("policy"));
+    }
+    return out;
+  }
+
+  const Manifest& m_;
+  const SuiteBuildOptions& o_;
+  std::map<std::string, std::string> recipes_;
+};
+
+double mean_complete_return(const Dataset& d, int64_t* episodes) {
+  double sum = 0.0;
+  int64_t n = 0;
+  for (const Episode& e : d.episodes) {
+    if (e.terminated || e.timed_out) {
+      sum += e.total_return;
+      ++n;
+    }
+  }
+  *episodes = n;
+  return n > 0 ? sum / static_cast<double>(n) : 0.0;
+}
+
+}  // namespace
+
+std::optional<ReferenceScores> reference_scores(const std::string& env_id) {
+  const json& refs = references();
+  if (!refs.contains(env_id)) return std::nullopt;
+  const json& r = refs[env_id];
+  if (!r.is_object() || !r.value("random", json()).is_number() || !r.value("expert", json()).is_number()) return std::nullopt;
+  return ReferenceScores{r["random"].get<double>(), r["expert"].get<double>()};
+}
+
+std::optional<double> normalized_score(const std::string& env_id, double score) {
+  const auto r = reference_scores(env_id);
+  if (!r || r->expert == r->random) return std::nullopt;
+  return 100.0 * (score - r->random) / (r->expert - r->random);
+}
+
+std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
+  const Manifest m = load_manifest(o.manifest);
+  Builder builder(m, o);
+  fs::create_directories(o.data_dir);
+  // Concatenations after their parts: parts first, in manifest order.
+  std::vector<std::string> order;
+  for (const auto& name : m.order) {
+    const json& d = m.datasets.at(name);
+    if (!o.env.empty() && d["env"] != o.env) continue;
+    if (d["recipe"] == "concat") {
+      for (const auto& part : d.at("parts")) {
+        if (std::find(order.begin(), order.end(), part.get<std::string>()) == order.end()) order.push_back(part);
+      }
+    }
+    if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  }
+  std::stable_partition(order.begin(), order.end(), [&](const std::string& n) { return m.datasets.at(n)["recipe"] != "concat"; });
+  if (order.empty()) fail("{}: no datasets{}", o.manifest, o.env.empty() ? "" : " for " + o.env);
+
+  std::vector<SuiteBuildEntry> out;
+  for (const auto& name : order) {
+    SuiteBuildEntry e{.name = name, .path = builder.path_of(name)};
+    const std::string recipe = builder.recipe_hash(name);
+    const fs::path record = e.path + ".recipe.json";
+    if (!o.force && fs::exists(e.path) && fs::exists(record)) {
+      const json r = read_json(record.string());
+      if (r.value("recipe_sha256", "") == recipe && r.value("sha256", "") == sha256_file(e.path)) {
+        e.skipped = true;
+        e.sha256 = r["sha256"];
+        e.transitions = r.value("transitions", int64_t{0});
+        spdlog::info("{}: up to date", e.path);
+        out.push_back(e);
+        continue;
+      }
+    }
+    spdlog::info("building {}", e.path);
+    const Dataset d = builder.make(name);
+    save_dataset(d, e.path, {.layout = Layout::kD4rl, .force = true});
+    e.sha256 = sha256_file(e.path);
+    e.transitions = d.size();
+    const std::string tmp = record.string() + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << json{{"recipe_sha256", recipe}, {"sha256", e.sha256}, {"transitions", e.transitions}}.dump(2) << "\n";
+      if (!f) fail("{}: cannot write", tmp);
+    }
+    fs::rename(tmp, record);
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<SuiteListEntry> list_suite(const std::string& manifest, const std::string& data_dir) {
+  const Manifest m = load_manifest(manifest);
+  std::vector<SuiteListEntry> out;
+  for (const auto& name : m.order) {
+    SuiteListEntry e{.name = name, .env = m.datasets.at(name)["env"], .path = (fs::path(data_dir) / (name + ".hdf5")).string()};
+    if (fs::exists(e.path)) {
+      const Dataset d = load_dataset(e.path);
+      e.built = true;
+      e.transitions = d.size();
+      e.mean_return = mean_complete_return(d, &e.episodes);
+      if (e.episodes > 0) e.normalized = normalized_score(e.env, e.mean_return);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace stitch

@@ -1,0 +1,125 @@
+// The benchmark suite: deterministic rebuilds, skipping what is up to date, policy provenance,
+// the D4RL return ordering of its datasets, normalised scores.
+#include "suite/suite.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "data/io.h"
+#include "deploy/policy.h"
+#include "testing/run_command.h"
+
+namespace stitch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class SuiteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("stitch_suite_" + std::to_string(getpid()) + "_" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  SuiteBuildOptions options(const std::string& data, int64_t size = 2000) {
+    return {.manifest = std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json", .data_dir = (dir_ / data).string(),
+            .env = "pendulum-v1", .size = size};
+  }
+  fs::path dir_;
+};
+
+TEST_F(SuiteTest, RebuildsByteIdenticallyAndSkipsWhatIsUpToDate) {
+  const auto a = build_suite(options("a"));
+  const auto b = build_suite(options("b"));
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_FALSE(a[i].skipped);
+    EXPECT_EQ(a[i].sha256, b[i].sha256) << a[i].name;
+    EXPECT_EQ(testing::read_file(a[i].path), testing::read_file(b[i].path)) << a[i].name;
+  }
+  EXPECT_EQ(a.back().name, "pendulum-v1-medium-expert");  // concatenations after their parts
+  EXPECT_EQ(a.back().transitions, 4000);
+  // Unchanged: skipped. A damaged file or another size: rebuilt.
+  for (const auto& e : build_suite(options("a"))) EXPECT_TRUE(e.skipped) << e.name;
+  { std::ofstream(a[0].path, std::ios::app) << "x"; }
+  const auto again = build_suite(options("a"));
+  EXPECT_FALSE(again[0].skipped);
+  EXPECT_EQ(again[0].sha256, a[0].sha256);
+  EXPECT_TRUE(again[1].skipped);
+  const auto bigger = build_suite(options("a", 2400));
+  EXPECT_FALSE(bigger[0].skipped);
+  EXPECT_EQ(bigger[0].transitions, 2400);
+}
+
+TEST_F(SuiteTest, ReturnsFollowTheDatasetNames) {
+  build_suite(options("d", 10000));
+  std::map<std::string, SuiteListEntry> by_name;
+  for (auto& e : list_suite(std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json", (dir_ / "d").string())) {
+    by_name[e.name] = e;
+  }
+  const double random = by_name["pendulum-v1-random"].mean_return, medium = by_name["pendulum-v1-medium"].mean_return,
+               expert = by_name["pendulum-v1-expert"].mean_return;
+  EXPECT_LT(random, medium);
+  EXPECT_LT(medium, expert);
+  ASSERT_TRUE(by_name["pendulum-v1-expert"].normalized.has_value());
+  EXPECT_GT(*by_name["pendulum-v1-expert"].normalized, 90.0);
+  EXPECT_LT(std::abs(*by_name["pendulum-v1-random"].normalized), 20.0);  // 50 episodes: noisy
+  // medium-replay spans the range: its episodes run from random-like to medium-like.
+  const Dataset replay = load_dataset(by_name["pendulum-v1-medium-replay"].path);
+  double lo = 0, hi = -1e9;
+  for (const Episode& e : replay.episodes) {
+    lo = std::min(lo, e.total_return);
+    hi = std::max(hi, e.total_return);
+  }
+  EXPECT_LT(lo, random);
+  EXPECT_GT(hi, medium);
+}
+
+TEST_F(SuiteTest, PolicyFilesAreCheckedAgainstTheManifest) {
+  // A tiny stitch-policy-v1 file for pendulum (3 -> 1).
+  const std::string policy = (dir_ / "tiny.policy").string();
+  DeployedPolicy({{.in = 3, .out = 1, .weight = {0.1f, -0.2f, 0.3f}, .bias = {0.0f}}}, 2.0f).save(policy);
+  auto write_manifest = [&](const std::string& sha) {
+    nlohmann::json m{{"format", "stitch-suite-v1"},
+                     {"default_transitions", {{"pendulum-v1", 400}}},
+                     {"policies", {{"tiny.policy", sha}}},
+                     {"datasets", {{{"name", "p"}, {"env", "pendulum-v1"}, {"recipe", "rollout"}, {"policy", "tiny.policy"}}}}};
+    std::ofstream(dir_ / "manifest.json") << m.dump(2);
+  };
+  SuiteBuildOptions o{.manifest = (dir_ / "manifest.json").string(), .data_dir = (dir_ / "data").string()};
+  write_manifest(sha256_file(policy));
+  const auto built = build_suite(o);
+  ASSERT_EQ(built.size(), 1u);
+  EXPECT_EQ(built[0].transitions, 400);
+  write_manifest(std::string(64, '0'));
+  EXPECT_THAT([&] { build_suite(o); }, ::testing::ThrowsMessage<Error>(HasSubstr("the manifest says")));
+}
+
+TEST(SuiteReferences, NormalisedScoreIsD4rls) {
+  const auto r = reference_scores("pendulum-v1");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_DOUBLE_EQ(*normalized_score("pendulum-v1", r->random), 0.0);
+  EXPECT_DOUBLE_EQ(*normalized_score("pendulum-v1", r->expert), 100.0);
+  EXPECT_DOUBLE_EQ(*normalized_score("pendulum-v1", (r->random + r->expert) / 2), 50.0);
+  EXPECT_FALSE(normalized_score("cartpole-v1", 100.0).has_value());
+  EXPECT_FALSE(normalized_score("hopper-v4", 100.0).has_value());  // no expert reference yet
+}
+
+TEST(Sha256, MatchesTheStandardTestVector) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace stitch
