@@ -1,0 +1,139 @@
+"""Python reference for `stitch bench online`: the whole online SAC loop on Pendulum-v1 (act,
+step the env, store the transition, one gradient step), the same math as stitch's SAC
+(src/algo/online/sac.cpp: twin critics as one batched ensemble, tanh-Gaussian policy, automatic
+entropy tuning, Adam 3e-4, two hidden layers of 256, batch 256) and Gymnasium's Pendulum-v1
+dynamics written in numpy (Debian has no gymnasium). Benchmark code only.
+Usage: online_sac.py STEPS LEARNING_STARTS THREADS -> prints {"env_steps_per_s": ...} as JSON.
+"""
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OBS, ACT, HIDDEN, BATCH, MAX_A = 3, 1, 256, 256, 2.0
+
+
+class Pendulum:
+    """Gymnasium's Pendulum-v1 (g = 10), time limit 200."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self):
+        self.th, self.thdot = self.rng.uniform([-math.pi, -1.0], [math.pi, 1.0])
+        self.t = 0
+        return self.obs()
+
+    def obs(self):
+        return np.array([math.cos(self.th), math.sin(self.th), self.thdot], dtype=np.float32)
+
+    def step(self, u):
+        u = float(np.clip(u[0], -MAX_A, MAX_A))
+        th_norm = ((self.th + math.pi) % (2 * math.pi)) - math.pi
+        cost = th_norm ** 2 + 0.1 * self.thdot ** 2 + 0.001 * u ** 2
+        self.thdot = float(np.clip(self.thdot + (3 * 10.0 / 2 * math.sin(self.th) + 3.0 * u) * 0.05, -8, 8))
+        self.th = self.th + self.thdot * 0.05
+        self.t += 1
+        return self.obs(), -cost, False, self.t >= 200
+
+
+class Ensemble(nn.Module):
+    def __init__(self, e, i, o):
+        super().__init__()
+        dims = [i, HIDDEN, HIDDEN, o]
+        self.w = nn.ParameterList()
+        self.b = nn.ParameterList()
+        for a, c in zip(dims[:-1], dims[1:]):
+            bound = 1 / math.sqrt(a)
+            self.w.append(nn.Parameter(torch.empty(e, a, c).uniform_(-bound, bound)))
+            self.b.append(nn.Parameter(torch.empty(e, 1, c).uniform_(-bound, bound)))
+        self.e = e
+
+    def forward(self, x):
+        x = x.unsqueeze(0).expand(self.e, *x.shape)
+        for k, (w, b) in enumerate(zip(self.w, self.b)):
+            x = torch.baddbmm(b, x, w)
+            if k + 1 < len(self.w):
+                x = F.relu(x)
+        return x.squeeze(-1)
+
+
+class Actor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(OBS, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
+                                 nn.Linear(HIDDEN, 2 * ACT))
+
+    def sample(self, s, deterministic=False):
+        mu, log_std = self.net(s).chunk(2, -1)
+        log_std = log_std.clamp(-20, 2)
+        std = log_std.exp()
+        u = mu if deterministic else mu + std * torch.randn_like(mu)
+        a = torch.tanh(u)
+        logp = (-0.5 * ((u - mu) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        logp = logp - (2 * (math.log(2) - u - F.softplus(-2 * u))).sum(-1)
+        return a * MAX_A, logp
+
+
+def main():
+    steps, starts, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    actor, q, q_t = Actor(), Ensemble(2, OBS + ACT, 1), Ensemble(2, OBS + ACT, 1)
+    q_t.load_state_dict(q.state_dict())
+    log_alpha = torch.zeros((), requires_grad=True)
+    oa, oq = torch.optim.Adam(actor.parameters(), 3e-4), torch.optim.Adam(q.parameters(), 3e-4)
+    oal = torch.optim.Adam([log_alpha], 3e-4)
+    buf_s = np.zeros((steps, OBS), np.float32)
+    buf_a = np.zeros((steps, ACT), np.float32)
+    buf_r = np.zeros(steps, np.float32)
+    buf_s2 = np.zeros((steps, OBS), np.float32)
+    buf_d = np.zeros(steps, np.float32)
+    env, rng = Pendulum(0), np.random.default_rng(1)
+    s = env.reset()
+    t0 = time.perf_counter()
+    for t in range(steps):
+        if t < starts:
+            a = rng.uniform(-MAX_A, MAX_A, ACT).astype(np.float32)
+        else:
+            with torch.no_grad():
+                a = actor.sample(torch.from_numpy(s).unsqueeze(0))[0][0].numpy()
+        s2, r, term, trunc = env.step(a)
+        buf_s[t], buf_a[t], buf_r[t], buf_s2[t], buf_d[t] = s, a, r, s2, float(term)
+        s = env.reset() if term or trunc else s2
+        if t + 1 < starts:
+            continue
+        idx = rng.integers(0, t + 1, BATCH)
+        bs, ba, br = torch.from_numpy(buf_s[idx]), torch.from_numpy(buf_a[idx]), torch.from_numpy(buf_r[idx])
+        bs2, bd = torch.from_numpy(buf_s2[idx]), torch.from_numpy(buf_d[idx])
+        alpha = log_alpha.exp().detach()
+        with torch.no_grad():
+            a2, logp2 = actor.sample(bs2)
+            target = br + 0.99 * (1 - bd) * (q_t(torch.cat([bs2, a2], 1)).min(0).values - alpha * logp2)
+        qv = q(torch.cat([bs, ba], 1))
+        q_loss = ((qv - target.unsqueeze(0)) ** 2).mean(1).sum()
+        oq.zero_grad()
+        q_loss.backward()
+        oq.step()
+        pa, logp = actor.sample(bs)
+        actor_loss = (alpha * logp - q(torch.cat([bs, pa], 1)).min(0).values).mean()
+        oa.zero_grad()
+        actor_loss.backward()
+        oa.step()
+        alpha_loss = -(log_alpha * (logp.detach() - ACT)).mean()
+        oal.zero_grad()
+        alpha_loss.backward()
+        oal.step()
+        with torch.no_grad():
+            for p, pt in zip(q.parameters(), q_t.parameters()):
+                pt.mul_(0.995).add_(p, alpha=0.005)
+    print(json.dumps({"env_steps_per_s": steps / (time.perf_counter() - t0)}))
+
+
+if __name__ == "__main__":
+    main()
