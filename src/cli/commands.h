@@ -35,5 +35,6 @@ void add_collect_command(CLI::App& app);
 void add_train_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_suite_commands(CLI::App& app);
+void add_runs_commands(CLI::App& app);
 
 }  // namespace stitch::cli

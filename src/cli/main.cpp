@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   add_collect_command(app);
   add_train_commands(app);
   add_suite_commands(app);
+  add_runs_commands(app);
   add_bench_command(app);
 
   try {

@@ -1,0 +1,36 @@
+// Reading run directories (algo/trainer.h, algo/streaming/stream_trainer.h) back: what
+// `stitch runs list` prints and `stitch report` aggregates. Tolerant of runs killed at any
+// moment: a missing file or an unfinished last line is skipped, never an error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stitch {
+
+struct EvalPoint {
+  int64_t step = 0;
+  double mean = 0.0;
+  std::optional<double> normalized;
+};
+
+struct RunSummary {
+  std::string dir, name;  // name: the directory's last component
+  std::string algo, env, dataset;  // dataset: "online" for online and streaming runs
+  uint64_t seed = 0;
+  int64_t planned_steps = 0;
+  int64_t steps = 0;       // last logged step
+  double wall_s = 0.0;     // wall time at the last logged step
+  std::string status;      // finished | stopped (killed or still running) | empty (nothing logged)
+  std::vector<EvalPoint> evaluations;
+};
+
+// Whether `dir` is a run directory (holds a config.json with an "algo").
+bool is_run_dir(const std::string& dir);
+RunSummary read_run(const std::string& dir);
+// `dir` itself when it is a run, else every run directory below it (sorted by path).
+std::vector<RunSummary> find_runs(const std::string& dir);
+
+}  // namespace stitch

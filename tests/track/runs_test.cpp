@@ -1,0 +1,70 @@
+// Reading run directories back, including runs killed at a random moment.
+#include "track/runs.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "testing/run_command.h"
+
+namespace stitch {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Runs, KilledRunsAreReadable) {
+  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_runs_{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cli = STITCH_CLI_PATH;
+  // A finished run.
+  ASSERT_EQ(std::system((cli + " --log-level warn train --algo stream-q --env cartpole-v1 --online --steps 20000 "
+                               "--set log_every=5000 --set eval_episodes=2 --run-dir " + (dir / "done").string() +
+                         " > /dev/null").c_str()),
+            0);
+  // Runs killed (SIGKILL, no chance to clean up) after different times.
+  for (const char* t : {"0.05", "0.3", "0.8"}) {
+    const std::string cmd = fmt::format(
+        "timeout -s KILL {} {} --log-level warn train --algo stream-ac --env pendulum-v1 --online --steps 100000000 "
+        "--set log_every=1000 --set eval_every=20000 --set eval_episodes=2 --run-dir {} > /dev/null 2>&1",
+        t, cli, (dir / (std::string("killed-") + t)).string());
+    std::system(cmd.c_str());
+  }
+  // And a log whose last line was cut half-way.
+  fs::copy(dir / "done", dir / "torn", fs::copy_options::recursive);
+  { std::ofstream(dir / "torn" / "metrics.jsonl", std::ios::app) << "{\"step\": 250"; }
+
+  const auto runs = find_runs(dir.string());
+  std::map<std::string, RunSummary> by_name;
+  for (const auto& r : runs) by_name[r.name] = r;
+  ASSERT_TRUE(by_name.count("done"));
+  EXPECT_EQ(by_name["done"].status, "finished");
+  EXPECT_EQ(by_name["done"].steps, 20000);
+  EXPECT_EQ(by_name["done"].algo, "stream-q");
+  EXPECT_EQ(by_name["done"].dataset, "online");
+  ASSERT_FALSE(by_name["done"].evaluations.empty());
+  EXPECT_EQ(by_name["torn"].steps, 20000);  // the torn line is skipped
+  int killed = 0;
+  for (const auto& [name, r] : by_name) {
+    if (name.rfind("killed-", 0) != 0) continue;
+    ++killed;
+    EXPECT_NE(r.status, "finished") << name;
+    EXPECT_LT(r.steps, 100000000) << name;
+  }
+  EXPECT_GE(killed, 1);  // a run killed before writing config.json is not a run
+  // The CLI prints them.
+  const auto listed = testing::run_command(cli + " runs list " + dir.string());
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("done"), std::string::npos);
+  EXPECT_THROW(read_run((dir / "nope").string()), Error);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace stitch
