@@ -2,13 +2,30 @@
 // thread unless a benchmark sets its own), then Google Benchmark. `after` runs once at the end.
 #pragma once
 
+#include <cstdio>
 #include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include "core/runtime.h"
 
 namespace stitch {
+
+// Runs a Python reference (a shell command printing one JSON object) and returns its number
+// `key`, or 0 when it fails (no python3-torch, say): the comparison then shows 0.
+inline double run_python_reference(const std::string& command, const std::string& key) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return 0.0;
+  char buffer[4096];
+  std::string out;
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_object() ? j.value(key, 0.0) : 0.0;
+}
 
 inline int run_benchmarks(int argc, char** argv, const std::function<void()>& after = {}) {
   set_compute_threads({.threads = 1, .torch_threads = 1});

@@ -59,14 +59,7 @@ BENCHMARK(BM_SacOnlinePendulum)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(
 double python_rate(int threads) {
   const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/online_sac.py {} {} {}", STITCH_SOURCE_DIR,
                                       kSteps, kStarts, threads);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return 0.0;
-  char buffer[4096];
-  std::string out;
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
-  pclose(pipe);
-  const auto j = nlohmann::json::parse(out, nullptr, false);
-  return j.is_object() ? j.value("env_steps_per_s", 0.0) : 0.0;
+  return run_python_reference(cmd, "env_steps_per_s");
 }
 
 void print_comparison() {

@@ -113,14 +113,7 @@ BENCHMARK_CAPTURE(BM_StreamAcAgent, act_and_update, true)->MinTime(2.0)->Unit(be
 
 double python_rate() {
   const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/stream_ac.py 3", STITCH_SOURCE_DIR);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return 0.0;
-  char buffer[4096];
-  std::string out;
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
-  pclose(pipe);
-  const auto j = nlohmann::json::parse(out, nullptr, false);
-  return j.is_object() ? j.value("steps_per_s", 0.0) : 0.0;
+  return run_python_reference(cmd, "steps_per_s");
 }
 
 void print_comparison() {

@@ -100,14 +100,7 @@ BENCHMARK_CAPTURE(BM_Update, cql, "cql")->ArgName("threads")->Arg(1)->Arg(2)->Mi
 double python_rate(const std::string& algo, int threads) {
   const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/offline_update.py {} {} 3",
                                       STITCH_SOURCE_DIR, algo, threads);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return 0.0;
-  char buffer[4096];
-  std::string out;
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
-  pclose(pipe);
-  const auto j = nlohmann::json::parse(out, nullptr, false);
-  return j.is_object() ? j.value("updates_per_s", 0.0) : 0.0;
+  return run_python_reference(cmd, "updates_per_s");
 }
 
 void print_comparison() {

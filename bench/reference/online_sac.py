@@ -15,7 +15,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-OBS, ACT, HIDDEN, BATCH, MAX_A = 3, 1, 256, 256, 2.0
+from offline_update import Ensemble  # the same batched twin critics as the offline reference
+
+OBS, ACT, HIDDEN, BATCH, MAX_A = 3, 1, 256, 256, 2.0  # Ensemble's width is offline_update.HIDDEN = 256
 
 
 class Pendulum:
@@ -40,27 +42,6 @@ class Pendulum:
         self.th = self.th + self.thdot * 0.05
         self.t += 1
         return self.obs(), -cost, False, self.t >= 200
-
-
-class Ensemble(nn.Module):
-    def __init__(self, e, i, o):
-        super().__init__()
-        dims = [i, HIDDEN, HIDDEN, o]
-        self.w = nn.ParameterList()
-        self.b = nn.ParameterList()
-        for a, c in zip(dims[:-1], dims[1:]):
-            bound = 1 / math.sqrt(a)
-            self.w.append(nn.Parameter(torch.empty(e, a, c).uniform_(-bound, bound)))
-            self.b.append(nn.Parameter(torch.empty(e, 1, c).uniform_(-bound, bound)))
-        self.e = e
-
-    def forward(self, x):
-        x = x.unsqueeze(0).expand(self.e, *x.shape)
-        for k, (w, b) in enumerate(zip(self.w, self.b)):
-            x = torch.baddbmm(b, x, w)
-            if k + 1 < len(self.w):
-                x = F.relu(x)
-        return x.squeeze(-1)
 
 
 class Actor(nn.Module):
