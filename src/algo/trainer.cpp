@@ -13,6 +13,8 @@
 #include "algo/algorithm.h"
 #include "algo/run_files.h"
 #include "algo/streaming/stream_trainer.h"
+#include "core/hash.h"
+#include "track/meta.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -436,6 +438,10 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
   return r.json_text;
 }
 
+namespace {
+TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+}  // namespace
+
 TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
   ResolvedTrainConfig cfg = resolve_train_config_text(config_json_in);
   const fs::path run_dir = cfg.train.run_dir;
@@ -448,8 +454,36 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   } else if (fs::exists(checkpoint)) {
     fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
   }
-  if (cfg.entry->make_stream) return train_stream(cfg.train, *cfg.entry, *cfg.algo, cfg.json_text, resume, stop_after_steps);
-  if (cfg.entry->online) return train_online(cfg, resume, stop_after_steps);
+  fs::create_directories(run_dir);
+  nlohmann::json fields{{"algo", cfg.train.algo}, {"env", cfg.train.env}, {"seed", cfg.train.seed},
+                        {"planned_steps", cfg.train.steps}, {"online", cfg.train.online}};
+  if (!cfg.train.online) {
+    fields["dataset"] = cfg.train.dataset;
+    if (fs::is_regular_file(cfg.train.dataset)) fields["dataset_sha256"] = sha256_file(cfg.train.dataset);
+  }
+  RunMeta meta(run_dir, fields, resume);
+  try {
+    TrainResult r;
+    if (cfg.entry->make_stream) {
+      r = train_stream(cfg.train, *cfg.entry, *cfg.algo, cfg.json_text, resume, stop_after_steps);
+    } else if (cfg.entry->online) {
+      r = train_online(cfg, resume, stop_after_steps);
+    } else {
+      r = train_offline(cfg, resume, stop_after_steps);
+    }
+    meta.finish(r.steps >= cfg.train.steps ? "finished" : "stopped");
+    return r;
+  } catch (const std::exception& e) {
+    meta.fail(e.what());
+    throw;
+  }
+}
+
+namespace {
+
+TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps) {
+  const fs::path run_dir = cfg.train.run_dir;
+  const fs::path checkpoint = run_dir / "checkpoints" / "latest.pt";
   const TrainConfig& c = cfg.train;
   warn_if_reference_blas();
 
@@ -541,6 +575,8 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   }
   return result;
 }
+
+}  // namespace
 
 TrainResult resume_training(const std::string& run_dir) {
   const fs::path config = fs::path(run_dir) / "config.json";

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
+#include "track/meta.h"
 
 namespace stitch::cli {
 
@@ -48,6 +49,7 @@ void setup_runtime(bool warn_about_blas) {
 
 int main(int argc, char** argv) {
   using namespace stitch::cli;
+  stitch::set_command_line(argc, argv);
   CLI::App app{"stitch: learn control policies from logged data, and improve them"};
   app.name("stitch");
   app.require_subcommand(1);

@@ -1,9 +1,12 @@
 #include "track/runs.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -24,6 +27,17 @@ std::vector<json> read_lines(const fs::path& path) {
     if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
   }
   return out;
+}
+
+// Whether process `pid` exists on this host and is not a zombie (a killed process lingers as
+// one until its parent reaps it).
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  const size_t close = text.rfind(')');  // "pid (comm) state ..."; comm may contain spaces
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
 
 json read_config(const fs::path& dir) {
@@ -61,7 +75,21 @@ RunSummary read_run(const std::string& dir) {
     if (e.contains("normalized") && e["normalized"].is_number()) p.normalized = e["normalized"].get<double>();
     r.evaluations.push_back(p);
   }
-  if (r.steps == 0) {
+  std::ifstream meta_file(fs::path(dir) / "meta.json");
+  const json meta = meta_file ? json::parse(meta_file, nullptr, false) : json();
+  if (meta.is_object() && meta.contains("status")) {
+    // meta.json (track/meta.h) knows how the run ended; a "running" run whose process is gone
+    // on this host was killed.
+    r.status = meta.value("status", "");
+    r.error = meta.value("error", "");
+    if (r.status == "running") {
+      const auto pid = meta.value("pid", int64_t{0});
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      const bool here = meta.value("host", "") == host;
+      if (here && !process_alive(pid)) r.status = "killed";
+    }
+  } else if (r.steps == 0) {
     r.status = "empty";
   } else if (r.steps >= r.planned_steps && !r.evaluations.empty() && r.evaluations.back().step >= r.planned_steps) {
     r.status = "finished";

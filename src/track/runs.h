@@ -23,7 +23,10 @@ struct RunSummary {
   int64_t planned_steps = 0;
   int64_t steps = 0;       // last logged step
   double wall_s = 0.0;     // wall time at the last logged step
-  std::string status;      // finished | stopped (killed or still running) | empty (nothing logged)
+  // From meta.json: running | finished | stopped | failed | killed (a running run whose process
+  // is gone); runs without meta.json: finished | stopped | empty, from their logs.
+  std::string status;
+  std::string error;       // failed runs: the error
   std::vector<EvalPoint> evaluations;
 };
 

@@ -3,20 +3,48 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "track/meta.h"
 #include "testing/run_command.h"
 
 namespace stitch {
 namespace {
 
 namespace fs = std::filesystem;
+
+TEST(Runs, MetaRecordsFailureAndResumes) {
+  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_meta_{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    RunMeta m(dir, {{"algo", "iql"}}, false);
+    EXPECT_EQ(m.json()["status"], "running");
+    m.fail("error: training diverged at step 7");
+  }
+  auto meta = nlohmann::json::parse(testing::read_file((dir / "meta.json").string()));
+  EXPECT_EQ(meta["status"], "failed");
+  EXPECT_EQ(meta["error"], "error: training diverged at step 7");
+  const std::string started = meta["start_time"];
+  RunMeta resumed(dir, {{"algo", "iql"}}, true);
+  resumed.finish("finished");
+  meta = nlohmann::json::parse(testing::read_file((dir / "meta.json").string()));
+  EXPECT_EQ(meta["status"], "finished");
+  EXPECT_EQ(meta["start_time"], started);
+  EXPECT_EQ(meta["resumed_at"].size(), 1u);
+  EXPECT_FALSE(meta.contains("error"));
+  fs::remove_all(dir);
+}
 
 TEST(Runs, KilledRunsAreReadable) {
   const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_runs_{}", getpid());
@@ -36,6 +64,9 @@ TEST(Runs, KilledRunsAreReadable) {
         t, cli, (dir / (std::string("killed-") + t)).string());
     std::system(cmd.c_str());
   }
+  // A SIGKILLed process takes a moment to be torn down (it reads as running until it is a
+  // zombie): give the kernel that moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // And a log whose last line was cut half-way.
   fs::copy(dir / "done", dir / "torn", fs::copy_options::recursive);
   { std::ofstream(dir / "torn" / "metrics.jsonl", std::ios::app) << "{\"step\": 250"; }
@@ -45,6 +76,11 @@ TEST(Runs, KilledRunsAreReadable) {
   for (const auto& r : runs) by_name[r.name] = r;
   ASSERT_TRUE(by_name.count("done"));
   EXPECT_EQ(by_name["done"].status, "finished");
+  const auto meta = nlohmann::json::parse(testing::read_file((dir / "done" / "meta.json").string()));
+  EXPECT_EQ(meta["algo"], "stream-q");
+  EXPECT_THAT(meta["command_line"].get<std::string>(), ::testing::HasSubstr("train --algo stream-q"));
+  EXPECT_TRUE(meta.contains("end_time"));
+  EXPECT_FALSE(meta["versions"].empty());
   EXPECT_EQ(by_name["done"].steps, 20000);
   EXPECT_EQ(by_name["done"].algo, "stream-q");
   EXPECT_EQ(by_name["done"].dataset, "online");
@@ -55,6 +91,9 @@ TEST(Runs, KilledRunsAreReadable) {
     if (name.rfind("killed-", 0) != 0) continue;
     ++killed;
     EXPECT_NE(r.status, "finished") << name;
+    if (fs::exists(dir / name / "meta.json")) {
+      EXPECT_EQ(r.status, "killed") << name;  // meta.json says running, the process is gone
+    }
     EXPECT_LT(r.steps, 100000000) << name;
   }
   EXPECT_GE(killed, 1);  // a run killed before writing config.json is not a run

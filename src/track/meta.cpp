@@ -1,0 +1,89 @@
+#include "track/meta.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "algo/run_files.h"
+#include "core/runtime.h"
+
+namespace stitch {
+namespace {
+
+std::string& command_line_storage() {
+  static std::string line;
+  return line;
+}
+
+std::string now_utc() {
+  const auto now = std::chrono::system_clock::now();
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+}
+
+std::string host_name() {
+  char buffer[256] = {};
+  return gethostname(buffer, sizeof(buffer) - 1) == 0 ? std::string(buffer) : std::string("unknown");
+}
+
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) line += ' ';
+    line += argv[i];
+  }
+  command_line_storage() = line;
+}
+
+const std::string& command_line() { return command_line_storage(); }
+
+RunMeta::RunMeta(std::filesystem::path run_dir, const nlohmann::json& fields, bool resume)
+    : path_(std::move(run_dir) / "meta.json") {
+  if (resume && std::filesystem::exists(path_)) {
+    meta_ = nlohmann::json::parse(read_file_text(path_), nullptr, false);
+    if (meta_.is_discarded() || !meta_.is_object()) meta_ = nlohmann::json::object();
+    meta_["resumed_at"].push_back(now_utc());
+  } else {
+    meta_ = nlohmann::json::object();
+    meta_["start_time"] = now_utc();
+  }
+  for (auto it = fields.begin(); it != fields.end(); ++it) meta_[it.key()] = it.value();
+  meta_["stitch_version"] = version_string();
+  std::vector<std::string> lines;
+  std::istringstream report(version_report());
+  for (std::string line; std::getline(report, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  meta_["versions"] = lines;
+  meta_["blas_threads"] = blas_info().threads;
+  meta_["host"] = host_name();
+  meta_["command_line"] = command_line();
+  meta_["pid"] = static_cast<int64_t>(getpid());
+  meta_["status"] = "running";
+  meta_.erase("end_time");
+  meta_.erase("error");
+  write();
+}
+
+void RunMeta::finish(const std::string& status) {
+  meta_["status"] = status;
+  meta_["end_time"] = now_utc();
+  write();
+}
+
+void RunMeta::fail(const std::string& error) {
+  meta_["status"] = "failed";
+  meta_["error"] = error;
+  meta_["end_time"] = now_utc();
+  write();
+}
+
+void RunMeta::write() const { write_file_atomic(path_, meta_.dump(2) + "\n"); }
+
+}  // namespace stitch
