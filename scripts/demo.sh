@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end: the random and the scripted policy on every env, with their returns;
 # a Pendulum dataset collected from the scripted policy with heavy Gaussian noise, described by
-# `stitch dataset info`; IQL trained on it, and its checkpoint evaluated. (A report stage will
-# follow with the tracking work.)
+# `stitch dataset info`; IQL and TD3+BC trained on it over three seeds each, a checkpoint
+# evaluated, and a report of the six runs (index.html with learning curves, aggregate scores with
+# bootstrap confidence intervals and performance profiles).
 set -euo pipefail
 build=${1:-build}
 stitch="$build/stitch"
@@ -27,10 +28,21 @@ mkdir -p data
   --transitions 20000 --seed 0 --out data/pendulum-scripted-noisy.hdf5 --force
 "$stitch" dataset info data/pendulum-scripted-noisy.hdf5 --ref-min -1197.3 --ref-max -157.5
 echo
-echo "== IQL on that dataset (3000 gradient steps) =="
-rm -rf runs/demo-iql
-"$stitch" train --algo iql --dataset data/pendulum-scripted-noisy.hdf5 --env pendulum-v1 \
-  --steps 3000 --seed 0 --set eval_every=1000 --set log_every=1000 --run-dir runs/demo-iql
+echo "== IQL and TD3+BC on that dataset (3000 gradient steps, seeds 0-2) =="
+rm -rf runs/demo
+for algo in iql td3_bc; do
+  for seed in 0 1 2; do
+    echo "-- $algo, seed $seed"
+    "$stitch" train --algo $algo --dataset data/pendulum-scripted-noisy.hdf5 --env pendulum-v1 \
+      --steps 3000 --seed $seed --set eval_every=500 --set log_every=1000 --run-dir runs/demo/$algo-s$seed
+  done
+done
 echo
-echo "== evaluate the trained checkpoint =="
-"$stitch" --log-level warn eval --checkpoint runs/demo-iql/checkpoints/latest.pt --env pendulum-v1 --episodes 10 | tail -n 1
+echo "== evaluate a trained checkpoint =="
+"$stitch" --log-level warn eval --checkpoint runs/demo/iql-s0/checkpoints/latest.pt --env pendulum-v1 --episodes 10 | tail -n 1
+echo
+echo "== the runs, and a report over seeds =="
+"$stitch" runs list runs/demo
+"$stitch" report runs/demo --out report/demo --title "stitch demo: IQL and TD3+BC on noisy Pendulum data"
+echo
+echo "Open report/demo/index.html in a browser (TensorBoard: tensorboard --logdir runs/demo)."

@@ -12,12 +12,16 @@ PACKAGES=(
   libmujoco-dev libqhull-dev libopengl-dev
   # datasets, and SHA-256 for their provenance
   libhdf5-dev libssl-dev
+  # TensorBoard event files: protobuf messages
+  libprotobuf-dev protobuf-compiler
   # small libraries: JSON, CLI parsing, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # Python reference implementations and interop checks (Debian's /usr/bin/python3)
   python3 python3-torch python3-h5py python3-numpy
+  # tests: an independent reader of TensorBoard files, and a browser that renders the report
+  python3-protobuf chromium
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "algo/trainer.h"
 #include "core/error.h"
 #include "suite/suite.h"
+#include "track/run_log.h"
 
 namespace stitch {
 
@@ -49,14 +50,17 @@ void truncate_json_lines(const std::filesystem::path& path, int64_t max_step) {
   write_file_atomic(path, kept);
 }
 
-void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e) {
+void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e,
+                    RunLog& log) {
   nlohmann::json line{{"step", step}, {"returns", e.returns}, {"mean", e.mean}};
   std::string normalized;
-  if (const auto score = normalized_score(env, e.mean)) {
+  const auto score = normalized_score(env, e.mean);
+  if (score) {
     line["normalized"] = *score;
     normalized = fmt::format(" (normalised score {:.1f})", *score);
   }
   append_json_line(run_dir / "eval.jsonl", line);
+  log.evaluation(step, e.mean, score);
   spdlog::info("eval at step {}: mean return {:.3f}{} over {} episodes", step, e.mean, normalized, e.returns.size());
 }
 

@@ -21,8 +21,10 @@ void append_json_line(const std::filesystem::path& path, const nlohmann::json& o
 void truncate_json_lines(const std::filesystem::path& path, int64_t max_step);
 
 struct EvalResult;
+class RunLog;
 // Appends {"step", "returns", "mean", "normalized" (when the suite has references for env)} to
-// run_dir/eval.jsonl and logs one line.
-void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e);
+// run_dir/eval.jsonl, passes the scores to `log` (TensorBoard, progress) and logs one line.
+void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e,
+                    RunLog& log);
 
 }  // namespace stitch

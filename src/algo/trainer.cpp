@@ -12,9 +12,11 @@
 
 #include "algo/algorithm.h"
 #include "algo/run_files.h"
+#include "core/log.h"
 #include "algo/streaming/stream_trainer.h"
 #include "core/hash.h"
 #include "track/meta.h"
+#include "track/run_log.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -271,6 +273,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   int64_t window_episodes = 0, window_updates = 0;
   double window_returns = 0.0;
   Stopwatch total, since_log;
+  RunLog log(run_dir, step, c.steps, "env steps");
   auto crossed = [](int64_t before, int64_t after, int64_t every) { return every > 0 && after / every != before / every; };
 
   while (step < c.steps) {
@@ -284,6 +287,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     venv.step(actions);
     const int64_t before = step;
     step += n;
+    log.progress(step);
     const bool cut = crossed(before, step, c.checkpoint_every) && step < c.steps;
     for (int64_t i = 0; i < n; ++i) {
       const bool terminated = venv.terminated()[i] != 0, truncated = venv.truncated()[i] != 0;
@@ -333,7 +337,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         recent = fmt::format("episode return {:.2f} ({} episodes)", window_returns / static_cast<double>(window_episodes),
                              window_episodes);
       }
-      append_json_line(run_dir / "metrics.jsonl", line);
+      log.metrics(step, line);
       spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent, line["env_steps_per_s"].get<double>());
       window_episodes = window_updates = 0;
       window_returns = 0.0;
@@ -341,7 +345,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     }
     if (crossed(before, step, c.eval_every) || step >= c.steps) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, step, e);
+      log_evaluation(run_dir, c.env, step, e, log);
       result.evaluations.emplace_back(step, e);
     }
     if (cut || step >= c.steps) {
@@ -455,6 +459,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
     fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
   }
   fs::create_directories(run_dir);
+  const LogFileTee tee(run_dir / "stdout.log");  // the run's log lines, kept with the run
   nlohmann::json fields{{"algo", cfg.train.algo}, {"env", cfg.train.env}, {"seed", cfg.train.seed},
                         {"planned_steps", cfg.train.steps}, {"online", cfg.train.online}};
   if (!cfg.train.online) {
@@ -539,6 +544,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
   const uint64_t eval_seed = 1'000'000 + c.seed * 1000;  // distinct from collection seeds
   Stopwatch since_log;
   Stopwatch total;
+  RunLog log(run_dir, start, c.steps, "steps");
   for (int64_t step = start; step < c.steps; ++step) {
     sampler.sample(batch);
     const Metrics m = algo->update(tensors);
@@ -548,6 +554,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
       }
     }
     const int64_t done = step + 1;
+    log.progress(done);
     if (done % c.log_every == 0 || done == c.steps) {
       for (const auto& [name, module] : algo->modules()) {
         if (!nn::all_finite(*module)) fail("training diverged at step {}: a parameter of '{}' is not finite", done, name);
@@ -555,7 +562,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
       json line{{"step", done}, {"wall_s", total.seconds()},
                 {"updates_per_s", static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
       for (const auto& [name, value] : m) line[name] = value;
-      append_json_line(run_dir / "metrics.jsonl", line);
+      log.metrics(done, line);
       std::string losses;
       for (const auto& [name, value] : m) losses += fmt::format("  {} {:.4g}", name, value);
       spdlog::info("step {}/{}{}  {:.0f} updates/s", done, c.steps, losses, line["updates_per_s"].get<double>());
@@ -564,7 +571,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
     if (eval_now) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, done, e);
+      log_evaluation(run_dir, c.env, done, e, log);
       result.evaluations.emplace_back(done, e);
     }
     if (done % c.checkpoint_every == 0 || done == c.steps || done == stop_after_steps) {

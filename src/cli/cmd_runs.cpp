@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/progress.h"
+#include "track/report.h"
 #include "track/runs.h"
 
 namespace stitch::cli {
@@ -27,6 +29,40 @@ void add_runs_commands(CLI::App& app) {
     }
     fmt::print("{} run{}; scores ending in n are normalised (suite references), others raw returns\n", found.size(),
                found.size() == 1 ? "" : "s");
+  });
+}
+
+}  // namespace stitch::cli
+
+namespace stitch::cli {
+
+void add_report_command(CLI::App& app) {
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>("report");
+  auto options = std::make_shared<ReportOptions>();
+  auto* cmd = app.add_subcommand("report", "summarise runs over seeds: mean, median, IQM and optimality gap with "
+                                           "bootstrap confidence intervals, learning curves, aggregate plots and "
+                                           "performance profiles (index.html, summary.csv/md, SVG charts)");
+  cmd->add_option("runs", *dirs, "run directories, or directories holding runs")->required();
+  cmd->add_option("--out", *out, "output directory");
+  cmd->add_option("--replicates", options->replicates, "bootstrap replicates")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", options->seed, "seed of the bootstrap");
+  cmd->add_option("--title", options->title, "title of index.html");
+  cmd->callback([dirs, out, options] {
+    setup_runtime(false);
+    std::vector<std::string> found;
+    for (const auto& d : *dirs) {
+      for (auto& r : find_run_dirs(d)) found.push_back(std::move(r));
+    }
+    std::vector<RunSummary> runs;
+    Progress progress("report: reading", static_cast<int64_t>(found.size()), "runs");
+    for (const auto& dir : found) {
+      runs.push_back(read_run(dir));
+      progress.update(static_cast<int64_t>(runs.size()));
+    }
+    const auto written = write_report(runs, *out, *options);
+    for (const auto& path : written) fmt::print("wrote {}\n", path);
+    fmt::print("{} runs; open {}\n", runs.size(), written.back());
   });
 }
 

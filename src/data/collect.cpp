@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/runtime.h"
 
 namespace stitch {
@@ -43,7 +44,9 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
   uint64_t episode = 0;
   std::vector<float> obs = env.reset(options.seed);
   policy.reset();
+  Progress progress("collect " + env.id(), options.transitions, "transitions");
   while (d.size() < options.transitions) {
+    progress.update(d.size());
     policy.act(obs, policy_rng, action);
     if (options.epsilon > 0 && noise_rng.uniform() < options.epsilon) {
       space.sample(noise_rng, action);

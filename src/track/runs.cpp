@@ -99,9 +99,9 @@ RunSummary read_run(const std::string& dir) {
   return r;
 }
 
-std::vector<RunSummary> find_runs(const std::string& dir) {
+std::vector<std::string> find_run_dirs(const std::string& dir) {
   if (!fs::exists(dir)) fail("{}: no such directory", dir);
-  if (is_run_dir(dir)) return {read_run(dir)};
+  if (is_run_dir(dir)) return {dir};
   std::vector<std::string> dirs;
   for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
@@ -112,8 +112,12 @@ std::vector<RunSummary> find_runs(const std::string& dir) {
     }
   }
   std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+std::vector<RunSummary> find_runs(const std::string& dir) {
   std::vector<RunSummary> out;
-  for (const auto& d : dirs) out.push_back(read_run(d));
+  for (const auto& d : find_run_dirs(dir)) out.push_back(read_run(d));
   return out;
 }
 

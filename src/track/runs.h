@@ -34,6 +34,7 @@ struct RunSummary {
 bool is_run_dir(const std::string& dir);
 RunSummary read_run(const std::string& dir);
 // `dir` itself when it is a run, else every run directory below it (sorted by path).
-std::vector<RunSummary> find_runs(const std::string& dir);
+std::vector<std::string> find_run_dirs(const std::string& dir);
+std::vector<RunSummary> find_runs(const std::string& dir);  // read_run of each
 
 }  // namespace stitch

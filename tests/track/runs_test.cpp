@@ -8,6 +8,7 @@
 #include <thread>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -16,6 +17,7 @@
 
 #include "core/error.h"
 #include "track/meta.h"
+#include "track/tensorboard.h"
 #include "testing/run_command.h"
 
 namespace stitch {
@@ -102,6 +104,30 @@ TEST(Runs, KilledRunsAreReadable) {
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("done"), std::string::npos);
   EXPECT_THROW(read_run((dir / "nope").string()), Error);
+  // The finished run's TensorBoard file holds its training and evaluation scalars, and its log
+  // lines are kept in stdout.log.
+  std::vector<tensorboard::Scalar> scalars;
+  for (const auto& f : fs::directory_iterator(dir / "done")) {
+    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) scalars = tensorboard::read_events(f.path());
+  }
+  std::set<std::string> tags;
+  for (const auto& s : scalars) tags.insert(s.tag);
+  EXPECT_TRUE(tags.count("eval/mean_return")) << scalars.size();
+  EXPECT_TRUE(tags.count("train/abs_td_error"));
+  EXPECT_NE(testing::read_file((dir / "done" / "stdout.log").string()).find("eval at step 20000"), std::string::npos);
+  // Every killed run's event file is readable too (a torn last record is skipped).
+  for (const auto& [name, r] : by_name) {
+    for (const auto& f : fs::directory_iterator(dir / name)) {
+      if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
+        EXPECT_NO_THROW(tensorboard::read_events(f.path())) << f.path();
+      }
+    }
+  }
+  // And `stitch report` reads the killed runs beside the finished one.
+  const auto report = testing::run_command(cli + " report " + dir.string() + " --replicates 100 --out " +
+                                           (dir / "report").string());
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(fs::exists(dir / "report" / "index.html"));
   fs::remove_all(dir);
 }
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "algo/run_files.h"
+#include "track/run_log.h"
 #include "algo/streaming/agent.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -158,6 +159,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     spdlog::info("config: {}", json::parse(config_json).dump());
   }
   Stopwatch total, since_log;
+  RunLog log(run_dir, step, c.steps, "steps");
   auto checkpoint_state = [&](bool finished) {
     return json{{"format", "stitch-stream-checkpoint-v1"}, {"config", config_json}, {"step", step},
                 {"episode", episode}, {"finished", finished}, {"agent", agent->state()},
@@ -186,6 +188,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
         agent->update({.obs = x, .action = action, .next_obs = x_next, .reward = reward,
                        .terminated = r.terminated, .truncated = r.truncated});
     ++step;
+    log.progress(step);
     if (!std::isfinite(info.delta)) {
       fail("training diverged at step {}: the TD error is {} ({} on {}, episode {})", step, info.delta, c.algo,
            c.env, episode);
@@ -212,7 +215,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
         recent = fmt::format("episode return {:.2f} ({} episodes)", window.returns / static_cast<double>(window.episodes),
                              window.episodes);
       }
-      append_json_line(run_dir / "metrics.jsonl", line);
+      log.metrics(step, line);
       spdlog::info("step {}/{}  {}  |td| {:.3g}  {:.0f} steps/s", step, c.steps, recent, window.abs_delta / n,
                    line["steps_per_s"].get<double>());
       window = Window{};
@@ -220,7 +223,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     }
     if ((c.eval_every > 0 && step % c.eval_every == 0) || step == c.steps) {
       const EvalResult e = evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, step, e);
+      log_evaluation(run_dir, c.env, step, e, log);
       result.evaluations.emplace_back(step, e);
     }
 

@@ -1,0 +1,151 @@
+// stitch report: summary values, the charts' content, determinism, and the SVG helpers.
+#include "track/report.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "track/svg.h"
+#include "testing/run_command.h"
+
+namespace stitch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A run directory as the trainers leave it, with evaluations at steps 100, 200, 300 whose
+// normalised scores end at `final_score`.
+void make_run(const fs::path& dir, const std::string& algo, const std::string& dataset, uint64_t seed,
+              double final_score, bool normalized = true) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json") << json{{"algo", algo}, {"env", "hopper-v4"}, {"dataset", "/d/" + dataset},
+                                             {"seed", seed}, {"steps", 300}}.dump();
+  std::ofstream metrics(dir / "metrics.jsonl"), eval(dir / "eval.jsonl");
+  for (int k = 1; k <= 3; ++k) {
+    metrics << json{{"step", 100 * k}, {"wall_s", 1.0 * k}}.dump() << "\n";
+    const double score = final_score * k / 3.0;
+    json line{{"step", 100 * k}, {"mean", 10 * score}, {"returns", {10 * score}}};
+    if (normalized) line["normalized"] = score;
+    eval << line.dump() << "\n";
+  }
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_report_{}_{}", name, getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(Report, GroupsRunsAndWritesEveryChart) {
+  const fs::path dir = fresh_dir("all");
+  const double iql[] = {40, 60, 80, 50, 70}, bc[] = {20, 30, 25};
+  for (int s = 0; s < 5; ++s) make_run(dir / "runs" / fmt::format("iql-s{}", s), "iql", "hopper-medium.hdf5", s, iql[s]);
+  for (int s = 0; s < 3; ++s) make_run(dir / "runs" / fmt::format("bc-s{}", s), "bc", "hopper-medium.hdf5", s, bc[s]);
+  make_run(dir / "runs" / "iql-other", "iql", "hopper-expert.hdf5", 0, 95);
+  const auto runs = find_runs((dir / "runs").string());
+  ASSERT_EQ(runs.size(), 9u);
+
+  const auto groups = summarize_runs(runs, {.replicates = 500});
+  ASSERT_EQ(groups.size(), 3u);
+  const ReportGroup* medium = nullptr;
+  for (const auto& g : groups) {
+    if (g.algo == "iql" && g.dataset == "hopper-medium.hdf5") medium = &g;
+  }
+  ASSERT_NE(medium, nullptr);
+  EXPECT_EQ(medium->scores.size(), 5u);
+  EXPECT_TRUE(medium->normalized);
+  EXPECT_DOUBLE_EQ(medium->mean.point, 60.0);
+  EXPECT_DOUBLE_EQ(medium->median.point, 60.0);
+  EXPECT_DOUBLE_EQ(medium->iqm.point, 60.0);            // 5 scores: drop one each end -> mean(50, 60, 70)
+  EXPECT_DOUBLE_EQ(medium->optimality_gap.point, 40.0);  // mean(100 - x)
+  EXPECT_LE(medium->mean.low, 60.0);
+  EXPECT_GE(medium->mean.high, 60.0);
+  EXPECT_GE(medium->mean.low, 40.0);
+
+  const fs::path out = dir / "report";
+  const auto written = write_report(runs, out.string(), {.replicates = 500, .title = "test <report>"});
+  ASSERT_FALSE(written.empty());
+  EXPECT_EQ(fs::path(written.back()).filename(), "index.html");
+  for (const char* f : {"summary.csv", "summary.md", "index.html", "aggregates.svg", "profiles.svg",
+                        "curves-hopper-medium-hopper-v4.svg", "curves-hopper-expert-hopper-v4.svg"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  const std::string html = testing::read_file((out / "index.html").string());
+  EXPECT_EQ(count(html, "<svg "), 4);  // two curve charts, the aggregates, the profiles
+  EXPECT_EQ(count(html, "</svg>"), 4);
+  EXPECT_NE(html.find("test &lt;report&gt;"), std::string::npos);  // the title is escaped
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // nothing from the network
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  // The aggregate plot compares algorithms over their datasets (all scores are normalised).
+  const std::string agg = testing::read_file((out / "aggregates.svg").string());
+  EXPECT_NE(agg.find("iql (2 datasets)"), std::string::npos);
+  EXPECT_NE(agg.find(">bc<"), std::string::npos);
+  EXPECT_NE(agg.find("Optimality gap"), std::string::npos);
+  // The medium curve has a band (a polygon) for both algorithms: each has several seeds.
+  const std::string curve = testing::read_file((out / "curves-hopper-medium-hopper-v4.svg").string());
+  EXPECT_EQ(count(curve, "<polygon"), 2);
+  EXPECT_EQ(count(curve, "<polyline"), 2);
+  const std::string csv = testing::read_file((out / "summary.csv").string());
+  EXPECT_NE(csv.find("iql,hopper-medium.hdf5,hopper-v4,normalised,5,60,"), std::string::npos) << csv;
+
+  // Deterministic: the same runs and options give the same bytes.
+  const fs::path again = dir / "again";
+  write_report(runs, again.string(), {.replicates = 500, .title = "test <report>"});
+  for (const char* f : {"index.html", "aggregates.svg", "profiles.svg", "summary.csv"}) {
+    EXPECT_EQ(testing::read_file((out / f).string()), testing::read_file((again / f).string())) << f;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Report, RawReturnsAreNotPooledAcrossTasks) {
+  const fs::path dir = fresh_dir("raw");
+  make_run(dir / "a", "iql", "pend.hdf5", 0, -30, false);
+  make_run(dir / "b", "iql", "pend.hdf5", 1, -20, false);
+  make_run(dir / "c", "iql", "other.hdf5", 0, -10, false);
+  write_report(find_runs(dir.string()), (dir / "out").string(), {.replicates = 200});
+  const std::string agg = testing::read_file((dir / "out" / "aggregates.svg").string());
+  EXPECT_NE(agg.find("iql on pend.hdf5"), std::string::npos);
+  EXPECT_NE(agg.find("iql on other.hdf5"), std::string::npos);
+  EXPECT_EQ(agg.find("Optimality gap"), std::string::npos);  // no target for raw returns
+  fs::remove_all(dir);
+}
+
+TEST(Report, NoEvaluationIsAnError) {
+  EXPECT_THROW(summarize_runs({}), Error);
+}
+
+TEST(Svg, NiceTicks) {
+  EXPECT_EQ(svg::nice_ticks(0, 100, 5), (std::vector<double>{0, 20, 40, 60, 80, 100}));
+  EXPECT_EQ(svg::nice_ticks(-3, 7, 5), (std::vector<double>{-2, 0, 2, 4, 6}));
+  const auto t = svg::nice_ticks(0.013, 0.042, 3);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_NEAR(t[0], 0.02, 1e-12);
+  EXPECT_NEAR(t[2], 0.04, 1e-12);
+  EXPECT_EQ(svg::escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+}
+
+TEST(Svg, LineChartPlacesPointsOnTheAxes) {
+  // x in [0, 10], y in [0, 100]: the frame spans x 72..490 px (640 - 72 - 150 wide), y 34..328.
+  const std::string s = svg::line_chart({{.label = "a", .x = {0, 10}, .y = {0, 100}}},
+                                        {.title = "t", .x_label = "x", .y_label = "y"});
+  EXPECT_NE(s.find("points=\"72.0,328.0 490.0,34.0 \""), std::string::npos) << s;
+  EXPECT_NE(s.find(">a</text>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stitch
