@@ -48,6 +48,15 @@ struct Frame {
   double py(double v) const { return top + height - (v - y.lo) / (y.hi - y.lo) * height; }
 };
 
+// Ticks for r, and r widened to the ticks just outside it, so the grid closes the frame.
+std::vector<double> snap(Range& r, int count) {
+  const auto first = nice_ticks(r.lo, r.hi, count);
+  const double step = first.size() > 1 ? first[1] - first[0] : 1.0;
+  r.lo = std::min(r.lo, std::floor(r.lo / step + 1e-9) * step);
+  r.hi = std::max(r.hi, std::ceil(r.hi / step - 1e-9) * step);
+  return nice_ticks(r.lo, r.hi, count);
+}
+
 std::string header(int width, int height) {
   return fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" {2} "
@@ -131,10 +140,7 @@ std::string line_chart(const std::vector<Series>& series, const Axes& a) {
   }
   f.x.finish();
   f.y.finish();
-  const auto xt = nice_ticks(f.x.lo, f.x.hi), yt = nice_ticks(f.y.lo, f.y.hi);
-  // Widen the ranges to the outer ticks so the grid closes the frame.
-  f.y.lo = std::min(f.y.lo, yt.front());
-  f.y.hi = std::max(f.y.hi, yt.back());
+  const auto xt = nice_ticks(f.x.lo, f.x.hi), yt = snap(f.y, 5);
   std::string out = header(a.width, a.height);
   out += text(f.left + f.width / 2, 20, a.title, "middle", 14, " font-weight=\"bold\"");
   out += axes_of(f, xt, yt, a.x_label, a.y_label);
@@ -170,7 +176,7 @@ std::string interval_chart(const std::vector<std::string>& metrics, const std::v
   size_t longest = 4;
   for (const auto& e : entries) longest = std::max(longest, e.size());
   const double label_w = std::min(260.0, 12.0 + 7.0 * static_cast<double>(longest));
-  const double panel_w = 180, gap = 22, row_h = 26, top = 52;
+  const double panel_w = 180, gap = 30, row_h = 26, top = 52;
   const double height_rows = row_h * static_cast<double>(std::max<size_t>(1, entries.size()));
   const int width = static_cast<int>(label_w + (panel_w + gap) * static_cast<double>(metrics.size()) + 10);
   const int height = static_cast<int>(top + height_rows + 52);
@@ -187,9 +193,10 @@ std::string interval_chart(const std::vector<std::string>& metrics, const std::v
       f.x.add(v.point);
     }
     f.x.finish();
-    const auto xt = nice_ticks(f.x.lo, f.x.hi, 3);
-    f.x.lo = std::min(f.x.lo, xt.front());
-    f.x.hi = std::max(f.x.hi, xt.back());
+    const double pad = 0.05 * (f.x.hi - f.x.lo);  // keeps a bar that spans the data off the frame
+    f.x.lo -= pad;
+    f.x.hi += pad;
+    const auto xt = snap(f.x, 3);
     f.y = {.lo = 0, .hi = 1};
     out += text(f.left + f.width / 2, top - 8, metrics[m], "middle", 13, " font-weight=\"bold\"");
     out += axes_of(f, xt, {}, m == metrics.size() / 2 ? x_label : "", "");
