@@ -28,7 +28,8 @@ double mlp_flops(int64_t in, int64_t out, int64_t rows = kBatch) {
 }
 
 // Matmul FLOPs of one update; a trained pass counts 3x its forward (forward, grad input, grad
-// weight), a no-grad pass 1x.
+// weight), a no-grad pass 1x, a pass that only carries a gradient through (a critic in the
+// actor's loss, its weights frozen) 2x.
 double update_flops(const std::string& algo) {
   const double q = mlp_flops(kObs + kAct, 1), actor = mlp_flops(kObs, kAct), v = mlp_flops(kObs, 1);
   if (algo == "iql") {
@@ -36,14 +37,15 @@ double update_flops(const std::string& algo) {
     return 2 * q + 3 * v + v + 3 * 2 * q + 3 * actor;
   }
   if (algo == "td3_bc") {
-    // target actor + target Qs (no grad) + Qs (trained); every 2nd step actor + Qs through pi
-    return actor + 2 * q + 3 * 2 * q + 0.5 * (3 * actor + 3 * 2 * q);
+    // target actor + target Qs (no grad) + Qs (trained); every 2nd step actor (trained) + Q1
+    // through pi (gradient to the action only)
+    return actor + 2 * q + 3 * 2 * q + 0.5 * (3 * actor + 2 * q);
   }
-  // CQL: actor at s (trained, through both Qs), actor at s' (no grad), target Qs, Qs on data
-  // (trained), and 3 x N = 30 sampled actions per state through both Qs (trained) plus the
-  // policy samples for them (2 x N x B rows, no grad).
+  // CQL: actor at s (trained, through both Qs, gradient to the action only), actor at s' (no
+  // grad), target Qs, Qs on data (trained), and 3 x N = 30 sampled actions per state through
+  // both Qs (trained) plus the policy samples for them (2 x N x B rows, no grad).
   const int64_t n = 10;
-  return 3 * actor + 3 * 2 * q + actor + 2 * q + 3 * 2 * q + 3 * (3 * 2 * mlp_flops(kObs + kAct, 1, n * kBatch)) +
+  return 3 * actor + 2 * 2 * q + actor + 2 * q + 3 * 2 * q + 3 * (3 * 2 * mlp_flops(kObs + kAct, 1, n * kBatch)) +
          2 * mlp_flops(kObs, kAct, n * kBatch);
 }
 

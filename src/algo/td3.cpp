@@ -48,8 +48,10 @@ class Td3 : public Algorithm {
     m["q_mean"] = q.mean().item<double>();
 
     if (steps_ % config_.policy_freq == 0) {
+      // Q1 alone, and no gradient for the critic's weights: the actor's loss needs neither.
+      const nn::FrozenParameters frozen(*critic_);
       const auto pi = actor_->forward(b.observations);
-      const auto q_pi = critic_->forward(torch::cat({b.observations, pi}, 1))[0].squeeze(-1);
+      const auto q_pi = critic_->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
       const auto actor_loss =
           config_.bc ? losses::td3_bc_actor_loss(q_pi, pi, b.actions, config_.alpha) : -q_pi.mean();
       actor_optim_.zero_grad();

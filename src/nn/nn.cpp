@@ -90,6 +90,18 @@ torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
   return x;
 }
 
+torch::Tensor EnsembleMlpImpl::forward_member(torch::Tensor x, int64_t k) {
+  STITCH_CHECK(k >= 0 && k < ensemble_, "ensemble member {} of {}", k, ensemble_);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = torch::addmm(layers_[i]->bias[k], x, layers_[i]->weight[k]);  // [B, in] x [in, out] + [1, out]
+    if (i + 1 < layers_.size()) {
+      if (!norms_.empty()) x = norms_[i]->forward(x);
+      x = torch::relu(x);
+    }
+  }
+  return x;
+}
+
 DeterministicPolicyImpl::DeterministicPolicyImpl(int64_t obs_dim, int64_t act_dim,
                                                  const MlpOptions& options, double max_action)
     : net_(register_module("net", Mlp(obs_dim, act_dim, options))), max_action_(max_action) {}
@@ -198,6 +210,17 @@ bool all_finite(const torch::nn::Module& module) {
     if (!torch::isfinite(p).all().item<bool>()) return false;
   }
   return true;
+}
+
+FrozenParameters::FrozenParameters(torch::nn::Module& module) {
+  for (auto& p : module.parameters()) {
+    params_.emplace_back(p, p.requires_grad());
+    p.set_requires_grad(false);
+  }
+}
+
+FrozenParameters::~FrozenParameters() {
+  for (auto& [p, requires_grad] : params_) p.set_requires_grad(requires_grad);
 }
 
 }  // namespace stitch::nn

@@ -53,6 +53,8 @@ class EnsembleMlpImpl : public torch::nn::Module {
   EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out, std::vector<int64_t> hidden,
                   bool layer_norm = false);
   torch::Tensor forward(torch::Tensor x);
+  // Member k alone: x [B, in] -> [B, out]; equals forward(x)[k] (TD3's actor needs only Q1).
+  torch::Tensor forward_member(torch::Tensor x, int64_t k);
   int64_t ensemble_size() const { return ensemble_; }
 
  private:
@@ -132,5 +134,20 @@ void hard_update(torch::nn::Module& target, const torch::nn::Module& source);
 
 // True when every parameter of `module` is finite.
 bool all_finite(const torch::nn::Module& module);
+
+// While alive, `module`'s parameters require no gradient, so a loss that flows through it (an
+// actor's loss through its critic) records and computes only the gradient with respect to the
+// module's inputs, never its weights' (which the critic's next zero_grad() would discard).
+// Must outlive the forward pass and the backward() it serves. Restores the previous flags.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(torch::nn::Module& module);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<std::pair<torch::Tensor, bool>> params_;
+};
 
 }  // namespace stitch::nn

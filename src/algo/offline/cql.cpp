@@ -82,11 +82,15 @@ class Cql : public Algorithm {
     alpha_optim_.zero_grad();
     alpha_loss.backward();
     alpha_optim_.step();
-    const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
-    const auto actor_loss = (alpha.detach() * log_pi - q_pi).mean();
-    actor_optim_.zero_grad();
-    actor_loss.backward();
-    actor_optim_.step();
+    torch::Tensor actor_loss;
+    {
+      const nn::FrozenParameters frozen(*q_);  // the actor's loss needs no gradient for Q's weights
+      const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
+      actor_loss = (alpha.detach() * log_pi - q_pi).mean();
+      actor_optim_.zero_grad();
+      actor_loss.backward();
+      actor_optim_.step();
+    }
 
     // TD target from the target Qs at a' ~ pi(s').
     torch::Tensor target;

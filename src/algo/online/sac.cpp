@@ -84,11 +84,15 @@ class Sac : public Algorithm {
     q_optim_.step();
 
     auto [pi_action, log_pi] = actor_->sample(b.observations, false, &generator_);
-    const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
-    const auto actor_loss = (alpha * log_pi - q_pi).mean();
-    actor_optim_.zero_grad();
-    actor_loss.backward();
-    actor_optim_.step();
+    {
+      const nn::FrozenParameters frozen(*q_);  // the actor's loss needs no gradient for Q's weights
+      const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
+      const auto actor_loss = (alpha * log_pi - q_pi).mean();
+      actor_optim_.zero_grad();
+      actor_loss.backward();
+      actor_optim_.step();
+      m["actor_loss"] = actor_loss.item<double>();
+    }
 
     const auto alpha_loss = -(log_alpha_ * (log_pi.detach() + target_entropy_)).mean();
     alpha_optim_.zero_grad();
@@ -98,7 +102,6 @@ class Sac : public Algorithm {
     nn::soft_update(*q_target_, *q_, config_.tau);
     ++steps_;
     m["q_loss"] = q_loss.item<double>();
-    m["actor_loss"] = actor_loss.item<double>();
     m["alpha"] = alpha.item<double>();
     m["entropy"] = -log_pi.mean().item<double>();
     m["q_mean"] = q.mean().item<double>();
