@@ -2,8 +2,9 @@
 // action + update, the whole training loop), and its parts: the env step alone, the action alone,
 // the update alone. Beside it, the Python reference bench/reference/stream_ac.py (same math,
 // Debian's python3-torch, the paper's way), run from this same binary. Debian's Python has no
-// MuJoCo, so the reference times the agent alone (act + update); its rate is an upper bound on
-// a Python training loop's, and the ratio printed below understates stitch's advantage.
+// MuJoCo, so the reference times the agent alone (act + update), and the agent with the
+// normalisers the loop runs around it; its rate is an upper bound on a Python training loop's
+// (Gymnasium's own per-step Python work is not counted), so the ratios understate stitch's.
 // Run: `stitch bench stream` or build/bench/stitch_bench_stream. items_per_second = steps/s.
 #include <cstdio>
 #include <map>
@@ -111,13 +112,15 @@ BENCHMARK(BM_HopperEnvStep)->MinTime(1.0)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_StreamAcAgent, act, false)->MinTime(1.0)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_StreamAcAgent, act_and_update, true)->MinTime(2.0)->Unit(benchmark::kMicrosecond);
 
-double python_rate() {
-  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/stream_ac.py 3", STITCH_SOURCE_DIR);
+// mode "agent": act + update alone; "": also the observation normaliser, time feature and reward
+// scaling that the training loop runs around the agent (as the paper's code's wrappers).
+double python_rate(const char* mode) {
+  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/stream_ac.py 3 {}", STITCH_SOURCE_DIR, mode);
   return run_python_reference(cmd, "steps_per_s");
 }
 
 void print_comparison() {
-  const double py = python_rate();
+  const double py = python_rate("agent"), py_loop = python_rate("");
   const double loop = g_rate["loop"], agent = g_rate["agent"];
   fmt::print("\nstream AC(lambda), Hopper sizes (12 features, 3 actions, 2x128), one thread, same run\n");
   fmt::print("{:<44} {:>12} {:>10}\n", "", "steps/s", "us/step");
@@ -127,6 +130,7 @@ void print_comparison() {
   row("stitch: training loop on hopper-v4", loop);
   row("stitch: agent alone (act + update)", agent);
   row("python reference: agent alone (act + update)", py);
+  row("python reference: agent + normalisers (no env)", py_loop);
   if (py > 0) {
     fmt::print("ratio, agent alone: {:.1f}x; stitch's whole loop vs Python's agent alone: {:.1f}x\n", agent / py,
                loop / py);
@@ -135,9 +139,9 @@ void print_comparison() {
     const double env_us = 1e6 / g_rate["env"], act_us = 1e6 / g_rate["act"];
     const double update_us = 1e6 / agent - act_us;
     const double rest_us = 1e6 / loop - env_us - act_us - update_us;
-    if (py > 0) {
-      fmt::print("whole loops, Python's estimated as its agent time plus this env step time: {:.1f}x\n",
-                 (1e6 / py + env_us) / (1e6 / loop));
+    if (py_loop > 0) {
+      fmt::print("whole loops, Python's estimated as its agent + normalisers time plus this env step time: {:.1f}x\n",
+                 (1e6 / py_loop + env_us) / (1e6 / loop));
     }
     fmt::print("where a loop step goes: env {:.2f} us (random actions), act {:.2f} us, update {:.2f} us, rest "
                "{:.2f} us (normalisers, bookkeeping, cache misses after mj_step, and MuJoCo's cost on the agent's "

@@ -5,16 +5,23 @@ the paper's public code does it (Elsayed, Vasan & Mahmood 2024): LayerNorm witho
 and leaky ReLU after each hidden layer, sparse initialisation, a Gaussian policy with a
 softplus std, ObGD with kappa 2 (value) and 3 (policy), entropy 0.01 with the sign of delta.
 
-There is no MuJoCo for Debian's Python, so the env step is left out: the observations are
+Each step also runs what the paper's code runs around the agent, in numpy as its wrappers do:
+the running observation normaliser (Welford mean and variance, updated every step), the time
+feature, and the reward scaling by the running standard deviation of a discounted return
+trace. stitch's training loop does the same work (algo/streaming/agent.h, StreamFeatures).
+
+There is no MuJoCo for Debian's Python, so the env step is left out: the raw observations are
 random normal vectors and episodes end every 1000 steps. The Python step rate is therefore an
 upper bound on a Python training loop's. Benchmark code only.
-Usage: stream_ac.py SECONDS -> prints {"steps_per_s": ...} as JSON.
+Usage: stream_ac.py SECONDS [agent] -> prints {"steps_per_s": ...} as JSON; with "agent", the
+agent alone (act + update on ready features), without the normalisers.
 """
 import json
 import math
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -45,6 +52,41 @@ class Net(nn.Module):
         return self.out(x)
 
 
+class RunningMeanVar:
+    """Welford's running mean and sample variance (the paper's code: SampleMeanStd)."""
+
+    def __init__(self, shape):
+        self.mean, self.m2, self.count = np.zeros(shape), np.zeros(shape), 0
+
+    def update(self, x):
+        self.count += 1
+        d = x - self.mean
+        self.mean = self.mean + d / self.count
+        self.m2 = self.m2 + d * (x - self.mean)
+
+    def var(self):
+        return self.m2 / (self.count - 1) if self.count > 1 else np.ones_like(self.m2)
+
+
+class Features:
+    """Observation normalisation, the time feature and reward scaling, as numpy wrappers."""
+
+    def __init__(self, raw_dim, time_limit=1000, gamma=0.99):
+        self.obs, self.ret = RunningMeanVar(raw_dim), RunningMeanVar(())
+        self.u, self.gamma, self.time_limit = 0.0, gamma, time_limit
+
+    def observe(self, raw, t):
+        self.obs.update(raw)
+        x = (raw - self.obs.mean) / np.sqrt(self.obs.var() + 1e-8)
+        x = np.append(x, -0.5 + t / self.time_limit)
+        return torch.from_numpy(x.astype(np.float32))
+
+    def scale_reward(self, r, done):
+        self.u = self.gamma * self.u * (1 - done) + r
+        self.ret.update(self.u)
+        return r / math.sqrt(self.ret.var() + 1e-8)
+
+
 class ObGD:
     def __init__(self, params, lr=1.0, gamma=0.99, lam=0.8, kappa=2.0):
         self.params = list(params)
@@ -66,11 +108,14 @@ class ObGD:
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    agent_only = len(sys.argv) > 2 and sys.argv[2] == "agent"
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    rng = np.random.default_rng(0)
     policy, value = Net(OBS, 2 * ACT), Net(OBS, 1)
     opt_p, opt_v = ObGD(policy.parameters(), kappa=3.0), ObGD(value.parameters(), kappa=2.0)
     gamma, entropy = 0.99, 0.01
+    features = Features(OBS - 1)
     s = torch.randn(OBS)
     steps, t0 = 0, None
     while True:
@@ -81,9 +126,14 @@ def main():
         with torch.no_grad():  # act
             out = policy(s)
             a = torch.normal(out[:ACT], F.softplus(out[ACT:]))
-        s2 = torch.randn(OBS)  # the env step left out
-        r = float(torch.randn(()))
         done = steps % 1000 == 999
+        if agent_only:
+            s2 = torch.randn(OBS)  # the env step left out
+            r = float(torch.randn(()))
+        else:  # the env step left out; its raw observation and reward go through the wrappers
+            raw, raw_r = rng.standard_normal(OBS - 1), float(rng.standard_normal())
+            s2 = features.observe(raw, (steps % 1000) + 1)
+            r = features.scale_reward(raw_r, done)
         v, v2 = value(s), value(s2)  # update
         delta = (r + (0.0 if done else gamma) * v2 - v).item()
         out = policy(s)
