@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -87,6 +88,31 @@ TEST_F(SuiteTest, ReturnsFollowTheDatasetNames) {
   EXPECT_GT(hi, medium);
 }
 
+// The committed SAC behaviour policies of the MuJoCo tasks (suite/policies/, trained by
+// scripts/train-behaviour-policies.sh): every task's datasets, at a small size, order their
+// returns as D4RL's names say, and the expert scores near 100 against the compiled-in references.
+TEST_F(SuiteTest, MujocoDatasetsFollowTheirNames) {
+  for (const std::string env : {"hopper-v4", "halfcheetah-v4", "walker2d-v4"}) {
+    SCOPED_TRACE(env);
+    auto o = options(env, 6000);
+    o.env = env;
+    ASSERT_EQ(build_suite(o).size(), 5u);
+    std::map<std::string, SuiteListEntry> by_name;
+    for (auto& e : list_suite(o.manifest, o.data_dir)) by_name[e.name] = e;
+    const auto& random = by_name[env + "-random"];
+    const auto& medium = by_name[env + "-medium"];
+    const auto& expert = by_name[env + "-expert"];
+    ASSERT_TRUE(random.built && medium.built && expert.built && by_name[env + "-medium-replay"].built);
+    EXPECT_LT(random.mean_return, medium.mean_return);
+    EXPECT_LT(medium.mean_return, expert.mean_return);
+    ASSERT_TRUE(expert.normalized.has_value());
+    EXPECT_GT(*expert.normalized, 70.0);  // 6,000 transitions: a few episodes
+    EXPECT_GT(*medium.normalized, 10.0);
+    EXPECT_LT(*medium.normalized, 70.0);
+    EXPECT_EQ(by_name[env + "-medium-expert"].transitions, 12000);
+  }
+}
+
 TEST_F(SuiteTest, PolicyFilesAreCheckedAgainstTheManifest) {
   // A tiny stitch-policy-v1 file for pendulum (3 -> 1).
   const std::string policy = (dir_ / "tiny.policy").string();
@@ -114,7 +140,12 @@ TEST(SuiteReferences, NormalisedScoreIsD4rls) {
   EXPECT_DOUBLE_EQ(*normalized_score("pendulum-v1", r->expert), 100.0);
   EXPECT_DOUBLE_EQ(*normalized_score("pendulum-v1", (r->random + r->expert) / 2), 50.0);
   EXPECT_FALSE(normalized_score("cartpole-v1", 100.0).has_value());
-  EXPECT_FALSE(normalized_score("hopper-v4", 100.0).has_value());  // no expert reference yet
+  // The MuJoCo tasks have their SAC experts' references (suite/references.json).
+  const auto hopper = reference_scores("hopper-v4");
+  ASSERT_TRUE(hopper.has_value());
+  EXPECT_DOUBLE_EQ(*normalized_score("hopper-v4", hopper->expert), 100.0);
+  EXPECT_GT(hopper->expert, 2500.0);
+  EXPECT_FALSE(normalized_score("ant-v4", 100.0).has_value());  // no behaviour policies for Ant
 }
 
 TEST(Sha256, MatchesTheStandardTestVector) {
