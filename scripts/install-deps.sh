@@ -8,6 +8,8 @@ PACKAGES=(
   build-essential cmake ccache git pkg-config
   # networks: libtorch (C++ API) and the fast BLAS it calls through libblas.so.3
   libtorch-dev libopenblas0-pthread
+  # cblas.h and libblas.so: the fused training path calls sgemm itself (src/nn/fused_mlp.cpp)
+  libblas-dev
   # physics: MuJoCo; its CMake package also needs qhull headers and OpenGL
   libmujoco-dev libqhull-dev libopengl-dev
   # datasets, and SHA-256 for their provenance

@@ -46,6 +46,14 @@ class Ensemble(nn.Module):
                 x = F.relu(x)
         return x.squeeze(-1)
 
+    def member(self, x, k):
+        """Member k alone (TD3+BC's actor needs Q1 only, as CORL's critic_1)."""
+        for i, (w, b) in enumerate(zip(self.w, self.b)):
+            x = torch.addmm(b[k], x, w[k])
+            if i + 1 < len(self.w):
+                x = F.relu(x)
+        return x.squeeze(-1)
+
 
 def batch():
     return (torch.randn(BATCH, OBS), torch.rand(BATCH, ACT) * 2 - 1, torch.randn(BATCH),
@@ -61,14 +69,13 @@ def iql():
 
     def step(s, a, r, s2, d, g):
         sa = torch.cat([s, a], 1)
-        with torch.no_grad():
+        with torch.no_grad():  # as CORL: V(s') before the V step
             tq = q_t(sa).min(0).values
+            y = r + g * (1 - d) * v(s2).squeeze(-1)
         adv = tq - v(s).squeeze(-1)
         w = torch.where(adv < 0, 0.3, 0.7)
         vl = (w * adv ** 2).mean()
         ov.zero_grad(); vl.backward(); ov.step()
-        with torch.no_grad():
-            y = r + g * (1 - d) * v(s2).squeeze(-1)
         ql = ((q(sa) - y) ** 2).mean(1).sum()
         oq.zero_grad(); ql.backward(); oq.step()
         mean = torch.tanh(actor(s))
@@ -98,7 +105,7 @@ def td3_bc():
         oq.zero_grad(); ql.backward(); oq.step()
         if it[0] % 2 == 0:
             pi = torch.tanh(actor(s))
-            qpi = q(torch.cat([s, pi], 1))[0]
+            qpi = q.member(torch.cat([s, pi], 1), 0)
             al = -2.5 / qpi.abs().mean().detach() * qpi.mean() + F.mse_loss(pi, a)
             oa.zero_grad(); al.backward(); oa.step()
             with torch.no_grad():

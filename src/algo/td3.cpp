@@ -1,9 +1,14 @@
 #include "algo/td3.h"
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
 #include "algo/algorithm.h"
-#include "algo/losses.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/runtime.h"
+#include "core/thread_pool.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -19,51 +24,122 @@ class Td3 : public Algorithm {
         actor_target_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
         critic_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
         critic_target_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
-        actor_optim_(actor_->parameters(), torch::optim::AdamOptions(c.actor_lr)),
-        critic_optim_(critic_->parameters(), torch::optim::AdamOptions(c.critic_lr)) {
+        actor_flat_(*actor_),
+        actor_target_flat_(*actor_target_),
+        critic_flat_(*critic_),
+        critic_target_flat_(*critic_target_),
+        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        critic_adam_(critic_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}) {
     nn::hard_update(*actor_target_, *actor_);
     nn::hard_update(*critic_target_, *critic_);
+    actor_grad_half_ = torch::zeros({actor_flat_.size()});
+    for (int h = 0; h < 2; ++h) {
+      // Half h of the batch writes its actor gradient into its own buffer; the two are summed.
+      actor_net_[h] = nn::fused_mlp(actor_->action_layers(), actor_flat_,
+                                    h == 0 ? actor_flat_.grad() : actor_grad_half_.data_ptr<float>());
+      actor_target_net_[h] = nn::fused_mlp(actor_target_->action_layers(), actor_target_flat_, nullptr);
+    }
+    for (int k = 0; k < 2; ++k) {
+      critic_net_[k] = nn::fused_member(*critic_, k, critic_flat_, critic_flat_.grad());
+      critic_target_net_[k] = nn::fused_member(*critic_target_, k, critic_target_flat_, nullptr);
+    }
+    q1_frozen_ = nn::fused_member(*critic_, 0, critic_flat_, nullptr);
   }
 
   std::string name() const override { return config_.bc ? "td3_bc" : "td3"; }
 
+  // One step on the fused path (nn/fused_mlp.h), as two tasks per phase on the compute threads:
+  //   target (rows split in halves): pi'(s') + noise, both target critics, the TD target;
+  //   critics (one member each): forward, backward; then Adam on half of the buffer each;
+  //   actor, every policy_freq steps (rows split): pi(s) and Q1; then the backward passes;
+  //   then the two halves' gradients summed and Adam, and the Polyak updates.
+  // The split is the same whatever the thread count and each task runs single-threaded BLAS,
+  // so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    Metrics m;
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      const double max_a = dims_.max_action;
-      const auto noise = (torch::randn(b.actions.sizes(), generator_) * config_.policy_noise * max_a)
-                             .clamp(-config_.noise_clip * max_a, config_.noise_clip * max_a);
-      const auto next_action = (actor_target_->forward(b.next_observations) + noise).clamp(-max_a, max_a);
-      const auto next_q = critic_target_->forward(torch::cat({b.next_observations, next_action}, 1));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, std::get<0>(next_q.min(0)).squeeze(-1));
-    }
-    const auto q = critic_->forward(torch::cat({b.observations, b.actions}, 1)).squeeze(-1);  // [2, B]
-    const auto critic_loss = (q - target.unsqueeze(0)).pow(2).mean(1).sum();
-    critic_optim_.zero_grad();
-    critic_loss.backward();
-    critic_optim_.step();
-    m["critic_loss"] = critic_loss.item<double>();
-    m["q_mean"] = q.mean().item<double>();
+    const int64_t n = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim;
+    const int64_t cols = obs + act;
+    const float* s = b.observations.data_ptr<float>();
+    const float* a = b.actions.data_ptr<float>();
+    const float* s2 = b.next_observations.data_ptr<float>();
+    const float* r = b.rewards.data_ptr<float>();
+    const float* term = b.terminals.data_ptr<float>();
+    const float* disc = b.discounts.data_ptr<float>();
+    const float max_a = static_cast<float>(dims_.max_action);
+    const SingleThreadedBlas single_blas;
+    const int threads = std::min(2, compute_threads());
+    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    auto in_halves = [&](auto&& fn) { pool_->parallel_for(2, [&](int64_t h) { fn(static_cast<int>(h)); }); };
+    const int64_t split = n / 2;
+    auto begin_of = [&](int h) { return h == 0 ? int64_t{0} : split; };
+    auto rows_of = [&](int h) { return h == 0 ? split : n - split; };
+    sa_.resize(static_cast<size_t>(n * cols));
+    sa_next_.resize(static_cast<size_t>(n * cols));
+    next_action_.resize(static_cast<size_t>(n * act));
+    target_.resize(static_cast<size_t>(n));
+
+    // Target: r + discount * min_k Q'_k(s', clip(pi'(s') + clip(noise))).
+    const auto noise = (torch::randn({n, act}, generator_) * (config_.policy_noise * max_a))
+                           .clamp(-config_.noise_clip * max_a, config_.noise_clip * max_a);
+    const float* eps = noise.data_ptr<float>();
+    in_halves([&](int h) {
+      const int64_t r0 = begin_of(h), m = rows_of(h);
+      nn::fused::forward(actor_target_net_[h], s2 + r0 * obs, m, tape_actor_[h]);
+      const float* pre = tape_actor_[h].output();
+      float* na = next_action_.data() + r0 * act;
+      for (int64_t i = 0; i < m * act; ++i) na[i] = std::clamp(max_a * std::tanh(pre[i]) + eps[r0 * act + i], -max_a, max_a);
+      float* x = sa_next_.data() + r0 * cols;
+      nn::fused::concat_columns(s2 + r0 * obs, obs, na, act, m, x);
+      nn::fused::forward(critic_target_net_[0], x, m, tape_target_[h][0]);
+      nn::fused::forward(critic_target_net_[1], x, m, tape_target_[h][1]);
+      const float *t1 = tape_target_[h][0].output(), *t2 = tape_target_[h][1].output();
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t j = r0 + i;
+        target_[j] = r[j] + disc[j] * (1.0f - term[j]) * std::min(t1[i], t2[i]);
+      }
+    });
+
+    // Critics: sum_k mean_b (Q_k(s, a) - target)^2, one member per task.
+    nn::fused::concat_columns(s, obs, a, act, n, sa_.data());
+    double loss[2] = {0, 0}, q_sum[2] = {0, 0};
+    in_halves([&](int k) {
+      nn::fused::forward(critic_net_[k], sa_.data(), n, tape_critic_[k]);
+      const float* q = tape_critic_[k].output();
+      dq_[k].resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        const float d = q[i] - target_[i];
+        loss[k] += static_cast<double>(d) * d;
+        q_sum[k] += q[i];
+        dq_[k][i] = 2.0f * d / static_cast<float>(n);
+      }
+      loss[k] /= static_cast<double>(n);
+      nn::fused::backward(critic_net_[k], tape_critic_[k], dq_[k].data(), nullptr);
+    });
+    critic_adam_->advance();
+    const int64_t critic_half = critic_flat_.size() / 2;
+    in_halves([&](int h) {
+      critic_adam_->step(critic_flat_, h == 0 ? 0 : critic_half, h == 0 ? critic_half : critic_flat_.size());
+    });
+    Metrics m{{"critic_loss", loss[0] + loss[1]}, {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * n)}};
 
     if (steps_ % config_.policy_freq == 0) {
-      // Q1 alone, and no gradient for the critic's weights: the actor's loss needs neither.
-      const nn::FrozenParameters frozen(*critic_);
-      const auto pi = actor_->forward(b.observations);
-      const auto q_pi = critic_->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
-      const auto actor_loss =
-          config_.bc ? losses::td3_bc_actor_loss(q_pi, pi, b.actions, config_.alpha) : -q_pi.mean();
-      actor_optim_.zero_grad();
-      actor_loss.backward();
-      actor_optim_.step();
-      nn::soft_update(*actor_target_, *actor_, config_.tau);
-      nn::soft_update(*critic_target_, *critic_, config_.tau);
-      last_actor_loss_ = actor_loss.item<double>();
+      last_actor_loss_ = actor_step(s, a, n, in_halves, begin_of, rows_of);
+      const float tau = static_cast<float>(config_.tau);
+      in_halves([&](int h) {
+        if (h == 0) {
+          nn::fused::polyak(actor_target_flat_.data(), actor_flat_.data(), actor_flat_.size(), tau);
+        } else {
+          nn::fused::polyak(critic_target_flat_.data(), critic_flat_.data(), critic_flat_.size(), tau);
+        }
+      });
     }
     m["actor_loss"] = last_actor_loss_;
     ++steps_;
     return m;
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    Algorithm::load(archive);
+    for (auto* f : {&actor_flat_, &actor_target_flat_, &critic_flat_, &critic_target_flat_}) f->rebind();
   }
 
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
@@ -76,13 +152,14 @@ class Td3 : public Algorithm {
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
     return {{"actor", actor_.get()}, {"actor_target", actor_target_.get()},
-            {"critic", critic_.get()}, {"critic_target", critic_target_.get()}};
+            {"critic", critic_.get()}, {"critic_target", critic_target_.get()},
+            {"actor_adam", actor_adam_.get()}, {"critic_adam", critic_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
     return actor_->action_layers();
   }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
-    return {{"actor", &actor_optim_}, {"critic", &critic_optim_}};
+    return {};  // Adam's state lives in the *_adam modules
   }
 
  private:
@@ -90,8 +167,77 @@ class Td3 : public Algorithm {
   AlgoDims dims_;
   nn::DeterministicPolicy actor_, actor_target_;
   nn::EnsembleMlp critic_, critic_target_;
-  torch::optim::Adam actor_optim_, critic_optim_;
+  nn::FlatParameters actor_flat_, actor_target_flat_, critic_flat_, critic_target_flat_;
+  nn::FlatAdam actor_adam_, critic_adam_;
   double last_actor_loss_ = 0.0;
+
+  // The actor's step through Q1 (its weights fixed): TD3's L = -mean Q1(s, pi(s)); TD3+BC's
+  // L = -lambda mean Q1(s, pi(s)) + mean((pi(s) - a)^2), lambda = alpha / mean|Q1| (no
+  // gradient through lambda). Returns L; runs the actor's Adam.
+  template <typename Halves, typename Begin, typename Rows>
+  double actor_step(const float* s, const float* a, int64_t n, Halves& in_halves, Begin& begin_of, Rows& rows_of) {
+    const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float max_a = static_cast<float>(dims_.max_action);
+    pi_.resize(static_cast<size_t>(n * act));
+    dsa_.resize(static_cast<size_t>(n * cols));
+    dpre_.resize(static_cast<size_t>(n * act));
+    dq_[0].resize(static_cast<size_t>(n));
+    double q_sum[2] = {0, 0}, q_abs[2] = {0, 0}, mse[2] = {0, 0};
+    in_halves([&](int h) {  // pi(s) and Q1(s, pi(s))
+      const int64_t r0 = begin_of(h), m = rows_of(h);
+      nn::fused::forward(actor_net_[h], s + r0 * obs, m, tape_actor_[h]);
+      const float* pre = tape_actor_[h].output();
+      float* pi = pi_.data() + r0 * act;
+      for (int64_t i = 0; i < m * act; ++i) pi[i] = max_a * std::tanh(pre[i]);
+      nn::fused::concat_columns(s + r0 * obs, obs, pi, act, m, sa_.data() + r0 * cols);
+      nn::fused::forward(q1_frozen_, sa_.data() + r0 * cols, m, tape_q1_[h]);
+      const float* q = tape_q1_[h].output();
+      for (int64_t i = 0; i < m; ++i) {
+        q_sum[h] += q[i];
+        q_abs[h] += std::abs(q[i]);
+      }
+    });
+    const double q_mean = (q_sum[0] + q_sum[1]) / static_cast<double>(n);
+    const double lambda = config_.bc ? config_.alpha / ((q_abs[0] + q_abs[1]) / static_cast<double>(n)) : 1.0;
+    const float dq = static_cast<float>(-lambda / static_cast<double>(n));
+    const float bc_coef = 2.0f / static_cast<float>(n * act);
+    in_halves([&](int h) {  // back through Q1 to the action, then through the actor
+      const int64_t r0 = begin_of(h), m = rows_of(h);
+      std::fill(dq_[0].begin() + r0, dq_[0].begin() + r0 + m, dq);
+      float* dsa = dsa_.data() + r0 * cols;
+      nn::fused::backward(q1_frozen_, tape_q1_[h], dq_[0].data() + r0, dsa);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < act; ++j) {
+          const int64_t e = (r0 + i) * act + j;
+          float g = dsa[i * cols + obs + j];
+          if (config_.bc) {
+            const float d = pi_[e] - a[e];
+            mse[h] += static_cast<double>(d) * d;
+            g += bc_coef * d;
+          }
+          const float t = pi_[e] / max_a;
+          dpre_[e] = g * max_a * (1.0f - t * t);
+        }
+      }
+      nn::fused::backward(actor_net_[h], tape_actor_[h], dpre_.data() + r0 * act, nullptr);
+    });
+    actor_adam_->advance();
+    const int64_t size = actor_flat_.size(), half = size / 2;
+    in_halves([&](int h) {  // gradient = first half's + second half's; Adam on half the buffer each
+      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : size;
+      nn::fused::axpy_range(actor_flat_.grad(), actor_grad_half_.data_ptr<float>(), begin, end);
+      actor_adam_->step(actor_flat_, begin, end);
+    });
+    double loss = -lambda * q_mean;
+    if (config_.bc) loss += (mse[0] + mse[1]) / static_cast<double>(n * act);
+    return loss;
+  }
+
+  nn::fused::Mlp actor_net_[2], actor_target_net_[2], critic_net_[2], critic_target_net_[2], q1_frozen_;
+  nn::fused::Tape tape_actor_[2], tape_q1_[2], tape_critic_[2], tape_target_[2][2];
+  std::vector<float> sa_, sa_next_, next_action_, target_, dq_[2], pi_, dsa_, dpre_;
+  torch::Tensor actor_grad_half_;  // the second half-batch's actor gradient
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace

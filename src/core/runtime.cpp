@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <string_view>
@@ -58,7 +59,37 @@ void for_each_openblas(Fn&& fn) {
   }
 }
 
+using SetThreadsFn = void (*)(int);
+
+// openblas_set_num_threads of every loaded OpenBLAS copy, looked up once.
+const std::vector<SetThreadsFn>& openblas_setters() {
+  static const std::vector<SetThreadsFn> setters = [] {
+    std::vector<SetThreadsFn> out;
+    for_each_openblas([&](void* handle) {
+      out.push_back(reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads")));
+    });
+    return out;
+  }();
+  return setters;
+}
+
+std::atomic<int> g_compute_threads{1};
+
 }  // namespace
+
+int compute_threads() { return g_compute_threads.load(); }
+
+SingleThreadedBlas::SingleThreadedBlas() : changed_(compute_threads() != 1) {
+  if (changed_) {
+    for (auto set : openblas_setters()) set(1);
+  }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (changed_) {
+    for (auto set : openblas_setters()) set(compute_threads());
+  }
+}
 
 BlasInfo blas_info() {
   BlasInfo info;
@@ -89,10 +120,8 @@ BlasInfo blas_info() {
 void set_compute_threads(const ThreadSettings& settings) {
   if (settings.threads < 1) fail("threads must be >= 1, got {}", settings.threads);
   if (settings.torch_threads < 1) fail("torch_threads must be >= 1, got {}", settings.torch_threads);
-  for_each_openblas([&](void* handle) {
-    using SetFn = void (*)(int);
-    reinterpret_cast<SetFn>(dlsym(handle, "openblas_set_num_threads"))(settings.threads);
-  });
+  for (auto set : openblas_setters()) set(settings.threads);
+  g_compute_threads = settings.threads;
   at::set_num_threads(settings.torch_threads);
 }
 

@@ -32,6 +32,23 @@ struct ThreadSettings {
 // Applies the policy to OpenBLAS (every loaded copy) and libtorch. Throws Error for counts < 1.
 void set_compute_threads(const ThreadSettings& settings);
 
+// The compute threads of the last set_compute_threads (1 before any call).
+int compute_threads();
+
+// While alive, OpenBLAS runs each call on its calling thread: the fused training path (src/nn/
+// fused_mlp.h) brings its own threads and calls sgemm from both, which must not also fork.
+// Restores compute_threads() BLAS threads at the end. Cheap: two function calls per library.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  bool changed_;
+};
+
 // libtorch's current intra-op thread count.
 int torch_threads();
 

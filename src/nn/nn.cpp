@@ -90,6 +90,13 @@ torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
   return x;
 }
 
+std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::linear_layers() const {
+  if (!norms_.empty()) fail("this ensemble has LayerNorm and has no fused path");
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+  for (const auto& layer : layers_) out.emplace_back(layer->weight.detach(), layer->bias.detach());
+  return out;
+}
+
 torch::Tensor EnsembleMlpImpl::forward_member(torch::Tensor x, int64_t k) {
   STITCH_CHECK(k >= 0 && k < ensemble_, "ensemble member {} of {}", k, ensemble_);
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -221,6 +228,95 @@ FrozenParameters::FrozenParameters(torch::nn::Module& module) {
 
 FrozenParameters::~FrozenParameters() {
   for (auto& [p, requires_grad] : params_) p.set_requires_grad(requires_grad);
+}
+
+FlatParameters::FlatParameters(torch::nn::Module& module) : module_(&module) {
+  torch::NoGradGuard no_grad;
+  int64_t total = 0;
+  for (const auto& p : module.parameters()) {
+    STITCH_CHECK(p.scalar_type() == torch::kFloat32 && p.device().is_cpu(), "FlatParameters: float32 CPU parameters only");
+    offsets_.push_back(total);
+    total += p.numel();
+  }
+  flat_ = torch::zeros({total});
+  grad_ = torch::zeros({total});
+  rebind();
+}
+
+void FlatParameters::rebind() {
+  torch::NoGradGuard no_grad;
+  auto params = module_->parameters();
+  STITCH_CHECK(params.size() == offsets_.size(), "FlatParameters: the module's parameters changed");
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto& p = params[i];
+    const auto view = flat_.narrow(0, offsets_[i], p.numel()).view(p.sizes());
+    if (p.data_ptr<float>() == view.data_ptr<float>()) continue;
+    view.copy_(p);
+    p.set_data(view);
+  }
+}
+
+float* FlatParameters::slot_of(const torch::Tensor& p, float* buffer) {
+  const auto offset = p.data_ptr<float>() - data();
+  STITCH_CHECK(offset >= 0 && offset + p.numel() <= size(), "FlatParameters: not a parameter of this buffer");
+  return buffer + offset;
+}
+
+FlatAdamImpl::FlatAdamImpl(int64_t size, const fused::AdamOptions& o) : options(o) {
+  exp_avg_ = register_buffer("exp_avg", torch::zeros({size}));
+  exp_avg_sq_ = register_buffer("exp_avg_sq", torch::zeros({size}));
+  step_ = register_buffer("step", torch::zeros({}, torch::kInt64));
+}
+
+void FlatAdamImpl::advance() { step_.data_ptr<int64_t>()[0] += 1; }
+
+void FlatAdamImpl::step(FlatParameters& params, int64_t begin, int64_t end) {
+  STITCH_CHECK(exp_avg_.numel() == params.size() && exp_avg_.is_contiguous() && exp_avg_sq_.is_contiguous(),
+               "FlatAdam: state of {} values for {} parameters", exp_avg_.numel(), params.size());
+  STITCH_CHECK(0 <= begin && begin <= end && end <= params.size(), "FlatAdam: bad range");
+  fused::adam_step(params.data() + begin, params.grad() + begin, exp_avg_.data_ptr<float>() + begin,
+                   exp_avg_sq_.data_ptr<float>() + begin, end - begin, step_.data_ptr<int64_t>()[0], options);
+}
+
+fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& linear_layers,
+                     FlatParameters& params, float* grads) {
+  fused::Mlp net;
+  for (const auto& [w, b] : linear_layers) {
+    fused::Layer l;
+    l.out = w.size(0);
+    l.in = w.size(1);
+    l.layout = fused::Layout::OutIn;
+    l.w = w.data_ptr<float>();
+    l.b = b.data_ptr<float>();
+    if (grads != nullptr) {
+      l.gw = params.slot_of(w, grads);
+      l.gb = params.slot_of(b, grads);
+    }
+    (void)params.grad_of(w);  // checks that the layer lives in `params`
+    net.push_back(l);
+  }
+  return net;
+}
+
+fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params, float* grads) {
+  STITCH_CHECK(k >= 0 && k < ensemble.ensemble_size(), "ensemble member {} of {}", k, ensemble.ensemble_size());
+  fused::Mlp net;
+  for (const auto& [w, b] : ensemble.linear_layers()) {
+    const auto wk = w[k], bk = b[k];  // [in, out], [1, out]: views, contiguous
+    fused::Layer l;
+    l.in = wk.size(0);
+    l.out = wk.size(1);
+    l.layout = fused::Layout::InOut;
+    l.w = wk.data_ptr<float>();
+    l.b = bk.data_ptr<float>();
+    if (grads != nullptr) {
+      l.gw = params.slot_of(wk, grads);
+      l.gb = params.slot_of(bk, grads);
+    }
+    (void)params.grad_of(wk);
+    net.push_back(l);
+  }
+  return net;
 }
 
 }  // namespace stitch::nn

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include "nn/fused_mlp.h"
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,8 @@ class EnsembleMlpImpl : public torch::nn::Module {
   // Member k alone: x [B, in] -> [B, out]; equals forward(x)[k] (TD3's actor needs only Q1).
   torch::Tensor forward_member(torch::Tensor x, int64_t k);
   int64_t ensemble_size() const { return ensemble_; }
+  // (weight [E, in, out], bias [E, 1, out]) of each layer; throws Error with LayerNorm.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> linear_layers() const;
 
  private:
   int64_t ensemble_;
@@ -113,6 +116,10 @@ class GaussianPolicyImpl : public torch::nn::Module {
   torch::Tensor sample(const torch::Tensor& obs, torch::Generator* generator = nullptr);
   // The layers of the deterministic action (the mean).
   std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const { return net_->relu_linear_layers(); }
+  // The clamp bounds and the (unclamped) log_std parameter [act_dim], for the fused path.
+  const torch::Tensor& log_std() const { return log_std_; }
+  double log_std_min() const { return log_std_min_; }
+  double log_std_max() const { return log_std_max_; }
 
  private:
   Mlp net_;
@@ -149,5 +156,55 @@ class FrozenParameters {
  private:
   std::vector<std::pair<torch::Tensor, bool>> params_;
 };
+
+// ---- the fused path (nn/fused_mlp.h) on torch modules -------------------------------------
+
+// Moves every parameter of `module` into one contiguous float32 buffer: each parameter tensor
+// becomes a view of it, so the module (forward, checkpoints, export) and the fused kernels see
+// the same numbers. A gradient buffer of the same layout comes with it.
+class FlatParameters {
+ public:
+  explicit FlatParameters(torch::nn::Module& module);
+  float* data() { return flat_.data_ptr<float>(); }
+  float* grad() { return grad_.data_ptr<float>(); }
+  int64_t size() const { return flat_.numel(); }
+  // The gradient slot of `p`, which must be one of the module's parameters (or a view of one).
+  float* grad_of(const torch::Tensor& p) { return slot_of(p, grad()); }
+  // The slot of `p` in another buffer of size() values laid out as this one.
+  float* slot_of(const torch::Tensor& p, float* buffer);
+  // Loading a checkpoint gives the parameters new storage: copy their values back into the
+  // buffer and make them views of it again. Pointers into the buffer stay valid.
+  void rebind();
+
+ private:
+  torch::nn::Module* module_;
+  torch::Tensor flat_, grad_;
+  std::vector<int64_t> offsets_;
+};
+
+// Adam over one FlatParameters (fused::adam_step), its state held as module buffers
+// (exp_avg, exp_avg_sq, step) so that checkpoints carry it like a torch optimiser's.
+class FlatAdamImpl : public torch::nn::Module {
+ public:
+  FlatAdamImpl(int64_t size, const fused::AdamOptions& options);
+  // One step on [begin, end) of the buffer with the gradient in params.grad(); call advance()
+  // once per step first (so that ranges of one step can run on different threads).
+  void advance();
+  void step(FlatParameters& params, int64_t begin, int64_t end);
+  void step(FlatParameters& params) { advance(); step(params, 0, params.size()); }
+  fused::AdamOptions options;
+
+ private:
+  torch::Tensor exp_avg_, exp_avg_sq_, step_;
+};
+TORCH_MODULE(FlatAdam);
+
+// Fused views of a module's layers: pointers into `params` (a FlatParameters of the module)
+// and, when `grads` is not null, into that gradient buffer (params.grad() or another buffer of
+// params.size() values with the same layout).
+fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& linear_layers,
+                     FlatParameters& params, float* grads);
+// Member k of an ensemble.
+fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params, float* grads);
 
 }  // namespace stitch::nn

@@ -7,9 +7,13 @@
 #include <cmath>
 #include <numbers>
 
+#include <algorithm>
+#include <memory>
+
 #include "algo/algorithm.h"
-#include "algo/losses.h"
 #include "core/error.h"
+#include "core/runtime.h"
+#include "core/thread_pool.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -52,66 +56,132 @@ class Iql : public Algorithm {
         q_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
         q_target_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
         value_(d.obs_dim, 1, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}),
-        actor_optim_(actor_->parameters(), torch::optim::AdamOptions(c.actor_lr)),
-        q_optim_(q_->parameters(), torch::optim::AdamOptions(c.critic_lr)),
-        value_optim_(value_->parameters(), torch::optim::AdamOptions(c.value_lr)) {
+        actor_flat_(*actor_),
+        q_flat_(*q_),
+        q_target_flat_(*q_target_),
+        value_flat_(*value_),
+        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
+        value_adam_(value_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.value_lr)}) {
     nn::hard_update(*q_target_, *q_);
+    // Half h of the batch writes its gradients into buffer h (h = 0: the FlatParameters' own).
+    actor_grad1_ = torch::zeros({actor_flat_.size()});
+    q_grad1_ = torch::zeros({q_flat_.size()});
+    value_grad1_ = torch::zeros({value_flat_.size()});
+    for (int h = 0; h < 2; ++h) {
+      Half& half = halves_[h];
+      half.actor_grad = h == 0 ? actor_flat_.grad() : actor_grad1_.data_ptr<float>();
+      half.value_grad = h == 0 ? value_flat_.grad() : value_grad1_.data_ptr<float>();
+      float* q_grad = h == 0 ? q_flat_.grad() : q_grad1_.data_ptr<float>();
+      half.actor = nn::fused_mlp(actor_->action_layers(), actor_flat_, half.actor_grad);
+      half.value = nn::fused_mlp(value_->relu_linear_layers(), value_flat_, half.value_grad);
+      for (int k = 0; k < 2; ++k) {
+        half.q[k] = nn::fused_member(*q_, k, q_flat_, q_grad);
+        half.q_target[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
+      }
+    }
   }
 
   std::string name() const override { return "iql"; }
   void set_total_steps(int64_t total) { total_steps_ = total; }
 
+  // One step on the fused path (nn/fused_mlp.h). As in CORL's IQL, V(s') and the advantage come
+  // from V before its own step, so every loss of the step is a sum over rows of terms that
+  // depend only on the parameters at the start of the step. The batch is cut in two halves,
+  // one task each (both on the calling thread with 1 compute thread): target Qs, V(s), V(s'),
+  // the three losses and all backward passes, each half into its own gradient buffers. A second
+  // pair of tasks sums the halves' gradients and runs Adam and the Polyak update, half of each
+  // buffer each. The cut is the same whatever the thread count and each task runs
+  // single-threaded BLAS, so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    Metrics m;
-    const auto sa = torch::cat({b.observations, b.actions}, 1);
-    torch::Tensor target_q;  // min of the target Qs at (s, a), shared by the V and actor losses
-    {
-      torch::NoGradGuard no_grad;
-      target_q = std::get<0>(q_target_->forward(sa).min(0)).squeeze(-1);
-    }
-    // V: expectile regression towards the target Q.
-    const auto v = value_->forward(b.observations).squeeze(-1);
-    const auto advantage = target_q - v;
-    const auto value_loss = losses::expectile_loss(advantage, config_.expectile);
-    value_optim_.zero_grad();
-    value_loss.backward();
-    value_optim_.step();
+    const int64_t n = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float* s = b.observations.data_ptr<float>();
+    const float* a = b.actions.data_ptr<float>();
+    const float* s2 = b.next_observations.data_ptr<float>();
+    const float* r = b.rewards.data_ptr<float>();
+    const float* term = b.terminals.data_ptr<float>();
+    const float* disc = b.discounts.data_ptr<float>();
+    sa_.resize(static_cast<size_t>(n * cols));
+    for (auto* v : {&target_q_, &advantage_, &target_, &dv_, &dq_[0], &dq_[1]}) v->resize(static_cast<size_t>(n));
+    dmean_.resize(static_cast<size_t>(n * act));
+    const SingleThreadedBlas single_blas;
+    const int threads = std::min(2, compute_threads());
+    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    const int64_t split = n / 2;
+    const float expectile = static_cast<float>(config_.expectile);
+    const float inv_n = 1.0f / static_cast<float>(n);
 
-    // Q: TD towards r + discount * V(s').
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      target = losses::td_target(b.rewards, b.discounts, b.terminals,
-                                 value_->forward(b.next_observations).squeeze(-1));
-    }
-    const auto q = q_->forward(sa).squeeze(-1);  // [2, B]
-    const auto q_loss = (q - target.unsqueeze(0)).pow(2).mean(1).sum();
-    q_optim_.zero_grad();
-    q_loss.backward();
-    q_optim_.step();
+    pool_->parallel_for(2, [&](int64_t hi) {
+      Half& h = halves_[hi];
+      h.stats = {};
+      const int64_t r0 = hi == 0 ? 0 : split, m = hi == 0 ? split : n - split;
+      float* sa = sa_.data() + r0 * cols;
+      nn::fused::concat_columns(s + r0 * obs, obs, a + r0 * act, act, m, sa);
+      nn::fused::forward(h.q_target[0], sa, m, h.tape_target[0]);
+      nn::fused::forward(h.q_target[1], sa, m, h.tape_target[1]);
+      nn::fused::forward(h.value, s + r0 * obs, m, h.tape_v);
+      nn::fused::forward(h.value, s2 + r0 * obs, m, h.tape_v_next);
+      const float *q1 = h.tape_target[0].output(), *q2 = h.tape_target[1].output();
+      const float *v = h.tape_v.output(), *vn = h.tape_v_next.output();
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t j = r0 + i;
+        target_[j] = r[j] + disc[j] * (1.0f - term[j]) * vn[i];  // TD target for Q
+        const float u = std::min(q1[i], q2[i]) - v[i];             // advantage
+        advantage_[j] = u;
+        // V: expectile regression towards the target Q, L = mean(|tau - 1(u < 0)| u^2).
+        const float w = u < 0 ? 1.0f - expectile : expectile;
+        h.stats.value_loss += static_cast<double>(w) * u * u;
+        h.stats.advantage += u;
+        dv_[j] = -2.0f * w * u * inv_n;
+      }
+      nn::fused::backward(h.value, h.tape_v, dv_.data() + r0, nullptr);
+      for (int k = 0; k < 2; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2
+        nn::fused::forward(h.q[k], sa, m, h.tape_q[k]);
+        const float* q = h.tape_q[k].output();
+        for (int64_t i = 0; i < m; ++i) {
+          const float d = q[i] - target_[r0 + i];
+          h.stats.q_loss += static_cast<double>(d) * d;
+          h.stats.q_sum += q[i];
+          dq_[k][r0 + i] = 2.0f * d * inv_n;
+        }
+        nn::fused::backward(h.q[k], h.tape_q[k], dq_[k].data() + r0, nullptr);
+      }
+      h.stats.actor_loss = actor_backward(h, s + r0 * obs, a + r0 * act, r0, m, n);
+    });
 
-    // Actor: advantage-weighted regression with the advantage from before the V step.
-    const auto weights = losses::awr_weights(advantage.detach(), config_.temperature, config_.max_weight);
-    const auto actor_loss = -(weights * actor_->log_prob(b.observations, b.actions)).mean();
     if (config_.cosine_schedule && total_steps_ > 0) {
       const double progress = std::min(1.0, static_cast<double>(steps_) / static_cast<double>(total_steps_));
-      const double lr = config_.actor_lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
-      for (auto& group : actor_optim_.param_groups()) {
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-      }
+      actor_adam_->options.lr = static_cast<float>(config_.actor_lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress)));
     }
-    actor_optim_.zero_grad();
-    actor_loss.backward();
-    actor_optim_.step();
+    for (auto* adam : {&actor_adam_, &q_adam_, &value_adam_}) (*adam)->advance();
+    const float tau = static_cast<float>(config_.tau);
+    pool_->parallel_for(2, [&](int64_t hi) {  // sum the halves' gradients, Adam, Polyak
+      auto range = [&](nn::FlatParameters& flat, const torch::Tensor& second, nn::FlatAdam& adam) {
+        const int64_t size = flat.size(), begin = hi == 0 ? 0 : size / 2, end = hi == 0 ? size / 2 : size;
+        nn::fused::axpy_range(flat.grad(), second.data_ptr<float>(), begin, end);
+        adam->step(flat, begin, end);
+        return std::pair{begin, end};
+      };
+      range(value_flat_, value_grad1_, value_adam_);
+      range(actor_flat_, actor_grad1_, actor_adam_);
+      const auto [begin, end] = range(q_flat_, q_grad1_, q_adam_);
+      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
+    });
 
-    nn::soft_update(*q_target_, *q_, config_.tau);
     ++steps_;
-    m["value_loss"] = value_loss.item<double>();
-    m["q_loss"] = q_loss.item<double>();
-    m["actor_loss"] = actor_loss.item<double>();
-    m["q_mean"] = q.mean().item<double>();
-    m["advantage_mean"] = advantage.mean().item<double>();
-    return m;
+    const Stats& h0 = halves_[0].stats;
+    const Stats& h1 = halves_[1].stats;
+    const double nd = static_cast<double>(n);
+    return {{"value_loss", (h0.value_loss + h1.value_loss) / nd},
+            {"q_loss", (h0.q_loss + h1.q_loss) / nd},
+            {"actor_loss", h0.actor_loss + h1.actor_loss},
+            {"q_mean", (h0.q_sum + h1.q_sum) / (2.0 * nd)},
+            {"advantage_mean", (h0.advantage + h1.advantage) / nd}};
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    Algorithm::load(archive);
+    for (auto* f : {&actor_flat_, &q_flat_, &q_target_flat_, &value_flat_}) f->rebind();
   }
 
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
@@ -122,13 +192,14 @@ class Iql : public Algorithm {
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
     return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()},
-            {"value", value_.get()}};
+            {"value", value_.get()}, {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()},
+            {"value_adam", value_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
     return actor_->action_layers();
   }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
-    return {{"actor", &actor_optim_}, {"q", &q_optim_}, {"value", &value_optim_}};
+    return {};  // Adam's state lives in the *_adam modules
   }
 
  private:
@@ -137,8 +208,69 @@ class Iql : public Algorithm {
   nn::GaussianPolicy actor_;
   nn::EnsembleMlp q_, q_target_;
   nn::Mlp value_;
-  torch::optim::Adam actor_optim_, q_optim_, value_optim_;
+  nn::FlatParameters actor_flat_, q_flat_, q_target_flat_, value_flat_;
+  nn::FlatAdam actor_adam_, q_adam_, value_adam_;
   int64_t total_steps_ = 0;
+
+  struct Stats {
+    double value_loss = 0, q_loss = 0, q_sum = 0, advantage = 0, actor_loss = 0;
+  };
+  struct Half {  // one half of the batch: its views, tapes and partial sums
+    nn::fused::Mlp actor, value, q[2], q_target[2];
+    nn::fused::Tape tape_actor, tape_v, tape_v_next, tape_q[2], tape_target[2];
+    float* actor_grad = nullptr;
+    float* value_grad = nullptr;
+    Stats stats;
+  };
+
+  // Advantage-weighted regression on rows [r0, r0 + m) of n, L = -mean(min(exp(beta A),
+  // max_weight) log pi(a|s)) with pi = N(max_action tanh(mlp(s)), exp(clamp(log_std))): writes
+  // this half's gradient (log_std included) and returns its part of L.
+  double actor_backward(Half& h, const float* s, const float* a, int64_t r0, int64_t m, int64_t n) {
+    const int64_t act = dims_.act_dim;
+    nn::fused::forward(h.actor, s, m, h.tape_actor);
+    const float* pre = h.tape_actor.output();
+    const float max_a = static_cast<float>(dims_.max_action);
+    const float* log_std_raw = actor_->log_std().data_ptr<float>();
+    float* g_log_std = actor_flat_.slot_of(actor_->log_std(), h.actor_grad);
+    const float lo = static_cast<float>(actor_->log_std_min()), hi = static_cast<float>(actor_->log_std_max());
+    const float beta = static_cast<float>(config_.temperature), max_w = static_cast<float>(config_.max_weight);
+    constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
+    std::vector<float> inv_std(static_cast<size_t>(act));
+    std::vector<double> g_ls(static_cast<size_t>(act), 0.0);
+    double log_std_sum = 0;
+    for (int64_t j = 0; j < act; ++j) {
+      const float ls = std::clamp(log_std_raw[j], lo, hi);
+      log_std_sum += ls;
+      inv_std[j] = std::exp(-ls);
+    }
+    float* dmean = dmean_.data() + r0 * act;
+    double loss = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      const float w = std::min(std::exp(beta * advantage_[r0 + i]), max_w);
+      const float coef = -w / static_cast<float>(n);  // dL/dlog_prob
+      double log_prob = -log_std_sum - static_cast<double>(act) * kLogSqrt2Pi;
+      for (int64_t j = 0; j < act; ++j) {
+        const float t = std::tanh(pre[i * act + j]);
+        const float z = (a[i * act + j] - max_a * t) * inv_std[j];
+        log_prob += -0.5 * static_cast<double>(z) * z;
+        // d log_prob / d mean = z / std; d mean / d pre = max_a (1 - tanh^2)
+        dmean[i * act + j] = coef * z * inv_std[j] * max_a * (1.0f - t * t);
+        g_ls[j] += static_cast<double>(coef) * (static_cast<double>(z) * z - 1.0);  // d log_prob / d ls = z^2 - 1
+      }
+      loss += static_cast<double>(coef) * log_prob;
+    }
+    for (int64_t j = 0; j < act; ++j) {  // clamp passes the gradient inside [lo, hi]
+      g_log_std[j] = (log_std_raw[j] >= lo && log_std_raw[j] <= hi) ? static_cast<float>(g_ls[j]) : 0.0f;
+    }
+    nn::fused::backward(h.actor, h.tape_actor, dmean, nullptr);
+    return loss;
+  }
+
+  Half halves_[2];
+  torch::Tensor actor_grad1_, q_grad1_, value_grad1_;  // the second half's gradients
+  std::vector<float> sa_, target_q_, advantage_, target_, dv_, dq_[2], dmean_;
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace

@@ -1,0 +1,170 @@
+#include "nn/fused_mlp.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define STITCH_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define STITCH_TARGET_CLONES
+#endif
+
+namespace stitch::nn::fused {
+namespace {
+
+void ensure(std::vector<float>& buffer, int64_t n) {
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+}
+
+// Every row of y [rows, out] <- bias.
+void fill_rows(float* __restrict y, const float* __restrict bias, int64_t rows, int64_t out) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * out, bias, static_cast<size_t>(out) * sizeof(float));
+}
+
+STITCH_TARGET_CLONES
+void relu_inplace(float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+// g <- g * (h > 0): the gradient through a ReLU whose output was h.
+STITCH_TARGET_CLONES
+void relu_mask(float* __restrict g, const float* __restrict h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) g[i] = h[i] > 0.0f ? g[i] : 0.0f;
+}
+
+// gb[j] = sum_r dz[r, j].
+STITCH_TARGET_CLONES
+void column_sums(const float* __restrict dz, int64_t rows, int64_t out, float* __restrict gb) {
+  for (int64_t j = 0; j < out; ++j) gb[j] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dz + r * out;
+    for (int64_t j = 0; j < out; ++j) gb[j] += row[j];
+  }
+}
+
+// dst[r, i] = dz[r] * w[i] (a layer with one output), masked by h > 0 when h is not null.
+// Branch-free inner loops, so that both vectorise.
+STITCH_TARGET_CLONES
+void outer_masked(const float* __restrict dz, const float* __restrict w, int64_t rows, int64_t in,
+                  const float* __restrict h, float* __restrict dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float g = dz[r];
+    float* __restrict d = dst + r * in;
+    for (int64_t i = 0; i < in; ++i) d[i] = g * w[i];
+  }
+  if (h != nullptr) relu_mask(dst, h, rows * in);
+}
+
+int blas_int(int64_t n) { return static_cast<int>(n); }
+
+}  // namespace
+
+void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
+  STITCH_CHECK(!net.empty(), "fused::forward on an empty MLP");
+  tape.input = x;
+  tape.rows = rows;
+  if (tape.h.size() != net.size()) tape.h.resize(net.size());
+  const float* in_data = x;
+  const int m = blas_int(rows);
+  for (size_t l = 0; l < net.size(); ++l) {
+    const Layer& layer = net[l];
+    auto& y = tape.h[l];
+    ensure(y, rows * layer.out);
+    fill_rows(y.data(), layer.b, rows, layer.out);
+    const int n = blas_int(layer.out), k = blas_int(layer.in);
+    if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y.data(), 1);
+    } else if (layer.layout == Layout::OutIn) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, in_data, k, layer.w, k, 1.0f, y.data(), n);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n, 1.0f, y.data(), n);
+    }
+    if (l + 1 < net.size()) relu_inplace(y.data(), rows * layer.out);
+    in_data = y.data();
+  }
+}
+
+void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
+  STITCH_CHECK(tape.h.size() == net.size() && tape.input != nullptr, "fused::backward without a forward");
+  const int64_t rows = tape.rows;
+  const int m = blas_int(rows);
+  const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
+  int next = 0;
+  for (size_t li = net.size(); li-- > 0;) {
+    const Layer& layer = net[li];
+    const float* x = li == 0 ? tape.input : tape.h[li - 1].data();
+    const int n = blas_int(layer.out), k = blas_int(layer.in);
+    if (layer.gw != nullptr) {
+      if (layer.out == 1) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, m, k, 1.0f, x, k, dz, 1, 0.0f, layer.gw, 1);
+      } else if (layer.layout == Layout::OutIn) {  // gw [out, in] = dz^T x
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, m, 1.0f, dz, n, x, k, 0.0f, layer.gw, k);
+      } else {  // gw [in, out] = x^T dz
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dz, n, 0.0f, layer.gw, n);
+      }
+    }
+    if (layer.gb != nullptr) column_sums(dz, rows, layer.out, layer.gb);
+    if (li == 0 && dx == nullptr) break;
+    float* dst = dx;
+    if (li > 0) {
+      ensure(tape.scratch[next], rows * layer.in);
+      dst = tape.scratch[next].data();
+    }
+    const float* mask = li > 0 ? x : nullptr;  // the previous layer's ReLU output
+    if (layer.out == 1) {
+      outer_masked(dz, layer.w, rows, layer.in, mask, dst);
+    } else {
+      if (layer.layout == Layout::OutIn) {  // dx = dz W, W [out, in]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k, 0.0f, dst, k);
+      } else {  // dx = dz W^T, W [in, out]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f, dst, k);
+      }
+      if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
+    }
+    dz = dst;
+    next ^= 1;
+  }
+}
+
+STITCH_TARGET_CLONES
+void adam_step(float* __restrict param, const float* __restrict grad, float* __restrict m,
+               float* __restrict v, int64_t n, int64_t step, const AdamOptions& o) {
+  // torch.optim.Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+  // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+  const double t = static_cast<double>(step);
+  const float step_size = static_cast<float>(o.lr / (1.0 - std::pow(static_cast<double>(o.beta1), t)));
+  const float inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(static_cast<double>(o.beta2), t)));
+  const float b1 = o.beta1, b2 = o.beta2, c1 = 1.0f - o.beta1, c2 = 1.0f - o.beta2, eps = o.eps;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] -= step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
+  }
+}
+
+STITCH_TARGET_CLONES
+void polyak(float* __restrict target, const float* __restrict source, int64_t n, float tau) {
+  const float keep = 1.0f - tau;
+  for (int64_t i = 0; i < n; ++i) target[i] = target[i] * keep + source[i] * tau;
+}
+
+STITCH_TARGET_CLONES
+void axpy_range(float* __restrict y, const float* __restrict x, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) y[i] += x[i];
+}
+
+void concat_columns(const float* x, int64_t a, const float* y, int64_t b, int64_t rows, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * (a + b), x + r * a, static_cast<size_t>(a) * sizeof(float));
+    std::memcpy(dst + r * (a + b) + a, y + r * b, static_cast<size_t>(b) * sizeof(float));
+  }
+}
+
+}  // namespace stitch::nn::fused

@@ -1,0 +1,68 @@
+// Torch-free training kernels for ReLU MLPs at minibatch sizes: the offline learners' fast path
+// (IQL, TD3+BC, TD3; src/algo/fused_nets.h binds them to the torch modules).
+//
+// Why by hand: at the D4RL sizes (batch 256, two hidden layers of 256) one update is a few
+// dozen 256x256x256 matmuls, and libtorch's autograd adds a tensor allocation, a dispatch and a
+// separate elementwise pass around each of them (bias add, ReLU, its mask, Adam tensor by
+// tensor). Here every layer is one sgemm with the bias pre-filled (beta = 1), the ReLU and its
+// backward mask are one pass each, gradients land in one flat buffer per network and Adam and
+// Polyak averaging are one pass over it. Same math as the torch modules: the tests compare
+// every gradient with autograd's.
+//
+// Layout: row-major. A layer's weight is either [out, in] (torch::nn::Linear) or [in, out] (one
+// member of an EnsembleLinear); both go to sgemm as they are, through its transpose flags.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace stitch::nn::fused {
+
+enum class Layout { OutIn, InOut };
+
+struct Layer {
+  int64_t in = 0, out = 0;
+  Layout layout = Layout::OutIn;
+  const float* w = nullptr;  // parameters
+  const float* b = nullptr;
+  float* gw = nullptr;  // their gradients, overwritten by backward; null: not computed
+  float* gb = nullptr;
+};
+
+// ReLU after every layer but the last.
+using Mlp = std::vector<Layer>;
+
+// One forward pass's activations, kept for backward; reusable (buffers grow once).
+struct Tape {
+  const float* input = nullptr;
+  int64_t rows = 0;
+  std::vector<std::vector<float>> h;  // output of each layer [rows, out], after ReLU if hidden
+  std::vector<float> scratch[2];      // backward's gradient buffers
+  const float* output() const { return h.back().data(); }
+};
+
+// y = net(x) for x [rows, in]; the tape keeps x's pointer, which must stay valid for backward.
+void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape);
+
+// Backward of the forward recorded in `tape` for dy = dLoss/dOutput [rows, out]: writes each
+// layer's gw/gb that is not null, and dx = dLoss/dx [rows, in] when dx is not null.
+void backward(const Mlp& net, Tape& tape, const float* dy, float* dx);
+
+// Adam (Kingma & Ba 2015) as torch.optim.Adam computes it, over n values at once: step counts
+// from 1; m, v start at zero.
+struct AdamOptions {
+  float lr = 3e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+};
+void adam_step(float* param, const float* grad, float* m, float* v, int64_t n, int64_t step,
+               const AdamOptions& options);
+
+// target <- (1 - tau) * target + tau * source over n values.
+void polyak(float* target, const float* source, int64_t n, float tau);
+
+// y[i] += x[i] for i in [begin, end) (summing two partial gradients).
+void axpy_range(float* y, const float* x, int64_t begin, int64_t end);
+
+// dst[r, 0:a) = x[r, :], dst[r, a:a+b) = y[r, :] for r < rows.
+void concat_columns(const float* x, int64_t a, const float* y, int64_t b, int64_t rows, float* dst);
+
+}  // namespace stitch::nn::fused

@@ -1,0 +1,307 @@
+// The fused training path (nn/fused_mlp.h) against libtorch's autograd: every gradient, Adam,
+// and whole IQL / TD3+BC updates compared with the same updates written with torch ops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <sstream>
+
+#include "algo/algorithm.h"
+#include "algo/losses.h"
+#include "core/config.h"
+#include "core/runtime.h"
+#include "nn/nn.h"
+
+namespace stitch {
+namespace {
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, const std::string& what) {
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const double err = (a - b).abs().max().item<double>();
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  EXPECT_LE(err, tol * scale) << what << ": max abs difference " << err;
+}
+
+torch::Tensor from(const float* p, std::vector<int64_t> sizes) {
+  return torch::from_blob(const_cast<float*>(p), sizes, torch::kFloat32).clone();
+}
+
+TEST(Fused, MlpForwardAndBackwardMatchAutograd) {
+  torch::manual_seed(3);
+  for (int64_t out : {1, 3}) {
+    nn::Mlp mlp(5, out, nn::MlpOptions{.hidden = {7, 9}});
+    nn::FlatParameters flat(*mlp);
+    const auto net = nn::fused_mlp(mlp->relu_linear_layers(), flat, flat.grad());
+    const auto x = torch::randn({6, 5}, torch::requires_grad());
+    const auto dy = torch::randn({6, out});
+    nn::fused::Tape tape;
+    nn::fused::forward(net, x.data_ptr<float>(), 6, tape);
+    std::vector<float> dx(6 * 5);
+    nn::fused::backward(net, tape, dy.data_ptr<float>(), dx.data());
+
+    const auto y = mlp->forward(x);
+    expect_close(from(tape.output(), {6, out}), y.detach(), 1e-6, "output");
+    (y * dy).sum().backward();
+    expect_close(from(dx.data(), {6, 5}), x.grad(), 1e-5, "dx");
+    const auto grads = from(flat.grad(), {flat.size()});
+    int64_t offset = 0;
+    for (const auto& p : mlp->parameters()) {  // parameters are views of the buffer, in order
+      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5, "parameter gradient");
+      offset += p.numel();
+    }
+  }
+}
+
+TEST(Fused, EnsembleMemberMatchesAutogradAndFrozenLayersSkipWeights) {
+  torch::manual_seed(4);
+  nn::EnsembleMlp ens(2, 4, 1, std::vector<int64_t>{8, 8});
+  nn::FlatParameters flat(*ens);
+  const auto x = torch::randn({5, 4}, torch::requires_grad());
+  const auto dy = torch::randn({5, 1});
+  for (int64_t k = 0; k < 2; ++k) {
+    const auto net = nn::fused_member(*ens, k, flat, flat.grad());
+    nn::fused::Tape tape;
+    nn::fused::forward(net, x.data_ptr<float>(), 5, tape);
+    std::vector<float> dx(5 * 4);
+    std::fill(flat.grad(), flat.grad() + flat.size(), 0.0f);
+    nn::fused::backward(net, tape, dy.data_ptr<float>(), dx.data());
+    ens->zero_grad();
+    if (x.grad().defined()) x.grad().zero_();
+    const auto y = ens->forward_member(x, k);
+    expect_close(from(tape.output(), {5, 1}), y.detach(), 1e-6, "member output");
+    (y * dy).sum().backward();
+    expect_close(from(dx.data(), {5, 4}), x.grad(), 1e-5, "member dx");
+    const auto grads = from(flat.grad(), {flat.size()});
+    int64_t offset = 0;
+    for (const auto& p : ens->parameters()) {
+      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5, "member gradient");
+      offset += p.numel();
+    }
+  }
+  // Without gradient slots only dx is computed: the buffer stays untouched.
+  std::fill(flat.grad(), flat.grad() + flat.size(), 7.0f);
+  const auto frozen = nn::fused_member(*ens, 0, flat, nullptr);
+  nn::fused::Tape tape;
+  nn::fused::forward(frozen, x.data_ptr<float>(), 5, tape);
+  std::vector<float> dx(5 * 4);
+  nn::fused::backward(frozen, tape, dy.data_ptr<float>(), dx.data());
+  for (int64_t i = 0; i < flat.size(); ++i) ASSERT_EQ(flat.grad()[i], 7.0f);
+}
+
+TEST(Fused, AdamMatchesTorchOptimAdam) {
+  torch::manual_seed(5);
+  auto p = torch::randn({37}, torch::requires_grad());
+  auto mine = p.detach().clone();
+  std::vector<float> m(37, 0.0f), v(37, 0.0f);
+  torch::optim::Adam adam({p}, torch::optim::AdamOptions(1e-2));
+  for (int step = 1; step <= 5; ++step) {
+    const auto g = torch::randn({37});
+    p.mutable_grad() = g.clone();
+    adam.step();
+    nn::fused::adam_step(mine.data_ptr<float>(), g.contiguous().data_ptr<float>(), m.data(), v.data(), 37, step,
+                         {.lr = 1e-2f});
+    expect_close(mine, p.detach(), 1e-6, "Adam step " + std::to_string(step));
+  }
+}
+
+TEST(Fused, PolyakAndConcat) {
+  std::vector<float> t = {1, 2}, s = {3, 6};
+  nn::fused::polyak(t.data(), s.data(), 2, 0.25f);
+  EXPECT_FLOAT_EQ(t[0], 1.5f);
+  EXPECT_FLOAT_EQ(t[1], 3.0f);
+  const std::vector<float> x = {1, 2, 3, 4}, y = {9, 8};
+  std::vector<float> d(6);
+  nn::fused::concat_columns(x.data(), 2, y.data(), 1, 2, d.data());
+  EXPECT_EQ(d, (std::vector<float>{1, 2, 9, 3, 4, 8}));
+}
+
+TEST(Fused, FlatParametersSurviveACheckpointRoundTrip) {
+  torch::manual_seed(6);
+  nn::Mlp a(3, 2, nn::MlpOptions{.hidden = {4}}), b(3, 2, nn::MlpOptions{.hidden = {4}});
+  nn::FlatParameters fa(*a), fb(*b);
+  torch::serialize::OutputArchive out;
+  a->save(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  torch::serialize::InputArchive in;
+  std::istringstream read(bytes.str());
+  in.load_from(read);
+  float* before = fb.data();
+  b->load(in);
+  fb.rebind();
+  EXPECT_EQ(fb.data(), before);
+  for (const auto& p : b->parameters()) {
+    const auto offset = p.data_ptr<float>() - fb.data();
+    EXPECT_TRUE(offset >= 0 && offset < fb.size()) << "a parameter left the flat buffer";
+  }
+  for (int64_t i = 0; i < fa.size(); ++i) ASSERT_EQ(fa.data()[i], fb.data()[i]);
+}
+
+// ---- whole updates against the same updates in torch ops ---------------------------------
+
+constexpr int64_t kObs = 3, kAct = 2, kRows = 16, kHidden = 16;
+
+TensorBatch random_batch() {
+  TensorBatch b;
+  b.observations = torch::randn({kRows, kObs});
+  b.actions = torch::rand({kRows, kAct}) * 1.6 - 0.8;
+  b.rewards = torch::randn({kRows});
+  b.next_observations = torch::randn({kRows, kObs});
+  b.terminals = (torch::rand({kRows}) < 0.2).to(torch::kFloat32);
+  b.discounts = torch::full({kRows}, 0.99);
+  return b;
+}
+
+std::unique_ptr<Algorithm> make(const std::string& algo, int64_t total_steps = 100) {
+  const auto& entry = AlgoRegistry::global().entry(algo);
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  f.apply_override("hidden=" + std::to_string(kHidden));
+  return entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = total_steps}, 11);
+}
+
+torch::nn::Module& module_of(Algorithm& a, const std::string& name) {
+  for (auto& [n, m] : a.modules()) {
+    if (n == name) return *m;
+  }
+  throw std::runtime_error("no module " + name);
+}
+
+void expect_same_parameters(torch::nn::Module& fused, torch::nn::Module& reference, double tol,
+                            const std::string& what) {
+  const auto a = fused.parameters(), b = reference.parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) expect_close(a[i].detach(), b[i].detach(), tol, what);
+}
+
+// IQL with torch ops and autograd (CORL's order: V(s') and the advantage before the V step).
+TEST(Fused, IqlUpdateMatchesAutograd) {
+  torch::manual_seed(7);
+  auto algo = make("iql", 10);
+  const nn::MlpOptions opts{.hidden = {kHidden, kHidden}};
+  nn::GaussianPolicy actor(kObs, kAct, opts, 0.9);
+  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::Mlp value(kObs, 1, opts);
+  nn::hard_update(*actor, module_of(*algo, "actor"));
+  nn::hard_update(*q, module_of(*algo, "q"));
+  nn::hard_update(*q_target, module_of(*algo, "q_target"));
+  nn::hard_update(*value, module_of(*algo, "value"));
+  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam ov(value->parameters(), torch::optim::AdamOptions(3e-4));
+  for (int step = 0; step < 4; ++step) {
+    const auto b = random_batch();
+    const Metrics m = algo->update(b);
+    const auto sa = torch::cat({b.observations, b.actions}, 1);
+    torch::Tensor target_q, target;
+    {
+      torch::NoGradGuard no_grad;
+      target_q = std::get<0>(q_target->forward(sa).min(0)).squeeze(-1);
+      target = losses::td_target(b.rewards, b.discounts, b.terminals, value->forward(b.next_observations).squeeze(-1));
+    }
+    const auto adv = target_q - value->forward(b.observations).squeeze(-1);
+    const auto value_loss = losses::expectile_loss(adv, 0.7);
+    ov.zero_grad();
+    value_loss.backward();
+    ov.step();
+    const auto qs = q->forward(sa).squeeze(-1);
+    const auto q_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
+    oq.zero_grad();
+    q_loss.backward();
+    oq.step();
+    const auto w = losses::awr_weights(adv.detach(), 3.0, 100.0);
+    const auto actor_loss = -(w * actor->log_prob(b.observations, b.actions)).mean();
+    const double lr = 3e-4 * 0.5 * (1.0 + std::cos(std::numbers::pi * step / 10.0));
+    for (auto& g : oa.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+    oa.zero_grad();
+    actor_loss.backward();
+    oa.step();
+    nn::soft_update(*q_target, *q, 0.005);
+
+    EXPECT_NEAR(m.at("value_loss"), value_loss.item<double>(), 1e-5 * (1 + value_loss.item<double>()));
+    EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-4 * (1 + std::abs(actor_loss.item<double>())));
+    expect_same_parameters(module_of(*algo, "value"), *value, 1e-5, "value");
+    expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
+    expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
+    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
+  }
+}
+
+// TD3+BC with torch ops and autograd; the target noise comes from a generator seeded as the
+// algorithm's.
+TEST(Fused, Td3BcUpdateMatchesAutograd) {
+  torch::manual_seed(8);
+  auto algo = make("td3_bc");
+  const nn::MlpOptions opts{.hidden = {kHidden, kHidden}};
+  const double max_a = 0.9;
+  nn::DeterministicPolicy actor(kObs, kAct, opts, max_a), actor_target(kObs, kAct, opts, max_a);
+  nn::EnsembleMlp critic(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp critic_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::hard_update(*actor, module_of(*algo, "actor"));
+  nn::hard_update(*actor_target, module_of(*algo, "actor_target"));
+  nn::hard_update(*critic, module_of(*algo, "critic"));
+  nn::hard_update(*critic_target, module_of(*algo, "critic_target"));
+  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oc(critic->parameters(), torch::optim::AdamOptions(3e-4));
+  auto generator = at::detail::createCPUGenerator(11);
+  for (int step = 0; step < 4; ++step) {
+    const auto b = random_batch();
+    const Metrics m = algo->update(b);
+    torch::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      const auto noise = (torch::randn(b.actions.sizes(), generator) * 0.2 * max_a).clamp(-0.5 * max_a, 0.5 * max_a);
+      const auto next_action = (actor_target->forward(b.next_observations) + noise).clamp(-max_a, max_a);
+      const auto next_q = critic_target->forward(torch::cat({b.next_observations, next_action}, 1));
+      target = losses::td_target(b.rewards, b.discounts, b.terminals, std::get<0>(next_q.min(0)).squeeze(-1));
+    }
+    const auto qs = critic->forward(torch::cat({b.observations, b.actions}, 1)).squeeze(-1);
+    const auto critic_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
+    oc.zero_grad();
+    critic_loss.backward();
+    oc.step();
+    EXPECT_NEAR(m.at("critic_loss"), critic_loss.item<double>(), 1e-5 * (1 + critic_loss.item<double>()));
+    if (step % 2 == 0) {
+      const auto pi = actor->forward(b.observations);
+      const auto q_pi = critic->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
+      const auto actor_loss = losses::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);
+      oa.zero_grad();
+      actor_loss.backward();
+      oa.step();
+      nn::soft_update(*actor_target, *actor, 0.005);
+      nn::soft_update(*critic_target, *critic, 0.005);
+      EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-4 * (1 + std::abs(actor_loss.item<double>())));
+    }
+    expect_same_parameters(module_of(*algo, "critic"), *critic, 1e-5, "critic");
+    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
+    expect_same_parameters(module_of(*algo, "actor_target"), *actor_target, 1e-5, "actor_target");
+    expect_same_parameters(module_of(*algo, "critic_target"), *critic_target, 1e-5, "critic_target");
+  }
+}
+
+// The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
+TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
+  for (const std::string name : {"iql", "td3_bc"}) {
+    std::vector<std::vector<torch::Tensor>> results;
+    for (int threads : {1, 2}) {
+      set_compute_threads({.threads = threads});
+      torch::manual_seed(9);
+      auto algo = make(name);
+      for (int i = 0; i < 5; ++i) algo->update(random_batch());
+      std::vector<torch::Tensor> params;
+      for (auto& [n, m] : algo->modules()) {
+        for (const auto& p : m->parameters()) params.push_back(p.detach().clone());
+      }
+      results.push_back(params);
+    }
+    set_compute_threads({.threads = 1});
+    ASSERT_EQ(results[0].size(), results[1].size());
+    for (size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << name;
+  }
+}
+
+}  // namespace
+}  // namespace stitch
