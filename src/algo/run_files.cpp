@@ -50,17 +50,10 @@ void truncate_json_lines(const std::filesystem::path& path, int64_t max_step) {
   write_file_atomic(path, kept);
 }
 
-void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e,
-                    RunLog& log) {
-  nlohmann::json line{{"step", step}, {"returns", e.returns}, {"mean", e.mean}};
-  std::string normalized;
+void log_evaluation(const std::string& env, int64_t step, const EvalResult& e, RunLog& log) {
   const auto score = normalized_score(env, e.mean);
-  if (score) {
-    line["normalized"] = *score;
-    normalized = fmt::format(" (normalised score {:.1f})", *score);
-  }
-  append_json_line(run_dir / "eval.jsonl", line);
-  log.evaluation(step, e.mean, score);
+  log.evaluation(step, e.returns, e.mean, score);
+  const std::string normalized = score ? fmt::format(" (normalised score {:.1f})", *score) : "";
   spdlog::info("eval at step {}: mean return {:.3f}{} over {} episodes", step, e.mean, normalized, e.returns.size());
 }
 

@@ -22,9 +22,8 @@ void truncate_json_lines(const std::filesystem::path& path, int64_t max_step);
 
 struct EvalResult;
 class RunLog;
-// Appends {"step", "returns", "mean", "normalized" (when the suite has references for env)} to
-// run_dir/eval.jsonl, passes the scores to `log` (TensorBoard, progress) and logs one line.
-void log_evaluation(const std::filesystem::path& run_dir, const std::string& env, int64_t step, const EvalResult& e,
-                    RunLog& log);
+// Computes the normalised score (when the suite has references for env), hands the evaluation
+// to `log` (eval.jsonl, TensorBoard, progress) and logs one line.
+void log_evaluation(const std::string& env, int64_t step, const EvalResult& e, RunLog& log);
 
 }  // namespace stitch

@@ -345,7 +345,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     }
     if (crossed(before, step, c.eval_every) || step >= c.steps) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, step, e, log);
+      log_evaluation(c.env, step, e, log);
       result.evaluations.emplace_back(step, e);
     }
     if (cut || step >= c.steps) {
@@ -571,7 +571,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
     if (eval_now) {
       const EvalResult e = evaluate(*algo, norm, c.env, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, done, e, log);
+      log_evaluation(c.env, done, e, log);
       result.evaluations.emplace_back(done, e);
     }
     if (done % c.checkpoint_every == 0 || done == c.steps || done == stop_after_steps) {

@@ -26,7 +26,11 @@ void RunLog::metrics(int64_t step, const nlohmann::json& line) {
   events_->scalars(step, scalars);
 }
 
-void RunLog::evaluation(int64_t step, double mean_return, std::optional<double> normalized) {
+void RunLog::evaluation(int64_t step, const std::vector<double>& returns, double mean_return,
+                        std::optional<double> normalized) {
+  nlohmann::json line{{"step", step}, {"returns", returns}, {"mean", mean_return}};
+  if (normalized) line["normalized"] = *normalized;
+  append_json_line(run_dir_ / "eval.jsonl", line);
   std::vector<std::pair<std::string, double>> scalars{{"eval/mean_return", mean_return}};
   if (normalized) scalars.emplace_back("eval/normalized_score", *normalized);
   events_->scalars(step, scalars);

@@ -2,8 +2,9 @@
 // (track/tensorboard.h) and the progress line (core/progress.h). Shared by the offline, online
 // and streaming trainers.
 //   metrics(step, line)  appends line to metrics.jsonl and writes its numbers as "train/<key>"
-//   evaluation(...)      writes "eval/mean_return" and "eval/normalized_score"; the progress
-//                        line shows the last score
+//   evaluation(...)      appends {step, returns, mean, normalized} to eval.jsonl and writes
+//                        "eval/mean_return" and "eval/normalized_score"; the progress line
+//                        shows the last score
 //   progress(step)       advances the progress line
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -32,7 +34,8 @@ class RunLog {
   RunLog& operator=(const RunLog&) = delete;
 
   void metrics(int64_t step, const nlohmann::json& line);
-  void evaluation(int64_t step, double mean_return, std::optional<double> normalized);
+  void evaluation(int64_t step, const std::vector<double>& returns, double mean_return,
+                  std::optional<double> normalized);
   void progress(int64_t step);
 
  private:

@@ -4,6 +4,11 @@
 // (App. B: expectile 0.7, temperature 3.0, lr 3e-4, tau 0.005, 2x256 networks, cosine actor
 // schedule, advantage weights clipped at 100 as in the authors' code; rewards scaled by
 // 1000 / (max - min episode return), applied by the trainer).
+//
+// Order within a step: CORL's (V(s') for the Q target and the advantage for V and the actor all
+// from V before its step). The authors' JAX code computes the Q target and the actor's
+// advantage with the updated V; the difference is one step of V (lr 3e-4), and CORL's order
+// makes the three losses independent, which the fused update below exploits.
 #include <cmath>
 #include <numbers>
 

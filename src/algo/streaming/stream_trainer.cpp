@@ -223,7 +223,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     }
     if ((c.eval_every > 0 && step % c.eval_every == 0) || step == c.steps) {
       const EvalResult e = evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
-      log_evaluation(run_dir, c.env, step, e, log);
+      log_evaluation(c.env, step, e, log);
       result.evaluations.emplace_back(step, e);
     }
 
