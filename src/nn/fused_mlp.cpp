@@ -83,7 +83,7 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
     } else {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n, 1.0f, y.data(), n);
     }
-    if (l + 1 < net.size()) relu_inplace(y.data(), rows * layer.out);
+    if (layer.relu) relu_inplace(y.data(), rows * layer.out);
     in_data = y.data();
   }
 }
@@ -94,6 +94,14 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
   const int m = blas_int(rows);
   const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
   int next = 0;
+  if (net.back().relu) {  // the gradient arrives above the top layer's ReLU
+    const int64_t n = rows * net.back().out;
+    ensure(tape.scratch[next], n);
+    std::memcpy(tape.scratch[next].data(), dy, static_cast<size_t>(n) * sizeof(float));
+    relu_mask(tape.scratch[next].data(), tape.h.back().data(), n);
+    dz = tape.scratch[next].data();
+    next ^= 1;
+  }
   for (size_t li = net.size(); li-- > 0;) {
     const Layer& layer = net[li];
     const float* x = li == 0 ? tape.input : tape.h[li - 1].data();
@@ -114,7 +122,7 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
       ensure(tape.scratch[next], rows * layer.in);
       dst = tape.scratch[next].data();
     }
-    const float* mask = li > 0 ? x : nullptr;  // the previous layer's ReLU output
+    const float* mask = li > 0 && net[li - 1].relu ? x : nullptr;  // the previous layer's ReLU output
     if (layer.out == 1) {
       outer_masked(dz, layer.w, rows, layer.in, mask, dst);
     } else {

@@ -27,16 +27,17 @@ struct Layer {
   const float* b = nullptr;
   float* gw = nullptr;  // their gradients, overwritten by backward; null: not computed
   float* gb = nullptr;
+  bool relu = true;     // ReLU on the output
 };
 
-// ReLU after every layer but the last.
+// Layers in order; the builders (nn.h) put a ReLU after every layer but the last.
 using Mlp = std::vector<Layer>;
 
 // One forward pass's activations, kept for backward; reusable (buffers grow once).
 struct Tape {
   const float* input = nullptr;
   int64_t rows = 0;
-  std::vector<std::vector<float>> h;  // output of each layer [rows, out], after ReLU if hidden
+  std::vector<std::vector<float>> h;  // output of each layer [rows, out], after its ReLU if any
   std::vector<float> scratch[2];      // backward's gradient buffers
   const float* output() const { return h.back().data(); }
 };

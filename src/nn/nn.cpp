@@ -1,5 +1,6 @@
 #include "nn/nn.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -295,6 +296,7 @@ fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>&
     (void)params.grad_of(w);  // checks that the layer lives in `params`
     net.push_back(l);
   }
+  if (!net.empty()) net.back().relu = false;
   return net;
 }
 
@@ -316,7 +318,80 @@ fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParamete
     (void)params.grad_of(wk);
     net.push_back(l);
   }
+  if (!net.empty()) net.back().relu = false;
   return net;
+}
+
+FusedTanhGaussian::FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatParameters& params, float* grads)
+    : trunk_(fused_mlp(policy.trunk_layers(), params, grads)),
+      mean_(fused_mlp({policy.mean_head()}, params, grads)),
+      log_std_(fused_mlp({policy.log_std_head()}, params, grads)),
+      act_(policy.mean_head().first.size(0)),
+      max_a_(static_cast<float>(policy.max_action())),
+      lo_(static_cast<float>(policy.log_std_min())),
+      hi_(static_cast<float>(policy.log_std_max())) {
+  trunk_.back().relu = true;  // the heads read relu(trunk(obs))
+}
+
+void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps, float* action, float* log_prob) {
+  fused::forward(trunk_, obs, rows, trunk_tape_);
+  fused::forward(mean_, trunk_tape_.output(), rows, mean_tape_);
+  fused::forward(log_std_, trunk_tape_.output(), rows, log_std_tape_);
+  rows_ = rows;
+  eps_ = eps;
+  u_.resize(static_cast<size_t>(rows * act_));
+  const float* mean = mean_tape_.output();
+  const float* raw = log_std_tape_.output();
+  constexpr double kLogSqrt2Pi = 0.91893853320467274178, kLog2 = 0.69314718055994530942;
+  const double log_max = std::log(static_cast<double>(max_a_));
+  for (int64_t i = 0; i < rows; ++i) {
+    double lp = 0;
+    for (int64_t j = 0; j < act_; ++j) {
+      const int64_t e = i * act_ + j;
+      const float ls = std::clamp(raw[e], lo_, hi_);
+      const float u = mean[e] + eps[e] * std::exp(ls);
+      u_[e] = u;
+      const float z = (u - mean[e]) * std::exp(-ls);
+      const float x = -2.0f * u;
+      const float softplus = x > 20.0f ? x : std::log1p(std::exp(x));  // torch's threshold 20
+      lp += -0.5 * static_cast<double>(z) * z - ls - kLogSqrt2Pi;
+      lp -= 2.0 * (kLog2 - u - softplus);  // log(1 - tanh(u)^2)
+      action[e] = max_a_ * std::tanh(u);
+    }
+    log_prob[i] = static_cast<float>(lp - static_cast<double>(act_) * log_max);
+  }
+}
+
+void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob) {
+  const int64_t n = rows_ * act_;
+  dmean_.resize(static_cast<size_t>(n));
+  dlog_std_.resize(static_cast<size_t>(n));
+  const float* mean = mean_tape_.output();
+  const float* raw = log_std_tape_.output();
+  for (int64_t i = 0; i < rows_; ++i) {
+    const float gl = d_log_prob != nullptr ? d_log_prob[i] : 0.0f;
+    for (int64_t j = 0; j < act_; ++j) {
+      const int64_t e = i * act_ + j;
+      const float ls = std::clamp(raw[e], lo_, hi_);
+      const float std = std::exp(ls), inv_std = std::exp(-ls);
+      const float u = u_[e], t = std::tanh(u);
+      const float z = (u - mean[e]) * inv_std;
+      // log_prob = sum(-z^2/2 - ls) - sum log(1 - tanh(u)^2) + const, z = (u - mean) / std:
+      // d/du = -z/std + 2 tanh(u); d/dmean (direct) = z/std; d/dls (direct) = z^2 - 1.
+      float du = gl * (-z * inv_std + 2.0f * t);
+      if (d_action != nullptr) du += d_action[e] * max_a_ * (1.0f - t * t);
+      dmean_[e] = du + gl * z * inv_std;                          // u = mean + eps std
+      const float dls = du * eps_[e] * std + gl * (z * z - 1.0f);  // du/dls = eps std
+      dlog_std_[e] = (raw[e] >= lo_ && raw[e] <= hi_) ? dls : 0.0f;  // clamp's gradient
+    }
+  }
+  const int64_t width = mean_.front().in;
+  dh_.resize(static_cast<size_t>(rows_ * width));
+  dh2_.resize(static_cast<size_t>(rows_ * width));
+  fused::backward(mean_, mean_tape_, dmean_.data(), dh_.data());
+  fused::backward(log_std_, log_std_tape_, dlog_std_.data(), dh2_.data());
+  fused::axpy_range(dh_.data(), dh2_.data(), 0, rows_ * width);
+  fused::backward(trunk_, trunk_tape_, dh_.data(), nullptr);
 }
 
 }  // namespace stitch::nn

@@ -95,6 +95,13 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
   // The layers of the deterministic action max_action * tanh(mean(obs)).
   std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const;
+  // For the fused path: the trunk's layers (a ReLU after each, the last included) and the heads.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> trunk_layers() const { return trunk_->relu_linear_layers(); }
+  std::pair<torch::Tensor, torch::Tensor> mean_head() const { return {mean_->weight.detach(), mean_->bias.detach()}; }
+  std::pair<torch::Tensor, torch::Tensor> log_std_head() const { return {log_std_->weight.detach(), log_std_->bias.detach()}; }
+  double max_action() const { return max_action_; }
+  double log_std_min() const { return log_std_min_; }
+  double log_std_max() const { return log_std_max_; }
 
  private:
   std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
@@ -206,5 +213,27 @@ fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>&
                      FlatParameters& params, float* grads);
 // Member k of an ensemble.
 fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params, float* grads);
+
+// A TanhGaussianPolicy on the fused path: sampling with given noise, and the backward pass of a
+// loss given its gradient with respect to the actions and the log-probabilities, through the
+// reparameterisation a = max_action tanh(mean + eps std) (as autograd differentiates sample()).
+class FusedTanhGaussian {
+ public:
+  // `grads`: the gradient buffer to write (params.grad() or one of its layout); null: none.
+  FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatParameters& params, float* grads);
+  // action [rows, act] and log_prob [rows] as TanhGaussianPolicy::sample with eps [rows, act].
+  // Keeps what backward needs (eps must stay valid until then).
+  void sample(const float* obs, int64_t rows, const float* eps, float* action, float* log_prob);
+  // Writes the parameters' gradients for dL/daction (null: zero) and dL/dlog_prob (null: zero).
+  void backward(const float* d_action, const float* d_log_prob);
+
+ private:
+  fused::Mlp trunk_, mean_, log_std_;
+  fused::Tape trunk_tape_, mean_tape_, log_std_tape_;
+  std::vector<float> u_, dmean_, dlog_std_, dh_, dh2_;
+  const float* eps_ = nullptr;
+  int64_t act_ = 0, rows_ = 0;
+  float max_a_, lo_, hi_;
+};
 
 }  // namespace stitch::nn

@@ -282,9 +282,136 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
   }
 }
 
+TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) {
+  torch::manual_seed(12);
+  nn::TanhGaussianPolicy policy(4, 3, nn::MlpOptions{.hidden = {8, 8}}, 0.7);
+  nn::FlatParameters flat(*policy);
+  nn::FusedTanhGaussian fused(*policy, flat, flat.grad());
+  const auto obs = torch::randn({5, 4});
+  auto gen_a = at::detail::createCPUGenerator(3), gen_b = at::detail::createCPUGenerator(3);
+  const auto eps = torch::randn({5, 3}, gen_a);
+  std::vector<float> action(15), logp(5);
+  fused.sample(obs.data_ptr<float>(), 5, eps.data_ptr<float>(), action.data(), logp.data());
+  auto [a, lp] = policy->sample(obs, false, &gen_b);  // draws the same eps
+  expect_close(from(action.data(), {5, 3}), a.detach(), 1e-6, "action");
+  expect_close(from(logp.data(), {5}), lp.detach(), 1e-5, "log_prob");
+  const auto da = torch::randn({5, 3}), dl = torch::randn({5});
+  fused.backward(da.data_ptr<float>(), dl.data_ptr<float>());
+  ((a * da).sum() + (lp * dl).sum()).backward();
+  const auto grads = from(flat.grad(), {flat.size()});
+  int64_t offset = 0;
+  for (const auto& p : policy->parameters()) {
+    expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-4, "policy gradient");
+    offset += p.numel();
+  }
+}
+
+// CQL with torch ops and autograd: the update the fused one replaced, the same draws from a
+// generator seeded as the algorithm's.
+void cql_matches_autograd(bool lagrange) {
+  torch::manual_seed(13);
+  const auto& entry = AlgoRegistry::global().entry("cql");
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  f.apply_override("hidden=" + std::to_string(kHidden));
+  f.apply_override("layers=2");
+  f.apply_override("num_actions=3");
+  if (lagrange) f.apply_override("lagrange=true");
+  auto algo = entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  const double max_a = 0.9, w = 5.0;  // conservative_weight, the same with the Lagrange variant
+  const int64_t n = 3;
+  nn::TanhGaussianPolicy actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, max_a);
+  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::hard_update(*actor, module_of(*algo, "actor"));
+  nn::hard_update(*q, module_of(*algo, "q"));
+  nn::hard_update(*q_target, module_of(*algo, "q_target"));
+  auto log_alpha = torch::zeros({}, torch::requires_grad()), log_alpha_prime = torch::zeros({}, torch::requires_grad());
+  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(1e-4));
+  torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oal(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oap(std::vector<torch::Tensor>{log_alpha_prime}, torch::optim::AdamOptions(3e-4));
+  auto gen = at::detail::createCPUGenerator(11);
+  auto qv = [](nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& act) {
+    return net->forward(torch::cat({o, act}, 1)).squeeze(-1);
+  };
+  for (int step = 0; step < 3; ++step) {
+    const auto b = random_batch();
+    const Metrics m = algo->update(b);
+    auto [pi, log_pi] = actor->sample(b.observations, false, &gen);
+    const auto alpha = log_alpha.exp();
+    const auto alpha_loss = -(log_alpha * (log_pi + static_cast<double>(-kAct)).detach()).mean();
+    oal.zero_grad();
+    alpha_loss.backward();
+    oal.step();
+    torch::Tensor actor_loss;
+    {
+      const nn::FrozenParameters frozen(*q);
+      actor_loss = (alpha.detach() * log_pi - std::get<0>(qv(q, b.observations, pi).min(0))).mean();
+      oa.zero_grad();
+      actor_loss.backward();
+      oa.step();
+    }
+    torch::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      auto [next_action, unused] = actor->sample(b.next_observations, false, &gen);
+      target = losses::td_target(b.rewards, b.discounts, b.terminals,
+                                 std::get<0>(qv(q_target, b.next_observations, next_action).min(0)));
+    }
+    const auto q_data = qv(q, b.observations, b.actions);
+    const auto td_loss = (q_data - target.unsqueeze(0)).pow(2).mean(1).sum();
+    const auto obs_rep = b.observations.repeat_interleave(n, 0), next_rep = b.next_observations.repeat_interleave(n, 0);
+    const auto random_actions = torch::rand({kRows * n, kAct}, gen) * (2.0 * max_a) - max_a;
+    torch::Tensor pi_s, logp_s, pi_next, logp_next;
+    {
+      torch::NoGradGuard no_grad;
+      std::tie(pi_s, logp_s) = actor->sample(obs_rep, false, &gen);
+      std::tie(pi_next, logp_next) = actor->sample(next_rep, false, &gen);
+    }
+    const auto q_rand = qv(q, obs_rep, random_actions).view({2, kRows, n});
+    const auto q_pi_s = qv(q, obs_rep, pi_s).view({2, kRows, n});
+    const auto q_pi_next = qv(q, obs_rep, pi_next).view({2, kRows, n});
+    torch::Tensor gap = torch::zeros({});
+    for (int64_t i = 0; i < 2; ++i) {
+      gap = gap + losses::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}), q_pi_next[i],
+                                                logp_next.view({kRows, n}), q_data[i], kAct, max_a);
+    }
+    torch::Tensor conservative = w * gap;
+    if (lagrange) {
+      const auto alpha_prime = log_alpha_prime.exp().clamp(0.0, 1e6);
+      conservative = alpha_prime.detach() * w * (gap - 20.0);
+      const auto alpha_prime_loss = -(log_alpha_prime.exp().clamp(0.0, 1e6) * w * (gap.detach() - 20.0));
+      oap.zero_grad();
+      alpha_prime_loss.backward();
+      oap.step();
+    }
+    const auto q_loss = td_loss + conservative;
+    oq.zero_grad();
+    q_loss.backward();
+    oq.step();
+    nn::soft_update(*q_target, *q, 0.005);
+
+    EXPECT_NEAR(m.at("td_loss"), td_loss.item<double>(), 1e-5 * (1 + td_loss.item<double>()));
+    EXPECT_NEAR(m.at("cql_gap"), gap.item<double>() / 2, 1e-5 * (1 + std::abs(gap.item<double>())));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
+    expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
+    expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
+    auto scalars = module_of(*algo, "scalars").parameters();
+    ASSERT_EQ(scalars.size(), 2u);
+    EXPECT_NEAR(scalars[0].item<double>(), log_alpha.item<double>(), 1e-6);
+    EXPECT_NEAR(scalars[1].item<double>(), log_alpha_prime.item<double>(), 1e-6);
+  }
+}
+
+TEST(Fused, CqlUpdateMatchesAutograd) { cql_matches_autograd(false); }
+TEST(Fused, CqlLagrangeUpdateMatchesAutograd) { cql_matches_autograd(true); }
+
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name : {"iql", "td3_bc"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});

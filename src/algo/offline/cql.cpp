@@ -5,9 +5,15 @@
 // 10 sampled actions, automatic entropy tuning with target entropy -act_dim, tau 0.005.
 // The TD backup has no entropy term (CORL's default). --set cql.lagrange=true turns on the
 // Lagrange variant, which tunes the conservative weight so that the gap stays near the target.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+
 #include "algo/algorithm.h"
-#include "algo/losses.h"
 #include "core/error.h"
+#include "core/runtime.h"
+#include "core/thread_pool.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -54,99 +60,206 @@ class Cql : public Algorithm {
         q_target_(2, d.obs_dim + d.act_dim, 1, c.widths()),
         log_alpha_(register_scalar()),
         log_alpha_prime_(register_scalar()),
-        actor_optim_(actor_->parameters(), torch::optim::AdamOptions(c.actor_lr)),
-        q_optim_(q_->parameters(), torch::optim::AdamOptions(c.critic_lr)),
+        actor_flat_(*actor_),
+        q_flat_(*q_),
+        q_target_flat_(*q_target_),
+        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
+        policy_(*actor_, actor_flat_, actor_flat_.grad()),
+        sampler_(*actor_, actor_flat_, nullptr),
         alpha_optim_(std::vector<torch::Tensor>{log_alpha_}, torch::optim::AdamOptions(c.alpha_lr)),
         alpha_prime_optim_(std::vector<torch::Tensor>{log_alpha_prime_}, torch::optim::AdamOptions(c.alpha_lr)) {
     nn::hard_update(*q_target_, *q_);
     scalars_->register_parameter("log_alpha", log_alpha_);
     scalars_->register_parameter("log_alpha_prime", log_alpha_prime_);
+    for (int k = 0; k < 2; ++k) {
+      q_net_[k] = nn::fused_member(*q_, k, q_flat_, q_flat_.grad());
+      q_frozen_[k] = nn::fused_member(*q_, k, q_flat_, nullptr);
+      q_target_net_[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
+    }
   }
 
   std::string name() const override { return "cql"; }
 
-  // Q of every ensemble member at (obs [M, o], actions [M, a]) -> [2, M].
-  torch::Tensor q_values(nn::EnsembleMlp& q, const torch::Tensor& obs, const torch::Tensor& a) {
-    return q->forward(torch::cat({obs, a}, 1)).squeeze(-1);
-  }
-
+  // One step on the fused path (nn/fused_mlp.h), in the order of the autograd version it
+  // replaces (and the same draws from the generator): the entropy temperature; the actor through
+  // the smaller Q; the TD target from pi(s') of the updated actor; then one pass of each Q member
+  // over the data rows and the 3 N sampled actions per state (random, pi(s), pi(s') at s) for the
+  // TD and conservative terms together. The two Q members are two tasks on the compute threads
+  // (single-threaded BLAS each), so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    Metrics m;
-    const int64_t batch = b.observations.size(0), n = config_.num_actions, act = dims_.act_dim;
+    const int64_t batch = b.observations.size(0), n = config_.num_actions, obs = dims_.obs_dim, act = dims_.act_dim;
+    const int64_t cols = obs + act, rep = batch * n;
+    const float* s = b.observations.data_ptr<float>();
+    const float* a = b.actions.data_ptr<float>();
+    const float* s2 = b.next_observations.data_ptr<float>();
+    const float* r = b.rewards.data_ptr<float>();
+    const float* term = b.terminals.data_ptr<float>();
+    const float* disc = b.discounts.data_ptr<float>();
     const double target_entropy = -static_cast<double>(act);
+    const SingleThreadedBlas single_blas;
+    const int threads = std::min(2, compute_threads());
+    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    auto per_member = [&](auto&& fn) { pool_->parallel_for(2, [&](int64_t k) { fn(static_cast<int>(k)); }); };
+    auto resize = [](std::vector<float>& v, int64_t size) { v.resize(static_cast<size_t>(size)); };
+    Metrics m;
 
     // Policy and entropy temperature (SAC).
-    auto [pi_action, log_pi] = actor_->sample(b.observations, false, &generator_);
-    const auto alpha = log_alpha_.exp();
-    const auto alpha_loss = -(log_alpha_ * (log_pi + target_entropy).detach()).mean();
-    alpha_optim_.zero_grad();
-    alpha_loss.backward();
-    alpha_optim_.step();
-    torch::Tensor actor_loss;
-    {
-      const nn::FrozenParameters frozen(*q_);  // the actor's loss needs no gradient for Q's weights
-      const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
-      actor_loss = (alpha.detach() * log_pi - q_pi).mean();
-      actor_optim_.zero_grad();
-      actor_loss.backward();
-      actor_optim_.step();
+    const auto eps_s = torch::randn({batch, act}, generator_);
+    resize(pi_, batch * act);
+    resize(logp_, batch);
+    policy_.sample(s, batch, eps_s.data_ptr<float>(), pi_.data(), logp_.data());
+    const double alpha = std::exp(log_alpha_.item<double>());
+    double logp_mean = 0;
+    for (int64_t i = 0; i < batch; ++i) logp_mean += logp_[i];
+    logp_mean /= static_cast<double>(batch);
+    step_scalar(log_alpha_, alpha_optim_, -(logp_mean + target_entropy));  // d/dlog_alpha of -log_alpha (log_pi + H)
+
+    // Actor: mean(alpha log_pi - min_k Q_k(s, pi(s))), Q's weights fixed.
+    resize(x_actor_, batch * cols);
+    nn::fused::concat_columns(s, obs, pi_.data(), act, batch, x_actor_.data());
+    per_member([&](int k) { nn::fused::forward(q_frozen_[k], x_actor_.data(), batch, tape_actor_q_[k]); });
+    const float *qa = tape_actor_q_[0].output(), *qb = tape_actor_q_[1].output();
+    double actor_loss = 0;
+    for (auto& v : dq_actor_) resize(v, batch);
+    resize(dlogp_, batch);
+    const float inv_b = 1.0f / static_cast<float>(batch);
+    for (int64_t i = 0; i < batch; ++i) {
+      const bool first = qa[i] <= qb[i];  // torch's min picks the first of equals
+      actor_loss += alpha * logp_[i] - (first ? qa[i] : qb[i]);
+      dq_actor_[0][i] = first ? -inv_b : 0.0f;
+      dq_actor_[1][i] = first ? 0.0f : -inv_b;
+      dlogp_[i] = static_cast<float>(alpha) * inv_b;
+    }
+    actor_loss /= static_cast<double>(batch);
+    for (auto& v : dx_actor_) resize(v, batch * cols);
+    per_member([&](int k) {
+      nn::fused::backward(q_frozen_[k], tape_actor_q_[k], dq_actor_[k].data(), dx_actor_[k].data());
+    });
+    resize(dpi_, batch * act);
+    for (int64_t i = 0; i < batch; ++i) {
+      for (int64_t j = 0; j < act; ++j) {
+        dpi_[i * act + j] = dx_actor_[0][i * cols + obs + j] + dx_actor_[1][i * cols + obs + j];
+      }
+    }
+    policy_.backward(dpi_.data(), dlogp_.data());
+    actor_adam_->step(actor_flat_);
+
+    // TD target from the target Qs at a' ~ pi(s') (the updated policy).
+    const auto eps_next = torch::randn({batch, act}, generator_);
+    resize(next_action_, batch * act);
+    resize(scratch_logp_, std::max(batch, rep));
+    policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), scratch_logp_.data());
+    resize(x_next_, batch * cols);
+    nn::fused::concat_columns(s2, obs, next_action_.data(), act, batch, x_next_.data());
+    per_member([&](int k) { nn::fused::forward(q_target_net_[k], x_next_.data(), batch, tape_target_[k]); });
+    resize(target_, batch);
+    const float *t1 = tape_target_[0].output(), *t2 = tape_target_[1].output();
+    for (int64_t i = 0; i < batch; ++i) target_[i] = r[i] + disc[i] * (1.0f - term[i]) * std::min(t1[i], t2[i]);
+
+    // The Q members' input: data rows, then per block (random, pi(s), pi(s')) N rows per state,
+    // each with that state's observation (repeat_interleave).
+    const auto random_actions = torch::rand({rep, act}, generator_) * (2.0 * dims_.max_action) - dims_.max_action;
+    const auto eps_rep = torch::randn({rep, act}, generator_);
+    const auto eps_next_rep = torch::randn({rep, act}, generator_);
+    resize(obs_rep_, rep * obs);
+    resize(next_rep_, rep * obs);
+    for (int64_t i = 0; i < batch; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        std::copy(s + i * obs, s + (i + 1) * obs, obs_rep_.data() + (i * n + j) * obs);
+        std::copy(s2 + i * obs, s2 + (i + 1) * obs, next_rep_.data() + (i * n + j) * obs);
+      }
+    }
+    resize(pi_rep_, rep * act);
+    resize(pi_next_rep_, rep * act);
+    resize(logp_rep_, rep);
+    resize(logp_next_rep_, rep);
+    per_member([&](int k) {  // two samplers, two tasks (no gradient through these)
+      if (k == 0) {
+        policy_.sample(obs_rep_.data(), rep, eps_rep.data_ptr<float>(), pi_rep_.data(), logp_rep_.data());
+      } else {
+        sampler_.sample(next_rep_.data(), rep, eps_next_rep.data_ptr<float>(), pi_next_rep_.data(), logp_next_rep_.data());
+      }
+    });
+    const int64_t rows = batch + 3 * rep;
+    resize(x_q_, rows * cols);
+    nn::fused::concat_columns(s, obs, a, act, batch, x_q_.data());
+    const float* blocks[3] = {random_actions.data_ptr<float>(), pi_rep_.data(), pi_next_rep_.data()};
+    for (int blk = 0; blk < 3; ++blk) {
+      nn::fused::concat_columns(obs_rep_.data(), obs, blocks[blk], act, rep, x_q_.data() + (batch + blk * rep) * cols);
     }
 
-    // TD target from the target Qs at a' ~ pi(s').
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      auto [next_action, unused] = actor_->sample(b.next_observations, false, &generator_);
-      const auto next_q = std::get<0>(q_values(q_target_, b.next_observations, next_action).min(0));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, next_q);
-    }
-    const auto q_data = q_values(q_, b.observations, b.actions);  // [2, B]
-    const auto td_loss = (q_data - target.unsqueeze(0)).pow(2).mean(1).sum();
-
-    // Conservative term: sampled actions at s (random, pi(s)) and pi(s'), N per state.
-    const auto obs_rep = b.observations.repeat_interleave(n, 0);        // [B*N, o]
-    const auto next_rep = b.next_observations.repeat_interleave(n, 0);  // [B*N, o]
-    const auto random_actions =
-        torch::rand({batch * n, act}, generator_) * (2.0 * dims_.max_action) - dims_.max_action;
-    torch::Tensor pi_s, logp_s, pi_next, logp_next;
-    {
-      torch::NoGradGuard no_grad;  // the policy is not trained through the CQL term
-      std::tie(pi_s, logp_s) = actor_->sample(obs_rep, false, &generator_);
-      std::tie(pi_next, logp_next) = actor_->sample(next_rep, false, &generator_);
-    }
-    const auto q_rand = q_values(q_, obs_rep, random_actions).view({2, batch, n});
-    const auto q_pi_s = q_values(q_, obs_rep, pi_s).view({2, batch, n});
-    const auto q_pi_next = q_values(q_, obs_rep, pi_next).view({2, batch, n});
-    torch::Tensor gap = torch::zeros({}, b.observations.options());
-    for (int64_t i = 0; i < 2; ++i) {
-      gap = gap + losses::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({batch, n}),
-                                                q_pi_next[i], logp_next.view({batch, n}), q_data[i],
-                                                act, dims_.max_action);
-    }
-    torch::Tensor conservative = config_.conservative_weight * gap;
+    // L = sum_k [mean (Q_k(s, a) - target)^2 + c mean_s (logsumexp_j v_kj(s) - Q_k(s, a))], the
+    // v_kj being Q_k at the 3 N sampled actions minus their log-density (importance sampling).
+    const double log_uniform = -static_cast<double>(act) * std::log(2.0 * dims_.max_action);
+    const double alpha_prime = std::clamp(std::exp(log_alpha_prime_.item<double>()), 0.0, 1e6);
+    const double c = config_.lagrange ? alpha_prime * config_.conservative_weight : config_.conservative_weight;
+    double td[2] = {0, 0}, gap[2] = {0, 0}, q_sum[2] = {0, 0};
+    per_member([&](int k) {
+      nn::fused::forward(q_net_[k], x_q_.data(), rows, tape_q_[k]);
+      const float* q = tape_q_[k].output();
+      auto& dq = dq_[k];
+      resize(dq, rows);
+      std::vector<double>& v = lse_scratch_[k];
+      v.resize(static_cast<size_t>(3 * n));
+      const float* logps[3] = {nullptr, logp_rep_.data(), logp_next_rep_.data()};
+      for (int64_t i = 0; i < batch; ++i) {
+        const double d = static_cast<double>(q[i]) - target_[i];
+        td[k] += d * d;
+        q_sum[k] += q[i];
+        double top = -std::numeric_limits<double>::infinity();
+        for (int blk = 0; blk < 3; ++blk) {
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t row = batch + blk * rep + i * n + j;
+            const double value = static_cast<double>(q[row]) - (blk == 0 ? log_uniform : logps[blk][i * n + j]);
+            v[blk * n + j] = value;
+            top = std::max(top, value);
+          }
+        }
+        double sum = 0;
+        for (auto& value : v) sum += (value = std::exp(value - top));
+        const double lse = top + std::log(sum);
+        gap[k] += lse - q[i];
+        for (int blk = 0; blk < 3; ++blk) {
+          for (int64_t j = 0; j < n; ++j) {
+            dq[batch + blk * rep + i * n + j] = static_cast<float>(c * v[blk * n + j] / sum / static_cast<double>(batch));
+          }
+        }
+        dq[i] = static_cast<float>((2.0 * d - c) / static_cast<double>(batch));
+      }
+      td[k] /= static_cast<double>(batch);
+      gap[k] /= static_cast<double>(batch);
+      nn::fused::backward(q_net_[k], tape_q_[k], dq.data(), nullptr);
+    });
+    const double gap_sum = gap[0] + gap[1];
     if (config_.lagrange) {
-      const auto alpha_prime = log_alpha_prime_.exp().clamp(0.0, 1e6);
-      conservative = alpha_prime.detach() * config_.conservative_weight * (gap - 2.0 * config_.target_action_gap);
-      const auto alpha_prime_loss =
-          -(log_alpha_prime_.exp().clamp(0.0, 1e6) * config_.conservative_weight *
-            (gap.detach() - 2.0 * config_.target_action_gap));
-      alpha_prime_optim_.zero_grad();
-      alpha_prime_loss.backward();
-      alpha_prime_optim_.step();
-      m["alpha_prime"] = alpha_prime.item<double>();
+      // L' = -exp(log_alpha') w (gap - 2 target_gap), the clamp at [0, 1e6] passing its gradient inside.
+      const double e = std::exp(log_alpha_prime_.item<double>());
+      const double inside = (e >= 0.0 && e <= 1e6) ? 1.0 : 0.0;
+      step_scalar(log_alpha_prime_, alpha_prime_optim_,
+                  -e * inside * config_.conservative_weight * (gap_sum - 2.0 * config_.target_action_gap));
+      m["alpha_prime"] = alpha_prime;
     }
-    const auto q_loss = td_loss + conservative;
-    q_optim_.zero_grad();
-    q_loss.backward();
-    q_optim_.step();
-    nn::soft_update(*q_target_, *q_, config_.tau);
+    q_adam_->advance();
+    const int64_t half = q_flat_.size() / 2;
+    const float tau = static_cast<float>(config_.tau);
+    per_member([&](int h) {  // Adam and Polyak, half of the buffer each
+      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : q_flat_.size();
+      q_adam_->step(q_flat_, begin, end);
+      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
+    });
     ++steps_;
-    m["actor_loss"] = actor_loss.item<double>();
-    m["alpha"] = alpha.item<double>();
-    m["td_loss"] = td_loss.item<double>();
-    m["cql_gap"] = gap.item<double>() / 2.0;
-    m["q_mean"] = q_data.mean().item<double>();
+    m["actor_loss"] = actor_loss;
+    m["alpha"] = alpha;
+    m["td_loss"] = td[0] + td[1];
+    m["cql_gap"] = gap_sum / 2.0;
+    m["q_mean"] = (q_sum[0] + q_sum[1]) / static_cast<double>(2 * batch);
     return m;
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    Algorithm::load(archive);
+    for (auto* f : {&actor_flat_, &q_flat_, &q_target_flat_}) f->rebind();
   }
 
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
@@ -156,14 +269,13 @@ class Cql : public Algorithm {
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
     return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()},
-            {"scalars", scalars_.get()}};
+            {"scalars", scalars_.get()}, {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
     return actor_->action_layers();
   }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
-    return {{"actor", &actor_optim_}, {"q", &q_optim_}, {"alpha", &alpha_optim_},
-            {"alpha_prime", &alpha_prime_optim_}};
+    return {{"alpha", &alpha_optim_}, {"alpha_prime", &alpha_prime_optim_}};
   }
 
  private:
@@ -175,7 +287,23 @@ class Cql : public Algorithm {
   nn::EnsembleMlp q_, q_target_;
   torch::Tensor log_alpha_, log_alpha_prime_;
   std::shared_ptr<torch::nn::Module> scalars_ = std::make_shared<torch::nn::Module>();
-  torch::optim::Adam actor_optim_, q_optim_, alpha_optim_, alpha_prime_optim_;
+  nn::FlatParameters actor_flat_, q_flat_, q_target_flat_;
+  nn::FlatAdam actor_adam_, q_adam_;
+  nn::FusedTanhGaussian policy_, sampler_;  // sampler_: a second set of tapes, no gradients
+  torch::optim::Adam alpha_optim_, alpha_prime_optim_;  // one scalar each: torch's Adam is fine
+
+  // One Adam step of a scalar parameter with gradient g.
+  static void step_scalar(torch::Tensor& p, torch::optim::Adam& optim, double g) {
+    p.mutable_grad() = torch::full({}, g);
+    optim.step();
+  }
+
+  nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
+  nn::fused::Tape tape_actor_q_[2], tape_target_[2], tape_q_[2];
+  std::vector<float> pi_, logp_, x_actor_, dq_actor_[2], dx_actor_[2], dlogp_, dpi_, next_action_, scratch_logp_,
+      x_next_, target_, obs_rep_, next_rep_, pi_rep_, pi_next_rep_, logp_rep_, logp_next_rep_, x_q_, dq_[2];
+  std::vector<double> lse_scratch_[2];
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace
