@@ -409,9 +409,67 @@ void cql_matches_autograd(bool lagrange) {
 TEST(Fused, CqlUpdateMatchesAutograd) { cql_matches_autograd(false); }
 TEST(Fused, CqlLagrangeUpdateMatchesAutograd) { cql_matches_autograd(true); }
 
+// SAC with torch ops and autograd, the update the fused one replaced.
+TEST(Fused, SacUpdateMatchesAutograd) {
+  torch::manual_seed(14);
+  auto algo = make("sac");
+  const double max_a = 0.9;
+  nn::TanhGaussianPolicy actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, max_a);
+  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::hard_update(*actor, module_of(*algo, "actor"));
+  nn::hard_update(*q, module_of(*algo, "q"));
+  nn::hard_update(*q_target, module_of(*algo, "q_target"));
+  auto log_alpha = torch::zeros({}, torch::requires_grad());
+  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oal(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4));
+  auto gen = at::detail::createCPUGenerator(11);
+  auto qv = [](nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& act) {
+    return net->forward(torch::cat({o, act}, 1)).squeeze(-1);
+  };
+  for (int step = 0; step < 3; ++step) {
+    const auto b = random_batch();
+    const Metrics m = algo->update(b);
+    const auto alpha = log_alpha.exp().detach();
+    torch::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      auto [next_action, next_log_pi] = actor->sample(b.next_observations, false, &gen);
+      const auto next_q = std::get<0>(qv(q_target, b.next_observations, next_action).min(0));
+      target = losses::td_target(b.rewards, b.discounts, b.terminals, next_q - alpha * next_log_pi);
+    }
+    const auto q_loss = (qv(q, b.observations, b.actions) - target.unsqueeze(0)).pow(2).mean(1).sum();
+    oq.zero_grad();
+    q_loss.backward();
+    oq.step();
+    auto [pi, log_pi] = actor->sample(b.observations, false, &gen);
+    torch::Tensor actor_loss;
+    {
+      const nn::FrozenParameters frozen(*q);
+      actor_loss = (alpha * log_pi - std::get<0>(qv(q, b.observations, pi).min(0))).mean();
+      oa.zero_grad();
+      actor_loss.backward();
+      oa.step();
+    }
+    const auto alpha_loss = -(log_alpha * (log_pi.detach() + static_cast<double>(-kAct))).mean();
+    oal.zero_grad();
+    alpha_loss.backward();
+    oal.step();
+    nn::soft_update(*q_target, *q, 0.005);
+
+    EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
+    expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
+    expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
+    EXPECT_NEAR(module_of(*algo, "scalars").parameters()[0].item<double>(), log_alpha.item<double>(), 1e-6);
+  }
+}
+
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name : {"iql", "td3_bc", "cql"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});

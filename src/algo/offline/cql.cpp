@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "algo/algorithm.h"
+#include "algo/fused_sac.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/thread_pool.h"
@@ -116,33 +117,8 @@ class Cql : public Algorithm {
     step_scalar(log_alpha_, alpha_optim_, -(logp_mean + target_entropy));  // d/dlog_alpha of -log_alpha (log_pi + H)
 
     // Actor: mean(alpha log_pi - min_k Q_k(s, pi(s))), Q's weights fixed.
-    resize(x_actor_, batch * cols);
-    nn::fused::concat_columns(s, obs, pi_.data(), act, batch, x_actor_.data());
-    per_member([&](int k) { nn::fused::forward(q_frozen_[k], x_actor_.data(), batch, tape_actor_q_[k]); });
-    const float *qa = tape_actor_q_[0].output(), *qb = tape_actor_q_[1].output();
-    double actor_loss = 0;
-    for (auto& v : dq_actor_) resize(v, batch);
-    resize(dlogp_, batch);
-    const float inv_b = 1.0f / static_cast<float>(batch);
-    for (int64_t i = 0; i < batch; ++i) {
-      const bool first = qa[i] <= qb[i];  // torch's min picks the first of equals
-      actor_loss += alpha * logp_[i] - (first ? qa[i] : qb[i]);
-      dq_actor_[0][i] = first ? -inv_b : 0.0f;
-      dq_actor_[1][i] = first ? 0.0f : -inv_b;
-      dlogp_[i] = static_cast<float>(alpha) * inv_b;
-    }
-    actor_loss /= static_cast<double>(batch);
-    for (auto& v : dx_actor_) resize(v, batch * cols);
-    per_member([&](int k) {
-      nn::fused::backward(q_frozen_[k], tape_actor_q_[k], dq_actor_[k].data(), dx_actor_[k].data());
-    });
-    resize(dpi_, batch * act);
-    for (int64_t i = 0; i < batch; ++i) {
-      for (int64_t j = 0; j < act; ++j) {
-        dpi_[i * act + j] = dx_actor_[0][i * cols + obs + j] + dx_actor_[1][i * cols + obs + j];
-      }
-    }
-    policy_.backward(dpi_.data(), dlogp_.data());
+    const double actor_loss = actor_loss_.backward(policy_, q_frozen_, *pool_, s, pi_.data(), logp_.data(), batch,
+                                                   obs, act, alpha);
     actor_adam_->step(actor_flat_);
 
     // TD target from the target Qs at a' ~ pi(s') (the updated policy).
@@ -150,12 +126,10 @@ class Cql : public Algorithm {
     resize(next_action_, batch * act);
     resize(scratch_logp_, std::max(batch, rep));
     policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), scratch_logp_.data());
-    resize(x_next_, batch * cols);
-    nn::fused::concat_columns(s2, obs, next_action_.data(), act, batch, x_next_.data());
-    per_member([&](int k) { nn::fused::forward(q_target_net_[k], x_next_.data(), batch, tape_target_[k]); });
     resize(target_, batch);
-    const float *t1 = tape_target_[0].output(), *t2 = tape_target_[1].output();
-    for (int64_t i = 0; i < batch; ++i) target_[i] = r[i] + disc[i] * (1.0f - term[i]) * std::min(t1[i], t2[i]);
+    fused_sac::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
+                            target_.data());
+    for (int64_t i = 0; i < batch; ++i) target_[i] = r[i] + disc[i] * (1.0f - term[i]) * target_[i];
 
     // The Q members' input: data rows, then per block (random, pi(s), pi(s')) N rows per state,
     // each with that state's observation (repeat_interleave).
@@ -299,8 +273,9 @@ class Cql : public Algorithm {
   }
 
   nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
-  nn::fused::Tape tape_actor_q_[2], tape_target_[2], tape_q_[2];
-  std::vector<float> pi_, logp_, x_actor_, dq_actor_[2], dx_actor_[2], dlogp_, dpi_, next_action_, scratch_logp_,
+  nn::fused::Tape tape_target_[2], tape_q_[2];
+  fused_sac::MinQActorLoss actor_loss_;
+  std::vector<float> pi_, logp_, next_action_, scratch_logp_,
       x_next_, target_, obs_rep_, next_rep_, pi_rep_, pi_next_rep_, logp_rep_, logp_next_rep_, x_q_, dq_[2];
   std::vector<double> lse_scratch_[2];
   std::unique_ptr<ThreadPool> pool_;

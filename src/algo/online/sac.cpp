@@ -2,15 +2,21 @@
 // with automatic entropy tuning (Sec. 5) and twin Q networks with clipped double-Q targets.
 // Defaults: the paper's Table 1: Adam lr 3e-4 for every network and the temperature, two hidden
 // layers of 256, batch 256, tau 0.005, target entropy -act_dim, one gradient step per env step.
-// The twin critics are one EnsembleMlp (one batched matmul for both).
+// The twin critics are one EnsembleMlp; the update runs on the fused path (nn/fused_mlp.h).
 //
 //   y = r + gamma * (1 - terminated) * (min_i Q'_i(s', a') - alpha * log pi(a'|s')),  a' ~ pi(s')
 //   critic: sum_i mean (Q_i(s, a) - y)^2
 //   actor:  mean (alpha * log pi(a~|s) - min_i Q_i(s, a~)),  a~ ~ pi(s) (reparameterised)
 //   alpha:  -mean log_alpha * (log pi(a~|s) + target_entropy)
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
 #include "algo/algorithm.h"
-#include "algo/losses.h"
+#include "algo/fused_sac.h"
 #include "core/error.h"
+#include "core/runtime.h"
+#include "core/thread_pool.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -54,58 +60,109 @@ class Sac : public Algorithm {
         q_(2, d.obs_dim + d.act_dim, 1, c.widths()),
         q_target_(2, d.obs_dim + d.act_dim, 1, c.widths()),
         log_alpha_(torch::full({}, std::log(c.initial_alpha), torch::requires_grad())),
-        actor_optim_(actor_->parameters(), torch::optim::AdamOptions(c.actor_lr)),
-        q_optim_(q_->parameters(), torch::optim::AdamOptions(c.critic_lr)),
+        actor_flat_(*actor_),
+        q_flat_(*q_),
+        q_target_flat_(*q_target_),
+        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
+        policy_(*actor_, actor_flat_, actor_flat_.grad()),
         alpha_optim_(std::vector<torch::Tensor>{log_alpha_}, torch::optim::AdamOptions(c.alpha_lr)) {
     nn::hard_update(*q_target_, *q_);
     scalars_->register_parameter("log_alpha", log_alpha_);
+    for (int k = 0; k < 2; ++k) {
+      q_net_[k] = nn::fused_member(*q_, k, q_flat_, q_flat_.grad());
+      q_frozen_[k] = nn::fused_member(*q_, k, q_flat_, nullptr);
+      q_target_net_[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
+    }
   }
 
   std::string name() const override { return "sac"; }
 
-  torch::Tensor q_values(nn::EnsembleMlp& q, const torch::Tensor& obs, const torch::Tensor& a) {
-    return q->forward(torch::cat({obs, a}, 1)).squeeze(-1);  // [2, B]
-  }
-
+  // One step on the fused path (nn/fused_mlp.h), in the order and with the generator draws of
+  // the autograd version it replaced: target from a' ~ pi(s'), the critics (one member per task
+  // on the compute threads), the actor through the updated critics, the temperature, Polyak.
+  // Each task runs single-threaded BLAS, so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    Metrics m;
-    const auto alpha = log_alpha_.exp().detach();
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      auto [next_action, next_log_pi] = actor_->sample(b.next_observations, false, &generator_);
-      const auto next_q = std::get<0>(q_values(q_target_, b.next_observations, next_action).min(0));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, next_q - alpha * next_log_pi);
-    }
-    const auto q = q_values(q_, b.observations, b.actions);
-    const auto q_loss = (q - target.unsqueeze(0)).pow(2).mean(1).sum();
-    q_optim_.zero_grad();
-    q_loss.backward();
-    q_optim_.step();
+    const int64_t batch = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float* s = b.observations.data_ptr<float>();
+    const float* a = b.actions.data_ptr<float>();
+    const float* s2 = b.next_observations.data_ptr<float>();
+    const float* r = b.rewards.data_ptr<float>();
+    const float* term = b.terminals.data_ptr<float>();
+    const float* disc = b.discounts.data_ptr<float>();
+    const SingleThreadedBlas single_blas;
+    const int threads = std::min(2, compute_threads());
+    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    auto resize = [](std::vector<float>& v, int64_t size) { v.resize(static_cast<size_t>(size)); };
+    const double alpha = std::exp(log_alpha_.item<double>());
 
-    auto [pi_action, log_pi] = actor_->sample(b.observations, false, &generator_);
-    {
-      const nn::FrozenParameters frozen(*q_);  // the actor's loss needs no gradient for Q's weights
-      const auto q_pi = std::get<0>(q_values(q_, b.observations, pi_action).min(0));
-      const auto actor_loss = (alpha * log_pi - q_pi).mean();
-      actor_optim_.zero_grad();
-      actor_loss.backward();
-      actor_optim_.step();
-      m["actor_loss"] = actor_loss.item<double>();
+    // y = r + discount * (min_k Q'_k(s', a') - alpha log pi(a'|s')), a' ~ pi(s').
+    const auto eps_next = torch::randn({batch, act}, generator_);
+    resize(next_action_, batch * act);
+    resize(next_logp_, batch);
+    resize(target_, batch);
+    policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), next_logp_.data());
+    fused_sac::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
+                            target_.data());
+    for (int64_t i = 0; i < batch; ++i) {
+      target_[i] = r[i] + disc[i] * (1.0f - term[i]) * (target_[i] - static_cast<float>(alpha) * next_logp_[i]);
     }
 
-    const auto alpha_loss = -(log_alpha_ * (log_pi.detach() + target_entropy_)).mean();
-    alpha_optim_.zero_grad();
-    alpha_loss.backward();
+    // Critics: sum_k mean (Q_k(s, a) - y)^2.
+    resize(x_, batch * cols);
+    nn::fused::concat_columns(s, obs, a, act, batch, x_.data());
+    double q_loss[2] = {0, 0}, q_sum[2] = {0, 0};
+    pool_->parallel_for(2, [&](int64_t k) {
+      nn::fused::forward(q_net_[k], x_.data(), batch, tape_q_[k]);
+      const float* q = tape_q_[k].output();
+      resize(dq_[k], batch);
+      for (int64_t i = 0; i < batch; ++i) {
+        const float d = q[i] - target_[i];
+        q_loss[k] += static_cast<double>(d) * d;
+        q_sum[k] += q[i];
+        dq_[k][i] = 2.0f * d / static_cast<float>(batch);
+      }
+      q_loss[k] /= static_cast<double>(batch);
+      nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
+    });
+    q_adam_->advance();
+    const int64_t half = q_flat_.size() / 2;
+    pool_->parallel_for(2, [&](int64_t h) {
+      q_adam_->step(q_flat_, h == 0 ? 0 : half, h == 0 ? half : q_flat_.size());
+    });
+
+    // Actor: mean(alpha log pi(a~|s) - min_k Q_k(s, a~)) through the updated critics.
+    const auto eps = torch::randn({batch, act}, generator_);
+    resize(pi_, batch * act);
+    resize(logp_, batch);
+    policy_.sample(s, batch, eps.data_ptr<float>(), pi_.data(), logp_.data());
+    const double actor_loss =
+        actor_loss_.backward(policy_, q_frozen_, *pool_, s, pi_.data(), logp_.data(), batch, obs, act, alpha);
+    actor_adam_->step(actor_flat_);
+
+    // Temperature: -mean log_alpha (log pi + target entropy).
+    double logp_mean = 0;
+    for (int64_t i = 0; i < batch; ++i) logp_mean += logp_[i];
+    logp_mean /= static_cast<double>(batch);
+    log_alpha_.mutable_grad() = torch::full({}, -(logp_mean + target_entropy_));
     alpha_optim_.step();
 
-    nn::soft_update(*q_target_, *q_, config_.tau);
+    const float tau = static_cast<float>(config_.tau);
+    pool_->parallel_for(2, [&](int64_t h) {
+      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : q_flat_.size();
+      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
+    });
     ++steps_;
-    m["q_loss"] = q_loss.item<double>();
-    m["alpha"] = alpha.item<double>();
-    m["entropy"] = -log_pi.mean().item<double>();
-    m["q_mean"] = q.mean().item<double>();
-    return m;
+    return {{"actor_loss", actor_loss},
+            {"q_loss", q_loss[0] + q_loss[1]},
+            {"alpha", alpha},
+            {"entropy", -logp_mean},
+            {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * batch)}};
+  }
+
+  void load(torch::serialize::InputArchive& archive) override {
+    Algorithm::load(archive);
+    for (auto* f : {&actor_flat_, &q_flat_, &q_target_flat_}) f->rebind();
   }
 
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
@@ -114,11 +171,12 @@ class Sac : public Algorithm {
   }
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
-    return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()}, {"scalars", scalars_.get()}};
+    return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()}, {"scalars", scalars_.get()},
+            {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override { return actor_->action_layers(); }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
-    return {{"actor", &actor_optim_}, {"q", &q_optim_}, {"alpha", &alpha_optim_}};
+    return {{"alpha", &alpha_optim_}};
   }
 
  private:
@@ -129,7 +187,16 @@ class Sac : public Algorithm {
   nn::EnsembleMlp q_, q_target_;
   torch::Tensor log_alpha_;
   std::shared_ptr<torch::nn::Module> scalars_ = std::make_shared<torch::nn::Module>();
-  torch::optim::Adam actor_optim_, q_optim_, alpha_optim_;
+  nn::FlatParameters actor_flat_, q_flat_, q_target_flat_;
+  nn::FlatAdam actor_adam_, q_adam_;
+  nn::FusedTanhGaussian policy_;
+  torch::optim::Adam alpha_optim_;  // one scalar: torch's Adam is fine
+
+  nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
+  nn::fused::Tape tape_target_[2], tape_q_[2];
+  fused_sac::MinQActorLoss actor_loss_;
+  std::vector<float> next_action_, next_logp_, target_, x_next_, x_, dq_[2], pi_, logp_;
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace

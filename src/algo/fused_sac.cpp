@@ -1,0 +1,49 @@
+#include "algo/fused_sac.h"
+
+#include <algorithm>
+
+namespace stitch::fused_sac {
+
+double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2], ThreadPool& pool,
+                               const float* s, const float* pi, const float* log_pi, int64_t rows, int64_t obs_dim,
+                               int64_t act_dim, double alpha) {
+  const int64_t cols = obs_dim + act_dim;
+  const auto n = static_cast<size_t>(rows);
+  x_.resize(n * static_cast<size_t>(cols));
+  nn::fused::concat_columns(s, obs_dim, pi, act_dim, rows, x_.data());
+  pool.parallel_for(2, [&](int64_t k) { nn::fused::forward(q_frozen[k], x_.data(), rows, tape_[k]); });
+  const float *qa = tape_[0].output(), *qb = tape_[1].output();
+  for (auto& v : dq_) v.resize(n);
+  dlog_pi_.resize(n);
+  const float inv_rows = 1.0f / static_cast<float>(rows);
+  double loss = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const bool first = qa[i] <= qb[i];  // torch's min(0) picks the first of equal values
+    loss += alpha * log_pi[i] - (first ? qa[i] : qb[i]);
+    dq_[0][i] = first ? -inv_rows : 0.0f;  // the gradient flows to the smaller member only
+    dq_[1][i] = first ? 0.0f : -inv_rows;
+    dlog_pi_[i] = static_cast<float>(alpha) * inv_rows;
+  }
+  for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
+  pool.parallel_for(2, [&](int64_t k) { nn::fused::backward(q_frozen[k], tape_[k], dq_[k].data(), dx_[k].data()); });
+  dpi_.resize(n * static_cast<size_t>(act_dim));
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < act_dim; ++j) {
+      dpi_[i * act_dim + j] = dx_[0][i * cols + obs_dim + j] + dx_[1][i * cols + obs_dim + j];
+    }
+  }
+  policy.backward(dpi_.data(), dlog_pi_.data());
+  return loss / static_cast<double>(rows);
+}
+
+void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const float* s2, const float* a2,
+                  int64_t rows, int64_t obs_dim, int64_t act_dim, std::vector<float>& x, nn::fused::Tape (&tapes)[2],
+                  float* out) {
+  x.resize(static_cast<size_t>(rows * (obs_dim + act_dim)));
+  nn::fused::concat_columns(s2, obs_dim, a2, act_dim, rows, x.data());
+  pool.parallel_for(2, [&](int64_t k) { nn::fused::forward(q_target[k], x.data(), rows, tapes[k]); });
+  const float *t1 = tapes[0].output(), *t2 = tapes[1].output();
+  for (int64_t i = 0; i < rows; ++i) out[i] = std::min(t1[i], t2[i]);
+}
+
+}  // namespace stitch::fused_sac
