@@ -48,6 +48,8 @@ class Algorithm {
   virtual void load(torch::serialize::InputArchive& archive);
   // Every trainable module, by name (for checkpoints and NaN checks).
   virtual std::vector<std::pair<std::string, torch::nn::Module*>> modules() = 0;
+  // libtorch optimisers, saved in checkpoints. Algorithms on the fused path keep their Adam
+  // state in nn::FlatAdam modules, listed in modules(), and list only scalar optimisers here.
   virtual std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() = 0;
   // The deterministic action path as ReLU-MLP layers (weight [out, in], bias [out]), ending in
   // max_action * tanh: what `stitch export` writes for the deployable inference path.
