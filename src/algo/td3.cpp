@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <tuple>
 
 #include "algo/algorithm.h"
+#include "algo/fused_steps.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -56,18 +58,12 @@ class Td3 : public Algorithm {
   // The split is the same whatever the thread count and each task runs single-threaded BLAS,
   // so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    const int64_t n = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim;
-    const int64_t cols = obs + act;
-    const float* s = b.observations.data_ptr<float>();
-    const float* a = b.actions.data_ptr<float>();
-    const float* s2 = b.next_observations.data_ptr<float>();
-    const float* r = b.rewards.data_ptr<float>();
-    const float* term = b.terminals.data_ptr<float>();
-    const float* disc = b.discounts.data_ptr<float>();
+    const fused_steps::RawBatch raw(b);
+    const int64_t n = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
     const float max_a = static_cast<float>(dims_.max_action);
     const SingleThreadedBlas single_blas;
-    const int threads = std::min(2, compute_threads());
-    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    fused_steps::task_pool(pool_);
     auto in_halves = [&](auto&& fn) { pool_->parallel_for(2, [&](int64_t h) { fn(static_cast<int>(h)); }); };
     const int64_t split = n / 2;
     auto begin_of = [&](int h) { return h == 0 ? int64_t{0} : split; };
@@ -102,17 +98,8 @@ class Td3 : public Algorithm {
     nn::fused::concat_columns(s, obs, a, act, n, sa_.data());
     double loss[2] = {0, 0}, q_sum[2] = {0, 0};
     in_halves([&](int k) {
-      nn::fused::forward(critic_net_[k], sa_.data(), n, tape_critic_[k]);
-      const float* q = tape_critic_[k].output();
-      dq_[k].resize(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) {
-        const float d = q[i] - target_[i];
-        loss[k] += static_cast<double>(d) * d;
-        q_sum[k] += q[i];
-        dq_[k][i] = 2.0f * d / static_cast<float>(n);
-      }
-      loss[k] /= static_cast<double>(n);
-      nn::fused::backward(critic_net_[k], tape_critic_[k], dq_[k].data(), nullptr);
+      std::tie(loss[k], q_sum[k]) =
+          fused_steps::td_member_step(critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
     });
     critic_adam_->advance();
     const int64_t critic_half = critic_flat_.size() / 2;

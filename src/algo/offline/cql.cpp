@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "algo/algorithm.h"
-#include "algo/fused_sac.h"
+#include "algo/fused_steps.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/thread_pool.h"
@@ -89,18 +89,13 @@ class Cql : public Algorithm {
   // TD and conservative terms together. The two Q members are two tasks on the compute threads
   // (single-threaded BLAS each), so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    const int64_t batch = b.observations.size(0), n = config_.num_actions, obs = dims_.obs_dim, act = dims_.act_dim;
+    const fused_steps::RawBatch raw(b);
+    const int64_t batch = raw.rows, n = config_.num_actions, obs = dims_.obs_dim, act = dims_.act_dim;
     const int64_t cols = obs + act, rep = batch * n;
-    const float* s = b.observations.data_ptr<float>();
-    const float* a = b.actions.data_ptr<float>();
-    const float* s2 = b.next_observations.data_ptr<float>();
-    const float* r = b.rewards.data_ptr<float>();
-    const float* term = b.terminals.data_ptr<float>();
-    const float* disc = b.discounts.data_ptr<float>();
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
     const double target_entropy = -static_cast<double>(act);
     const SingleThreadedBlas single_blas;
-    const int threads = std::min(2, compute_threads());
-    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    fused_steps::task_pool(pool_);
     auto per_member = [&](auto&& fn) { pool_->parallel_for(2, [&](int64_t k) { fn(static_cast<int>(k)); }); };
     auto resize = [](std::vector<float>& v, int64_t size) { v.resize(static_cast<size_t>(size)); };
     Metrics m;
@@ -127,7 +122,7 @@ class Cql : public Algorithm {
     resize(scratch_logp_, std::max(batch, rep));
     policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), scratch_logp_.data());
     resize(target_, batch);
-    fused_sac::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
+    fused_steps::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
                             target_.data());
     for (int64_t i = 0; i < batch; ++i) target_[i] = r[i] + disc[i] * (1.0f - term[i]) * target_[i];
 
@@ -274,7 +269,7 @@ class Cql : public Algorithm {
 
   nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
   nn::fused::Tape tape_target_[2], tape_q_[2];
-  fused_sac::MinQActorLoss actor_loss_;
+  fused_steps::MinQActorLoss actor_loss_;
   std::vector<float> pi_, logp_, next_action_, scratch_logp_,
       x_next_, target_, obs_rep_, next_rep_, pi_rep_, pi_next_rep_, logp_rep_, logp_next_rep_, x_q_, dq_[2];
   std::vector<double> lse_scratch_[2];

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "algo/algorithm.h"
+#include "algo/fused_steps.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/thread_pool.h"
@@ -99,19 +100,14 @@ class Iql : public Algorithm {
   // buffer each. The cut is the same whatever the thread count and each task runs
   // single-threaded BLAS, so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    const int64_t n = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
-    const float* s = b.observations.data_ptr<float>();
-    const float* a = b.actions.data_ptr<float>();
-    const float* s2 = b.next_observations.data_ptr<float>();
-    const float* r = b.rewards.data_ptr<float>();
-    const float* term = b.terminals.data_ptr<float>();
-    const float* disc = b.discounts.data_ptr<float>();
+    const fused_steps::RawBatch raw(b);
+    const int64_t n = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
     sa_.resize(static_cast<size_t>(n * cols));
-    for (auto* v : {&target_q_, &advantage_, &target_, &dv_, &dq_[0], &dq_[1]}) v->resize(static_cast<size_t>(n));
+    for (auto* v : {&advantage_, &target_, &dv_}) v->resize(static_cast<size_t>(n));
     dmean_.resize(static_cast<size_t>(n * act));
     const SingleThreadedBlas single_blas;
-    const int threads = std::min(2, compute_threads());
-    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    fused_steps::task_pool(pool_);
     const int64_t split = n / 2;
     const float expectile = static_cast<float>(config_.expectile);
     const float inv_n = 1.0f / static_cast<float>(n);
@@ -141,15 +137,10 @@ class Iql : public Algorithm {
       }
       nn::fused::backward(h.value, h.tape_v, dv_.data() + r0, nullptr);
       for (int k = 0; k < 2; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2
-        nn::fused::forward(h.q[k], sa, m, h.tape_q[k]);
-        const float* q = h.tape_q[k].output();
-        for (int64_t i = 0; i < m; ++i) {
-          const float d = q[i] - target_[r0 + i];
-          h.stats.q_loss += static_cast<double>(d) * d;
-          h.stats.q_sum += q[i];
-          dq_[k][r0 + i] = 2.0f * d * inv_n;
-        }
-        nn::fused::backward(h.q[k], h.tape_q[k], dq_[k].data() + r0, nullptr);
+        const auto [loss, q_sum] =
+            fused_steps::td_member_step(h.q[k], h.tape_q[k], sa, target_.data() + r0, m, n, h.dq[k]);
+        h.stats.q_loss += loss;
+        h.stats.q_sum += q_sum;
       }
       h.stats.actor_loss = actor_backward(h, s + r0 * obs, a + r0 * act, r0, m, n);
     });
@@ -178,7 +169,7 @@ class Iql : public Algorithm {
     const Stats& h1 = halves_[1].stats;
     const double nd = static_cast<double>(n);
     return {{"value_loss", (h0.value_loss + h1.value_loss) / nd},
-            {"q_loss", (h0.q_loss + h1.q_loss) / nd},
+            {"q_loss", h0.q_loss + h1.q_loss},
             {"actor_loss", h0.actor_loss + h1.actor_loss},
             {"q_mean", (h0.q_sum + h1.q_sum) / (2.0 * nd)},
             {"advantage_mean", (h0.advantage + h1.advantage) / nd}};
@@ -223,6 +214,7 @@ class Iql : public Algorithm {
   struct Half {  // one half of the batch: its views, tapes and partial sums
     nn::fused::Mlp actor, value, q[2], q_target[2];
     nn::fused::Tape tape_actor, tape_v, tape_v_next, tape_q[2], tape_target[2];
+    std::vector<float> dq[2];
     float* actor_grad = nullptr;
     float* value_grad = nullptr;
     Stats stats;
@@ -274,7 +266,7 @@ class Iql : public Algorithm {
 
   Half halves_[2];
   torch::Tensor actor_grad1_, q_grad1_, value_grad1_;  // the second half's gradients
-  std::vector<float> sa_, target_q_, advantage_, target_, dv_, dq_[2], dmean_;
+  std::vector<float> sa_, advantage_, target_, dv_, dmean_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -11,9 +11,10 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <tuple>
 
 #include "algo/algorithm.h"
-#include "algo/fused_sac.h"
+#include "algo/fused_steps.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/thread_pool.h"
@@ -83,16 +84,11 @@ class Sac : public Algorithm {
   // on the compute threads), the actor through the updated critics, the temperature, Polyak.
   // Each task runs single-threaded BLAS, so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
-    const int64_t batch = b.observations.size(0), obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
-    const float* s = b.observations.data_ptr<float>();
-    const float* a = b.actions.data_ptr<float>();
-    const float* s2 = b.next_observations.data_ptr<float>();
-    const float* r = b.rewards.data_ptr<float>();
-    const float* term = b.terminals.data_ptr<float>();
-    const float* disc = b.discounts.data_ptr<float>();
+    const fused_steps::RawBatch raw(b);
+    const int64_t batch = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
     const SingleThreadedBlas single_blas;
-    const int threads = std::min(2, compute_threads());
-    if (!pool_ || pool_->size() != threads) pool_ = std::make_unique<ThreadPool>(threads);
+    fused_steps::task_pool(pool_);
     auto resize = [](std::vector<float>& v, int64_t size) { v.resize(static_cast<size_t>(size)); };
     const double alpha = std::exp(log_alpha_.item<double>());
 
@@ -102,7 +98,7 @@ class Sac : public Algorithm {
     resize(next_logp_, batch);
     resize(target_, batch);
     policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), next_logp_.data());
-    fused_sac::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
+    fused_steps::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
                             target_.data());
     for (int64_t i = 0; i < batch; ++i) {
       target_[i] = r[i] + disc[i] * (1.0f - term[i]) * (target_[i] - static_cast<float>(alpha) * next_logp_[i]);
@@ -113,17 +109,8 @@ class Sac : public Algorithm {
     nn::fused::concat_columns(s, obs, a, act, batch, x_.data());
     double q_loss[2] = {0, 0}, q_sum[2] = {0, 0};
     pool_->parallel_for(2, [&](int64_t k) {
-      nn::fused::forward(q_net_[k], x_.data(), batch, tape_q_[k]);
-      const float* q = tape_q_[k].output();
-      resize(dq_[k], batch);
-      for (int64_t i = 0; i < batch; ++i) {
-        const float d = q[i] - target_[i];
-        q_loss[k] += static_cast<double>(d) * d;
-        q_sum[k] += q[i];
-        dq_[k][i] = 2.0f * d / static_cast<float>(batch);
-      }
-      q_loss[k] /= static_cast<double>(batch);
-      nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
+      std::tie(q_loss[k], q_sum[k]) =
+          fused_steps::td_member_step(q_net_[k], tape_q_[k], x_.data(), target_.data(), batch, batch, dq_[k]);
     });
     q_adam_->advance();
     const int64_t half = q_flat_.size() / 2;
@@ -194,7 +181,7 @@ class Sac : public Algorithm {
 
   nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
   nn::fused::Tape tape_target_[2], tape_q_[2];
-  fused_sac::MinQActorLoss actor_loss_;
+  fused_steps::MinQActorLoss actor_loss_;
   std::vector<float> next_action_, next_logp_, target_, x_next_, x_, dq_[2], pi_, logp_;
   std::unique_ptr<ThreadPool> pool_;
 };

@@ -1,14 +1,35 @@
-// Pieces of the SAC family's update on the fused path (nn/fused_mlp.h), shared by SAC
-// (src/algo/online/sac.cpp) and CQL (src/algo/offline/cql.cpp).
+// Pieces shared by the updates on the fused path (nn/fused_mlp.h): IQL, TD3/TD3+BC, CQL, SAC.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "nn/nn.h"
 
-namespace stitch::fused_sac {
+namespace stitch {
+struct TensorBatch;
+}
+
+namespace stitch::fused_steps {
+
+// A minibatch's columns as raw pointers (contiguous float32, checked).
+struct RawBatch {
+  explicit RawBatch(const TensorBatch& b);
+  int64_t rows;
+  const float *s, *a, *s2, *r, *terminal, *discount;
+};
+
+// The pool of the compute threads (at most 2 tasks at once), rebuilt when their number changed.
+ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool);
+
+// One critic member's TD step on `rows` rows of a minibatch of `batch`: Q = net(x),
+// L = sum (Q - target)^2 / batch, its gradient written into the member's slots (dq: scratch).
+// Returns (L, sum of Q).
+std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape, const float* x,
+                                         const float* target, int64_t rows, int64_t batch, std::vector<float>& dq);
 
 // The actor's loss mean(alpha log pi(a|s) - min_k Q_k(s, a)), a ~ pi(s) reparameterised, with
 // Q's weights fixed: its value, and the policy's gradients written by policy.backward. `pi` and
@@ -30,4 +51,4 @@ void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const f
                   int64_t rows, int64_t obs_dim, int64_t act_dim, std::vector<float>& x, nn::fused::Tape (&tapes)[2],
                   float* out);
 
-}  // namespace stitch::fused_sac
+}  // namespace stitch::fused_steps

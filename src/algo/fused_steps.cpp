@@ -1,8 +1,51 @@
-#include "algo/fused_sac.h"
+#include "algo/fused_steps.h"
 
 #include <algorithm>
 
-namespace stitch::fused_sac {
+#include "algo/algorithm.h"
+#include "core/error.h"
+#include "core/runtime.h"
+
+namespace stitch::fused_steps {
+namespace {
+
+const float* column(const torch::Tensor& t, const char* name) {
+  STITCH_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous(), "fused update: batch.{} must be contiguous float32", name);
+  return t.data_ptr<float>();
+}
+
+}  // namespace
+
+RawBatch::RawBatch(const TensorBatch& b)
+    : rows(b.observations.size(0)),
+      s(column(b.observations, "observations")),
+      a(column(b.actions, "actions")),
+      s2(column(b.next_observations, "next_observations")),
+      r(column(b.rewards, "rewards")),
+      terminal(column(b.terminals, "terminals")),
+      discount(column(b.discounts, "discounts")) {}
+
+ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool) {
+  const int threads = std::min(2, compute_threads());
+  if (!pool || pool->size() != threads) pool = std::make_unique<ThreadPool>(threads);
+  return *pool;
+}
+
+std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape, const float* x,
+                                         const float* target, int64_t rows, int64_t batch, std::vector<float>& dq) {
+  nn::fused::forward(net, x, rows, tape);
+  const float* q = tape.output();
+  dq.resize(static_cast<size_t>(rows));
+  double loss = 0, sum = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float d = q[i] - target[i];
+    loss += static_cast<double>(d) * d;
+    sum += q[i];
+    dq[i] = 2.0f * d / static_cast<float>(batch);
+  }
+  nn::fused::backward(net, tape, dq.data(), nullptr);
+  return {loss / static_cast<double>(batch), sum};
+}
 
 double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2], ThreadPool& pool,
                                const float* s, const float* pi, const float* log_pi, int64_t rows, int64_t obs_dim,
@@ -46,4 +89,4 @@ void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const f
   for (int64_t i = 0; i < rows; ++i) out[i] = std::min(t1[i], t2[i]);
 }
 
-}  // namespace stitch::fused_sac
+}  // namespace stitch::fused_steps
