@@ -46,14 +46,21 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   if (stored.toStringRef() != name()) {
     fail("checkpoint holds algorithm '{}', not '{}'", stored.toStringRef(), name());
   }
+  // A missing part means another layout: since the fused training path, IQL, TD3+BC, TD3, CQL
+  // and SAC keep Adam's state in "*_adam" modules instead of torch optimisers.
+  auto read = [&](const std::string& key, torch::serialize::InputArchive& sub) {
+    if (!archive.try_read(key, sub)) {
+      fail("checkpoint has no '{}' for algorithm '{}': it was written by another version of stitch", key, name());
+    }
+  };
   for (const auto& [name, module] : modules()) {
     torch::serialize::InputArchive sub;
-    archive.read("module/" + name, sub);
+    read("module/" + name, sub);
     module->load(sub);
   }
   for (const auto& [name, optimizer] : optimizers()) {
     torch::serialize::InputArchive sub;
-    archive.read("optimizer/" + name, sub);
+    read("optimizer/" + name, sub);
     optimizer->load(sub);
   }
   torch::Tensor steps, generator_state;

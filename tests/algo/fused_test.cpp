@@ -9,6 +9,7 @@
 #include "algo/algorithm.h"
 #include "algo/losses.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "core/runtime.h"
 #include "nn/nn.h"
 
@@ -485,6 +486,37 @@ TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
     set_compute_threads({.threads = 1});
     ASSERT_EQ(results[0].size(), results[1].size());
     for (size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << name;
+  }
+}
+
+}  // namespace
+}  // namespace stitch
+
+namespace stitch {
+namespace {
+
+// A checkpoint from another layout (say, before the fused path kept Adam's state in modules)
+// is a clear error naming the missing part, not a libtorch message.
+TEST(Fused, CheckpointWithoutAPartIsAClearError) {
+  auto algo = make("iql");
+  torch::serialize::OutputArchive out;
+  out.write("algorithm", c10::IValue(std::string("iql")));
+  for (auto& [name, module] : algo->modules()) {
+    if (name == "actor_adam") continue;
+    torch::serialize::OutputArchive sub;
+    module->save(sub);
+    out.write("module/" + name, sub);
+  }
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  std::istringstream read(bytes.str());
+  torch::serialize::InputArchive in;
+  in.load_from(read);
+  try {
+    algo->load(in);
+    FAIL() << "loaded a checkpoint without module/actor_adam";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no 'module/actor_adam'"), std::string::npos) << e.what();
   }
 }
 
