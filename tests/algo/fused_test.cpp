@@ -142,14 +142,14 @@ TEST(Fused, FlatParametersSurviveACheckpointRoundTrip) {
 
 constexpr int64_t kObs = 3, kAct = 2, kRows = 16, kHidden = 16;
 
-TensorBatch random_batch() {
+TensorBatch random_batch(int64_t rows = kRows) {
   TensorBatch b;
-  b.observations = torch::randn({kRows, kObs});
-  b.actions = torch::rand({kRows, kAct}) * 1.6 - 0.8;
-  b.rewards = torch::randn({kRows});
-  b.next_observations = torch::randn({kRows, kObs});
-  b.terminals = (torch::rand({kRows}) < 0.2).to(torch::kFloat32);
-  b.discounts = torch::full({kRows}, 0.99);
+  b.observations = torch::randn({rows, kObs});
+  b.actions = torch::rand({rows, kAct}) * 1.6 - 0.8;
+  b.rewards = torch::randn({rows});
+  b.next_observations = torch::randn({rows, kObs});
+  b.terminals = (torch::rand({rows}) < 0.2).to(torch::kFloat32);
+  b.discounts = torch::full({rows}, 0.99);
   return b;
 }
 
@@ -517,6 +517,31 @@ TEST(Fused, CheckpointWithoutAPartIsAClearError) {
     FAIL() << "loaded a checkpoint without module/actor_adam";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no 'module/actor_adam'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace stitch
+
+namespace stitch {
+namespace {
+
+// The halves of a batch of 1 or 3 rows are uneven or empty: still finite, and a batch of one
+// row moves the parameters.
+TEST(Fused, TinyAndOddBatchesWork) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac"}) {
+    for (int64_t rows : {1, 3}) {
+      torch::manual_seed(15);
+      auto algo = make(name);
+      const auto before = module_of(*algo, "actor").parameters()[0].detach().clone();
+      for (int i = 0; i < 2; ++i) {
+        for (const auto& [key, value] : algo->update(random_batch(rows))) {
+          EXPECT_TRUE(std::isfinite(value)) << name << " rows " << rows << " " << key;
+        }
+      }
+      for (auto& [n, m] : algo->modules()) EXPECT_TRUE(nn::all_finite(*m)) << name << " " << n;
+      EXPECT_FALSE(torch::equal(before, module_of(*algo, "actor").parameters()[0])) << name << " rows " << rows;
+    }
   }
 }
 
