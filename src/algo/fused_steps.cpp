@@ -31,6 +31,19 @@ ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool) {
   return *pool;
 }
 
+void adam_half(int h, nn::FlatAdam& adam, nn::FlatParameters& params, const float* second,
+               nn::FlatParameters* target, float tau) {
+  const int64_t size = params.size(), begin = h == 0 ? 0 : size / 2, end = h == 0 ? size / 2 : size;
+  if (second != nullptr) nn::fused::axpy_range(params.grad(), second, begin, end);
+  adam->step(params, begin, end);
+  if (target != nullptr) nn::fused::polyak(target->data() + begin, params.data() + begin, end - begin, tau);
+}
+
+void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {
+  p.mutable_grad() = torch::full({}, g);
+  optim.step();
+}
+
 std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape, const float* x,
                                          const float* target, int64_t rows, int64_t batch, std::vector<float>& dq) {
   nn::fused::forward(net, x, rows, tape);

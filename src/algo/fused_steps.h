@@ -25,6 +25,16 @@ struct RawBatch {
 // The pool of the compute threads (at most 2 tasks at once), rebuilt when their number changed.
 ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool);
 
+// Half h (0 or 1) of one Adam step over a flat buffer, so that two tasks share the step (call
+// adam->advance() once before both): adds `second` (another half-batch's gradient of the same
+// layout; null: none) into the gradient, steps Adam, then moves `target` (null: none) towards
+// the new parameters by tau (Polyak).
+void adam_half(int h, nn::FlatAdam& adam, nn::FlatParameters& params, const float* second = nullptr,
+               nn::FlatParameters* target = nullptr, float tau = 0.0f);
+
+// One Adam step of a scalar parameter (an entropy or Lagrange multiplier) whose gradient is g.
+void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
+
 // One critic member's TD step on `rows` rows of a minibatch of `batch`: Q = net(x),
 // L = sum (Q - target)^2 / batch, its gradient written into the member's slots (dq: scratch).
 // Returns (L, sum of Q).

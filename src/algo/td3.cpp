@@ -102,10 +102,7 @@ class Td3 : public Algorithm {
           fused_steps::td_member_step(critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
     });
     critic_adam_->advance();
-    const int64_t critic_half = critic_flat_.size() / 2;
-    in_halves([&](int h) {
-      critic_adam_->step(critic_flat_, h == 0 ? 0 : critic_half, h == 0 ? critic_half : critic_flat_.size());
-    });
+    in_halves([&](int h) { fused_steps::adam_half(h, critic_adam_, critic_flat_); });
     Metrics m{{"critic_loss", loss[0] + loss[1]}, {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * n)}};
 
     if (steps_ % config_.policy_freq == 0) {
@@ -209,11 +206,8 @@ class Td3 : public Algorithm {
       nn::fused::backward(actor_net_[h], tape_actor_[h], dpre_.data() + r0 * act, nullptr);
     });
     actor_adam_->advance();
-    const int64_t size = actor_flat_.size(), half = size / 2;
     in_halves([&](int h) {  // gradient = first half's + second half's; Adam on half the buffer each
-      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : size;
-      nn::fused::axpy_range(actor_flat_.grad(), actor_grad_half_.data_ptr<float>(), begin, end);
-      actor_adam_->step(actor_flat_, begin, end);
+      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>());
     });
     double loss = -lambda * q_mean;
     if (config_.bc) loss += (mse[0] + mse[1]) / static_cast<double>(n * act);

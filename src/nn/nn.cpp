@@ -279,23 +279,33 @@ void FlatAdamImpl::step(FlatParameters& params, int64_t begin, int64_t end) {
                    exp_avg_sq_.data_ptr<float>() + begin, end - begin, step_.data_ptr<int64_t>()[0], options);
 }
 
+namespace {
+
+// One fused layer over weight w ([out, in] or [in, out] by `layout`) and bias b, which must live
+// in `params`; its gradient slots in `grads` when that is not null.
+fused::Layer fused_layer(const torch::Tensor& w, const torch::Tensor& b, fused::Layout layout,
+                         FlatParameters& params, float* grads) {
+  fused::Layer l;
+  const bool out_in = layout == fused::Layout::OutIn;
+  l.out = w.size(out_in ? 0 : 1);
+  l.in = w.size(out_in ? 1 : 0);
+  l.layout = layout;
+  l.w = w.data_ptr<float>();
+  l.b = b.data_ptr<float>();
+  (void)params.grad_of(w);  // checks that the layer lives in `params`
+  if (grads != nullptr) {
+    l.gw = params.slot_of(w, grads);
+    l.gb = params.slot_of(b, grads);
+  }
+  return l;
+}
+
+}  // namespace
+
 fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& linear_layers,
                      FlatParameters& params, float* grads) {
   fused::Mlp net;
-  for (const auto& [w, b] : linear_layers) {
-    fused::Layer l;
-    l.out = w.size(0);
-    l.in = w.size(1);
-    l.layout = fused::Layout::OutIn;
-    l.w = w.data_ptr<float>();
-    l.b = b.data_ptr<float>();
-    if (grads != nullptr) {
-      l.gw = params.slot_of(w, grads);
-      l.gb = params.slot_of(b, grads);
-    }
-    (void)params.grad_of(w);  // checks that the layer lives in `params`
-    net.push_back(l);
-  }
+  for (const auto& [w, b] : linear_layers) net.push_back(fused_layer(w, b, fused::Layout::OutIn, params, grads));
   if (!net.empty()) net.back().relu = false;
   return net;
 }
@@ -304,19 +314,8 @@ fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParamete
   STITCH_CHECK(k >= 0 && k < ensemble.ensemble_size(), "ensemble member {} of {}", k, ensemble.ensemble_size());
   fused::Mlp net;
   for (const auto& [w, b] : ensemble.linear_layers()) {
-    const auto wk = w[k], bk = b[k];  // [in, out], [1, out]: views, contiguous
-    fused::Layer l;
-    l.in = wk.size(0);
-    l.out = wk.size(1);
-    l.layout = fused::Layout::InOut;
-    l.w = wk.data_ptr<float>();
-    l.b = bk.data_ptr<float>();
-    if (grads != nullptr) {
-      l.gw = params.slot_of(wk, grads);
-      l.gb = params.slot_of(bk, grads);
-    }
-    (void)params.grad_of(wk);
-    net.push_back(l);
+    // Member k's slices, [in, out] and [1, out]: contiguous views.
+    net.push_back(fused_layer(w[k], b[k], fused::Layout::InOut, params, grads));
   }
   if (!net.empty()) net.back().relu = false;
   return net;

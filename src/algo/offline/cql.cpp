@@ -109,7 +109,7 @@ class Cql : public Algorithm {
     double logp_mean = 0;
     for (int64_t i = 0; i < batch; ++i) logp_mean += logp_[i];
     logp_mean /= static_cast<double>(batch);
-    step_scalar(log_alpha_, alpha_optim_, -(logp_mean + target_entropy));  // d/dlog_alpha of -log_alpha (log_pi + H)
+    fused_steps::scalar_adam_step(log_alpha_, alpha_optim_, -(logp_mean + target_entropy));  // d/dlog_alpha of -log_alpha (log_pi + H)
 
     // Actor: mean(alpha log_pi - min_k Q_k(s, pi(s))), Q's weights fixed.
     const double actor_loss = actor_loss_.backward(policy_, q_frozen_, *pool_, s, pi_.data(), logp_.data(), batch,
@@ -119,7 +119,7 @@ class Cql : public Algorithm {
     // TD target from the target Qs at a' ~ pi(s') (the updated policy).
     const auto eps_next = torch::randn({batch, act}, generator_);
     resize(next_action_, batch * act);
-    resize(scratch_logp_, std::max(batch, rep));
+    resize(scratch_logp_, batch);
     policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), scratch_logp_.data());
     resize(target_, batch);
     fused_steps::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
@@ -205,18 +205,13 @@ class Cql : public Algorithm {
       // L' = -exp(log_alpha') w (gap - 2 target_gap), the clamp at [0, 1e6] passing its gradient inside.
       const double e = std::exp(log_alpha_prime_.item<double>());
       const double inside = (e >= 0.0 && e <= 1e6) ? 1.0 : 0.0;
-      step_scalar(log_alpha_prime_, alpha_prime_optim_,
+      fused_steps::scalar_adam_step(log_alpha_prime_, alpha_prime_optim_,
                   -e * inside * config_.conservative_weight * (gap_sum - 2.0 * config_.target_action_gap));
       m["alpha_prime"] = alpha_prime;
     }
     q_adam_->advance();
-    const int64_t half = q_flat_.size() / 2;
     const float tau = static_cast<float>(config_.tau);
-    per_member([&](int h) {  // Adam and Polyak, half of the buffer each
-      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : q_flat_.size();
-      q_adam_->step(q_flat_, begin, end);
-      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
-    });
+    per_member([&](int h) { fused_steps::adam_half(h, q_adam_, q_flat_, nullptr, &q_target_flat_, tau); });
     ++steps_;
     m["actor_loss"] = actor_loss;
     m["alpha"] = alpha;
@@ -261,11 +256,6 @@ class Cql : public Algorithm {
   nn::FusedTanhGaussian policy_, sampler_;  // sampler_: a second set of tapes, no gradients
   torch::optim::Adam alpha_optim_, alpha_prime_optim_;  // one scalar each: torch's Adam is fine
 
-  // One Adam step of a scalar parameter with gradient g.
-  static void step_scalar(torch::Tensor& p, torch::optim::Adam& optim, double g) {
-    p.mutable_grad() = torch::full({}, g);
-    optim.step();
-  }
 
   nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];
   nn::fused::Tape tape_target_[2], tape_q_[2];

@@ -77,10 +77,10 @@ class Iql : public Algorithm {
     for (int h = 0; h < 2; ++h) {
       Half& half = halves_[h];
       half.actor_grad = h == 0 ? actor_flat_.grad() : actor_grad1_.data_ptr<float>();
-      half.value_grad = h == 0 ? value_flat_.grad() : value_grad1_.data_ptr<float>();
       float* q_grad = h == 0 ? q_flat_.grad() : q_grad1_.data_ptr<float>();
       half.actor = nn::fused_mlp(actor_->action_layers(), actor_flat_, half.actor_grad);
-      half.value = nn::fused_mlp(value_->relu_linear_layers(), value_flat_, half.value_grad);
+      half.value = nn::fused_mlp(value_->relu_linear_layers(), value_flat_,
+                                 h == 0 ? value_flat_.grad() : value_grad1_.data_ptr<float>());
       for (int k = 0; k < 2; ++k) {
         half.q[k] = nn::fused_member(*q_, k, q_flat_, q_grad);
         half.q_target[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
@@ -152,16 +152,10 @@ class Iql : public Algorithm {
     for (auto* adam : {&actor_adam_, &q_adam_, &value_adam_}) (*adam)->advance();
     const float tau = static_cast<float>(config_.tau);
     pool_->parallel_for(2, [&](int64_t hi) {  // sum the halves' gradients, Adam, Polyak
-      auto range = [&](nn::FlatParameters& flat, const torch::Tensor& second, nn::FlatAdam& adam) {
-        const int64_t size = flat.size(), begin = hi == 0 ? 0 : size / 2, end = hi == 0 ? size / 2 : size;
-        nn::fused::axpy_range(flat.grad(), second.data_ptr<float>(), begin, end);
-        adam->step(flat, begin, end);
-        return std::pair{begin, end};
-      };
-      range(value_flat_, value_grad1_, value_adam_);
-      range(actor_flat_, actor_grad1_, actor_adam_);
-      const auto [begin, end] = range(q_flat_, q_grad1_, q_adam_);
-      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
+      const int h = static_cast<int>(hi);
+      fused_steps::adam_half(h, value_adam_, value_flat_, value_grad1_.data_ptr<float>());
+      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad1_.data_ptr<float>());
+      fused_steps::adam_half(h, q_adam_, q_flat_, q_grad1_.data_ptr<float>(), &q_target_flat_, tau);
     });
 
     ++steps_;
@@ -215,8 +209,7 @@ class Iql : public Algorithm {
     nn::fused::Mlp actor, value, q[2], q_target[2];
     nn::fused::Tape tape_actor, tape_v, tape_v_next, tape_q[2], tape_target[2];
     std::vector<float> dq[2];
-    float* actor_grad = nullptr;
-    float* value_grad = nullptr;
+    float* actor_grad = nullptr;  // for log_std's slot
     Stats stats;
   };
 

@@ -81,7 +81,8 @@ class Sac : public Algorithm {
 
   // One step on the fused path (nn/fused_mlp.h), in the order and with the generator draws of
   // the autograd version it replaced: target from a' ~ pi(s'), the critics (one member per task
-  // on the compute threads), the actor through the updated critics, the temperature, Polyak.
+  // on the compute threads) with their Polyak update, the actor through the updated critics,
+  // the temperature.
   // Each task runs single-threaded BLAS, so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
@@ -112,10 +113,11 @@ class Sac : public Algorithm {
       std::tie(q_loss[k], q_sum[k]) =
           fused_steps::td_member_step(q_net_[k], tape_q_[k], x_.data(), target_.data(), batch, batch, dq_[k]);
     });
+    // Adam, and Polyak right away: nothing below reads the target critics.
     q_adam_->advance();
-    const int64_t half = q_flat_.size() / 2;
+    const float tau = static_cast<float>(config_.tau);
     pool_->parallel_for(2, [&](int64_t h) {
-      q_adam_->step(q_flat_, h == 0 ? 0 : half, h == 0 ? half : q_flat_.size());
+      fused_steps::adam_half(static_cast<int>(h), q_adam_, q_flat_, nullptr, &q_target_flat_, tau);
     });
 
     // Actor: mean(alpha log pi(a~|s) - min_k Q_k(s, a~)) through the updated critics.
@@ -131,14 +133,7 @@ class Sac : public Algorithm {
     double logp_mean = 0;
     for (int64_t i = 0; i < batch; ++i) logp_mean += logp_[i];
     logp_mean /= static_cast<double>(batch);
-    log_alpha_.mutable_grad() = torch::full({}, -(logp_mean + target_entropy_));
-    alpha_optim_.step();
-
-    const float tau = static_cast<float>(config_.tau);
-    pool_->parallel_for(2, [&](int64_t h) {
-      const int64_t begin = h == 0 ? 0 : half, end = h == 0 ? half : q_flat_.size();
-      nn::fused::polyak(q_target_flat_.data() + begin, q_flat_.data() + begin, end - begin, tau);
-    });
+    fused_steps::scalar_adam_step(log_alpha_, alpha_optim_, -(logp_mean + target_entropy_));
     ++steps_;
     return {{"actor_loss", actor_loss},
             {"q_loss", q_loss[0] + q_loss[1]},
