@@ -54,7 +54,8 @@ class Td3 : public Algorithm {
   //   target (rows split in halves): pi'(s') + noise, both target critics, the TD target;
   //   critics (one member each): forward, backward; then Adam on half of the buffer each;
   //   actor, every policy_freq steps (rows split): pi(s) and Q1; then the backward passes;
-  //   then the two halves' gradients summed and Adam, and the Polyak updates.
+  //   then the two halves' gradients summed, Adam and Polyak. (The critics' Polyak update joins
+  //   their Adam step on those steps: the actor's step reads the critics, never their targets.)
   // The split is the same whatever the thread count and each task runs single-threaded BLAS,
   // so 1 and 2 threads give the same numbers.
   Metrics update(const TensorBatch& b) override {
@@ -101,21 +102,16 @@ class Td3 : public Algorithm {
       std::tie(loss[k], q_sum[k]) =
           fused_steps::td_member_step(critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
     });
+    // Adam; on actor steps also the critics' Polyak update (nothing below reads the targets).
+    const bool actor_step_now = steps_ % config_.policy_freq == 0;
+    const float tau = static_cast<float>(config_.tau);
     critic_adam_->advance();
-    in_halves([&](int h) { fused_steps::adam_half(h, critic_adam_, critic_flat_); });
+    in_halves([&](int h) {
+      fused_steps::adam_half(h, critic_adam_, critic_flat_, nullptr, actor_step_now ? &critic_target_flat_ : nullptr, tau);
+    });
     Metrics m{{"critic_loss", loss[0] + loss[1]}, {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * n)}};
 
-    if (steps_ % config_.policy_freq == 0) {
-      last_actor_loss_ = actor_step(s, a, n, in_halves, begin_of, rows_of);
-      const float tau = static_cast<float>(config_.tau);
-      in_halves([&](int h) {
-        if (h == 0) {
-          nn::fused::polyak(actor_target_flat_.data(), actor_flat_.data(), actor_flat_.size(), tau);
-        } else {
-          nn::fused::polyak(critic_target_flat_.data(), critic_flat_.data(), critic_flat_.size(), tau);
-        }
-      });
-    }
+    if (actor_step_now) last_actor_loss_ = actor_step(s, a, n, in_halves, begin_of, rows_of);
     m["actor_loss"] = last_actor_loss_;
     ++steps_;
     return m;
@@ -206,8 +202,9 @@ class Td3 : public Algorithm {
       nn::fused::backward(actor_net_[h], tape_actor_[h], dpre_.data() + r0 * act, nullptr);
     });
     actor_adam_->advance();
-    in_halves([&](int h) {  // gradient = first half's + second half's; Adam on half the buffer each
-      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>());
+    const float tau = static_cast<float>(config_.tau);
+    in_halves([&](int h) {  // gradient = first half's + second half's; Adam and Polyak on half the buffer each
+      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>(), &actor_target_flat_, tau);
     });
     double loss = -lambda * q_mean;
     if (config_.bc) loss += (mse[0] + mse[1]) / static_cast<double>(n * act);
