@@ -6,10 +6,14 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DSTITCH_WERROR=ON
 
-.PHONY: deps configure build demo test test-all bench clean
+.PHONY: deps format-check configure build demo test test-all bench clean
 
 deps:
 	bash scripts/install-deps.sh
+
+# Every tracked C++ file as .clang-format makes it (seconds; runs before the build).
+format-check: deps
+	bash scripts/check-format.sh
 
 configure: deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
@@ -21,10 +25,10 @@ demo: build
 	bash scripts/demo.sh $(BUILD_DIR)
 
 # Default tiers: unit and learn. `make test-all` adds the slow tier.
-test: build
+test: format-check build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow
 
-test-all: build
+test-all: format-check build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build

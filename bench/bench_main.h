@@ -2,13 +2,12 @@
 // thread unless a benchmark sets its own), then Google Benchmark. `after` runs once at the end.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cstdio>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
-
-#include <benchmark/benchmark.h>
+#include <string>
 
 #include "core/runtime.h"
 

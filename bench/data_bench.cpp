@@ -9,15 +9,13 @@
 //  - RawHdf5Read: the same columns read with the HDF5 C API alone into preallocated buffers,
 //    the bound for any HDF5 reader; bytes_per_second is the raw read rate.
 //  - Sample256: one minibatch of 256 rows gathered from the loaded dataset (larger than cache).
+#include <benchmark/benchmark.h>
 #include <hdf5.h>
 
 #include <cstdlib>
 #include <filesystem>
 
-#include <benchmark/benchmark.h>
-
 #include "bench_main.h"
-
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "data/io.h"
@@ -30,7 +28,8 @@ constexpr int64_t kRows = 1'000'000, kObs = 17, kAct = 6;
 
 std::string bench_file() {
   const char* tmp = std::getenv("TMPDIR");
-  const std::string path = std::string(tmp != nullptr ? tmp : "/tmp") + "/stitch_bench_d4rl_1m.hdf5";
+  const std::string path =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/stitch_bench_d4rl_1m.hdf5";
   if (!std::filesystem::exists(path)) {
     Dataset d;
     d.obs_dim = kObs;
@@ -105,7 +104,12 @@ void BM_Sample256(benchmark::State& state) {
 }
 
 BENCHMARK(BM_RawHdf5Read)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_LoadD4rl)->ArgName("guard")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LoadD4rl)
+    ->ArgName("guard")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Sample256)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

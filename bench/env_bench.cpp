@@ -1,12 +1,10 @@
 // Env stepping throughput: each env alone, VectorEnv with 1 and 2 threads, and for the MuJoCo
 // tasks a raw mj_step loop on the same model with the same frame skip (the physics bound).
 // Run: `stitch bench env` or build/bench/stitch_bench_env. items_per_second = env steps/s.
+#include <benchmark/benchmark.h>
 #include <mujoco/mujoco.h>
 
-#include <benchmark/benchmark.h>
-
 #include "bench_main.h"
-
 #include "core/runtime.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
@@ -93,7 +91,8 @@ void BM_RawMjStep(benchmark::State& state, const MujocoTask* task) {
   Rng rng(0);  // as Env::reset(0), then continued by later resets
   auto reset = [&] {
     mj_resetData(m, d);
-    for (int i = 0; i < m->nq; ++i) d->qpos[i] = m->qpos0[i] + rng.uniform(-task->reset_noise, task->reset_noise);
+    for (int i = 0; i < m->nq; ++i)
+      d->qpos[i] = m->qpos0[i] + rng.uniform(-task->reset_noise, task->reset_noise);
     for (int i = 0; i < m->nv; ++i) {
       d->qvel[i] = task->normal_qvel ? task->reset_noise * rng.normal()
                                      : rng.uniform(-task->reset_noise, task->reset_noise);
@@ -120,9 +119,10 @@ void BM_RawMjStep(benchmark::State& state, const MujocoTask* task) {
 int register_all() {
   for (const MujocoTask& task : kMujoco) {
     benchmark::RegisterBenchmark((std::string("EnvStep/") + task.id).c_str(), BM_EnvStep, task.id);
-    benchmark::RegisterBenchmark((std::string("RawMjStep/") + task.id).c_str(), BM_RawMjStep, &task);
-    benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + task.id).c_str(), BM_VectorEnvStep,
-                                 task.id)
+    benchmark::RegisterBenchmark((std::string("RawMjStep/") + task.id).c_str(), BM_RawMjStep,
+                                 &task);
+    benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + task.id).c_str(),
+                                 BM_VectorEnvStep, task.id)
         ->ArgNames({"envs", "threads"})
         ->Args({16, 1})
         ->Args({16, 2})
@@ -130,8 +130,7 @@ int register_all() {
   }
   for (const char* id : kEnvs) {
     benchmark::RegisterBenchmark((std::string("EnvStep/") + id).c_str(), BM_EnvStep, id);
-    benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + id).c_str(), BM_VectorEnvStep,
-                                 id)
+    benchmark::RegisterBenchmark((std::string("VectorEnvStep/") + id).c_str(), BM_VectorEnvStep, id)
         ->ArgNames({"envs", "threads"})
         ->Args({16, 1})
         ->Args({16, 2})

@@ -3,9 +3,8 @@
 // Run: `stitch bench infer` or build/bench/stitch_bench_infer.
 #include <benchmark/benchmark.h>
 
-#include "bench_main.h"
-
 #include "algo/algorithm.h"
+#include "bench_main.h"
 #include "core/runtime.h"
 #include "deploy/policy.h"
 

@@ -5,17 +5,16 @@
 // from this binary. Pendulum keeps the env's share negligible, so this measures the agent side;
 // on MuJoCo the env step adds the same cost to both.
 // Run: `stitch bench online` or build/bench/stitch_bench_online.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <benchmark/benchmark.h>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "algo/trainer.h"
 #include "bench_main.h"
@@ -32,14 +31,16 @@ void BM_SacOnlinePendulum(benchmark::State& state) {
   set_compute_threads({.threads = threads, .torch_threads = 1});
   spdlog::set_level(spdlog::level::warn);  // the trainer's progress lines would drown the table
   for (auto _ : state) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("stitch_bench_online_{}", getpid());
+    const auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("stitch_bench_online_{}", getpid());
     std::filesystem::remove_all(dir);
     TrainConfig c;
-    train(resolve_train_config(c, "",
-                               {"algo=sac", "online=true", "env=pendulum-v1", fmt::format("steps={}", kSteps),
-                                fmt::format("learning_starts={}", kStarts), "eval_episodes=1", "eval_every=0",
-                                fmt::format("log_every={}", kSteps), fmt::format("checkpoint_every={}", kSteps),
-                                "run_dir=" + dir.string()}),
+    train(resolve_train_config(
+              c, "",
+              {"algo=sac", "online=true", "env=pendulum-v1", fmt::format("steps={}", kSteps),
+               fmt::format("learning_starts={}", kStarts), "eval_episodes=1", "eval_every=0",
+               fmt::format("log_every={}", kSteps), fmt::format("checkpoint_every={}", kSteps),
+               "run_dir=" + dir.string()}),
           false);
     // Loop time up to the last step, before the final evaluation and checkpoint.
     std::ifstream in(dir / "metrics.jsonl");
@@ -54,16 +55,23 @@ void BM_SacOnlinePendulum(benchmark::State& state) {
   set_compute_threads({.threads = 1, .torch_threads = 1});
 }
 
-BENCHMARK(BM_SacOnlinePendulum)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_SacOnlinePendulum)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 
 double python_rate(int threads) {
-  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/online_sac.py {} {} {}", STITCH_SOURCE_DIR,
-                                      kSteps, kStarts, threads);
+  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/online_sac.py {} {} {}",
+                                      STITCH_SOURCE_DIR, kSteps, kStarts, threads);
   return run_python_reference(cmd, "env_steps_per_s");
 }
 
 void print_comparison() {
-  fmt::print("\nonline SAC on pendulum-v1, {} env steps ({} random first), same run\n", kSteps, kStarts);
+  fmt::print("\nonline SAC on pendulum-v1, {} env steps ({} random first), same run\n", kSteps,
+             kStarts);
   fmt::print("{:<8} {:>18} {:>18} {:>8}\n", "threads", "stitch steps/s", "python steps/s", "ratio");
   double best_ours = 0, best_py = 0;
   for (int threads : {1, 2}) {

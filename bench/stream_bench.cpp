@@ -6,11 +6,11 @@
 // normalisers the loop runs around it; its rate is an upper bound on a Python training loop's
 // (Gymnasium's own per-step Python work is not counted), so the ratios understate stitch's.
 // Run: `stitch bench stream` or build/bench/stitch_bench_stream. items_per_second = steps/s.
-#include <cstdio>
-#include <map>
-
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "algo/registry.h"
@@ -36,7 +36,9 @@ void BM_StreamAcHopperLoop(benchmark::State& state) {
   auto env = make_env("hopper-v4", {.clip_actions = true});
   StreamConfig config;
   StreamFeatures features(env->observation_space().flat_dim(), config, 1000);
-  const AlgoDims dims{.obs_dim = features.feature_dim(), .act_dim = env->action_space().flat_dim(), .env = "hopper-v4"};
+  const AlgoDims dims{.obs_dim = features.feature_dim(),
+                      .act_dim = env->action_space().flat_dim(),
+                      .env = "hopper-v4"};
   auto agent = make_stream_ac(dims);
   std::vector<float> x, x_next, action(static_cast<size_t>(dims.act_dim));
   std::vector<float> raw = env->reset(0);
@@ -51,8 +53,12 @@ void BM_StreamAcHopperLoop(benchmark::State& state) {
     const bool done = r.terminated || r.truncated;
     const double reward = features.scale_reward(r.reward, done);
     features.observe(r.obs, t, true, x_next);
-    agent->update({.obs = x, .action = action, .next_obs = x_next, .reward = reward,
-                   .terminated = r.terminated, .truncated = r.truncated});
+    agent->update({.obs = x,
+                   .action = action,
+                   .next_obs = x_next,
+                   .reward = reward,
+                   .terminated = r.terminated,
+                   .truncated = r.truncated});
     if (done) {
       raw = env->reset(++episode);
       t = 0;
@@ -98,8 +104,12 @@ void BM_StreamAcAgent(benchmark::State& state, bool update) {
     const auto& s = obs[i % 64];
     agent->act(s, s, false, action);
     if (update) {
-      agent->update({.obs = s, .action = action, .next_obs = obs[(i + 1) % 64], .reward = rng.normal(),
-                     .terminated = false, .truncated = i % 1000 == 999});
+      agent->update({.obs = s,
+                     .action = action,
+                     .next_obs = obs[(i + 1) % 64],
+                     .reward = rng.normal(),
+                     .terminated = false,
+                     .truncated = i % 1000 == 999});
     }
     ++i;
   }
@@ -110,19 +120,23 @@ void BM_StreamAcAgent(benchmark::State& state, bool update) {
 BENCHMARK(BM_StreamAcHopperLoop)->MinTime(3.0)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HopperEnvStep)->MinTime(1.0)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_StreamAcAgent, act, false)->MinTime(1.0)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_StreamAcAgent, act_and_update, true)->MinTime(2.0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_StreamAcAgent, act_and_update, true)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMicrosecond);
 
 // mode "agent": act + update alone; "": also the observation normaliser, time feature and reward
 // scaling that the training loop runs around the agent (as the paper's code's wrappers).
 double python_rate(const char* mode) {
-  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/stream_ac.py 3 {}", STITCH_SOURCE_DIR, mode);
+  const std::string cmd =
+      fmt::format("/usr/bin/python3 {}/bench/reference/stream_ac.py 3 {}", STITCH_SOURCE_DIR, mode);
   return run_python_reference(cmd, "steps_per_s");
 }
 
 void print_comparison() {
   const double py = python_rate("agent"), py_loop = python_rate("");
   const double loop = g_rate["loop"], agent = g_rate["agent"];
-  fmt::print("\nstream AC(lambda), Hopper sizes (12 features, 3 actions, 2x128), one thread, same run\n");
+  fmt::print(
+      "\nstream AC(lambda), Hopper sizes (12 features, 3 actions, 2x128), one thread, same run\n");
   fmt::print("{:<44} {:>12} {:>10}\n", "", "steps/s", "us/step");
   auto row = [](const char* what, double rate) {
     fmt::print("{:<44} {:>12.0f} {:>10.2f}\n", what, rate, rate > 0 ? 1e6 / rate : 0.0);
@@ -132,20 +146,27 @@ void print_comparison() {
   row("python reference: agent alone (act + update)", py);
   row("python reference: agent + normalisers (no env)", py_loop);
   if (py > 0) {
-    fmt::print("ratio, agent alone: {:.1f}x; stitch's whole loop vs Python's agent alone: {:.1f}x\n", agent / py,
-               loop / py);
+    fmt::print(
+        "ratio, agent alone: {:.1f}x; stitch's whole loop vs Python's agent alone: {:.1f}x\n",
+        agent / py, loop / py);
   }
   if (g_rate.count("env") && g_rate.count("act") && loop > 0) {
     const double env_us = 1e6 / g_rate["env"], act_us = 1e6 / g_rate["act"];
     const double update_us = 1e6 / agent - act_us;
     const double rest_us = 1e6 / loop - env_us - act_us - update_us;
     if (py_loop > 0) {
-      fmt::print("whole loops, Python's estimated as its agent + normalisers time plus this env step time: {:.1f}x\n",
-                 (1e6 / py_loop + env_us) / (1e6 / loop));
+      fmt::print(
+          "whole loops, Python's estimated as its agent + normalisers time plus this env step "
+          "time: {:.1f}x\n",
+          (1e6 / py_loop + env_us) / (1e6 / loop));
     }
-    fmt::print("where a loop step goes: env {:.2f} us (random actions), act {:.2f} us, update {:.2f} us, rest "
-               "{:.2f} us (normalisers, bookkeeping, cache misses after mj_step, and MuJoCo's cost on the agent's "
-               "trajectories rather than random ones)\n", env_us, act_us, update_us, rest_us);
+    fmt::print(
+        "where a loop step goes: env {:.2f} us (random actions), act {:.2f} us, update {:.2f} us, "
+        "rest "
+        "{:.2f} us (normalisers, bookkeeping, cache misses after mj_step, and MuJoCo's cost on the "
+        "agent's "
+        "trajectories rather than random ones)\n",
+        env_us, act_us, update_us, rest_us);
   }
 }
 

@@ -5,20 +5,19 @@
 // one update, counted below) against the best measured sgemm GFLOP/s of this machine: one
 // thread, one call on two threads, or two one-thread calls at once.
 // Run: `stitch bench train` or build/bench/stitch_bench_train. items_per_second = updates/s.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
-#include <benchmark/benchmark.h>
-
-#include "bench_main.h"
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "algo/algorithm.h"
+#include "bench_main.h"
 #include "core/runtime.h"
 #include "core/timer.h"
 
@@ -50,7 +49,8 @@ double update_flops(const std::string& algo) {
   // grad), target Qs, Qs on data (trained), and 3 x N = 30 sampled actions per state through
   // both Qs (trained) plus the policy samples for them (2 x N x B rows, no grad).
   const int64_t n = 10;
-  return 3 * actor + 2 * 2 * q + actor + 2 * q + 3 * 2 * q + 3 * (3 * 2 * mlp_flops(kObs + kAct, 1, n * kBatch)) +
+  return 3 * actor + 2 * 2 * q + actor + 2 * q + 3 * 2 * q +
+         3 * (3 * 2 * mlp_flops(kObs + kAct, 1, n * kBatch)) +
          2 * mlp_flops(kObs, kAct, n * kBatch);
 }
 
@@ -63,7 +63,8 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-std::map<std::string, std::vector<double>> g_updates_per_s;  // "algo/threads" -> updates/s of each repetition
+std::map<std::string, std::vector<double>>
+    g_updates_per_s;  // "algo/threads" -> updates/s of each repetition
 
 void BM_Update(benchmark::State& state, const char* algo) {
   const int threads = static_cast<int>(state.range(0));
@@ -74,7 +75,8 @@ void BM_Update(benchmark::State& state, const char* algo) {
   config->describe(f);
   if (std::string(algo) == "cql") f.apply_override("layers=2");
   torch::manual_seed(0);
-  auto algorithm = entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 1.0, .total_steps = 1000000}, 0);
+  auto algorithm = entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 1.0, .total_steps = 1000000}, 0);
   TensorBatch b;
   b.observations = torch::randn({kBatch, kObs});
   b.actions = torch::rand({kBatch, kAct}) * 2 - 1;
@@ -102,7 +104,8 @@ void BM_Sgemm256(benchmark::State& state) {
   auto c = torch::empty({256, 256});
   Stopwatch clock;
   for (auto _ : state) at::mm_out(c, a, b);
-  g_sgemm[threads].push_back(2.0 * 256 * 256 * 256 * static_cast<double>(state.iterations()) / clock.seconds() / 1e9);
+  g_sgemm[threads].push_back(2.0 * 256 * 256 * 256 * static_cast<double>(state.iterations()) /
+                             clock.seconds() / 1e9);
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 256 * 256 * 256 * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
   set_compute_threads({.threads = 1, .torch_threads = 1});
@@ -139,25 +142,61 @@ void BM_Sgemm256Pair(benchmark::State& state) {
 }
 
 constexpr int kRepetitions = 3;
-BENCHMARK(BM_Sgemm256)->ArgName("threads")->Arg(1)->Arg(2)->MinTime(0.5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
-BENCHMARK(BM_Sgemm256Pair)->MinTime(0.5)->UseRealTime()->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, iql, "iql")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(2.0)->Unit(benchmark::kMillisecond)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(2.0)->Unit(benchmark::kMillisecond)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, cql, "cql")->ArgName("threads")->Arg(1)->Arg(2)->MinTime(2.0)->Unit(benchmark::kMillisecond)->Repetitions(kRepetitions)->ReportAggregatesOnly(true);
+BENCHMARK(BM_Sgemm256)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(0.5)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_Sgemm256Pair)
+    ->MinTime(0.5)
+    ->UseRealTime()
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, iql, "iql")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, cql, "cql")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
 
 double python_rate(const std::string& algo, int threads) {
-  const std::string cmd = fmt::format("/usr/bin/python3 {}/bench/reference/offline_update.py {} {} 2",
-                                      STITCH_SOURCE_DIR, algo, threads);
+  const std::string cmd =
+      fmt::format("/usr/bin/python3 {}/bench/reference/offline_update.py {} {} 2",
+                  STITCH_SOURCE_DIR, algo, threads);
   std::vector<double> rates;
-  for (int i = 0; i < kRepetitions; ++i) rates.push_back(run_python_reference(cmd, "updates_per_s"));
+  for (int i = 0; i < kRepetitions; ++i)
+    rates.push_back(run_python_reference(cmd, "updates_per_s"));
   return median(rates);
 }
 
 void print_comparison() {
-  const double sgemm1 = median(g_sgemm[1]), sgemm2 = median(g_sgemm[2]), pair = median(g_sgemm_pair);
+  const double sgemm1 = median(g_sgemm[1]), sgemm2 = median(g_sgemm[2]),
+               pair = median(g_sgemm_pair);
   const double sgemm = std::max({sgemm1, sgemm2, pair});
-  fmt::print("\nstitch vs the Python reference (best thread setting of each, median of {} repetitions; same run)\n",
-             kRepetitions);
+  fmt::print(
+      "\nstitch vs the Python reference (best thread setting of each, median of {} repetitions; "
+      "same run)\n",
+      kRepetitions);
   fmt::print("{:<8} {:>14} {:>14} {:>8} {:>12} {:>16}\n", "algo", "stitch upd/s", "python upd/s",
              "ratio", "GFLOP/s", "% of best sgemm");
   for (const char* algo : {"iql", "td3_bc", "cql"}) {
@@ -168,8 +207,10 @@ void print_comparison() {
     fmt::print("{:<8} {:>14.1f} {:>14.1f} {:>8.2f} {:>12.1f} {:>15.0f}%\n", algo, ours, py,
                py > 0 ? ours / py : 0.0, gflops, 100.0 * gflops / sgemm);
   }
-  fmt::print("sgemm 256x256x256: {:.1f} GFLOP/s (1 thread), {:.1f} (one call on 2 threads), {:.1f} (two 1-thread calls at once)\n",
-             sgemm1, sgemm2, pair);
+  fmt::print(
+      "sgemm 256x256x256: {:.1f} GFLOP/s (1 thread), {:.1f} (one call on 2 threads), {:.1f} (two "
+      "1-thread calls at once)\n",
+      sgemm1, sgemm2, pair);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ccache git pkg-config
+  # formatting check run by `make test` (scripts/check-format.sh)
+  clang-format
   # networks: libtorch (C++ API) and the fast BLAS it calls through libblas.so.3
   libtorch-dev libopenblas0-pthread
   # cblas.h and libblas.so: the fused training path calls sgemm itself (src/nn/fused_mlp.cpp)

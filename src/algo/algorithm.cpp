@@ -1,9 +1,9 @@
 #include "algo/algorithm.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 
@@ -50,7 +50,8 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   // and SAC keep Adam's state in "*_adam" modules instead of torch optimisers.
   auto read = [&](const std::string& key, torch::serialize::InputArchive& sub) {
     if (!archive.try_read(key, sub)) {
-      fail("checkpoint has no '{}' for algorithm '{}': it was written by another version of stitch", key, name());
+      fail("checkpoint has no '{}' for algorithm '{}': it was written by another version of stitch",
+           key, name());
     }
   };
   for (const auto& [name, module] : modules()) {

@@ -66,7 +66,7 @@ class Algorithm {
 // The algorithm's deterministic policy (policy_layers()) as a torch-free DeployedPolicy; pass
 // the training-time observation normaliser (empty: none).
 DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action,
-                                  std::vector<float> obs_mean = {}, std::vector<float> obs_std = {});
+                                  std::vector<float> obs_mean = {},
+                                  std::vector<float> obs_std = {});
 
 }  // namespace stitch
-

@@ -10,7 +10,8 @@ namespace stitch::fused_steps {
 namespace {
 
 const float* column(const torch::Tensor& t, const char* name) {
-  STITCH_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous(), "fused update: batch.{} must be contiguous float32", name);
+  STITCH_CHECK(t.scalar_type() == torch::kFloat32 && t.is_contiguous(),
+               "fused update: batch.{} must be contiguous float32", name);
   return t.data_ptr<float>();
 }
 
@@ -36,7 +37,8 @@ void adam_half(int h, nn::FlatAdam& adam, nn::FlatParameters& params, const floa
   const int64_t size = params.size(), begin = h == 0 ? 0 : size / 2, end = h == 0 ? size / 2 : size;
   if (second != nullptr) nn::fused::axpy_range(params.grad(), second, begin, end);
   adam->step(params, begin, end);
-  if (target != nullptr) nn::fused::polyak(target->data() + begin, params.data() + begin, end - begin, tau);
+  if (target != nullptr)
+    nn::fused::polyak(target->data() + begin, params.data() + begin, end - begin, tau);
 }
 
 void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {
@@ -44,8 +46,9 @@ void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {
   optim.step();
 }
 
-std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape, const float* x,
-                                         const float* target, int64_t rows, int64_t batch, std::vector<float>& dq) {
+std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape,
+                                         const float* x, const float* target, int64_t rows,
+                                         int64_t batch, std::vector<float>& dq) {
   nn::fused::forward(net, x, rows, tape);
   const float* q = tape.output();
   dq.resize(static_cast<size_t>(rows));
@@ -60,14 +63,16 @@ std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::T
   return {loss / static_cast<double>(batch), sum};
 }
 
-double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2], ThreadPool& pool,
-                               const float* s, const float* pi, const float* log_pi, int64_t rows, int64_t obs_dim,
-                               int64_t act_dim, double alpha) {
+double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2],
+                               ThreadPool& pool, const float* s, const float* pi,
+                               const float* log_pi, int64_t rows, int64_t obs_dim, int64_t act_dim,
+                               double alpha) {
   const int64_t cols = obs_dim + act_dim;
   const auto n = static_cast<size_t>(rows);
   x_.resize(n * static_cast<size_t>(cols));
   nn::fused::concat_columns(s, obs_dim, pi, act_dim, rows, x_.data());
-  pool.parallel_for(2, [&](int64_t k) { nn::fused::forward(q_frozen[k], x_.data(), rows, tape_[k]); });
+  pool.parallel_for(2,
+                    [&](int64_t k) { nn::fused::forward(q_frozen[k], x_.data(), rows, tape_[k]); });
   const float *qa = tape_[0].output(), *qb = tape_[1].output();
   for (auto& v : dq_) v.resize(n);
   dlog_pi_.resize(n);
@@ -81,7 +86,9 @@ double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::M
     dlog_pi_[i] = static_cast<float>(alpha) * inv_rows;
   }
   for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
-  pool.parallel_for(2, [&](int64_t k) { nn::fused::backward(q_frozen[k], tape_[k], dq_[k].data(), dx_[k].data()); });
+  pool.parallel_for(2, [&](int64_t k) {
+    nn::fused::backward(q_frozen[k], tape_[k], dq_[k].data(), dx_[k].data());
+  });
   dpi_.resize(n * static_cast<size_t>(act_dim));
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < act_dim; ++j) {
@@ -92,12 +99,13 @@ double MinQActorLoss::backward(nn::FusedTanhGaussian& policy, const nn::fused::M
   return loss / static_cast<double>(rows);
 }
 
-void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const float* s2, const float* a2,
-                  int64_t rows, int64_t obs_dim, int64_t act_dim, std::vector<float>& x, nn::fused::Tape (&tapes)[2],
-                  float* out) {
+void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const float* s2,
+                  const float* a2, int64_t rows, int64_t obs_dim, int64_t act_dim,
+                  std::vector<float>& x, nn::fused::Tape (&tapes)[2], float* out) {
   x.resize(static_cast<size_t>(rows * (obs_dim + act_dim)));
   nn::fused::concat_columns(s2, obs_dim, a2, act_dim, rows, x.data());
-  pool.parallel_for(2, [&](int64_t k) { nn::fused::forward(q_target[k], x.data(), rows, tapes[k]); });
+  pool.parallel_for(2,
+                    [&](int64_t k) { nn::fused::forward(q_target[k], x.data(), rows, tapes[k]); });
   const float *t1 = tapes[0].output(), *t2 = tapes[1].output();
   for (int64_t i = 0; i < rows; ++i) out[i] = std::min(t1[i], t2[i]);
 }

@@ -38,8 +38,9 @@ void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
 // One critic member's TD step on `rows` rows of a minibatch of `batch`: Q = net(x),
 // L = sum (Q - target)^2 / batch, its gradient written into the member's slots (dq: scratch).
 // Returns (L, sum of Q).
-std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape, const float* x,
-                                         const float* target, int64_t rows, int64_t batch, std::vector<float>& dq);
+std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape,
+                                         const float* x, const float* target, int64_t rows,
+                                         int64_t batch, std::vector<float>& dq);
 
 // The actor's loss mean(alpha log pi(a|s) - min_k Q_k(s, a)), a ~ pi(s) reparameterised, with
 // Q's weights fixed: its value, and the policy's gradients written by policy.backward. `pi` and
@@ -47,9 +48,9 @@ std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::T
 // as two tasks of `pool`.
 class MinQActorLoss {
  public:
-  double backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2], ThreadPool& pool,
-                  const float* s, const float* pi, const float* log_pi, int64_t rows, int64_t obs_dim,
-                  int64_t act_dim, double alpha);
+  double backward(nn::FusedTanhGaussian& policy, const nn::fused::Mlp (&q_frozen)[2],
+                  ThreadPool& pool, const float* s, const float* pi, const float* log_pi,
+                  int64_t rows, int64_t obs_dim, int64_t act_dim, double alpha);
 
  private:
   nn::fused::Tape tape_[2];
@@ -57,8 +58,8 @@ class MinQActorLoss {
 };
 
 // The target Qs' smaller value at (s', a'): out[i] = min_k Q'_k(s'_i, a'_i), members as two tasks.
-void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const float* s2, const float* a2,
-                  int64_t rows, int64_t obs_dim, int64_t act_dim, std::vector<float>& x, nn::fused::Tape (&tapes)[2],
-                  float* out);
+void min_target_q(const nn::fused::Mlp (&q_target)[2], ThreadPool& pool, const float* s2,
+                  const float* a2, int64_t rows, int64_t obs_dim, int64_t act_dim,
+                  std::vector<float>& x, nn::fused::Tape (&tapes)[2], float* out);
 
 }  // namespace stitch::fused_steps

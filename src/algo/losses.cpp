@@ -32,11 +32,11 @@ torch::Tensor cql_conservative_term(const torch::Tensor& q_random, const torch::
                                     const torch::Tensor& log_pi_policy,
                                     const torch::Tensor& q_next_policy,
                                     const torch::Tensor& log_pi_next_policy,
-                                    const torch::Tensor& q_data, int64_t act_dim, double max_action) {
+                                    const torch::Tensor& q_data, int64_t act_dim,
+                                    double max_action) {
   const double log_uniform = -static_cast<double>(act_dim) * std::log(2.0 * max_action);
-  const auto cat = torch::cat({q_random - log_uniform, q_policy - log_pi_policy,
-                               q_next_policy - log_pi_next_policy},
-                              1);
+  const auto cat = torch::cat(
+      {q_random - log_uniform, q_policy - log_pi_policy, q_next_policy - log_pi_next_policy}, 1);
   return (torch::logsumexp(cat, 1) - q_data).mean();
 }
 

@@ -37,6 +37,7 @@ torch::Tensor cql_conservative_term(const torch::Tensor& q_random, const torch::
                                     const torch::Tensor& log_pi_policy,
                                     const torch::Tensor& q_next_policy,
                                     const torch::Tensor& log_pi_next_policy,
-                                    const torch::Tensor& q_data, int64_t act_dim, double max_action);
+                                    const torch::Tensor& q_data, int64_t act_dim,
+                                    double max_action);
 
 }  // namespace stitch::losses

@@ -1,9 +1,9 @@
 #include "algo/registry.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 

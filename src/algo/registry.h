@@ -28,14 +28,15 @@ struct AlgoDims {
 struct AlgoEntry {
   std::string name;
   std::string summary;
-  bool normalize_observations = false;  // trainer default (e.g. TD3+BC normalises states)
+  bool normalize_observations = false;     // trainer default (e.g. TD3+BC normalises states)
   bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
   bool online = false;  // learns from the env (`--online`): the online loop for `make`, the
                         // streaming loop for `make_stream`; otherwise from a dataset
   std::function<std::unique_ptr<AlgoConfig>()> make_config;
   // Exactly one of these is set: a minibatch learner (libtorch) or a streaming agent.
   std::function<std::unique_ptr<Algorithm>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make;
-  std::function<std::unique_ptr<StreamAgent>(const AlgoConfig&, const AlgoDims&, uint64_t seed)> make_stream;
+  std::function<std::unique_ptr<StreamAgent>(const AlgoConfig&, const AlgoDims&, uint64_t seed)>
+      make_stream;
 };
 
 class AlgoRegistry {

@@ -1,10 +1,10 @@
 #include "algo/run_files.h"
 
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "algo/trainer.h"
 #include "core/error.h"
@@ -54,7 +54,8 @@ void log_evaluation(const std::string& env, int64_t step, const EvalResult& e, R
   const auto score = normalized_score(env, e.mean);
   log.evaluation(step, e.returns, e.mean, score);
   const std::string normalized = score ? fmt::format(" (normalised score {:.1f})", *score) : "";
-  spdlog::info("eval at step {}: mean return {:.3f}{} over {} episodes", step, e.mean, normalized, e.returns.size());
+  spdlog::info("eval at step {}: mean return {:.3f}{} over {} episodes", step, e.mean, normalized,
+               e.returns.size());
 }
 
 }  // namespace stitch

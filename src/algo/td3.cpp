@@ -23,23 +23,28 @@ class Td3 : public Algorithm {
         config_(c),
         dims_(d),
         actor_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
-        actor_target_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
+        actor_target_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}},
+                      d.max_action),
         critic_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
         critic_target_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
         actor_flat_(*actor_),
         actor_target_flat_(*actor_target_),
         critic_flat_(*critic_),
         critic_target_flat_(*critic_target_),
-        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
-        critic_adam_(critic_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}) {
+        actor_adam_(actor_flat_.size(),
+                    nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        critic_adam_(critic_flat_.size(),
+                     nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}) {
     nn::hard_update(*actor_target_, *actor_);
     nn::hard_update(*critic_target_, *critic_);
     actor_grad_half_ = torch::zeros({actor_flat_.size()});
     for (int h = 0; h < 2; ++h) {
       // Half h of the batch writes its actor gradient into its own buffer; the two are summed.
-      actor_net_[h] = nn::fused_mlp(actor_->action_layers(), actor_flat_,
-                                    h == 0 ? actor_flat_.grad() : actor_grad_half_.data_ptr<float>());
-      actor_target_net_[h] = nn::fused_mlp(actor_target_->action_layers(), actor_target_flat_, nullptr);
+      actor_net_[h] =
+          nn::fused_mlp(actor_->action_layers(), actor_flat_,
+                        h == 0 ? actor_flat_.grad() : actor_grad_half_.data_ptr<float>());
+      actor_target_net_[h] =
+          nn::fused_mlp(actor_target_->action_layers(), actor_target_flat_, nullptr);
     }
     for (int k = 0; k < 2; ++k) {
       critic_net_[k] = nn::fused_member(*critic_, k, critic_flat_, critic_flat_.grad());
@@ -61,11 +66,14 @@ class Td3 : public Algorithm {
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
     const int64_t n = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
-    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal,
+                *disc = raw.discount;
     const float max_a = static_cast<float>(dims_.max_action);
     const SingleThreadedBlas single_blas;
     fused_steps::task_pool(pool_);
-    auto in_halves = [&](auto&& fn) { pool_->parallel_for(2, [&](int64_t h) { fn(static_cast<int>(h)); }); };
+    auto in_halves = [&](auto&& fn) {
+      pool_->parallel_for(2, [&](int64_t h) { fn(static_cast<int>(h)); });
+    };
     const int64_t split = n / 2;
     auto begin_of = [&](int h) { return h == 0 ? int64_t{0} : split; };
     auto rows_of = [&](int h) { return h == 0 ? split : n - split; };
@@ -83,7 +91,8 @@ class Td3 : public Algorithm {
       nn::fused::forward(actor_target_net_[h], s2 + r0 * obs, m, tape_actor_[h]);
       const float* pre = tape_actor_[h].output();
       float* na = next_action_.data() + r0 * act;
-      for (int64_t i = 0; i < m * act; ++i) na[i] = std::clamp(max_a * std::tanh(pre[i]) + eps[r0 * act + i], -max_a, max_a);
+      for (int64_t i = 0; i < m * act; ++i)
+        na[i] = std::clamp(max_a * std::tanh(pre[i]) + eps[r0 * act + i], -max_a, max_a);
       float* x = sa_next_.data() + r0 * cols;
       nn::fused::concat_columns(s2 + r0 * obs, obs, na, act, m, x);
       nn::fused::forward(critic_target_net_[0], x, m, tape_target_[h][0]);
@@ -99,17 +108,19 @@ class Td3 : public Algorithm {
     nn::fused::concat_columns(s, obs, a, act, n, sa_.data());
     double loss[2] = {0, 0}, q_sum[2] = {0, 0};
     in_halves([&](int k) {
-      std::tie(loss[k], q_sum[k]) =
-          fused_steps::td_member_step(critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
+      std::tie(loss[k], q_sum[k]) = fused_steps::td_member_step(
+          critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
     });
     // Adam; on actor steps also the critics' Polyak update (nothing below reads the targets).
     const bool actor_step_now = steps_ % config_.policy_freq == 0;
     const float tau = static_cast<float>(config_.tau);
     critic_adam_->advance();
     in_halves([&](int h) {
-      fused_steps::adam_half(h, critic_adam_, critic_flat_, nullptr, actor_step_now ? &critic_target_flat_ : nullptr, tau);
+      fused_steps::adam_half(h, critic_adam_, critic_flat_, nullptr,
+                             actor_step_now ? &critic_target_flat_ : nullptr, tau);
     });
-    Metrics m{{"critic_loss", loss[0] + loss[1]}, {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * n)}};
+    Metrics m{{"critic_loss", loss[0] + loss[1]},
+              {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * n)}};
 
     if (actor_step_now) last_actor_loss_ = actor_step(s, a, n, in_halves, begin_of, rows_of);
     m["actor_loss"] = last_actor_loss_;
@@ -119,7 +130,8 @@ class Td3 : public Algorithm {
 
   void load(torch::serialize::InputArchive& archive) override {
     Algorithm::load(archive);
-    for (auto* f : {&actor_flat_, &actor_target_flat_, &critic_flat_, &critic_target_flat_}) f->rebind();
+    for (auto* f : {&actor_flat_, &actor_target_flat_, &critic_flat_, &critic_target_flat_})
+      f->rebind();
   }
 
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
@@ -127,12 +139,13 @@ class Td3 : public Algorithm {
     const auto a = actor_->forward(obs);
     if (deterministic || config_.bc) return a;
     const double max_a = dims_.max_action;
-    return (a + torch::randn(a.sizes(), generator_) * (config_.exploration_noise * max_a)).clamp(-max_a, max_a);
+    return (a + torch::randn(a.sizes(), generator_) * (config_.exploration_noise * max_a))
+        .clamp(-max_a, max_a);
   }
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
-    return {{"actor", actor_.get()}, {"actor_target", actor_target_.get()},
-            {"critic", critic_.get()}, {"critic_target", critic_target_.get()},
+    return {{"actor", actor_.get()},           {"actor_target", actor_target_.get()},
+            {"critic", critic_.get()},         {"critic_target", critic_target_.get()},
             {"actor_adam", actor_adam_.get()}, {"critic_adam", critic_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
@@ -155,7 +168,8 @@ class Td3 : public Algorithm {
   // L = -lambda mean Q1(s, pi(s)) + mean((pi(s) - a)^2), lambda = alpha / mean|Q1| (no
   // gradient through lambda). Returns L; runs the actor's Adam.
   template <typename Halves, typename Begin, typename Rows>
-  double actor_step(const float* s, const float* a, int64_t n, Halves& in_halves, Begin& begin_of, Rows& rows_of) {
+  double actor_step(const float* s, const float* a, int64_t n, Halves& in_halves, Begin& begin_of,
+                    Rows& rows_of) {
     const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
     const float max_a = static_cast<float>(dims_.max_action);
     pi_.resize(static_cast<size_t>(n * act));
@@ -178,7 +192,8 @@ class Td3 : public Algorithm {
       }
     });
     const double q_mean = (q_sum[0] + q_sum[1]) / static_cast<double>(n);
-    const double lambda = config_.bc ? config_.alpha / ((q_abs[0] + q_abs[1]) / static_cast<double>(n)) : 1.0;
+    const double lambda =
+        config_.bc ? config_.alpha / ((q_abs[0] + q_abs[1]) / static_cast<double>(n)) : 1.0;
     const float dq = static_cast<float>(-lambda / static_cast<double>(n));
     const float bc_coef = 2.0f / static_cast<float>(n * act);
     in_halves([&](int h) {  // back through Q1 to the action, then through the actor
@@ -203,15 +218,18 @@ class Td3 : public Algorithm {
     });
     actor_adam_->advance();
     const float tau = static_cast<float>(config_.tau);
-    in_halves([&](int h) {  // gradient = first half's + second half's; Adam and Polyak on half the buffer each
-      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>(), &actor_target_flat_, tau);
+    in_halves([&](int h) {  // gradient = first half's + second half's; Adam and Polyak on half the
+                            // buffer each
+      fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>(),
+                             &actor_target_flat_, tau);
     });
     double loss = -lambda * q_mean;
     if (config_.bc) loss += (mse[0] + mse[1]) / static_cast<double>(n * act);
     return loss;
   }
 
-  nn::fused::Mlp actor_net_[2], actor_target_net_[2], critic_net_[2], critic_target_net_[2], q1_frozen_;
+  nn::fused::Mlp actor_net_[2], actor_target_net_[2], critic_net_[2], critic_target_net_[2],
+      q1_frozen_;
   nn::fused::Tape tape_actor_[2], tape_q1_[2], tape_critic_[2], tape_target_[2][2];
   std::vector<float> sa_, sa_next_, next_action_, target_, dq_[2], pi_, dsa_, dpre_;
   torch::Tensor actor_grad_half_;  // the second half-batch's actor gradient

@@ -19,14 +19,14 @@ namespace stitch {
 // actor delay 2; TD3's exploration noise N(0, 0.1); TD3+BC's alpha 2.5.
 struct Td3Config : AlgoConfig {
   explicit Td3Config(bool behaviour_cloning) : bc(behaviour_cloning) {}
-  bool bc;                      // TD3+BC (not a config key: fixed by the registered name)
+  bool bc;  // TD3+BC (not a config key: fixed by the registered name)
   double actor_lr = 3e-4;
   double critic_lr = 3e-4;
-  double tau = 0.005;           // target update rate
-  double policy_noise = 0.2;    // target policy smoothing noise, times max_action
-  double noise_clip = 0.5;      // clip of that noise, times max_action
-  int policy_freq = 2;          // actor and target updates every 2 critic updates
-  double alpha = 2.5;           // TD3+BC: lambda = alpha / mean|Q|
+  double tau = 0.005;              // target update rate
+  double policy_noise = 0.2;       // target policy smoothing noise, times max_action
+  double noise_clip = 0.5;         // clip of that noise, times max_action
+  int policy_freq = 2;             // actor and target updates every 2 critic updates
+  double alpha = 2.5;              // TD3+BC: lambda = alpha / mean|Q|
   double exploration_noise = 0.1;  // TD3: std of the acting noise, times max_action
   int64_t hidden = 256;
   void describe(ConfigFields& f) override;

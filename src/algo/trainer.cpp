@@ -1,24 +1,22 @@
 #include "algo/trainer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <cstring>
-#include <tuple>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <sstream>
+#include <tuple>
 
 #include "algo/algorithm.h"
 #include "algo/run_files.h"
-#include "core/log.h"
 #include "algo/streaming/stream_trainer.h"
-#include "core/hash.h"
-#include "track/meta.h"
-#include "track/run_log.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/hash.h"
+#include "core/log.h"
 #include "core/runtime.h"
 #include "core/timer.h"
 #include "data/io.h"
@@ -28,6 +26,8 @@
 #include "env/registry.h"
 #include "env/vector_env.h"
 #include "nn/nn.h"
+#include "track/meta.h"
+#include "track/run_log.h"
 
 namespace stitch {
 namespace {
@@ -35,7 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& overrides, TrainConfig base) {
+ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& overrides,
+                            TrainConfig base) {
   ResolvedTrainConfig r;
   r.train = std::move(base);
   {  // Phase 1: trainer keys only, to learn which algorithm the rest belongs to.
@@ -79,7 +80,6 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   return r;
 }
 
-
 }  // namespace
 
 ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
@@ -119,7 +119,8 @@ struct Normalizer {
 
 torch::Tensor normalized_obs(const Normalizer& n, std::vector<float> obs) {
   if (n.enabled) n.obs.apply(obs);
-  return torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32).clone();
+  return torch::from_blob(obs.data(), {1, static_cast<int64_t>(obs.size())}, torch::kFloat32)
+      .clone();
 }
 
 EvalResult evaluate(Algorithm& algo, const Normalizer& norm, const std::string& env_id,
@@ -248,15 +249,19 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     archive.read("online_credit", t);
     credit = t.item<double>();
     buffer.load((run_dir / "checkpoints" / fmt::format("replay-{}.h5", step)).string());
-    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}) truncate_json_lines(run_dir / log, step);
+    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"})
+      truncate_json_lines(run_dir / log, step);
     spdlog::info("resuming {} at env step {}", run_dir.string(), step);
   } else {
     write_file_atomic(run_dir / "config.json", cfg.json_text + "\n");
     write_file_atomic(run_dir / "versions.txt", version_report());
-    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}) write_file_atomic(run_dir / log, "");
+    for (const char* log : {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"})
+      write_file_atomic(run_dir / log, "");
     spdlog::info("config: {}", json::parse(cfg.json_text).dump());
   }
-  auto cut_seed = [&](int64_t k) { return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64(); };
+  auto cut_seed = [&](int64_t k) {
+    return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64();
+  };
   venv.reset(cut_seed(cuts));
 
   TrainResult result;
@@ -274,7 +279,9 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   double window_returns = 0.0;
   Stopwatch total, since_log;
   RunLog log(run_dir, step, c.steps, "env steps");
-  auto crossed = [](int64_t before, int64_t after, int64_t every) { return every > 0 && after / every != before / every; };
+  auto crossed = [](int64_t before, int64_t after, int64_t every) {
+    return every > 0 && after / every != before / every;
+  };
 
   while (step < c.steps) {
     if (step < c.learning_starts) {
@@ -292,9 +299,10 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     for (int64_t i = 0; i < n; ++i) {
       const bool terminated = venv.terminated()[i] != 0, truncated = venv.truncated()[i] != 0;
       const bool ended = terminated || truncated;
-      const float* next = (ended ? venv.final_observations() : venv.observations()).data() + i * obs_dim;
-      buffer.add(obs.data() + i * obs_dim, actions.data() + i * act_dim, static_cast<float>(venv.rewards()[i]), next,
-                 terminated, truncated || cut);
+      const float* next =
+          (ended ? venv.final_observations() : venv.observations()).data() + i * obs_dim;
+      buffer.add(obs.data() + i * obs_dim, actions.data() + i * act_dim,
+                 static_cast<float>(venv.rewards()[i]), next, terminated, truncated || cut);
       returns[i] += venv.rewards()[i];
       ++lengths[i];
       if (ended || cut) {
@@ -319,26 +327,34 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         ++window_updates;
         credit -= 1.0;
         for (const auto& [name, value] : last) {
-          if (!std::isfinite(value)) fail("training diverged at env step {}: {} = {} ({} on {})", step, name, value, c.algo, c.env);
+          if (!std::isfinite(value))
+            fail("training diverged at env step {}: {} = {} ({} on {})", step, name, value, c.algo,
+                 c.env);
         }
       }
     }
     if (crossed(before, step, c.log_every) || step >= c.steps) {
       for (const auto& [name, module] : algo->modules()) {
-        if (!nn::all_finite(*module)) fail("training diverged at env step {}: a parameter of '{}' is not finite", step, name);
+        if (!nn::all_finite(*module))
+          fail("training diverged at env step {}: a parameter of '{}' is not finite", step, name);
       }
       const double secs = std::max(1e-9, since_log.seconds());
-      json line{{"step", step}, {"wall_s", total.seconds()}, {"env_steps_per_s", static_cast<double>(c.log_every) / secs},
-                {"updates_per_s", static_cast<double>(window_updates) / secs}, {"gradient_steps", algo->steps()}};
+      json line{{"step", step},
+                {"wall_s", total.seconds()},
+                {"env_steps_per_s", static_cast<double>(c.log_every) / secs},
+                {"updates_per_s", static_cast<double>(window_updates) / secs},
+                {"gradient_steps", algo->steps()}};
       for (const auto& [name, value] : last) line[name] = value;
       std::string recent = "no episode ended";
       if (window_episodes > 0) {
         line["episode_return"] = window_returns / static_cast<double>(window_episodes);
-        recent = fmt::format("episode return {:.2f} ({} episodes)", window_returns / static_cast<double>(window_episodes),
-                             window_episodes);
+        recent =
+            fmt::format("episode return {:.2f} ({} episodes)",
+                        window_returns / static_cast<double>(window_episodes), window_episodes);
       }
       log.metrics(step, line);
-      spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent, line["env_steps_per_s"].get<double>());
+      spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent,
+                   line["env_steps_per_s"].get<double>());
       window_episodes = window_updates = 0;
       window_returns = 0.0;
       since_log.restart();
@@ -364,7 +380,8 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
       }
       for (const auto& entry : fs::directory_iterator(run_dir / "checkpoints")) {
         const std::string name = entry.path().filename().string();
-        if (name.rfind("replay-", 0) == 0 && name != fmt::format("replay-{}.h5", step)) fs::remove(entry.path());
+        if (name.rfind("replay-", 0) == 0 && name != fmt::format("replay-{}.h5", step))
+          fs::remove(entry.path());
       }
       if (cut) {
         ++cuts;
@@ -378,18 +395,19 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   return result;
 }
 
-
 }  // namespace
 
 void TrainConfig::describe(ConfigFields& f) {
   f.add("algo", algo, "algorithm (see `stitch train --help`)");
   f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
-  f.add("online", online, "learn online from the env (online and streaming agents) instead of from a dataset");
+  f.add("online", online,
+        "learn online from the env (online and streaming agents) instead of from a dataset");
   f.add("num_envs", num_envs, "online: envs stepped together");
   f.add("learning_starts", learning_starts, "online: env steps of random actions before updates");
   f.add("utd_ratio", utd_ratio, "online: gradient steps per transition");
   f.add("buffer_size", buffer_size, "online: replay buffer capacity");
-  f.add("snapshot_every", snapshot_every, "online: keep a copy of the checkpoint every N env steps (0: never)");
+  f.add("snapshot_every", snapshot_every,
+        "online: keep a copy of the checkpoint every N env steps (0: never)");
   f.add("env", env, "env id for evaluation and action bounds");
   f.add("steps", steps, "gradient steps");
   f.add("batch_size", batch_size, "minibatch size");
@@ -410,12 +428,13 @@ void TrainConfig::validate() const {
   if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
   if (eval_episodes < 1) fail("config key 'eval_episodes': must be >= 1, got {}", eval_episodes);
   if (num_envs < 1) fail("config key 'num_envs': must be >= 1, got {}", num_envs);
-  if (learning_starts < 0) fail("config key 'learning_starts': must be >= 0, got {}", learning_starts);
+  if (learning_starts < 0)
+    fail("config key 'learning_starts': must be >= 0, got {}", learning_starts);
   if (!(utd_ratio > 0)) fail("config key 'utd_ratio': must be > 0, got {}", utd_ratio);
   if (buffer_size < 1) fail("config key 'buffer_size': must be >= 1, got {}", buffer_size);
   if (snapshot_every < 0 || (snapshot_every > 0 && snapshot_every % checkpoint_every != 0)) {
-    fail("config key 'snapshot_every': must be 0 or a multiple of checkpoint_every ({}), got {}", checkpoint_every,
-         snapshot_every);
+    fail("config key 'snapshot_every': must be 0 or a multiple of checkpoint_every ({}), got {}",
+         checkpoint_every, snapshot_every);
   }
   if (checkpoint_every < 1 || log_every < 1 || eval_every < 0) {
     fail("config keys checkpoint_every and log_every must be >= 1 and eval_every >= 0");
@@ -426,7 +445,8 @@ void TrainConfig::validate() const {
          normalize_observations);
   }
   if (reward_scaling != "auto" && reward_scaling != "none" && reward_scaling != "locomotion") {
-    fail("config key 'reward_scaling': expected auto, none or locomotion, got '{}'", reward_scaling);
+    fail("config key 'reward_scaling': expected auto, none or locomotion, got '{}'",
+         reward_scaling);
   }
 }
 
@@ -449,22 +469,30 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
 TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
   ResolvedTrainConfig cfg = resolve_train_config_text(config_json_in);
   const fs::path run_dir = cfg.train.run_dir;
-  const fs::path checkpoint = run_dir / "checkpoints" / (cfg.entry->make_stream ? "latest.cbor" : "latest.pt");
+  const fs::path checkpoint =
+      run_dir / "checkpoints" / (cfg.entry->make_stream ? "latest.cbor" : "latest.pt");
   if (resume) {
     if (!fs::exists(checkpoint)) {
-      fail("{}: nothing to resume (no checkpoints/{})", run_dir.string(), checkpoint.filename().string());
+      fail("{}: nothing to resume (no checkpoints/{})", run_dir.string(),
+           checkpoint.filename().string());
     }
-    cfg = resolve_train_config_text(read_file_text(run_dir / "config.json"));  // the stored config wins
+    cfg = resolve_train_config_text(
+        read_file_text(run_dir / "config.json"));  // the stored config wins
   } else if (fs::exists(checkpoint)) {
-    fail("{}: already holds a run; resume it with --resume or choose another --run-dir", run_dir.string());
+    fail("{}: already holds a run; resume it with --resume or choose another --run-dir",
+         run_dir.string());
   }
   fs::create_directories(run_dir);
   const LogFileTee tee(run_dir / "stdout.log");  // the run's log lines, kept with the run
-  nlohmann::json fields{{"algo", cfg.train.algo}, {"env", cfg.train.env}, {"seed", cfg.train.seed},
-                        {"planned_steps", cfg.train.steps}, {"online", cfg.train.online}};
+  nlohmann::json fields{{"algo", cfg.train.algo},
+                        {"env", cfg.train.env},
+                        {"seed", cfg.train.seed},
+                        {"planned_steps", cfg.train.steps},
+                        {"online", cfg.train.online}};
   if (!cfg.train.online) {
     fields["dataset"] = cfg.train.dataset;
-    if (fs::is_regular_file(cfg.train.dataset)) fields["dataset_sha256"] = sha256_file(cfg.train.dataset);
+    if (fs::is_regular_file(cfg.train.dataset))
+      fields["dataset_sha256"] = sha256_file(cfg.train.dataset);
   }
   RunMeta meta(run_dir, fields, resume);
   try {
@@ -550,22 +578,27 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     const Metrics m = algo->update(tensors);
     for (const auto& [name, value] : m) {
       if (!std::isfinite(value)) {
-        fail("training diverged at step {}: {} = {} ({} on {})", step + 1, name, value, c.algo, c.dataset);
+        fail("training diverged at step {}: {} = {} ({} on {})", step + 1, name, value, c.algo,
+             c.dataset);
       }
     }
     const int64_t done = step + 1;
     log.progress(done);
     if (done % c.log_every == 0 || done == c.steps) {
       for (const auto& [name, module] : algo->modules()) {
-        if (!nn::all_finite(*module)) fail("training diverged at step {}: a parameter of '{}' is not finite", done, name);
+        if (!nn::all_finite(*module))
+          fail("training diverged at step {}: a parameter of '{}' is not finite", done, name);
       }
-      json line{{"step", done}, {"wall_s", total.seconds()},
-                {"updates_per_s", static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
+      json line{{"step", done},
+                {"wall_s", total.seconds()},
+                {"updates_per_s",
+                 static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
       for (const auto& [name, value] : m) line[name] = value;
       log.metrics(done, line);
       std::string losses;
       for (const auto& [name, value] : m) losses += fmt::format("  {} {:.4g}", name, value);
-      spdlog::info("step {}/{}{}  {:.0f} updates/s", done, c.steps, losses, line["updates_per_s"].get<double>());
+      spdlog::info("step {}/{}{}  {:.0f} updates/s", done, c.steps, losses,
+                   line["updates_per_s"].get<double>());
       since_log.restart();
     }
     const bool eval_now = (c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps;
@@ -608,7 +641,8 @@ LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
   archive.read("dims", dims_t);
   archive.read("max_action", max_action);
   LoadedCheckpoint out;
-  out.dims = {.obs_dim = dims_t[0].item<int64_t>(), .act_dim = dims_t[1].item<int64_t>(),
+  out.dims = {.obs_dim = dims_t[0].item<int64_t>(),
+              .act_dim = dims_t[1].item<int64_t>(),
               .max_action = max_action.item<double>()};
   out.algo = cfg.entry->make(*cfg.algo, out.dims, cfg.train.seed);
   out.algo->load(archive);
@@ -620,8 +654,10 @@ LoadedCheckpoint load_checkpoint(const std::string& checkpoint) {
 
 DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
   if (is_stream_checkpoint(checkpoint)) {
-    fail("{}: a streaming agent's policy (LayerNorm, leaky ReLU, Gaussian head) is not a ReLU MLP; "
-         "export supports the offline algorithms' policies", checkpoint);
+    fail(
+        "{}: a streaming agent's policy (LayerNorm, leaky ReLU, Gaussian head) is not a ReLU MLP; "
+        "export supports the offline algorithms' policies",
+        checkpoint);
   }
   LoadedCheckpoint c = load_checkpoint(checkpoint);
   return to_deployed_policy(*c.algo, static_cast<float>(c.dims.max_action),
@@ -632,7 +668,8 @@ DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {
 EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env_id,
                                int episodes, uint64_t seed) {
   if (episodes < 1) fail("episodes must be >= 1, got {}", episodes);
-  if (is_stream_checkpoint(checkpoint)) return evaluate_stream_checkpoint(checkpoint, env_id, episodes, seed);
+  if (is_stream_checkpoint(checkpoint))
+    return evaluate_stream_checkpoint(checkpoint, env_id, episodes, seed);
   LoadedCheckpoint c = load_checkpoint(checkpoint);
   auto env = make_env(env_id);
   const AlgoDims env_dims = dims_for(*env, env_id);

@@ -25,16 +25,16 @@ class ConfigFields;
 
 struct TrainConfig {
   std::string algo = "iql";
-  std::string dataset;       // D4RL file or Minari dataset (offline algorithms)
-  bool online = false;       // learn from the env instead (online and streaming agents)
+  std::string dataset;  // D4RL file or Minari dataset (offline algorithms)
+  bool online = false;  // learn from the env instead (online and streaming agents)
   // Online agents (SAC, TD3); `steps` then counts env steps (transitions).
-  int64_t num_envs = 1;             // envs stepped together (a VectorEnv)
-  int64_t learning_starts = 5000;   // env steps of uniformly random actions before updates
-  double utd_ratio = 1.0;           // gradient steps per transition (update-to-data ratio)
-  int64_t buffer_size = 1000000;    // replay capacity
-  int64_t snapshot_every = 0;       // keep snapshots/step-N.pt every N env steps (0: never)
-  std::string env;           // registered env id, for evaluation and the action bounds
-  int64_t steps = 100000;    // gradient steps
+  int64_t num_envs = 1;            // envs stepped together (a VectorEnv)
+  int64_t learning_starts = 5000;  // env steps of uniformly random actions before updates
+  double utd_ratio = 1.0;          // gradient steps per transition (update-to-data ratio)
+  int64_t buffer_size = 1000000;   // replay capacity
+  int64_t snapshot_every = 0;      // keep snapshots/step-N.pt every N env steps (0: never)
+  std::string env;                 // registered env id, for evaluation and the action bounds
+  int64_t steps = 100000;          // gradient steps
   int64_t batch_size = 256;
   double discount = 0.99;
   uint64_t seed = 0;
@@ -91,7 +91,7 @@ class DeployedPolicy;
 DeployedPolicy export_checkpoint_policy(const std::string& checkpoint);
 
 // Evaluates a checkpoint on `env` for `episodes` episodes with seeds seed, seed+1, ...
-EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env,
-                               int episodes, uint64_t seed);
+EvalResult evaluate_checkpoint(const std::string& checkpoint, const std::string& env, int episodes,
+                               uint64_t seed);
 
 }  // namespace stitch

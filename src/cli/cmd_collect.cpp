@@ -1,14 +1,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "algo/trainer.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "algo/trainer.h"
 #include "core/hash.h"
 #include "data/collect.h"
-#include "deploy/policy.h"
 #include "data/io.h"
+#include "deploy/policy.h"
 #include "env/registry.h"
 
 namespace stitch::cli {
@@ -30,7 +30,8 @@ struct CollectConfig {
     f.add("env", env, "registered env id");
     f.add("policy", policy, "random, scripted, or checkpoint (set by --checkpoint)");
     f.add("checkpoint", checkpoint, "a run's checkpoint: collect with its deterministic policy");
-    f.add("noise", noise, "none, gaussian:<std as a fraction of half the action range>, epsilon:<p>");
+    f.add("noise", noise,
+          "none, gaussian:<std as a fraction of half the action range>, epsilon:<p>");
     f.add("transitions", transitions, "rows to collect");
     f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
     f.add("out", out, "output path");
@@ -64,9 +65,11 @@ void add_collect_command(CLI::App& app) {
         args->shorthands.push_back("policy=checkpoint");
         args->shorthands.push_back("checkpoint=" + v);
       },
-      "collect with a trained policy: a run's checkpoints/latest.pt (its deterministic action, plus --noise)");
-  cmd->add_flag_callback("--force", [args] { args->shorthands.push_back("force=true"); },
-                         "replace an existing output");
+      "collect with a trained policy: a run's checkpoints/latest.pt (its deterministic action, "
+      "plus --noise)");
+  cmd->add_flag_callback(
+      "--force", [args] { args->shorthands.push_back("force=true"); },
+      "replace an existing output");
   cmd->callback([args] {
     setup_runtime(false);
     CollectConfig config;
@@ -90,8 +93,9 @@ void add_collect_command(CLI::App& app) {
       d.set_metadata_string("policy_checkpoint_sha256", sha256_file(config.checkpoint));
     }
     d.set_metadata_string("noise", config.noise);
-    save_dataset(d, config.out,
-                 {.layout = parse_layout(config.layout), .gzip_level = config.gzip, .force = config.force});
+    save_dataset(
+        d, config.out,
+        {.layout = parse_layout(config.layout), .gzip_level = config.gzip, .force = config.force});
     double sum = 0;
     int64_t complete = 0;
     for (const Episode& ep : d.episodes) {
@@ -100,8 +104,9 @@ void add_collect_command(CLI::App& app) {
         ++complete;
       }
     }
-    fmt::print("wrote {}: {} transitions, {} episodes, mean return {:.3f} over {} complete episodes\n",
-               config.out, d.size(), d.episodes.size(), complete > 0 ? sum / complete : 0.0, complete);
+    fmt::print(
+        "wrote {}: {} transitions, {} episodes, mean return {:.3f} over {} complete episodes\n",
+        config.out, d.size(), d.episodes.size(), complete > 0 ? sum / complete : 0.0, complete);
   });
 }
 

@@ -20,7 +20,8 @@ struct WriteArgs {
 };
 
 void add_write_options(CLI::App* cmd, WriteArgs& args) {
-  cmd->add_option("--layout", args.layout, "output layout: d4rl (one HDF5 file) or minari (a directory)")
+  cmd->add_option("--layout", args.layout,
+                  "output layout: d4rl (one HDF5 file) or minari (a directory)")
       ->check(CLI::IsMember({"d4rl", "minari"}));
   cmd->add_option("--compress", args.gzip, "gzip level 1-9 (0: none)")->check(CLI::Range(0, 9));
   cmd->add_flag("--force", args.force, "replace OUT if it exists");
@@ -44,22 +45,28 @@ void add_dataset_commands(CLI::App& app) {
       int bins = 8;
     };
     auto args = std::make_shared<Args>();
-    auto* cmd = dataset->add_subcommand("info", "summarise a dataset: returns, ranges, TQ, SACo, anomalies");
-    cmd->add_option("file", args->path, "D4RL file, Minari directory or Minari HDF5 file")->required();
+    auto* cmd = dataset->add_subcommand(
+        "info", "summarise a dataset: returns, ranges, TQ, SACo, anomalies");
+    cmd->add_option("file", args->path, "D4RL file, Minari directory or Minari HDF5 file")
+        ->required();
     cmd->add_flag("--json", args->json, "print JSON instead of text");
-    cmd->add_flag("--strict", args->strict, "treat anomalies (out-of-bounds actions, unended episodes) as errors");
+    cmd->add_flag("--strict", args->strict,
+                  "treat anomalies (out-of-bounds actions, unended episodes) as errors");
     cmd->add_option("--ref-min", args->ref_min, "random-policy reference return (for TQ)");
     cmd->add_option("--ref-max", args->ref_max, "expert reference return (for TQ)");
     cmd->add_option("--reference", args->reference, "reference dataset for SACo");
-    cmd->add_option("--bins", args->bins, "SACo grid bins per dimension")->check(CLI::Range(1, 1000));
+    cmd->add_option("--bins", args->bins, "SACo grid bins per dimension")
+        ->check(CLI::Range(1, 1000));
     cmd->callback([args] {
       setup_runtime(false);
       LoadReport report;
       const Dataset d = load_dataset(args->path, {.strict = args->strict}, &report);
       std::optional<Dataset> reference;
       if (!args->reference.empty()) reference = load_dataset(args->reference);
-      StatsOptions options{.ref_min = args->ref_min, .ref_max = args->ref_max,
-                           .reference = reference ? &*reference : nullptr, .saco_bins = args->bins};
+      StatsOptions options{.ref_min = args->ref_min,
+                           .ref_max = args->ref_max,
+                           .reference = reference ? &*reference : nullptr,
+                           .saco_bins = args->bins};
       const DatasetStats stats = compute_stats(d, report, options);
       fmt::print("{}", args->json ? format_stats_json(stats, args->path) + "\n"
                                   : format_stats_text(stats, args->path));
@@ -87,11 +94,14 @@ void add_dataset_commands(CLI::App& app) {
       std::optional<double> top;
     };
     auto args = std::make_shared<Args>();
-    auto* cmd = dataset->add_subcommand("slice", "keep some episodes: a range, or the top fraction by return");
+    auto* cmd = dataset->add_subcommand(
+        "slice", "keep some episodes: a range, or the top fraction by return");
     cmd->add_option("in", args->in, "input dataset")->required();
     cmd->add_option("out", args->out, "output path")->required();
-    auto* range = cmd->add_option("--episodes", args->episodes, "episode range FIRST:LAST (LAST excluded)");
-    auto* top = cmd->add_option("--top", args->top, "keep the top fraction of episodes by return, e.g. 0.1");
+    auto* range =
+        cmd->add_option("--episodes", args->episodes, "episode range FIRST:LAST (LAST excluded)");
+    auto* top = cmd->add_option("--top", args->top,
+                                "keep the top fraction of episodes by return, e.g. 0.1");
     range->excludes(top);
     add_write_options(cmd, *args);
     cmd->callback([args] {
@@ -102,9 +112,11 @@ void add_dataset_commands(CLI::App& app) {
         out = top_return_fraction(d, *args->top);
       } else if (!args->episodes.empty()) {
         const size_t colon = args->episodes.find(':');
-        if (colon == std::string::npos) fail("--episodes '{}': expected FIRST:LAST", args->episodes);
+        if (colon == std::string::npos)
+          fail("--episodes '{}': expected FIRST:LAST", args->episodes);
         try {
-          const std::string a = args->episodes.substr(0, colon), b = args->episodes.substr(colon + 1);
+          const std::string a = args->episodes.substr(0, colon),
+                            b = args->episodes.substr(colon + 1);
           out = slice_episodes(d, a.empty() ? 0 : std::stoll(a),
                                b.empty() ? static_cast<int64_t>(d.episodes.size()) : std::stoll(b));
         } catch (const std::logic_error&) {
@@ -141,10 +153,13 @@ void add_dataset_commands(CLI::App& app) {
       std::string csv, spec, out;
     };
     auto args = std::make_shared<Args>();
-    auto* cmd = dataset->add_subcommand("import-csv", "build a dataset from a CSV log and a JSON column spec");
-    cmd->add_option("csv", args->csv, "CSV file, one transition per row, with a header")->required();
+    auto* cmd = dataset->add_subcommand("import-csv",
+                                        "build a dataset from a CSV log and a JSON column spec");
+    cmd->add_option("csv", args->csv, "CSV file, one transition per row, with a header")
+        ->required();
     cmd->add_option("out", args->out, "output path")->required();
-    cmd->add_option("--spec", args->spec, "JSON spec naming the columns (see docs/datasets.md)")->required();
+    cmd->add_option("--spec", args->spec, "JSON spec naming the columns (see docs/datasets.md)")
+        ->required();
     add_write_options(cmd, *args);
     cmd->callback([args] {
       setup_runtime(false);

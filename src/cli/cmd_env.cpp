@@ -1,10 +1,10 @@
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "core/config.h"
@@ -30,13 +30,11 @@ struct EnvRunConfig {
     f.add("episodes", episodes, "number of episodes");
     f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
     f.add("max_episode_steps", max_episode_steps, "> 0 overrides the env's time limit");
-    f.add("normalize_observations", normalize_observations,
-          "wrap the env in NormalizeObservation");
+    f.add("normalize_observations", normalize_observations, "wrap the env in NormalizeObservation");
   }
   void validate() const {
     if (policy != "random" && policy != "scripted" && !policy.starts_with("constant:")) {
-      fail("config key 'policy': expected random, scripted or constant:<values>, got '{}'",
-           policy);
+      fail("config key 'policy': expected random, scripted or constant:<values>, got '{}'", policy);
     }
     if (episodes < 1) fail("config key 'episodes': must be >= 1, got {}", episodes);
     if (max_episode_steps < 0) {
@@ -132,15 +130,15 @@ void add_env_commands(CLI::App& app) {
       const EnvSpec& spec = registry.spec(id);
       const auto env = spec.make();
       const Space& a = env->action_space();
-      fmt::print("{:<26} {:>5} {:>5} {:>10} {:>9}  {}\n", id,
-                 env->observation_space().flat_dim(),
+      fmt::print("{:<26} {:>5} {:>5} {:>10} {:>9}  {}\n", id, env->observation_space().flat_dim(),
                  a.is_discrete() ? fmt::format("d{}", a.n()) : std::to_string(a.flat_dim()),
                  spec.max_episode_steps, spec.scripted_policy ? "yes" : "no", spec.summary);
     }
   });
 
   auto args = std::make_shared<ConfigArgs>();
-  auto* run = env->add_subcommand("run", "run a random, scripted or constant policy and print returns");
+  auto* run =
+      env->add_subcommand("run", "run a random, scripted or constant policy and print returns");
   add_config_options(run, args, {"env", "policy", "episodes", "seed"},
                      "override a config key: --set key=value (repeatable)");
   run->callback([args] { run_env(*args); });

@@ -16,19 +16,22 @@ void add_runs_commands(CLI::App& app) {
   list->callback([dir] {
     setup_runtime(false);
     const auto found = find_runs(*dir);
-    fmt::print("{:<28} {:<10} {:<15} {:<28} {:<9} {:>17} {:>11} {:>9}\n", "run", "algo", "env", "dataset", "status",
-               "steps", "last score", "wall");
+    fmt::print("{:<28} {:<10} {:<15} {:<28} {:<9} {:>17} {:>11} {:>9}\n", "run", "algo", "env",
+               "dataset", "status", "steps", "last score", "wall");
     for (const RunSummary& r : found) {
       std::string score = "-";
       if (!r.evaluations.empty()) {
         const EvalPoint& e = r.evaluations.back();
-        score = e.normalized ? fmt::format("{:.1f} n", *e.normalized) : fmt::format("{:.1f}", e.mean);
+        score =
+            e.normalized ? fmt::format("{:.1f} n", *e.normalized) : fmt::format("{:.1f}", e.mean);
       }
-      fmt::print("{:<28} {:<10} {:<15} {:<28} {:<9} {:>17} {:>11} {:>8.0f}s\n", r.name, r.algo, r.env, r.dataset,
-                 r.status, fmt::format("{}/{}", r.steps, r.planned_steps), score, r.wall_s);
+      fmt::print("{:<28} {:<10} {:<15} {:<28} {:<9} {:>17} {:>11} {:>8.0f}s\n", r.name, r.algo,
+                 r.env, r.dataset, r.status, fmt::format("{}/{}", r.steps, r.planned_steps), score,
+                 r.wall_s);
     }
-    fmt::print("{} run{}; scores ending in n are normalised (suite references), others raw returns\n", found.size(),
-               found.size() == 1 ? "" : "s");
+    fmt::print(
+        "{} run{}; scores ending in n are normalised (suite references), others raw returns\n",
+        found.size(), found.size() == 1 ? "" : "s");
   });
 }
 
@@ -40,12 +43,15 @@ void add_report_command(CLI::App& app) {
   auto dirs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>("report");
   auto options = std::make_shared<ReportOptions>();
-  auto* cmd = app.add_subcommand("report", "summarise runs over seeds: mean, median, IQM and optimality gap with "
-                                           "bootstrap confidence intervals, learning curves, aggregate plots and "
-                                           "performance profiles (index.html, summary.csv/md, SVG charts)");
+  auto* cmd =
+      app.add_subcommand("report",
+                         "summarise runs over seeds: mean, median, IQM and optimality gap with "
+                         "bootstrap confidence intervals, learning curves, aggregate plots and "
+                         "performance profiles (index.html, summary.csv/md, SVG charts)");
   cmd->add_option("runs", *dirs, "run directories, or directories holding runs")->required();
   cmd->add_option("--out", *out, "output directory");
-  cmd->add_option("--replicates", options->replicates, "bootstrap replicates")->check(CLI::PositiveNumber);
+  cmd->add_option("--replicates", options->replicates, "bootstrap replicates")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", options->seed, "seed of the bootstrap");
   cmd->add_option("--title", options->title, "title of index.html");
   cmd->callback([dirs, out, options] {

@@ -10,7 +10,8 @@ void add_suite_commands(CLI::App& app) {
   suite->require_subcommand(1);
   {
     auto o = std::make_shared<SuiteBuildOptions>();
-    auto* cmd = suite->add_subcommand("build", "regenerate the suite's datasets from its behaviour policies");
+    auto* cmd = suite->add_subcommand(
+        "build", "regenerate the suite's datasets from its behaviour policies");
     cmd->add_option("--manifest", o->manifest, "suite manifest")->check(CLI::ExistingFile);
     cmd->add_option("--data-dir", o->data_dir, "where the datasets go");
     cmd->add_option("--env", o->env, "only this env's datasets");
@@ -28,19 +29,21 @@ void add_suite_commands(CLI::App& app) {
   {
     auto manifest = std::make_shared<std::string>("suite/manifest.json");
     auto data_dir = std::make_shared<std::string>("data");
-    auto* cmd = suite->add_subcommand("list", "every suite dataset: transitions, episodes, mean return, normalised score");
+    auto* cmd = suite->add_subcommand(
+        "list", "every suite dataset: transitions, episodes, mean return, normalised score");
     cmd->add_option("--manifest", *manifest, "suite manifest")->check(CLI::ExistingFile);
     cmd->add_option("--data-dir", *data_dir, "where the datasets are");
     cmd->callback([manifest, data_dir] {
       setup_runtime(false);
-      fmt::print("{:<32} {:>12} {:>9} {:>12} {:>11}\n", "dataset", "transitions", "episodes", "mean return", "normalised");
+      fmt::print("{:<32} {:>12} {:>9} {:>12} {:>11}\n", "dataset", "transitions", "episodes",
+                 "mean return", "normalised");
       for (const SuiteListEntry& e : list_suite(*manifest, *data_dir)) {
         if (!e.built) {
           fmt::print("{:<32} {:>12}\n", e.name, "not built");
           continue;
         }
-        fmt::print("{:<32} {:>12} {:>9} {:>12.2f} {:>11}\n", e.name, e.transitions, e.episodes, e.mean_return,
-                   e.normalized ? fmt::format("{:.1f}", *e.normalized) : "-");
+        fmt::print("{:<32} {:>12} {:>9} {:>12.2f} {:>11}\n", e.name, e.transitions, e.episodes,
+                   e.mean_return, e.normalized ? fmt::format("{:.1f}", *e.normalized) : "-");
       }
     });
   }

@@ -18,15 +18,19 @@ void add_train_commands(CLI::App& app) {
     for (const auto& name : AlgoRegistry::global().names()) {
       algos += fmt::format("\n  {:<10} {}", name, AlgoRegistry::global().entry(name).summary);
     }
-    auto* cmd = app.add_subcommand(
-        "train", "train an algorithm: offline from a dataset (--dataset), or online from the env (--online, streaming agents); "
-        "evaluates on --env\nalgorithms:" + algos);
+    auto* cmd = app.add_subcommand("train",
+                                   "train an algorithm: offline from a dataset (--dataset), or "
+                                   "online from the env (--online, streaming agents); "
+                                   "evaluates on --env\nalgorithms:" +
+                                       algos);
     add_config_options(cmd, args, {"algo", "dataset", "env", "steps", "seed", "run-dir"},
                        "override a config key: --set key=value, algorithm keys as <algo>.<key> "
                        "(e.g. iql.expectile=0.8)");
-    cmd->add_flag_callback("--online", [args] { args->shorthands.push_back("online=true"); },
-                           "learn online from the env (config key online; the streaming agents)");
-    cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint, with its stored config");
+    cmd->add_flag_callback(
+        "--online", [args] { args->shorthands.push_back("online=true"); },
+        "learn online from the env (config key online; the streaming agents)");
+    cmd->add_flag("--resume", *resume,
+                  "continue the run in --run-dir from its last checkpoint, with its stored config");
     cmd->callback([args, resume] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
       TrainResult r;
@@ -49,8 +53,8 @@ void add_train_commands(CLI::App& app) {
       fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
       if (!r.evaluations.empty()) {
         const auto& [step, e] = r.evaluations.back();
-        fmt::print("final evaluation (step {}): mean return {:.3f} over {} episodes\n", step, e.mean,
-                   e.returns.size());
+        fmt::print("final evaluation (step {}): mean return {:.3f} over {} episodes\n", step,
+                   e.mean, e.returns.size());
       }
       fmt::print("checkpoint {}\n", r.checkpoint);
     });
@@ -63,18 +67,21 @@ void add_train_commands(CLI::App& app) {
     };
     auto args = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("eval", "evaluate a trained checkpoint on an env");
-    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")->required();
+    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")
+        ->required();
     cmd->add_option("--env", args->env, "env id")->required();
     cmd->add_option("--episodes", args->episodes, "episodes")->check(CLI::PositiveNumber);
     cmd->add_option("--seed", args->seed, "seed of the first episode");
     cmd->callback([args] {
       setup_runtime(/*warn_about_blas=*/true);
-      const EvalResult r = evaluate_checkpoint(args->checkpoint, args->env, args->episodes, args->seed);
+      const EvalResult r =
+          evaluate_checkpoint(args->checkpoint, args->env, args->episodes, args->seed);
       for (size_t i = 0; i < r.returns.size(); ++i) {
         fmt::print("episode {:>4}  return {:>10.3f}\n", i, r.returns[i]);
       }
       fmt::print("mean return {:.3f} over {} episodes\n", r.mean, r.returns.size());
-      if (const auto score = normalized_score(args->env, r.mean)) fmt::print("normalised score {:.1f}\n", *score);
+      if (const auto score = normalized_score(args->env, r.mean))
+        fmt::print("normalised score {:.1f}\n", *score);
     });
   }
   {
@@ -83,8 +90,10 @@ void add_train_commands(CLI::App& app) {
     };
     auto args = std::make_shared<Args>();
     auto* cmd = app.add_subcommand(
-        "export", "write a checkpoint's deterministic policy as a torch-free file for control loops");
-    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")->required();
+        "export",
+        "write a checkpoint's deterministic policy as a torch-free file for control loops");
+    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")
+        ->required();
     cmd->add_option("--out", args->out, "output file (stitch-policy-v1)")->required();
     cmd->callback([args] {
       setup_runtime(/*warn_about_blas=*/false);

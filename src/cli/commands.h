@@ -9,8 +9,8 @@ namespace stitch::cli {
 
 // Options every compute command shares.
 struct GlobalOptions {
-  int threads = 1;             // BLAS / env-stepping threads (see README "Threads")
-  std::string log_level;       // empty: STITCH_LOG_LEVEL or "info"
+  int threads = 1;        // BLAS / env-stepping threads (see README "Threads")
+  std::string log_level;  // empty: STITCH_LOG_LEVEL or "info"
 };
 
 GlobalOptions& global_options();

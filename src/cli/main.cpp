@@ -1,9 +1,9 @@
 // stitch: data-driven reinforcement learning. See `stitch --help`.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -31,11 +31,14 @@ void add_config_options(CLI::App* cmd, const std::shared_ptr<ConfigArgs>& args,
     std::replace(config_key.begin(), config_key.end(), '-', '_');
     cmd->add_option_function<std::string>(
         std::string("--") + key,
-        [args, config_key](const std::string& v) { args->shorthands.push_back(config_key + "=" + v); },
+        [args, config_key](const std::string& v) {
+          args->shorthands.push_back(config_key + "=" + v);
+        },
         fmt::format("config key {}", config_key));
   }
   cmd->add_option("--set", args->sets, set_help);
-  cmd->add_option("--config", args->config_file, "JSON file of config keys")->check(CLI::ExistingFile);
+  cmd->add_option("--config", args->config_file, "JSON file of config keys")
+      ->check(CLI::ExistingFile);
 }
 
 void setup_runtime(bool warn_about_blas) {

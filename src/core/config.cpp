@@ -2,9 +2,8 @@
 
 #include <charconv>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -42,7 +41,8 @@ ConfigFields::Field make_field(std::string key, T& value, std::string type, std:
     } else if constexpr (std::is_same_v<T, std::string>) {
       value = std::string(text);
     } else if constexpr (std::is_integral_v<T>) {
-      value = parse_number<T>(k, text, std::is_signed_v<T> ? "an integer" : "a non-negative integer");
+      value =
+          parse_number<T>(k, text, std::is_signed_v<T> ? "an integer" : "a non-negative integer");
     } else {
       value = parse_number<T>(k, text, "a number");
     }

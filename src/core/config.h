@@ -19,11 +19,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace stitch {
 
@@ -33,7 +32,7 @@ class ConfigFields {
     std::string key;   // dotted key, e.g. "optim.lr"
     std::string type;  // "bool", "int", "float", "string"
     std::string help;
-    std::function<void(std::string_view)> set_text;  // parses; throws Error on bad text
+    std::function<void(std::string_view)> set_text;   // parses; throws Error on bad text
     std::function<void(nlohmann::json&)> write_json;  // writes the typed value
   };
 
@@ -79,7 +78,9 @@ std::string dump_json(const ConfigFields& fields, int indent);
 }  // namespace detail
 
 template <typename T>
-concept Validatable = requires(const T& t) { t.validate(); };
+concept Validatable = requires(const T& t) {
+  t.validate();
+};
 
 // Resolves a config: JSON file (when `json_path` is non-empty), then each override, then
 // `validate()` when the struct has one.

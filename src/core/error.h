@@ -5,10 +5,10 @@
 // non-zero). Invariants that only a bug can break use STITCH_CHECK, which is always on.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace stitch {
 
@@ -26,15 +26,16 @@ template <typename... Args>
 }
 
 namespace detail {
-[[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
+[[noreturn]] void check_failed(const char* expr, const char* file, int line,
+                               const std::string& msg);
 }  // namespace detail
 
 }  // namespace stitch
 
 // Always-on invariant check (OpenSpiel's SPIEL_CHECK): a failure is a bug in stitch, reported
 // with the expression, source location and an optional message.
-#define STITCH_CHECK(cond, ...)                                                               \
-  do {                                                                                        \
-    if (!(cond)) [[unlikely]]                                                                 \
+#define STITCH_CHECK(cond, ...)                                                                 \
+  do {                                                                                          \
+    if (!(cond)) [[unlikely]]                                                                   \
       ::stitch::detail::check_failed(#cond, __FILE__, __LINE__, ::fmt::format("" __VA_ARGS__)); \
   } while (0)

@@ -1,12 +1,11 @@
 #include "core/hash.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <fstream>
 #include <memory>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -16,7 +15,8 @@ namespace {
 class Sha256 {
  public:
   Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) fail("sha256: cannot initialise OpenSSL");
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+      fail("sha256: cannot initialise OpenSSL");
   }
   void update(const void* data, size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
   std::string hex() {

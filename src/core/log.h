@@ -2,12 +2,12 @@
 // Level from `--log-level` or the STITCH_LOG_LEVEL environment variable (default "info").
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <spdlog/spdlog.h>
 
 namespace stitch {
 

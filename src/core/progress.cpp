@@ -1,13 +1,12 @@
 #include "core/progress.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -45,16 +44,23 @@ std::string human_duration(double seconds) {
   return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
-Progress::Progress(std::string what, int64_t total, std::string unit, double log_interval_s, int64_t start)
-    : what_(std::move(what)), unit_(std::move(unit)), total_(total), start_(start), done_(start),
-      log_interval_s_(log_interval_s), terminal_(use_terminal()) {}
+Progress::Progress(std::string what, int64_t total, std::string unit, double log_interval_s,
+                   int64_t start)
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      total_(total),
+      start_(start),
+      done_(start),
+      log_interval_s_(log_interval_s),
+      terminal_(use_terminal()) {}
 
 Progress::~Progress() {
   if (terminal_) set_status_line("");
 }
 
 std::string Progress::line(double rate) const {
-  const double pct = total_ > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(total_) : 0.0;
+  const double pct =
+      total_ > 0 ? 100.0 * static_cast<double>(done_) / static_cast<double>(total_) : 0.0;
   std::string out = fmt::format("{} {}/{} {} ({:.0f}%)", what_, done_, total_, unit_, pct);
   if (rate > 0) {
     out += fmt::format("  {}{}/s  ETA {}", human_count(rate), unit_.empty() ? "" : " " + unit_,

@@ -20,7 +20,8 @@ namespace stitch {
 class Progress {
  public:
   // `done` starts at `start` (a resumed run); the rate counts only this process's work.
-  Progress(std::string what, int64_t total, std::string unit, double log_interval_s = 10.0, int64_t start = 0);
+  Progress(std::string what, int64_t total, std::string unit, double log_interval_s = 10.0,
+           int64_t start = 0);
   ~Progress();  // clears the status line
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

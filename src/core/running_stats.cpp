@@ -6,8 +6,10 @@ namespace stitch {
 namespace {
 
 template <typename T>
-void welford(int64_t& count, std::vector<double>& mean, std::vector<double>& m2, std::span<const T> x) {
-  STITCH_CHECK(x.size() == mean.size(), "running statistics: got {} values, expected {}", x.size(), mean.size());
+void welford(int64_t& count, std::vector<double>& mean, std::vector<double>& m2,
+             std::span<const T> x) {
+  STITCH_CHECK(x.size() == mean.size(), "running statistics: got {} values, expected {}", x.size(),
+               mean.size());
   ++count;
   const double n = static_cast<double>(count);
   for (size_t i = 0; i < x.size(); ++i) {

@@ -1,8 +1,14 @@
 #include "core/runtime.h"
 
-#include <malloc.h>
+#include <ATen/Parallel.h>
+#include <H5public.h>
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <link.h>
+#include <malloc.h>
+#include <mujoco/mujoco.h>
+#include <spdlog/spdlog.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <climits>
@@ -11,17 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include <ATen/Parallel.h>
-#include <H5public.h>
-#include <fmt/format.h>
-#include <mujoco/mujoco.h>
-#include <spdlog/spdlog.h>
-#include <torch/version.h>
-
 #include "core/error.h"
 
 namespace stitch::build_info {
-const char* version();     // generated/build_info.cpp
+const char* version();  // generated/build_info.cpp
 const char* git_commit();
 }  // namespace stitch::build_info
 
@@ -119,7 +118,8 @@ BlasInfo blas_info() {
 
 void set_compute_threads(const ThreadSettings& settings) {
   if (settings.threads < 1) fail("threads must be >= 1, got {}", settings.threads);
-  if (settings.torch_threads < 1) fail("torch_threads must be >= 1, got {}", settings.torch_threads);
+  if (settings.torch_threads < 1)
+    fail("torch_threads must be >= 1, got {}", settings.torch_threads);
   for (auto set : openblas_setters()) set(settings.threads);
   g_compute_threads = settings.threads;
   at::set_num_threads(settings.torch_threads);

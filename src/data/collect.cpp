@@ -27,7 +27,8 @@ void parse_noise(const std::string& spec, CollectOptions& options) {
 }
 
 Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
-  if (options.transitions < 1) fail("collect: transitions must be >= 1, got {}", options.transitions);
+  if (options.transitions < 1)
+    fail("collect: transitions must be >= 1, got {}", options.transitions);
   const Space& space = env.action_space();
   if (options.gaussian_noise > 0 && !space.is_box()) {
     fail("collect: Gaussian noise needs a Box action space, {} has {}", env.id(), space.describe());
@@ -62,7 +63,8 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
     for (const auto& [name, values] : env.info()) {
       Column& col = d.infos[name];
       if (col.data.empty()) col.width = static_cast<int64_t>(values.size());
-      STITCH_CHECK(col.width == static_cast<int64_t>(values.size()), "info '{}' changed width", name);
+      STITCH_CHECK(col.width == static_cast<int64_t>(values.size()), "info '{}' changed width",
+                   name);
       for (double v : values) col.data.push_back(static_cast<float>(v));
     }
     StepResult r = env.step(action);
@@ -84,7 +86,8 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
   }
   // The budget cut the last episode: a time-out for bootstrapping purposes.
   if (!d.terminals.back()) d.timeouts.back() = 1;
-  if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; })) d.costs.clear();
+  if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; }))
+    d.costs.clear();
   d.set_metadata_string("env_id", env.id());
   d.set_metadata_string("stitch_version", version_string());
   d.set_metadata_number("seed", static_cast<double>(options.seed));

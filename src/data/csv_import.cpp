@@ -2,17 +2,17 @@
 
 #include <charconv>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
 namespace stitch {
 namespace {
 
-std::vector<std::string> split_csv_line(const std::string& line, const std::string& file, int64_t row) {
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& file,
+                                        int64_t row) {
   std::vector<std::string> fields;
   std::string field;
   bool quoted = false;
@@ -63,7 +63,8 @@ bool parse_flag(const std::string& text, const std::string& file, int64_t row,
                 const std::string& column) {
   const std::string t = trim(text);
   if (t == "1" || t == "true" || t == "True" || t == "TRUE" || t == "1.0") return true;
-  if (t == "0" || t == "false" || t == "False" || t == "FALSE" || t == "0.0" || t.empty()) return false;
+  if (t == "0" || t == "false" || t == "False" || t == "FALSE" || t == "0.0" || t.empty())
+    return false;
   fail("{}: row {} column '{}': expected 0/1 or true/false, got '{}'", file, row, column, text);
 }
 
@@ -74,7 +75,8 @@ std::vector<std::string> string_list(const nlohmann::json& spec, const char* key
     return {};
   }
   const auto& v = spec[key];
-  if (!v.is_array() || v.empty()) fail("{}: '{}' must be a non-empty list of column names", spec_path, key);
+  if (!v.is_array() || v.empty())
+    fail("{}: '{}' must be a non-empty list of column names", spec_path, key);
   std::vector<std::string> out;
   for (const auto& x : v) {
     if (!x.is_string()) fail("{}: '{}' must list column names (strings)", spec_path, key);
@@ -83,8 +85,8 @@ std::vector<std::string> string_list(const nlohmann::json& spec, const char* key
   return out;
 }
 
-std::string optional_string(const nlohmann::json& spec, const char* key, const std::string& spec_path,
-                            bool required) {
+std::string optional_string(const nlohmann::json& spec, const char* key,
+                            const std::string& spec_path, bool required) {
   if (!spec.contains(key)) {
     if (required) fail("{}: missing key '{}'", spec_path, key);
     return "";
@@ -125,7 +127,8 @@ Dataset import_csv(const std::string& csv_path, const std::string& spec_path) {
   for (size_t i = 0; i < header.size(); ++i) index[trim(header[i])] = i;
   auto column = [&](const std::string& name) {
     const auto it = index.find(name);
-    if (it == index.end()) fail("{}: no column '{}' in the header (named in {})", csv_path, name, spec_path);
+    if (it == index.end())
+      fail("{}: no column '{}' in the header (named in {})", csv_path, name, spec_path);
     return it->second;
   };
   std::vector<size_t> obs_idx, act_idx, next_idx;
@@ -162,8 +165,10 @@ Dataset import_csv(const std::string& csv_path, const std::string& spec_path) {
     }
     d.rewards.push_back(parse_float(fields[reward_idx], csv_path, row, reward_col));
     if (cost_idx) d.costs.push_back(parse_float(fields[*cost_idx], csv_path, row, cost_col));
-    const bool terminal = terminal_idx && parse_flag(fields[*terminal_idx], csv_path, row, terminal_col);
-    const bool timeout = timeout_idx && parse_flag(fields[*timeout_idx], csv_path, row, timeout_col);
+    const bool terminal =
+        terminal_idx && parse_flag(fields[*terminal_idx], csv_path, row, terminal_col);
+    const bool timeout =
+        timeout_idx && parse_flag(fields[*timeout_idx], csv_path, row, timeout_col);
     d.terminals.push_back(terminal);
     d.timeouts.push_back(!terminal && timeout);
     if (episode_idx) episode_ids.push_back(trim(fields[*episode_idx]));
@@ -171,7 +176,8 @@ Dataset import_csv(const std::string& csv_path, const std::string& spec_path) {
   if (d.rewards.empty()) fail("{}: no data rows after the header", csv_path);
   // A change of episode id after a row with neither flag: that row was cut (a time-out).
   for (size_t i = 0; i + 1 < episode_ids.size(); ++i) {
-    if (episode_ids[i] != episode_ids[i + 1] && !d.terminals[i] && !d.timeouts[i]) d.timeouts[i] = 1;
+    if (episode_ids[i] != episode_ids[i + 1] && !d.terminals[i] && !d.timeouts[i])
+      d.timeouts[i] = 1;
   }
   if (next_cols.empty()) {
     d.derive_next_observations();

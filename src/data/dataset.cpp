@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -72,11 +71,13 @@ double Dataset::metadata_number(const std::string& key) const {
 }
 
 void Dataset::set_metadata_string(const std::string& key, const std::string& value) {
-  metadata[key] = nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  metadata[key] =
+      nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void Dataset::set_metadata_number(const std::string& key, double value) {
-  metadata[key] = nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  metadata[key] =
+      nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void append_dataset(Dataset& dst, const Dataset& src) {

@@ -1,11 +1,10 @@
 #include "data/hdf5.h"
 
 #include <H5LTpublic.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -97,8 +96,8 @@ File File::open_image(const void* data, size_t size, const std::string& name) {
   install_hdf5_error_handler();
   File f;
   f.path_ = name;
-  const hid_t id = H5LTopen_file_image(const_cast<void*>(data), size, H5LT_FILE_IMAGE_DONT_COPY |
-                                                                         H5LT_FILE_IMAGE_DONT_RELEASE);
+  const hid_t id = H5LTopen_file_image(const_cast<void*>(data), size,
+                                       H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
   f.file_ = must(id, H5Fclose, fmt::format("{}: not an HDF5 file (or truncated)", name));
   return f;
 }
@@ -135,8 +134,8 @@ std::vector<std::string> File::members(const std::string& group) const {
   if (H5Gget_info(g.get(), &info) < 0) fail("{}: cannot list group '{}'", path_, group);
   std::vector<std::string> names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
-                                           H5P_DEFAULT);
+    const ssize_t len =
+        H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (len < 0) fail("{}: cannot read member {} of '{}'", path_, i, group);
     std::string name(static_cast<size_t>(len), '\0');
     H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
@@ -203,16 +202,34 @@ std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* s
       int64_t v = 0;
       const unsigned char* p = raw.data() + i * size;
       switch (size) {
-        case 1: v = is_signed ? int64_t{static_cast<int8_t>(*p)} : int64_t{*p}; break;
-        case 2: { int16_t x; std::memcpy(&x, p, 2); v = is_signed ? x : static_cast<uint16_t>(x); break; }
-        case 4: { int32_t x; std::memcpy(&x, p, 4); v = is_signed ? x : static_cast<uint32_t>(x); break; }
-        default: { int64_t x; std::memcpy(&x, p, 8); v = x; break; }
+        case 1:
+          v = is_signed ? int64_t{static_cast<int8_t>(*p)} : int64_t{*p};
+          break;
+        case 2: {
+          int16_t x;
+          std::memcpy(&x, p, 2);
+          v = is_signed ? x : static_cast<uint16_t>(x);
+          break;
+        }
+        case 4: {
+          int32_t x;
+          std::memcpy(&x, p, 4);
+          v = is_signed ? x : static_cast<uint32_t>(x);
+          break;
+        }
+        default: {
+          int64_t x;
+          std::memcpy(&x, p, 8);
+          v = x;
+          break;
+        }
       }
       out[i] = static_cast<float>(v);
     }
     return out;
   }
-  fail("{}: '{}' is not numeric (HDF5 type class {})", path_, dataset, static_cast<int>(s.type_class));
+  fail("{}: '{}' is not numeric (HDF5 type class {})", path_, dataset,
+       static_cast<int>(s.type_class));
 }
 
 std::optional<double> File::read_number(const std::string& dataset) const {
@@ -246,7 +263,8 @@ std::optional<std::string> File::read_string(const std::string& dataset) const {
   }
   const size_t size = H5Tget_size(type.get());
   std::string out(size, '\0');
-  if (H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) return std::nullopt;
+  if (H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    return std::nullopt;
   out.resize(std::strlen(out.c_str()));
   return out;
 }
@@ -258,8 +276,8 @@ std::vector<std::string> File::attribute_names(const std::string& object) const 
   if (H5Oget_info2(o.get(), &info, H5O_INFO_NUM_ATTRS) < 0) return {};
   std::vector<std::string> names;
   for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    const ssize_t len = H5Aget_name_by_idx(o.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
-                                           H5P_DEFAULT);
+    const ssize_t len =
+        H5Aget_name_by_idx(o.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (len < 0) continue;
     std::string name(static_cast<size_t>(len), '\0');
     H5Aget_name_by_idx(o.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size() + 1,
@@ -270,9 +288,9 @@ std::vector<std::string> File::attribute_names(const std::string& object) const 
 }
 
 std::string File::attribute_json(const std::string& object, const std::string& name) const {
-  Handle a = must(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT,
-                                  H5P_DEFAULT),
-                  H5Aclose, fmt::format("{}: cannot open attribute '{}' of '{}'", path_, name, object));
+  Handle a =
+      must(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+           H5Aclose, fmt::format("{}: cannot open attribute '{}' of '{}'", path_, name, object));
   Handle type(H5Aget_type(a.get()), H5Tclose);
   Handle space(H5Aget_space(a.get()), H5Sclose);
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
@@ -393,7 +411,8 @@ void write_attr(const File& f, const std::string& object, const std::string& nam
   }
   Handle a = must(H5Acreate_by_name(f.id(), object.c_str(), name.c_str(), file_type, space.get(),
                                     H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                  H5Aclose, fmt::format("{}: cannot create attribute '{}' on '{}'", f.path(), name, object));
+                  H5Aclose,
+                  fmt::format("{}: cannot create attribute '{}' on '{}'", f.path(), name, object));
   if (H5Awrite(a.get(), mem_type, value) < 0) {
     fail("{}: cannot write attribute '{}' on '{}'", f.path(), name, object);
   }

@@ -59,7 +59,8 @@ class File {
   DatasetShape shape(const std::string& dataset) const;
 
   // Reads a numeric dataset (float, integer or bool/enum) as float32, row-major.
-  std::vector<float> read_floats(const std::string& dataset, DatasetShape* shape_out = nullptr) const;
+  std::vector<float> read_floats(const std::string& dataset,
+                                 DatasetShape* shape_out = nullptr) const;
   // Reads a one-element numeric dataset as float64; nullopt when it is not one.
   std::optional<double> read_number(const std::string& dataset) const;
   // Reads a string dataset or scalar (fixed or variable length); nullopt if not a string.
@@ -78,7 +79,8 @@ class File {
   void write_string(const std::string& dataset, const std::string& value);
   void write_attribute(const std::string& object, const std::string& name, int64_t value);
   void write_attribute(const std::string& object, const std::string& name, double value);
-  void write_attribute(const std::string& object, const std::string& name, const std::string& value);
+  void write_attribute(const std::string& object, const std::string& name,
+                       const std::string& value);
 
   void flush();
 

@@ -1,22 +1,20 @@
 #include "data/io.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <csignal>
-#include <cstring>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <sstream>
 
 #include "core/error.h"
 #include "data/hdf5.h"
@@ -124,11 +122,11 @@ void read_infos(const h5::File& f, const std::string& group, const std::string& 
       continue;
     }
     const h5::DatasetShape s = f.shape(key);
-    const bool numeric = s.type_class == H5T_FLOAT || s.type_class == H5T_INTEGER ||
-                         s.type_class == H5T_ENUM;
+    const bool numeric =
+        s.type_class == H5T_FLOAT || s.type_class == H5T_INTEGER || s.type_class == H5T_ENUM;
     if (!numeric || s.dims.empty() || s.dims[0] != rows) {
-      warn(report, fmt::format("{}: skipping '{}' (not a numeric column of {} rows)", f.path(), key,
-                               rows));
+      warn(report,
+           fmt::format("{}: skipping '{}' (not a numeric column of {} rows)", f.path(), key, rows));
       continue;
     }
     int64_t width = 1;
@@ -265,8 +263,10 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
     d.actions.insert(d.actions.end(), a.begin(), a.end());
     const std::vector<float> r = f.read_floats(key("rewards"));
     d.rewards.insert(d.rewards.end(), r.begin(), r.end());
-    std::vector<uint8_t> term = to_flags(f.read_floats(key("terminations")), f.path(), key("terminations"));
-    std::vector<uint8_t> trunc = to_flags(f.read_floats(key("truncations")), f.path(), key("truncations"));
+    std::vector<uint8_t> term =
+        to_flags(f.read_floats(key("terminations")), f.path(), key("terminations"));
+    std::vector<uint8_t> trunc =
+        to_flags(f.read_floats(key("truncations")), f.path(), key("truncations"));
     // D4RL's rows: a termination wins; an episode that ends with neither flag was cut by the
     // collector, which is a truncation for bootstrapping purposes, unless stitch recorded it as
     // the data's final, cut episode.
@@ -287,7 +287,8 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
     d.has_next.insert(d.has_next.end(), valid.begin(), valid.end());
     if (f.exists(key("costs"))) {
       const std::vector<float> c = f.read_floats(key("costs"));
-      if (static_cast<int64_t>(c.size()) != t) fail("{}: '{}' must have {} rows", f.path(), key("costs"), t);
+      if (static_cast<int64_t>(c.size()) != t)
+        fail("{}: '{}' must have {} rows", f.path(), key("costs"), t);
       d.costs.insert(d.costs.end(), c.begin(), c.end());
     }
     if (f.is_group(key("infos"))) {
@@ -321,9 +322,9 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
     for (auto it = j.begin(); it != j.end(); ++it) d.metadata[it.key()] = it->dump();
     const double declared_steps = d.metadata_number("total_steps");
     if (!std::isnan(declared_steps) && static_cast<int64_t>(declared_steps) != d.size()) {
-      warn(report, fmt::format("{}: total_steps says {} but the episodes hold {} steps",
-                               metadata_path.string(), static_cast<int64_t>(declared_steps),
-                               d.size()));
+      warn(report,
+           fmt::format("{}: total_steps says {} but the episodes hold {} steps",
+                       metadata_path.string(), static_cast<int64_t>(declared_steps), d.size()));
     }
   }
   d.index_episodes();
@@ -431,7 +432,8 @@ std::string space_json(const Space* space, int64_t dim) {
   return j.dump();
 }
 
-void write_minari_dir(const Dataset& d, const fs::path& dir, const std::string& dataset_id, int gzip) {
+void write_minari_dir(const Dataset& d, const fs::path& dir, const std::string& dataset_id,
+                      int gzip) {
   fs::create_directories(dir / "data");
   h5::File f = h5::File::create((dir / "data" / kMinariFile).string());
   for (size_t e = 0; e < d.episodes.size(); ++e) {
@@ -519,7 +521,8 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
   check_finite(d.rewards, 1, source, "rewards");
   check_finite(d.next_observations, d.obs_dim, source, "next_observations");
   check_finite(d.costs, 1, source, "costs");
-  for (const auto& [name, col] : d.infos) check_finite(col.data, col.width, source, "infos/" + name);
+  for (const auto& [name, col] : d.infos)
+    check_finite(col.data, col.width, source, "infos/" + name);
 
   std::vector<float> low, high;
   if (declared_action_bounds(d, low, high)) {
@@ -530,8 +533,8 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
           if (report.actions_out_of_bounds == 0) {
             report.first_action_out_of_bounds_row = i;
             const std::string msg = fmt::format(
-                "{}: 'actions' row {} column {}: {} is outside the declared bounds [{}, {}]", source,
-                i, k, a, low[k], high[k]);
+                "{}: 'actions' row {} column {}: {} is outside the declared bounds [{}, {}]",
+                source, i, k, a, low[k], high[k]);
             if (options.strict) throw Error(msg);
           }
           ++report.actions_out_of_bounds;
@@ -540,9 +543,10 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
       }
     }
     if (report.actions_out_of_bounds > 0) {
-      warn(report, fmt::format("{}: 'actions': {} rows outside the declared bounds, first at row {}",
-                               source, report.actions_out_of_bounds,
-                               report.first_action_out_of_bounds_row));
+      warn(
+          report,
+          fmt::format("{}: 'actions': {} rows outside the declared bounds, first at row {}", source,
+                      report.actions_out_of_bounds, report.first_action_out_of_bounds_row));
     }
   }
 
@@ -551,9 +555,10 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
     const int64_t limit = EnvRegistry::global().spec(env_id).max_episode_steps;
     for (const Episode& ep : d.episodes) {
       if (limit > 0 && ep.length > limit) {
-        fail("{}: 'terminals'/'timeouts': the episode starting at row {} runs {} steps, longer than "
-             "{}'s time limit of {} (an episode that never ends)",
-             source, ep.start, ep.length, env_id, limit);
+        fail(
+            "{}: 'terminals'/'timeouts': the episode starting at row {} runs {} steps, longer than "
+            "{}'s time limit of {} (an episode that never ends)",
+            source, ep.start, ep.length, env_id, limit);
       }
     }
   }
@@ -597,8 +602,9 @@ void load_in_child(const std::string& path, const LoadOptions& options) {
   }
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
-    fail("{}: corrupt file: the HDF5 library crashed reading it (signal {}, {}); nothing was loaded",
-         path, sig, strsignal(sig));
+    fail(
+        "{}: corrupt file: the HDF5 library crashed reading it (signal {}, {}); nothing was loaded",
+        path, sig, strsignal(sig));
   }
 }
 
@@ -609,9 +615,8 @@ Dataset load_dataset(const std::string& path, const LoadOptions& options, LoadRe
   LoadReport local;
   LoadReport& report = report_out != nullptr ? *report_out : local;
   report.layout = detect_layout(path);
-  Dataset d = report.layout == Layout::kD4rl
-                  ? read_d4rl(h5::File::open_read(path), options, report)
-                  : read_minari(path, options, report);
+  Dataset d = report.layout == Layout::kD4rl ? read_d4rl(h5::File::open_read(path), options, report)
+                                             : read_minari(path, options, report);
   if (d.size() == 0) fail("{}: the dataset has no transitions", path);
   validate_dataset(d, path, options, report);
   return d;

@@ -49,7 +49,8 @@ double locomotion_reward_scale(const Dataset& dataset) {
     hi = std::max(hi, ep.total_return);
   }
   if (hi - lo <= 0.0) {
-    fail("reward scaling: every episode has the same return {}; 1000 / (max - min) is undefined", lo);
+    fail("reward scaling: every episode has the same return {}; 1000 / (max - min) is undefined",
+         lo);
   }
   return 1000.0 / (hi - lo);
 }

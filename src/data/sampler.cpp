@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -163,7 +162,8 @@ void Sampler::sample(Batch& batch) {
                            data_.actions.data(), data_.rewards.data(), data_.terminals.data()};
   const int64_t* idx = batch.indices.data();
   if (options_.n_step > 1 || !batch.costs.empty() || !batch.returns_to_go.empty()) {
-    for (int64_t b = 0; b < std::min(kPrefetchAhead, batch.size); ++b) prefetch_row(cols, idx[b], od, ad);
+    for (int64_t b = 0; b < std::min(kPrefetchAhead, batch.size); ++b)
+      prefetch_row(cols, idx[b], od, ad);
     for (int64_t b = 0; b < batch.size; ++b) {
       if (b + kPrefetchAhead < batch.size) prefetch_row(cols, idx[b + kPrefetchAhead], od, ad);
       fill_row(b, idx[b], batch);
@@ -268,7 +268,8 @@ Dataset ReplayBuffer::to_dataset() const {
     d.timeouts.push_back(!terminated_[i] && truncated_[i]);
     d.has_next.push_back(1);
   }
-  if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; })) d.costs.clear();
+  if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; }))
+    d.costs.clear();
   d.index_episodes();
   return d;
 }
@@ -298,18 +299,23 @@ void ReplayBuffer::load(const std::string& path) {
   h5::File f = h5::File::open_read(path);
   auto attribute = [&](const char* name) {
     const auto j = nlohmann::json::parse(f.attribute_json("/", name), nullptr, false);
-    if (!j.is_number()) fail("{}: replay buffer attribute '{}' is missing or not a number", path, name);
+    if (!j.is_number())
+      fail("{}: replay buffer attribute '{}' is missing or not a number", path, name);
     return j.get<int64_t>();
   };
-  const int64_t capacity = attribute("capacity"), size = attribute("size"), next = attribute("next");
+  const int64_t capacity = attribute("capacity"), size = attribute("size"),
+                next = attribute("next");
   if (capacity != capacity_ || size < 0 || size > capacity || next < 0 || next >= capacity) {
-    fail("{}: replay buffer of capacity {} (size {}, next {}) does not fit this buffer of capacity {}", path, capacity,
-         size, next, capacity_);
+    fail(
+        "{}: replay buffer of capacity {} (size {}, next {}) does not fit this buffer of capacity "
+        "{}",
+        path, capacity, size, next, capacity_);
   }
   auto read = [&](const char* name, std::vector<float>& out, int64_t width) {
     const std::vector<float> v = f.read_floats(name);
     if (static_cast<int64_t>(v.size()) != size * width) {
-      fail("{}: replay buffer field '{}' has {} values, expected {} x {}", path, name, v.size(), size, width);
+      fail("{}: replay buffer field '{}' has {} values, expected {} x {}", path, name, v.size(),
+           size, width);
     }
     std::copy(v.begin(), v.end(), out.begin());
   };

@@ -29,8 +29,8 @@ struct Batch {
 
 struct SamplerOptions {
   int64_t batch_size = 256;
-  int n_step = 1;            // >= 1; n-step targets stop at the end of the episode
-  double discount = 0.99;    // for n-step rewards and `discounts`
+  int n_step = 1;             // >= 1; n-step targets stop at the end of the episode
+  double discount = 0.99;     // for n-step rewards and `discounts`
   bool return_to_go = false;  // fill returns_to_go (discounted by rtg_discount, within the episode)
   double rtg_discount = 1.0;
   uint64_t seed = 0;
@@ -57,10 +57,10 @@ class Sampler {
   const Dataset& data_;
   SamplerOptions options_;
   Rng rng_;
-  std::vector<int64_t> rows_;           // eligible rows
-  bool all_rows_eligible_ = false;      // rows_ is 0..N-1
-  std::vector<int64_t> episode_end_;    // per row: one past the last row of its episode
-  std::vector<float> returns_to_go_;    // per row, when enabled
+  std::vector<int64_t> rows_;         // eligible rows
+  bool all_rows_eligible_ = false;    // rows_ is 0..N-1
+  std::vector<int64_t> episode_end_;  // per row: one past the last row of its episode
+  std::vector<float> returns_to_go_;  // per row, when enabled
 };
 
 // A fixed-capacity ring buffer of transitions for online training; the oldest are overwritten.

@@ -1,11 +1,11 @@
 #include "data/stats.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -30,7 +30,8 @@ RangeStats ranges(const std::vector<float>& data, int64_t width) {
   for (int64_t k = 0; k < width; ++k) {
     const double mean = n > 0 ? sum[k] / n : 0.0;
     r.mean.push_back(static_cast<float>(mean));
-    r.std.push_back(static_cast<float>(n > 0 ? std::sqrt(std::max(0.0, sum_sq[k] / n - mean * mean)) : 0.0));
+    r.std.push_back(
+        static_cast<float>(n > 0 ? std::sqrt(std::max(0.0, sum_sq[k] / n - mean * mean)) : 0.0));
   }
   return r;
 }
@@ -77,7 +78,8 @@ int64_t count_unique_cells(const Dataset& d, const std::vector<float>& low,
   return static_cast<int64_t>(cells.size());
 }
 
-DatasetStats compute_stats(const Dataset& d, const LoadReport& report, const StatsOptions& options) {
+DatasetStats compute_stats(const Dataset& d, const LoadReport& report,
+                           const StatsOptions& options) {
   DatasetStats s;
   s.layout = layout_name(report.layout);
   s.transitions = d.size();
@@ -108,7 +110,8 @@ DatasetStats compute_stats(const Dataset& d, const LoadReport& report, const Sta
     s.histogram.assign(std::max(1, options.histogram_bins), 0);
     const double span = s.return_max - s.return_min;
     for (double r : returns) {
-      int64_t bin = span > 0 ? static_cast<int64_t>((r - s.return_min) / span * s.histogram.size()) : 0;
+      int64_t bin =
+          span > 0 ? static_cast<int64_t>((r - s.return_min) / span * s.histogram.size()) : 0;
       bin = std::clamp<int64_t>(bin, 0, static_cast<int64_t>(s.histogram.size()) - 1);
       ++s.histogram[bin];
     }
@@ -155,11 +158,12 @@ std::string format_stats_text(const DatasetStats& s, const std::string& name) {
   append_line(out, "dataset      {}", name);
   append_line(out, "layout       {}", s.layout);
   append_line(out, "transitions  {}", s.transitions);
-  append_line(out, "episodes     {}  (terminated {}, timed out {}, cut by end of data {})", s.episodes,
-       s.terminated, s.timed_out, s.cut);
-  append_line(out, "length       min {:.0f}  mean {:.1f}  max {:.0f}", s.length_min, s.length_mean, s.length_max);
+  append_line(out, "episodes     {}  (terminated {}, timed out {}, cut by end of data {})",
+              s.episodes, s.terminated, s.timed_out, s.cut);
+  append_line(out, "length       min {:.0f}  mean {:.1f}  max {:.0f}", s.length_min, s.length_mean,
+              s.length_max);
   append_line(out, "return       min {:.3f}  median {:.3f}  mean {:.3f}  max {:.3f}", s.return_min,
-       s.return_median, s.return_mean, s.return_max);
+              s.return_median, s.return_mean, s.return_max);
   if (!s.histogram.empty()) {
     const int64_t peak = *std::max_element(s.histogram.begin(), s.histogram.end());
     const double width = (s.return_max - s.return_min) / static_cast<double>(s.histogram.size());
@@ -167,30 +171,30 @@ std::string format_stats_text(const DatasetStats& s, const std::string& name) {
     for (size_t b = 0; b < s.histogram.size(); ++b) {
       const int bar = peak > 0 ? static_cast<int>(std::lround(40.0 * s.histogram[b] / peak)) : 0;
       append_line(out, "  [{:>11.2f}, {:>11.2f}) {:>7} {}", s.return_min + b * width,
-           s.return_min + (b + 1) * width, s.histogram[b], std::string(bar, '#'));
+                  s.return_min + (b + 1) * width, s.histogram[b], std::string(bar, '#'));
     }
   }
   auto ranges_table = [&](const char* what, const RangeStats& r) {
     append_line(out, "{} ranges (dim: min .. max, mean +- std)", what);
     for (size_t k = 0; k < r.min.size(); ++k) {
-      append_line(out, "  {:>3}: {:>10.4f} .. {:>10.4f}   {:>10.4f} +- {:.4f}", k, r.min[k], r.max[k],
-           r.mean[k], r.std[k]);
+      append_line(out, "  {:>3}: {:>10.4f} .. {:>10.4f}   {:>10.4f} +- {:.4f}", k, r.min[k],
+                  r.max[k], r.mean[k], r.std[k]);
     }
   };
   ranges_table("observation", s.observations);
   ranges_table("action", s.actions);
   if (s.tq) {
-    append_line(out, "TQ           {:.4f}  (mean return between references {:.3f} and {:.3f})", *s.tq,
-         *s.ref_min, *s.ref_max);
+    append_line(out, "TQ           {:.4f}  (mean return between references {:.3f} and {:.3f})",
+                *s.tq, *s.ref_min, *s.ref_max);
   } else {
     append_line(out, "TQ           n/a (no reference returns: pass --ref-min and --ref-max)");
   }
   if (s.saco) {
     append_line(out, "SACo         {:.4f}  ({} unique (s,a) cells vs {} in the reference)", *s.saco,
-         s.unique_cells, s.reference_unique_cells);
+                s.unique_cells, s.reference_unique_cells);
   } else {
     append_line(out, "SACo         n/a ({} unique (s,a) cells; pass --reference FILE to normalise)",
-         s.unique_cells);
+                s.unique_cells);
   }
   if (!s.metadata.empty()) {
     append_line(out, "metadata");
@@ -212,11 +216,16 @@ std::string format_stats_json(const DatasetStats& s, const std::string& name) {
   j["dataset"] = name;
   j["layout"] = s.layout;
   j["transitions"] = s.transitions;
-  j["episodes"] = {{"count", s.episodes}, {"terminated", s.terminated}, {"timed_out", s.timed_out},
+  j["episodes"] = {{"count", s.episodes},
+                   {"terminated", s.terminated},
+                   {"timed_out", s.timed_out},
                    {"cut", s.cut}};
   j["length"] = {{"min", s.length_min}, {"mean", s.length_mean}, {"max", s.length_max}};
-  j["return"] = {{"min", s.return_min}, {"median", s.return_median}, {"mean", s.return_mean},
-                 {"max", s.return_max}, {"histogram", s.histogram}};
+  j["return"] = {{"min", s.return_min},
+                 {"median", s.return_median},
+                 {"mean", s.return_mean},
+                 {"max", s.return_max},
+                 {"histogram", s.histogram}};
   auto r = [](const RangeStats& x) {
     return nlohmann::json{{"min", x.min}, {"max", x.max}, {"mean", x.mean}, {"std", x.std}};
   };

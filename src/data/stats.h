@@ -25,8 +25,8 @@
 namespace stitch {
 
 struct StatsOptions {
-  std::optional<double> ref_min;   // random-policy reference return
-  std::optional<double> ref_max;   // expert reference return
+  std::optional<double> ref_min;       // random-policy reference return
+  std::optional<double> ref_max;       // expert reference return
   const Dataset* reference = nullptr;  // for SACo
   int saco_bins = 8;
   int histogram_bins = 10;
@@ -47,7 +47,7 @@ struct DatasetStats {
   RangeStats observations, actions;
   std::vector<std::string> anomalies;
   std::optional<double> tq;
-  int64_t unique_cells = 0;           // discretised (s, a) cells
+  int64_t unique_cells = 0;            // discretised (s, a) cells
   int64_t reference_unique_cells = 0;  // 0 without a reference
   std::optional<double> saco;
   std::optional<double> ref_min, ref_max;

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "core/error.h"
 
@@ -21,7 +20,8 @@ Dataset slice_episodes(const Dataset& d, int64_t first, int64_t last) {
 }
 
 Dataset top_return_fraction(const Dataset& d, double fraction) {
-  if (!(fraction > 0.0 && fraction <= 1.0)) fail("return fraction must be in (0, 1], got {}", fraction);
+  if (!(fraction > 0.0 && fraction <= 1.0))
+    fail("return fraction must be in (0, 1], got {}", fraction);
   std::vector<double> returns;
   for (const Episode& ep : d.episodes) returns.push_back(ep.total_return);
   std::vector<double> sorted = returns;
@@ -35,7 +35,8 @@ Dataset top_return_fraction(const Dataset& d, double fraction) {
   return select_episodes(d, idx);
 }
 
-Dataset merge_datasets(const std::vector<Dataset>& datasets, const std::vector<std::string>& names) {
+Dataset merge_datasets(const std::vector<Dataset>& datasets,
+                       const std::vector<std::string>& names) {
   if (datasets.empty()) fail("merge needs at least one dataset");
   Dataset out;
   for (size_t i = 0; i < datasets.size(); ++i) {

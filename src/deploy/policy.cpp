@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -29,12 +28,14 @@ DeployedPolicy::DeployedPolicy(std::vector<Layer> layers, float max_action,
   int64_t widest = 0;
   for (size_t k = 0; k < layers_.size(); ++k) {
     const Layer& l = layers_[k];
-    if (static_cast<int64_t>(l.weight.size()) != l.in * l.out || static_cast<int64_t>(l.bias.size()) != l.out) {
+    if (static_cast<int64_t>(l.weight.size()) != l.in * l.out ||
+        static_cast<int64_t>(l.bias.size()) != l.out) {
       fail("deployed policy: layer {} has {} weights and {} biases for {}x{}", k, l.weight.size(),
            l.bias.size(), l.in, l.out);
     }
     if (k > 0 && l.in != layers_[k - 1].out) {
-      fail("deployed policy: layer {} takes {} inputs but layer {} gives {}", k, l.in, k - 1, layers_[k - 1].out);
+      fail("deployed policy: layer {} takes {} inputs but layer {} gives {}", k, l.in, k - 1,
+           layers_[k - 1].out);
     }
     widest = std::max({widest, l.in, l.out});
   }
@@ -48,7 +49,8 @@ DeployedPolicy::DeployedPolicy(std::vector<Layer> layers, float max_action,
 }
 
 void DeployedPolicy::act(std::span<const float> obs, std::span<float> action) const {
-  if (static_cast<int64_t>(obs.size()) != obs_dim() || static_cast<int64_t>(action.size()) != act_dim()) {
+  if (static_cast<int64_t>(obs.size()) != obs_dim() ||
+      static_cast<int64_t>(action.size()) != act_dim()) {
     fail("deployed policy: got obs[{}] and action[{}], expects obs[{}] and action[{}]", obs.size(),
          action.size(), obs_dim(), act_dim());
   }
@@ -81,7 +83,8 @@ void DeployedPolicy::save(const std::string& path) const {
     std::ofstream out(tmp, std::ios::binary);
     out << header.dump() << "\n";
     auto write = [&](const std::vector<float>& v) {
-      out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+      out.write(reinterpret_cast<const char*>(v.data()),
+                static_cast<std::streamsize>(v.size() * sizeof(float)));
     };
     write(obs_mean_);
     write(obs_std_);
@@ -124,11 +127,13 @@ DeployedPolicy DeployedPolicy::load(const std::string& path) {
     std = read(layers.front().in, "obs_std");
   }
   for (Layer& l : layers) {
-    if (l.in < 1 || l.out < 1 || l.in * l.out > (int64_t{1} << 28)) fail("{}: bad layer shape {}x{}", path, l.in, l.out);
+    if (l.in < 1 || l.out < 1 || l.in * l.out > (int64_t{1} << 28))
+      fail("{}: bad layer shape {}x{}", path, l.in, l.out);
     l.weight = read(l.in * l.out, "a weight");
     l.bias = read(l.out, "a bias");
   }
-  return DeployedPolicy(std::move(layers), header.value("max_action", 1.0f), std::move(mean), std::move(std));
+  return DeployedPolicy(std::move(layers), header.value("max_action", 1.0f), std::move(mean),
+                        std::move(std));
 }
 
 namespace {
@@ -136,7 +141,9 @@ namespace {
 class DeployedEnvPolicy : public Policy {
  public:
   explicit DeployedEnvPolicy(DeployedPolicy policy) : policy_(std::move(policy)) {}
-  void act(std::span<const float> obs, Rng&, std::span<float> action) override { policy_.act(obs, action); }
+  void act(std::span<const float> obs, Rng&, std::span<float> action) override {
+    policy_.act(obs, action);
+  }
 
  private:
   DeployedPolicy policy_;

@@ -28,7 +28,7 @@
 namespace stitch {
 
 struct StepResult {
-  std::vector<float> obs;   // [obs_dim] float32: the observation after the step
+  std::vector<float> obs;  // [obs_dim] float32: the observation after the step
   double reward = 0.0;
   bool terminated = false;  // true terminal state
   bool truncated = false;   // episode cut (time limit)

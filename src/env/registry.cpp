@@ -1,10 +1,10 @@
 #include "env/registry.h"
 
-#include <algorithm>
-#include <regex>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <regex>
 
 #include "core/error.h"
 #include "env/wrappers.h"
@@ -47,8 +47,8 @@ std::vector<std::string> EnvRegistry::ids() const {
 std::unique_ptr<Env> make_env(const std::string& id, const MakeEnvOptions& options) {
   const EnvSpec& spec = EnvRegistry::global().spec(id);
   std::unique_ptr<Env> env = spec.make();
-  const int64_t limit = options.max_episode_steps > 0 ? options.max_episode_steps
-                                                      : spec.max_episode_steps;
+  const int64_t limit =
+      options.max_episode_steps > 0 ? options.max_episode_steps : spec.max_episode_steps;
   if (options.time_limit && limit > 0) env = std::make_unique<TimeLimit>(std::move(env), limit);
   if (options.rescale_actions) env = std::make_unique<RescaleAction>(std::move(env));
   if (options.clip_actions) env = std::make_unique<ClipAction>(std::move(env));

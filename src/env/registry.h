@@ -41,10 +41,10 @@ class EnvRegistry {
 };
 
 struct MakeEnvOptions {
-  bool time_limit = true;            // wrap in TimeLimit(spec.max_episode_steps)
-  int64_t max_episode_steps = 0;     // > 0 overrides the spec's limit
-  bool clip_actions = false;         // wrap in ClipAction
-  bool rescale_actions = false;      // wrap in RescaleAction (agent acts in [-1, 1])
+  bool time_limit = true;               // wrap in TimeLimit(spec.max_episode_steps)
+  int64_t max_episode_steps = 0;        // > 0 overrides the spec's limit
+  bool clip_actions = false;            // wrap in ClipAction
+  bool rescale_actions = false;         // wrap in RescaleAction (agent acts in [-1, 1])
   bool normalize_observations = false;  // wrap in NormalizeObservation
 };
 

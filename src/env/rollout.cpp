@@ -22,8 +22,7 @@ EpisodeStats run_episode(Env& env, Policy& policy, uint64_t seed, Rng& policy_rn
       return stats;
     }
     if (stats.length >= max_steps_guard) {
-      fail("{}: episode with seed {} did not end within {} steps", env.id(), seed,
-           max_steps_guard);
+      fail("{}: episode with seed {} did not end within {} steps", env.id(), seed, max_steps_guard);
     }
     obs = std::move(r.obs);
   }

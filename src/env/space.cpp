@@ -1,9 +1,9 @@
 #include "env/space.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <cmath>
 
 #include "core/error.h"
 

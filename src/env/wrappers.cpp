@@ -49,7 +49,8 @@ std::vector<double> NormalizeObservation::variance() const {
 void NormalizeObservation::normalize(std::vector<float>& obs) {
   if (updating_) stats_.update(obs);
   for (size_t i = 0; i < obs.size(); ++i) {
-    obs[i] = static_cast<float>((obs[i] - stats_.mean()[i]) / std::sqrt(stats_.population_variance(i) + epsilon_));
+    obs[i] = static_cast<float>((obs[i] - stats_.mean()[i]) /
+                                std::sqrt(stats_.population_variance(i) + epsilon_));
   }
 }
 

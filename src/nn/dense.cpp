@@ -59,7 +59,8 @@ double dense_backward(const float* __restrict x, int64_t in, const float* __rest
       dst[j] = v;
       acc[0] += v < 0.0f ? -v : v;
     }
-    l1 += static_cast<double>(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    l1 += static_cast<double>(((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                              ((acc[4] + acc[5]) + (acc[6] + acc[7])));
   };
   for (int64_t i = 0; i < in; ++i) accumulate(gw + i * out, x[i]);
   accumulate(gb, 1.0f);
@@ -100,7 +101,8 @@ double trace_accumulate(float* __restrict e, const float* __restrict g, float de
       e[i] = decay * e[i] + g[i];
       acc[0] += e[i] < 0.0f ? -e[i] : e[i];
     }
-    l1 += static_cast<double>(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    l1 += static_cast<double>(((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                              ((acc[4] + acc[5]) + (acc[6] + acc[7])));
   }
   return l1;
 }
@@ -111,8 +113,8 @@ void axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {
 }
 
 STITCH_TARGET_CLONES
-void layer_norm_leaky_relu(float* __restrict z, int64_t n, float eps, float slope, float* __restrict act,
-                           float* rstd_out) {
+void layer_norm_leaky_relu(float* __restrict z, int64_t n, float eps, float slope,
+                           float* __restrict act, float* rstd_out) {
   // Float sums in eight lanes (fixed order): exact enough for a LayerNorm over a hidden layer.
   auto sum8 = [n](auto&& term) {
     float acc[8] = {};
@@ -124,7 +126,8 @@ void layer_norm_leaky_relu(float* __restrict z, int64_t n, float eps, float slop
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
   };
   const float mean = sum8([z](int64_t j) { return z[j]; }) / static_cast<float>(n);
-  const float var = sum8([z, mean](int64_t j) { return (z[j] - mean) * (z[j] - mean); }) / static_cast<float>(n);
+  const float var =
+      sum8([z, mean](int64_t j) { return (z[j] - mean) * (z[j] - mean); }) / static_cast<float>(n);
   const float rstd = 1.0f / __builtin_sqrtf(var + eps);
   for (int64_t j = 0; j < n; ++j) {
     const float v = (z[j] - mean) * rstd;
@@ -135,8 +138,8 @@ void layer_norm_leaky_relu(float* __restrict z, int64_t n, float eps, float slop
 }
 
 STITCH_TARGET_CLONES
-void layer_norm_leaky_relu_backward(float* __restrict g, const float* __restrict normed, int64_t n, float rstd,
-                                    float slope) {
+void layer_norm_leaky_relu_backward(float* __restrict g, const float* __restrict normed, int64_t n,
+                                    float rstd, float slope) {
   float acc_g[8] = {}, acc_gn[8] = {};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -153,7 +156,9 @@ void layer_norm_leaky_relu_backward(float* __restrict g, const float* __restrict
     acc_g[0] += d;
     acc_gn[0] += d * normed[j];
   }
-  auto total = [](const float* a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); };
+  auto total = [](const float* a) {
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  };
   const float mean_g = total(acc_g) / static_cast<float>(n);
   const float mean_gn = total(acc_gn) / static_cast<float>(n);
   for (int64_t i = 0; i < n; ++i) g[i] = rstd * (g[i] - mean_g - normed[i] * mean_gn);

@@ -12,7 +12,8 @@
 namespace stitch::nn {
 
 // y[j] = bias[j] + sum_i x[i] * w[i, j].
-void dense_forward(const float* x, int64_t in, const float* w, const float* bias, int64_t out, float* y);
+void dense_forward(const float* x, int64_t in, const float* w, const float* bias, int64_t out,
+                   float* y);
 
 // Backward of dense_forward for an upstream gradient gy [out], accumulated into eligibility
 // traces: gw = decay * gw + x (outer) gy and gb = decay * gb + gy (decay 0 with zeroed buffers:
@@ -28,8 +29,10 @@ double trace_accumulate(float* e, const float* g, float decay, int64_t n);
 // ReLU: z becomes the normalised values, act the activations; *rstd = 1 / sqrt(var + eps).
 void layer_norm_leaky_relu(float* z, int64_t n, float eps, float slope, float* act, float* rstd);
 // Backward of layer_norm_leaky_relu: g, the gradient w.r.t. act, becomes the gradient w.r.t.
-// the pre-normalisation values: d = g * leaky'(normed); rstd * (d - mean(d) - normed * mean(d * normed)).
-void layer_norm_leaky_relu_backward(float* g, const float* normed, int64_t n, float rstd, float slope);
+// the pre-normalisation values: d = g * leaky'(normed); rstd * (d - mean(d) - normed * mean(d *
+// normed)).
+void layer_norm_leaky_relu_backward(float* g, const float* normed, int64_t n, float rstd,
+                                    float slope);
 
 // y += a * x over n values.
 void axpy(float a, const float* x, float* y, int64_t n);

@@ -22,7 +22,8 @@ void ensure(std::vector<float>& buffer, int64_t n) {
 
 // Every row of y [rows, out] <- bias.
 void fill_rows(float* __restrict y, const float* __restrict bias, int64_t rows, int64_t out) {
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * out, bias, static_cast<size_t>(out) * sizeof(float));
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(y + r * out, bias, static_cast<size_t>(out) * sizeof(float));
 }
 
 STITCH_TARGET_CLONES
@@ -77,11 +78,14 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
     fill_rows(y.data(), layer.b, rows, layer.out);
     const int n = blas_int(layer.out), k = blas_int(layer.in);
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y.data(), 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y.data(),
+                  1);
     } else if (layer.layout == Layout::OutIn) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, in_data, k, layer.w, k, 1.0f, y.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, in_data, k, layer.w, k,
+                  1.0f, y.data(), n);
     } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n, 1.0f, y.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n,
+                  1.0f, y.data(), n);
     }
     if (layer.relu) relu_inplace(y.data(), rows * layer.out);
     in_data = y.data();
@@ -89,7 +93,8 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
 }
 
 void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
-  STITCH_CHECK(tape.h.size() == net.size() && tape.input != nullptr, "fused::backward without a forward");
+  STITCH_CHECK(tape.h.size() == net.size() && tape.input != nullptr,
+               "fused::backward without a forward");
   const int64_t rows = tape.rows;
   const int m = blas_int(rows);
   const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
@@ -110,9 +115,11 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
       if (layer.out == 1) {
         cblas_sgemv(CblasRowMajor, CblasTrans, m, k, 1.0f, x, k, dz, 1, 0.0f, layer.gw, 1);
       } else if (layer.layout == Layout::OutIn) {  // gw [out, in] = dz^T x
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, m, 1.0f, dz, n, x, k, 0.0f, layer.gw, k);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, m, 1.0f, dz, n, x, k, 0.0f,
+                    layer.gw, k);
       } else {  // gw [in, out] = x^T dz
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dz, n, 0.0f, layer.gw, n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dz, n, 0.0f,
+                    layer.gw, n);
       }
     }
     if (layer.gb != nullptr) column_sums(dz, rows, layer.out, layer.gb);
@@ -122,14 +129,17 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
       ensure(tape.scratch[next], rows * layer.in);
       dst = tape.scratch[next].data();
     }
-    const float* mask = li > 0 && net[li - 1].relu ? x : nullptr;  // the previous layer's ReLU output
+    const float* mask =
+        li > 0 && net[li - 1].relu ? x : nullptr;  // the previous layer's ReLU output
     if (layer.out == 1) {
       outer_masked(dz, layer.w, rows, layer.in, mask, dst);
     } else {
       if (layer.layout == Layout::OutIn) {  // dx = dz W, W [out, in]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k, 0.0f, dst, k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k,
+                    0.0f, dst, k);
       } else {  // dx = dz W^T, W [in, out]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f, dst, k);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f,
+                    dst, k);
       }
       if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
     }
@@ -144,8 +154,10 @@ void adam_step(float* __restrict param, const float* __restrict grad, float* __r
   // torch.optim.Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
   // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
   const double t = static_cast<double>(step);
-  const float step_size = static_cast<float>(o.lr / (1.0 - std::pow(static_cast<double>(o.beta1), t)));
-  const float inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(static_cast<double>(o.beta2), t)));
+  const float step_size =
+      static_cast<float>(o.lr / (1.0 - std::pow(static_cast<double>(o.beta1), t)));
+  const float inv_bc2_sqrt =
+      static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(static_cast<double>(o.beta2), t)));
   const float b1 = o.beta1, b2 = o.beta2, c1 = 1.0f - o.beta1, c2 = 1.0f - o.beta2, eps = o.eps;
   for (int64_t i = 0; i < n; ++i) {
     const float g = grad[i];
@@ -168,7 +180,8 @@ void axpy_range(float* __restrict y, const float* __restrict x, int64_t begin, i
   for (int64_t i = begin; i < end; ++i) y[i] += x[i];
 }
 
-void concat_columns(const float* x, int64_t a, const float* y, int64_t b, int64_t rows, float* dst) {
+void concat_columns(const float* x, int64_t a, const float* y, int64_t b, int64_t rows,
+                    float* dst) {
   for (int64_t r = 0; r < rows; ++r) {
     std::memcpy(dst + r * (a + b), x + r * a, static_cast<size_t>(a) * sizeof(float));
     std::memcpy(dst + r * (a + b) + a, y + r * b, static_cast<size_t>(b) * sizeof(float));

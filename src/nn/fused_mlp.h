@@ -27,7 +27,7 @@ struct Layer {
   const float* b = nullptr;
   float* gw = nullptr;  // their gradients, overwritten by backward; null: not computed
   float* gb = nullptr;
-  bool relu = true;     // ReLU on the output
+  bool relu = true;  // ReLU on the output
 };
 
 // Layers in order; the builders (nn.h) put a ReLU after every layer but the last.

@@ -29,7 +29,8 @@ MlpImpl::MlpImpl(int64_t in, int64_t out, const MlpOptions& options) {
   int64_t width = in;
   for (int64_t h : options.hidden) {
     layers_->push_back(torch::nn::Linear(width, h));
-    if (options.layer_norm) layers_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
+    if (options.layer_norm)
+      layers_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({h})));
     layers_->push_back(activation(options.activation));
     if (options.dropout > 0) layers_->push_back(torch::nn::Dropout(options.dropout));
     width = h;
@@ -69,11 +70,12 @@ EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
   int64_t width = in;
   hidden.push_back(out);
   for (size_t i = 0; i < hidden.size(); ++i) {
-    layers_.push_back(register_module("linear" + std::to_string(i),
-                                      EnsembleLinear(ensemble, width, hidden[i])));
+    layers_.push_back(
+        register_module("linear" + std::to_string(i), EnsembleLinear(ensemble, width, hidden[i])));
     if (layer_norm && i + 1 < hidden.size()) {
-      norms_.push_back(register_module("norm" + std::to_string(i),
-                                       torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden[i]}))));
+      norms_.push_back(
+          register_module("norm" + std::to_string(i),
+                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden[i]}))));
     }
     width = hidden[i];
   }
@@ -101,7 +103,8 @@ std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::linear_lay
 torch::Tensor EnsembleMlpImpl::forward_member(torch::Tensor x, int64_t k) {
   STITCH_CHECK(k >= 0 && k < ensemble_, "ensemble member {} of {}", k, ensemble_);
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = torch::addmm(layers_[i]->bias[k], x, layers_[i]->weight[k]);  // [B, in] x [in, out] + [1, out]
+    x = torch::addmm(layers_[i]->bias[k], x,
+                     layers_[i]->weight[k]);  // [B, in] x [in, out] + [1, out]
     if (i + 1 < layers_.size()) {
       if (!norms_.empty()) x = norms_[i]->forward(x);
       x = torch::relu(x);
@@ -141,14 +144,14 @@ TanhGaussianPolicyImpl::TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim,
   log_std_ = register_module("log_std", torch::nn::Linear(width, act_dim));
 }
 
-std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::mean_log_std(const torch::Tensor& obs) {
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::mean_log_std(
+    const torch::Tensor& obs) {
   const auto h = torch::relu(trunk_->forward(obs));
   return {mean_->forward(h), log_std_->forward(h).clamp(log_std_min_, log_std_max_)};
 }
 
-std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::sample(const torch::Tensor& obs,
-                                                                       bool deterministic,
-                                                                       torch::Generator* generator) {
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::sample(
+    const torch::Tensor& obs, bool deterministic, torch::Generator* generator) {
   auto [mean, log_std] = mean_log_std(obs);
   torch::Tensor u = mean;
   if (!deterministic) {
@@ -167,7 +170,8 @@ std::vector<std::pair<torch::Tensor, torch::Tensor>> TanhGaussianPolicyImpl::act
   return layers;
 }
 
-torch::Tensor TanhGaussianPolicyImpl::log_prob(const torch::Tensor& obs, const torch::Tensor& action) {
+torch::Tensor TanhGaussianPolicyImpl::log_prob(const torch::Tensor& obs,
+                                               const torch::Tensor& action) {
   auto [mean, log_std] = mean_log_std(obs);
   const auto y = (action / max_action_).clamp(-1.0 + 1e-6, 1.0 - 1e-6);
   const auto u = torch::atanh(y);
@@ -235,7 +239,8 @@ FlatParameters::FlatParameters(torch::nn::Module& module) : module_(&module) {
   torch::NoGradGuard no_grad;
   int64_t total = 0;
   for (const auto& p : module.parameters()) {
-    STITCH_CHECK(p.scalar_type() == torch::kFloat32 && p.device().is_cpu(), "FlatParameters: float32 CPU parameters only");
+    STITCH_CHECK(p.scalar_type() == torch::kFloat32 && p.device().is_cpu(),
+                 "FlatParameters: float32 CPU parameters only");
     offsets_.push_back(total);
     total += p.numel();
   }
@@ -259,7 +264,8 @@ void FlatParameters::rebind() {
 
 float* FlatParameters::slot_of(const torch::Tensor& p, float* buffer) {
   const auto offset = p.data_ptr<float>() - data();
-  STITCH_CHECK(offset >= 0 && offset + p.numel() <= size(), "FlatParameters: not a parameter of this buffer");
+  STITCH_CHECK(offset >= 0 && offset + p.numel() <= size(),
+               "FlatParameters: not a parameter of this buffer");
   return buffer + offset;
 }
 
@@ -272,11 +278,13 @@ FlatAdamImpl::FlatAdamImpl(int64_t size, const fused::AdamOptions& o) : options(
 void FlatAdamImpl::advance() { step_.data_ptr<int64_t>()[0] += 1; }
 
 void FlatAdamImpl::step(FlatParameters& params, int64_t begin, int64_t end) {
-  STITCH_CHECK(exp_avg_.numel() == params.size() && exp_avg_.is_contiguous() && exp_avg_sq_.is_contiguous(),
-               "FlatAdam: state of {} values for {} parameters", exp_avg_.numel(), params.size());
+  STITCH_CHECK(
+      exp_avg_.numel() == params.size() && exp_avg_.is_contiguous() && exp_avg_sq_.is_contiguous(),
+      "FlatAdam: state of {} values for {} parameters", exp_avg_.numel(), params.size());
   STITCH_CHECK(0 <= begin && begin <= end && end <= params.size(), "FlatAdam: bad range");
   fused::adam_step(params.data() + begin, params.grad() + begin, exp_avg_.data_ptr<float>() + begin,
-                   exp_avg_sq_.data_ptr<float>() + begin, end - begin, step_.data_ptr<int64_t>()[0], options);
+                   exp_avg_sq_.data_ptr<float>() + begin, end - begin, step_.data_ptr<int64_t>()[0],
+                   options);
 }
 
 namespace {
@@ -305,13 +313,16 @@ fused::Layer fused_layer(const torch::Tensor& w, const torch::Tensor& b, fused::
 fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& linear_layers,
                      FlatParameters& params, float* grads) {
   fused::Mlp net;
-  for (const auto& [w, b] : linear_layers) net.push_back(fused_layer(w, b, fused::Layout::OutIn, params, grads));
+  for (const auto& [w, b] : linear_layers)
+    net.push_back(fused_layer(w, b, fused::Layout::OutIn, params, grads));
   if (!net.empty()) net.back().relu = false;
   return net;
 }
 
-fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params, float* grads) {
-  STITCH_CHECK(k >= 0 && k < ensemble.ensemble_size(), "ensemble member {} of {}", k, ensemble.ensemble_size());
+fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params,
+                        float* grads) {
+  STITCH_CHECK(k >= 0 && k < ensemble.ensemble_size(), "ensemble member {} of {}", k,
+               ensemble.ensemble_size());
   fused::Mlp net;
   for (const auto& [w, b] : ensemble.linear_layers()) {
     // Member k's slices, [in, out] and [1, out]: contiguous views.
@@ -321,7 +332,8 @@ fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParamete
   return net;
 }
 
-FusedTanhGaussian::FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatParameters& params, float* grads)
+FusedTanhGaussian::FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatParameters& params,
+                                     float* grads)
     : trunk_(fused_mlp(policy.trunk_layers(), params, grads)),
       mean_(fused_mlp({policy.mean_head()}, params, grads)),
       log_std_(fused_mlp({policy.log_std_head()}, params, grads)),
@@ -332,7 +344,8 @@ FusedTanhGaussian::FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatP
   trunk_.back().relu = true;  // the heads read relu(trunk(obs))
 }
 
-void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps, float* action, float* log_prob) {
+void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps, float* action,
+                               float* log_prob) {
   fused::forward(trunk_, obs, rows, trunk_tape_);
   fused::forward(mean_, trunk_tape_.output(), rows, mean_tape_);
   fused::forward(log_std_, trunk_tape_.output(), rows, log_std_tape_);
@@ -379,8 +392,8 @@ void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob)
       // d/du = -z/std + 2 tanh(u); d/dmean (direct) = z/std; d/dls (direct) = z^2 - 1.
       float du = gl * (-z * inv_std + 2.0f * t);
       if (d_action != nullptr) du += d_action[e] * max_a_ * (1.0f - t * t);
-      dmean_[e] = du + gl * z * inv_std;                          // u = mean + eps std
-      const float dls = du * eps_[e] * std + gl * (z * z - 1.0f);  // du/dls = eps std
+      dmean_[e] = du + gl * z * inv_std;                             // u = mean + eps std
+      const float dls = du * eps_[e] * std + gl * (z * z - 1.0f);    // du/dls = eps std
       dlog_std_[e] = (raw[e] >= lo_ && raw[e] <= hi_) ? dls : 0.0f;  // clamp's gradient
     }
   }

@@ -11,9 +11,10 @@
 #include <torch/torch.h>
 
 #include <string>
-#include "nn/fused_mlp.h"
 #include <utility>
 #include <vector>
+
+#include "nn/fused_mlp.h"
 
 namespace stitch::nn {
 
@@ -74,7 +75,9 @@ class DeterministicPolicyImpl : public torch::nn::Module {
                           double max_action);
   torch::Tensor forward(const torch::Tensor& obs);
   // The layers of the action path: a = max_action * tanh(ReLU MLP(obs)).
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const { return net_->relu_linear_layers(); }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const {
+    return net_->relu_linear_layers();
+  }
 
  private:
   Mlp net_;
@@ -96,9 +99,15 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   // The layers of the deterministic action max_action * tanh(mean(obs)).
   std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const;
   // For the fused path: the trunk's layers (a ReLU after each, the last included) and the heads.
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> trunk_layers() const { return trunk_->relu_linear_layers(); }
-  std::pair<torch::Tensor, torch::Tensor> mean_head() const { return {mean_->weight.detach(), mean_->bias.detach()}; }
-  std::pair<torch::Tensor, torch::Tensor> log_std_head() const { return {log_std_->weight.detach(), log_std_->bias.detach()}; }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> trunk_layers() const {
+    return trunk_->relu_linear_layers();
+  }
+  std::pair<torch::Tensor, torch::Tensor> mean_head() const {
+    return {mean_->weight.detach(), mean_->bias.detach()};
+  }
+  std::pair<torch::Tensor, torch::Tensor> log_std_head() const {
+    return {log_std_->weight.detach(), log_std_->bias.detach()};
+  }
   double max_action() const { return max_action_; }
   double log_std_min() const { return log_std_min_; }
   double log_std_max() const { return log_std_max_; }
@@ -115,14 +124,16 @@ TORCH_MODULE(TanhGaussianPolicy);
 // IQL paper's locomotion setup and CORL): mean = max_action * tanh(mlp(obs)).
 class GaussianPolicyImpl : public torch::nn::Module {
  public:
-  GaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
-                     double max_action, double log_std_min = -20.0, double log_std_max = 2.0);
+  GaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options, double max_action,
+                     double log_std_min = -20.0, double log_std_max = 2.0);
   torch::Tensor mean(const torch::Tensor& obs);
   // log N(action; mean(obs), std) summed over action dimensions, [B].
   torch::Tensor log_prob(const torch::Tensor& obs, const torch::Tensor& action);
   torch::Tensor sample(const torch::Tensor& obs, torch::Generator* generator = nullptr);
   // The layers of the deterministic action (the mean).
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const { return net_->relu_linear_layers(); }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> action_layers() const {
+    return net_->relu_linear_layers();
+  }
   // The clamp bounds and the (unclamped) log_std parameter [act_dim], for the fused path.
   const torch::Tensor& log_std() const { return log_std_; }
   double log_std_min() const { return log_std_min_; }
@@ -198,7 +209,10 @@ class FlatAdamImpl : public torch::nn::Module {
   // once per step first (so that ranges of one step can run on different threads).
   void advance();
   void step(FlatParameters& params, int64_t begin, int64_t end);
-  void step(FlatParameters& params) { advance(); step(params, 0, params.size()); }
+  void step(FlatParameters& params) {
+    advance();
+    step(params, 0, params.size());
+  }
   fused::AdamOptions options;
 
  private:
@@ -212,7 +226,8 @@ TORCH_MODULE(FlatAdam);
 fused::Mlp fused_mlp(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& linear_layers,
                      FlatParameters& params, float* grads);
 // Member k of an ensemble.
-fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params, float* grads);
+fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParameters& params,
+                        float* grads);
 
 // A TanhGaussianPolicy on the fused path: sampling with given noise, and the backward pass of a
 // loss given its gradient with respect to the actions and the log-probabilities, through the

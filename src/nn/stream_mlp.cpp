@@ -11,13 +11,14 @@
 namespace stitch::nn {
 namespace {
 
-constexpr float kLayerNormEps = 1e-5f;   // torch.nn.functional.layer_norm's default
-constexpr float kLeakySlope = 0.01f;     // torch.nn.functional.leaky_relu's default
+constexpr float kLayerNormEps = 1e-5f;  // torch.nn.functional.layer_norm's default
+constexpr float kLeakySlope = 0.01f;    // torch.nn.functional.leaky_relu's default
 
 }  // namespace
 
 StreamMlp::StreamMlp(int64_t in, std::vector<int64_t> hidden, int64_t out) {
-  STITCH_CHECK(in > 0 && out > 0, "stream network: sizes must be positive (in {}, out {})", in, out);
+  STITCH_CHECK(in > 0 && out > 0, "stream network: sizes must be positive (in {}, out {})", in,
+               out);
   sizes_.push_back(in);
   for (int64_t h : hidden) {
     STITCH_CHECK(h > 0, "stream network: hidden width must be positive, got {}", h);
@@ -33,7 +34,8 @@ StreamMlp::StreamMlp(int64_t in, std::vector<int64_t> hidden, int64_t out) {
 }
 
 void StreamMlp::sparse_init(Rng& rng, double sparsity) {
-  STITCH_CHECK(sparsity >= 0.0 && sparsity < 1.0, "sparse_init: sparsity must be in [0, 1), got {}", sparsity);
+  STITCH_CHECK(sparsity >= 0.0 && sparsity < 1.0, "sparse_init: sparsity must be in [0, 1), got {}",
+               sparsity);
   std::vector<int64_t> order;
   for (int64_t k = 0; k < num_layers(); ++k) {
     const int64_t in = sizes_[k], out = sizes_[k + 1];
@@ -56,8 +58,8 @@ void StreamMlp::sparse_init(Rng& rng, double sparsity) {
 }
 
 void StreamMlp::forward(std::span<const float> x, Tape& tape) const {
-  STITCH_CHECK(static_cast<int64_t>(x.size()) == in_dim(), "stream network: input has {} values, expected {}",
-               x.size(), in_dim());
+  STITCH_CHECK(static_cast<int64_t>(x.size()) == in_dim(),
+               "stream network: input has {} values, expected {}", x.size(), in_dim());
   const auto layers = static_cast<size_t>(num_layers());
   tape.inputs.resize(layers);
   tape.normed.resize(layers - 1);
@@ -81,9 +83,12 @@ void StreamMlp::forward(std::span<const float> x, Tape& tape) const {
   }
 }
 
-double StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::span<float> grad, float decay) const {
-  STITCH_CHECK(static_cast<int64_t>(grad_out.size()) == out_dim() && static_cast<int64_t>(grad.size()) == num_params(),
-               "stream network: backward got {} output gradients and {} parameter slots", grad_out.size(), grad.size());
+double StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::span<float> grad,
+                           float decay) const {
+  STITCH_CHECK(static_cast<int64_t>(grad_out.size()) == out_dim() &&
+                   static_cast<int64_t>(grad.size()) == num_params(),
+               "stream network: backward got {} output gradients and {} parameter slots",
+               grad_out.size(), grad.size());
   if (decay == 0.0f) std::fill(grad.begin(), grad.end(), 0.0f);  // 0 * garbage may be NaN
   double l1 = 0.0;
   const int64_t layers = num_layers();
@@ -93,12 +98,13 @@ double StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::spa
   for (int64_t k = layers - 1; k >= 0; --k) {
     const int64_t in = sizes_[k], out = sizes_[k + 1];
     if (k + 1 < layers) {
-      layer_norm_leaky_relu_backward(g.data(), tape.normed[k].data(), out, tape.rstd[k], kLeakySlope);
+      layer_norm_leaky_relu_backward(g.data(), tape.normed[k].data(), out, tape.rstd[k],
+                                     kLeakySlope);
     }
     gin.resize(static_cast<size_t>(in));
-    l1 += dense_backward(tape.inputs[k].data(), in, params_.data() + weight_offset(k), g.data(), out,
-                         k > 0 ? gin.data() : nullptr, grad.data() + weight_offset(k), grad.data() + bias_offset(k),
-                         decay);
+    l1 += dense_backward(tape.inputs[k].data(), in, params_.data() + weight_offset(k), g.data(),
+                         out, k > 0 ? gin.data() : nullptr, grad.data() + weight_offset(k),
+                         grad.data() + bias_offset(k), decay);
     std::swap(g, gin);
   }
   return l1;
@@ -106,10 +112,11 @@ double StreamMlp::backward(Tape& tape, std::span<const float> grad_out, std::spa
 
 ObGD::ObGD(int64_t num_params, ObGDConfig config)
     : config_(config), trace_(static_cast<size_t>(num_params), 0.0f) {
-  STITCH_CHECK(config.lr > 0 && config.kappa > 0, "ObGD: lr and kappa must be positive (lr {}, kappa {})",
-               config.lr, config.kappa);
+  STITCH_CHECK(config.lr > 0 && config.kappa > 0,
+               "ObGD: lr and kappa must be positive (lr {}, kappa {})", config.lr, config.kappa);
   STITCH_CHECK(config.gamma >= 0 && config.gamma <= 1 && config.lambda >= 0 && config.lambda <= 1,
-               "ObGD: gamma and lambda must lie in [0, 1] (gamma {}, lambda {})", config.gamma, config.lambda);
+               "ObGD: gamma and lambda must lie in [0, 1] (gamma {}, lambda {})", config.gamma,
+               config.lambda);
 }
 
 double ObGD::step_size(const ObGDConfig& config, double delta, double trace_l1) {
@@ -119,15 +126,19 @@ double ObGD::step_size(const ObGDConfig& config, double delta, double trace_l1) 
 }
 
 double ObGD::step(std::span<float> params, std::span<const float> grad, double delta, bool reset) {
-  STITCH_CHECK(grad.size() == trace_.size(), "ObGD: {} gradients for a trace of {}", grad.size(), trace_.size());
-  const double l1 = trace_accumulate(trace_.data(), grad.data(), decay(), static_cast<int64_t>(trace_.size()));
+  STITCH_CHECK(grad.size() == trace_.size(), "ObGD: {} gradients for a trace of {}", grad.size(),
+               trace_.size());
+  const double l1 =
+      trace_accumulate(trace_.data(), grad.data(), decay(), static_cast<int64_t>(trace_.size()));
   return apply(params, delta, l1, reset);
 }
 
 double ObGD::apply(std::span<float> params, double delta, double trace_l1, bool reset) {
-  STITCH_CHECK(params.size() == trace_.size(), "ObGD: {} parameters for a trace of {}", params.size(), trace_.size());
+  STITCH_CHECK(params.size() == trace_.size(), "ObGD: {} parameters for a trace of {}",
+               params.size(), trace_.size());
   const double step = step_size(config_, delta, trace_l1);
-  axpy(static_cast<float>(step * delta), trace_.data(), params.data(), static_cast<int64_t>(trace_.size()));
+  axpy(static_cast<float>(step * delta), trace_.data(), params.data(),
+       static_cast<int64_t>(trace_.size()));
   if (reset) std::fill(trace_.begin(), trace_.end(), 0.0f);
   return step;
 }

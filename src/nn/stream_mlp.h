@@ -38,7 +38,7 @@ class StreamMlp {
     std::vector<std::vector<float>> normed;  // LayerNorm output of each hidden layer
     std::vector<float> rstd;                 // 1 / sqrt(var + eps) of each hidden layer
     std::vector<float> output;
-    std::vector<float> grad_a, grad_b;       // scratch for backward
+    std::vector<float> grad_a, grad_b;  // scratch for backward
   };
 
   StreamMlp() = default;
@@ -64,7 +64,8 @@ class StreamMlp {
   // g = d(sum_j grad_out[j] * output[j]) / d(params) at the tape's forward pass. With decay 0,
   // out = g (overwritten); otherwise out = decay * out + g (an eligibility trace, updated in the
   // same pass). Returns the L1 norm of the new out. out has num_params() values.
-  double backward(Tape& tape, std::span<const float> grad_out, std::span<float> out, float decay = 0.0f) const;
+  double backward(Tape& tape, std::span<const float> grad_out, std::span<float> out,
+                  float decay = 0.0f) const;
 
  private:
   std::vector<int64_t> sizes_;    // in, hidden..., out

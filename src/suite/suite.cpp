@@ -1,14 +1,14 @@
 #include "suite/suite.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -40,7 +40,8 @@ const json& references() {
   static const json refs = [] {
     if (const char* path = std::getenv("STITCH_SUITE_REFERENCES")) return read_json(path);
     const json j = json::parse(embedded_suite_references(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) fail("suite/references.json (embedded): not a JSON object");
+    if (j.is_discarded() || !j.is_object())
+      fail("suite/references.json (embedded): not a JSON object");
     return j;
   }();
   return refs;
@@ -54,7 +55,8 @@ struct Manifest {
 
   const json& dataset(const std::string& name, const std::string& context) const {
     const auto it = datasets.find(name);
-    if (it == datasets.end()) fail("{}: {} names an unknown dataset '{}'", (dir / "manifest.json").string(), context, name);
+    if (it == datasets.end())
+      fail("{}: {} names an unknown dataset '{}'", (dir / "manifest.json").string(), context, name);
     return it->second;
   }
 };
@@ -63,15 +65,19 @@ Manifest load_manifest(const std::string& path) {
   Manifest m;
   m.dir = fs::path(path).parent_path();
   m.doc = read_json(path);
-  if (m.doc.value("format", "") != "stitch-suite-v1") fail("{}: not a stitch-suite-v1 manifest", path);
-  if (!m.doc.contains("datasets") || !m.doc["datasets"].is_array()) fail("{}: field 'datasets' must be a list", path);
+  if (m.doc.value("format", "") != "stitch-suite-v1")
+    fail("{}: not a stitch-suite-v1 manifest", path);
+  if (!m.doc.contains("datasets") || !m.doc["datasets"].is_array())
+    fail("{}: field 'datasets' must be a list", path);
   for (size_t i = 0; i < m.doc["datasets"].size(); ++i) {
     const json& d = m.doc["datasets"][i];
     for (const char* key : {"name", "env", "recipe"}) {
-      if (!d.contains(key) || !d[key].is_string()) fail("{}: datasets[{}] needs a string field '{}'", path, i, key);
+      if (!d.contains(key) || !d[key].is_string())
+        fail("{}: datasets[{}] needs a string field '{}'", path, i, key);
     }
     const std::string name = d["name"];
-    if (m.datasets.count(name)) fail("{}: datasets[{}]: the name '{}' is used twice", path, i, name);
+    if (m.datasets.count(name))
+      fail("{}: datasets[{}]: the name '{}' is used twice", path, i, name);
     m.datasets[name] = d;
     m.order.push_back(name);
   }
@@ -88,12 +94,15 @@ struct PolicySpec {
 PolicySpec resolve_policy(const Manifest& m, const std::string& spec, const std::string& dataset) {
   if (spec == "random" || spec == "scripted") return {spec, ""};
   const fs::path file = m.dir / spec;
-  if (!fs::exists(file)) fail("suite dataset '{}': policy file {} does not exist", dataset, file.string());
+  if (!fs::exists(file))
+    fail("suite dataset '{}': policy file {} does not exist", dataset, file.string());
   const std::string actual = sha256_file(file.string());
   const std::string expected = m.doc.value("policies", json::object()).value(spec, "");
-  if (expected.empty()) fail("suite dataset '{}': policy {} has no sha256 in the manifest's 'policies'", dataset, spec);
+  if (expected.empty())
+    fail("suite dataset '{}': policy {} has no sha256 in the manifest's 'policies'", dataset, spec);
   if (actual != expected) {
-    fail("suite dataset '{}': policy {} has sha256 {}, the manifest says {}", dataset, spec, actual, expected);
+    fail("suite dataset '{}': policy {} has sha256 {}, the manifest says {}", dataset, spec, actual,
+         expected);
   }
   return {file.string(), actual};
 }
@@ -111,8 +120,8 @@ int64_t default_size(const Manifest& m, const std::string& env) {
 }
 
 // A rollout or mixture part: (policy, noise, transitions, seed).
-Dataset roll_out(const std::string& env_id, const PolicySpec& policy, const std::string& noise, int64_t transitions,
-                 uint64_t seed) {
+Dataset roll_out(const std::string& env_id, const PolicySpec& policy, const std::string& noise,
+                 int64_t transitions, uint64_t seed) {
   auto env = make_env(env_id);
   auto p = make_policy(policy, env_id);
   CollectOptions options{.transitions = transitions, .seed = seed};
@@ -138,10 +147,12 @@ class Builder {
     json r{{"entry", d}, {"version", version_string()}};
     const std::string recipe = d["recipe"];
     if (recipe == "concat") {
-      for (const auto& part : d.at("parts")) r["parts"].push_back(recipe_hash(part.get<std::string>()));
+      for (const auto& part : d.at("parts"))
+        r["parts"].push_back(recipe_hash(part.get<std::string>()));
     } else {
       r["transitions"] = transitions(d);
-      for (const auto& p : policy_specs(d)) r["policy_sha256"].push_back(resolve_policy(m_, p, name).sha256);
+      for (const auto& p : policy_specs(d))
+        r["policy_sha256"].push_back(resolve_policy(m_, p, name).sha256);
     }
     return recipes_[name] = sha256_hex(r.dump());
   }
@@ -152,18 +163,21 @@ class Builder {
     const uint64_t seed = d.value("seed", uint64_t{0});
     Dataset out;
     if (recipe == "rollout") {
-      out = roll_out(env, resolve_policy(m_, d.at("policy"), name), d.value("noise", "none"), transitions(d), seed);
+      out = roll_out(env, resolve_policy(m_, d.at("policy"), name), d.value("noise", "none"),
+                     transitions(d), seed);
       out.set_metadata_string("policy", d.at("policy").get<std::string>());
     } else if (recipe == "mixture") {
       const json& parts = d.at("policies");
-      if (!parts.is_array() || parts.empty()) fail("suite dataset '{}': 'policies' must be a non-empty list", name);
+      if (!parts.is_array() || parts.empty())
+        fail("suite dataset '{}': 'policies' must be a non-empty list", name);
       const int64_t total = transitions(d), n = static_cast<int64_t>(parts.size());
       std::vector<Dataset> pieces;
       std::vector<std::string> names;
       for (int64_t i = 0; i < n; ++i) {
         const int64_t share = total / n + (i + 1 == n ? total % n : 0);
         const json& p = parts[i];
-        pieces.push_back(roll_out(env, resolve_policy(m_, p.at("policy"), name), p.value("noise", "none"), share,
+        pieces.push_back(roll_out(env, resolve_policy(m_, p.at("policy"), name),
+                                  p.value("noise", "none"), share,
                                   seed + static_cast<uint64_t>(i) * 1'000'003));
         names.push_back(p.at("policy").get<std::string>());
       }
@@ -186,7 +200,9 @@ class Builder {
     return out;
   }
 
-  std::string path_of(const std::string& name) const { return (fs::path(o_.data_dir) / (name + ".hdf5")).string(); }
+  std::string path_of(const std::string& name) const {
+    return (fs::path(o_.data_dir) / (name + ".hdf5")).string();
+  }
 
  private:
   int64_t transitions(const json& d) const {
@@ -225,7 +241,9 @@ std::optional<ReferenceScores> reference_scores(const std::string& env_id) {
   const json& refs = references();
   if (!refs.contains(env_id)) return std::nullopt;
   const json& r = refs[env_id];
-  if (!r.is_object() || !r.value("random", json()).is_number() || !r.value("expert", json()).is_number()) return std::nullopt;
+  if (!r.is_object() || !r.value("random", json()).is_number() ||
+      !r.value("expert", json()).is_number())
+    return std::nullopt;
   return ReferenceScores{r["random"].get<double>(), r["expert"].get<double>()};
 }
 
@@ -246,12 +264,15 @@ std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
     if (!o.env.empty() && d["env"] != o.env) continue;
     if (d["recipe"] == "concat") {
       for (const auto& part : d.at("parts")) {
-        if (std::find(order.begin(), order.end(), part.get<std::string>()) == order.end()) order.push_back(part);
+        if (std::find(order.begin(), order.end(), part.get<std::string>()) == order.end())
+          order.push_back(part);
       }
     }
     if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
   }
-  std::stable_partition(order.begin(), order.end(), [&](const std::string& n) { return m.datasets.at(n)["recipe"] != "concat"; });
+  std::stable_partition(order.begin(), order.end(), [&](const std::string& n) {
+    return m.datasets.at(n)["recipe"] != "concat";
+  });
   if (order.empty()) fail("{}: no datasets{}", o.manifest, o.env.empty() ? "" : " for " + o.env);
 
   std::vector<SuiteBuildEntry> out;
@@ -278,7 +299,9 @@ std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
     const std::string tmp = record.string() + ".tmp";
     {
       std::ofstream f(tmp);
-      f << json{{"recipe_sha256", recipe}, {"sha256", e.sha256}, {"transitions", e.transitions}}.dump(2) << "\n";
+      f << json{{"recipe_sha256", recipe}, {"sha256", e.sha256}, {"transitions", e.transitions}}
+               .dump(2)
+        << "\n";
       if (!f) fail("{}: cannot write", tmp);
     }
     fs::rename(tmp, record);
@@ -291,7 +314,9 @@ std::vector<SuiteListEntry> list_suite(const std::string& manifest, const std::s
   const Manifest m = load_manifest(manifest);
   std::vector<SuiteListEntry> out;
   for (const auto& name : m.order) {
-    SuiteListEntry e{.name = name, .env = m.datasets.at(name)["env"], .path = (fs::path(data_dir) / (name + ".hdf5")).string()};
+    SuiteListEntry e{.name = name,
+                     .env = m.datasets.at(name)["env"],
+                     .path = (fs::path(data_dir) / (name + ".hdf5")).string()};
     if (fs::exists(e.path)) {
       const Dataset d = load_dataset(e.path);
       e.built = true;

@@ -39,9 +39,9 @@ std::optional<double> normalized_score(const std::string& env_id, double score);
 struct SuiteBuildOptions {
   std::string manifest = "suite/manifest.json";
   std::string data_dir = "data";
-  std::string env;         // only this env's datasets (empty: all)
-  int64_t size = 0;        // transitions per rollout dataset (0: the manifest's default per env)
-  bool force = false;      // rebuild even when the file matches its recipe
+  std::string env;     // only this env's datasets (empty: all)
+  int64_t size = 0;    // transitions per rollout dataset (0: the manifest's default per env)
+  bool force = false;  // rebuild even when the file matches its recipe
 };
 
 struct SuiteBuildEntry {

@@ -1,13 +1,12 @@
 #include "track/meta.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 #include "algo/run_files.h"
 #include "core/runtime.h"
@@ -22,12 +21,14 @@ std::string& command_line_storage() {
 
 std::string now_utc() {
   const auto now = std::chrono::system_clock::now();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
 }
 
 std::string host_name() {
   char buffer[256] = {};
-  return gethostname(buffer, sizeof(buffer) - 1) == 0 ? std::string(buffer) : std::string("unknown");
+  return gethostname(buffer, sizeof(buffer) - 1) == 0 ? std::string(buffer)
+                                                      : std::string("unknown");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "track/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -7,15 +9,14 @@
 #include <set>
 #include <tuple>
 
-#include <fmt/format.h>
-
 #include "algo/run_files.h"
 #include "core/error.h"
 #include "track/svg.h"
 
 namespace stitch {
 
-std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs, const ReportOptions& o) {
+std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
+                                        const ReportOptions& o) {
   std::map<std::tuple<std::string, std::string, std::string>, ReportGroup> groups;
   for (const RunSummary& r : runs) {
     if (r.evaluations.empty()) continue;  // nothing to score yet
@@ -36,35 +37,52 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs, con
   std::vector<ReportGroup> out;
   for (auto& [key, g] : groups) {
     const stats::Scores s = {g.scores};
-    auto interval = [&](const stats::Aggregate& a) { return stats::bootstrap_interval(s, a, o.replicates, o.confidence, o.seed); };
+    auto interval = [&](const stats::Aggregate& a) {
+      return stats::bootstrap_interval(s, a, o.replicates, o.confidence, o.seed);
+    };
     g.mean = interval(stats::mean);
     g.median = interval([](const std::vector<double>& x) { return stats::median(x); });
     g.iqm = interval([](const std::vector<double>& x) { return stats::iqm(x); });
     // The gap to 100 only means something for normalised scores.
-    if (g.normalized) g.optimality_gap = interval([](const std::vector<double>& x) { return stats::optimality_gap(x); });
+    if (g.normalized)
+      g.optimality_gap =
+          interval([](const std::vector<double>& x) { return stats::optimality_gap(x); });
     out.push_back(std::move(g));
   }
   return out;
 }
 
-std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups, const std::string& out_dir) {
+std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
+                                       const std::string& out_dir) {
   namespace fs = std::filesystem;
   fs::create_directories(out_dir);
-  std::string csv = "algo,dataset,env,score,seeds,mean,mean_low,mean_high,median,median_low,median_high,iqm,iqm_low,"
-                    "iqm_high,optimality_gap,optimality_gap_low,optimality_gap_high\n";
-  std::string md = "| algo | dataset | env | score | seeds | mean [95% CI] | median [95% CI] | IQM [95% CI] | "
-                   "optimality gap [95% CI] |\n|---|---|---|---|---|---|---|---|---|\n";
-  auto cell = [](const stats::Interval& i) { return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.point, i.low, i.high); };
+  std::string csv =
+      "algo,dataset,env,score,seeds,mean,mean_low,mean_high,median,median_low,median_high,iqm,iqm_"
+      "low,"
+      "iqm_high,optimality_gap,optimality_gap_low,optimality_gap_high\n";
+  std::string md =
+      "| algo | dataset | env | score | seeds | mean [95% CI] | median [95% CI] | IQM [95% CI] | "
+      "optimality gap [95% CI] |\n|---|---|---|---|---|---|---|---|---|\n";
+  auto cell = [](const stats::Interval& i) {
+    return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.point, i.low, i.high);
+  };
   for (const ReportGroup& g : groups) {
     const char* kind = g.normalized ? "normalised" : "return";
-    auto nums = [](const stats::Interval& i) { return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high); };
-    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", g.algo, g.dataset, g.env, kind, g.scores.size(), nums(g.mean),
-                       nums(g.median), nums(g.iqm), g.normalized ? nums(g.optimality_gap) : ",,");
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo, g.dataset, g.env, kind, g.scores.size(),
-                      cell(g.mean), cell(g.median), cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-");
+    auto nums = [](const stats::Interval& i) {
+      return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high);
+    };
+    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", g.algo, g.dataset, g.env, kind,
+                       g.scores.size(), nums(g.mean), nums(g.median), nums(g.iqm),
+                       g.normalized ? nums(g.optimality_gap) : ",,");
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo, g.dataset, g.env,
+                      kind, g.scores.size(), cell(g.mean), cell(g.median), cell(g.iqm),
+                      g.normalized ? cell(g.optimality_gap) : "-");
   }
-  md += "\nScores are each run's last evaluation: D4RL-normalised where the suite has reference returns for the env, "
-        "else the raw mean return. Intervals: 95% percentile bootstrap over seeds (rliable, Agarwal et al. 2021).\n";
+  md +=
+      "\nScores are each run's last evaluation: D4RL-normalised where the suite has reference "
+      "returns for the env, "
+      "else the raw mean return. Intervals: 95% percentile bootstrap over seeds (rliable, Agarwal "
+      "et al. 2021).\n";
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
   write_file_atomic(csv_path, csv);
@@ -100,39 +118,50 @@ std::vector<Entry> chart_entries(const std::vector<ReportGroup>& groups, bool al
       entries.push_back(std::move(e));
     }
   } else {
-    for (const ReportGroup& g : groups) entries.push_back({g.algo + " on " + g.dataset, {g.scores}});
+    for (const ReportGroup& g : groups)
+      entries.push_back({g.algo + " on " + g.dataset, {g.scores}});
   }
   return entries;
 }
 
 std::string file_safe(const std::string& name) {
   std::string out;
-  for (char c : fs::path(name).stem().string()) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  for (char c : fs::path(name).stem().string())
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
   return out.empty() ? "online" : out;
 }
 
 std::string html_table(const std::vector<ReportGroup>& groups) {
-  auto cell = [](const stats::Interval& i) { return fmt::format("{:.1f} <small>[{:.1f}, {:.1f}]</small>", i.point, i.low, i.high); };
-  std::string t = "<table><tr><th>algo</th><th>dataset</th><th>env</th><th>score</th><th>seeds</th><th>mean</th>"
-                  "<th>median</th><th>IQM</th><th>optimality gap</th></tr>\n";
+  auto cell = [](const stats::Interval& i) {
+    return fmt::format("{:.1f} <small>[{:.1f}, {:.1f}]</small>", i.point, i.low, i.high);
+  };
+  std::string t =
+      "<table><tr><th>algo</th><th>dataset</th><th>env</th><th>score</th><th>seeds</th><th>mean</"
+      "th>"
+      "<th>median</th><th>IQM</th><th>optimality gap</th></tr>\n";
   for (const ReportGroup& g : groups) {
-    t += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                     svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env), g.normalized ? "normalised" : "return",
-                     g.scores.size(), cell(g.mean), cell(g.median), cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-");
+    t += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
+        "td><td>{}</td></tr>\n",
+        svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env),
+        g.normalized ? "normalised" : "return", g.scores.size(), cell(g.mean), cell(g.median),
+        cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-");
   }
   return t + "</table>\n";
 }
 
 }  // namespace
 
-std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const std::string& out_dir,
-                                      const ReportOptions& o) {
+std::vector<std::string> write_report(const std::vector<RunSummary>& runs,
+                                      const std::string& out_dir, const ReportOptions& o) {
   const std::vector<ReportGroup> groups = summarize_runs(runs, o);
   std::vector<std::string> written = write_summary(groups, out_dir);
-  const bool all_normalized = std::all_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.normalized; });
+  const bool all_normalized =
+      std::all_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.normalized; });
   const std::string score_label = all_normalized ? "normalised score" : "mean return";
   std::vector<std::pair<std::string, std::string>> charts;  // (caption, svg)
-  auto save = [&](const std::string& name, const std::string& caption, const std::string& svg_text) {
+  auto save = [&](const std::string& name, const std::string& caption,
+                  const std::string& svg_text) {
     const std::string path = (fs::path(out_dir) / name).string();
     write_file_atomic(path, svg_text);
     written.push_back(path);
@@ -149,18 +178,22 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const
     for (const std::string& algo : algos) {
       svg::Series s{.label = algo};
       const ReportGroup* g = nullptr;
-      for (const ReportGroup* m : members) if (m->algo == algo) g = m;
+      for (const ReportGroup* m : members)
+        if (m->algo == algo) g = m;
       if (g != nullptr) {
         std::map<int64_t, std::vector<double>> at_step;
         for (const RunSummary& r : runs) {
           if (std::find(g->runs.begin(), g->runs.end(), r.dir) == g->runs.end()) continue;
           for (const EvalPoint& e : r.evaluations) {
-            if (g->normalized == e.normalized.has_value()) at_step[e.step].push_back(score_of(e, g->normalized));
+            if (g->normalized == e.normalized.has_value())
+              at_step[e.step].push_back(score_of(e, g->normalized));
           }
         }
         for (const auto& [step, values] : at_step) {
-          const stats::Interval i = values.size() > 1 ? stats::bootstrap_interval({values}, stats::mean, o.replicates, o.confidence, o.seed)
-                                                      : stats::Interval{values[0], values[0], values[0]};
+          const stats::Interval i =
+              values.size() > 1 ? stats::bootstrap_interval({values}, stats::mean, o.replicates,
+                                                            o.confidence, o.seed)
+                                : stats::Interval{values[0], values[0], values[0]};
           s.x.push_back(static_cast<double>(step));
           s.y.push_back(i.point);
           s.low.push_back(i.low);
@@ -169,10 +202,12 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const
       }
       series.push_back(std::move(s));  // empty series keep each algorithm's colour fixed
     }
-    const std::string title = task.first == "online" ? fmt::format("{} (online)", task.second) : task.first;
+    const std::string title =
+        task.first == "online" ? fmt::format("{} (online)", task.second) : task.first;
     const std::string y = members.front()->normalized ? "normalised score" : "mean return";
     save(fmt::format("curves-{}-{}.svg", file_safe(task.first), file_safe(task.second)),
-         fmt::format("Learning curves on {}: mean {} over seeds, {:.0f}% bootstrap band", title, y, 100 * o.confidence),
+         fmt::format("Learning curves on {}: mean {} over seeds, {:.0f}% bootstrap band", title, y,
+                     100 * o.confidence),
          svg::line_chart(series, {.title = title, .x_label = "step", .y_label = y}));
   }
 
@@ -185,18 +220,23 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const
   double lo = 1e300, hi = -1e300;
   for (const Entry& e : entries) {
     labels.push_back(e.label);
-    const stats::Aggregate aggregates[] = {[](const std::vector<double>& x) { return stats::median(x); },
-                                           [](const std::vector<double>& x) { return stats::iqm(x); }, stats::mean,
-                                           [](const std::vector<double>& x) { return stats::optimality_gap(x); }};
+    const stats::Aggregate aggregates[] = {
+        [](const std::vector<double>& x) { return stats::median(x); },
+        [](const std::vector<double>& x) { return stats::iqm(x); }, stats::mean,
+        [](const std::vector<double>& x) { return stats::optimality_gap(x); }};
     for (size_t m = 0; m < metrics.size(); ++m) {
-      const stats::Interval i = stats::bootstrap_interval(e.scores, aggregates[m], o.replicates, o.confidence, o.seed);
+      const stats::Interval i =
+          stats::bootstrap_interval(e.scores, aggregates[m], o.replicates, o.confidence, o.seed);
       values[m].push_back({i.point, i.low, i.high});
     }
-    for (const auto& task : e.scores) for (double v : task) lo = std::min(lo, v), hi = std::max(hi, v);
+    for (const auto& task : e.scores)
+      for (double v : task) lo = std::min(lo, v), hi = std::max(hi, v);
   }
   save("aggregates.svg",
-       fmt::format("Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}", score_label,
-                   100 * o.confidence, all_normalized ? "; optimality gap: lower is better" : ""),
+       fmt::format(
+           "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}",
+           score_label, 100 * o.confidence,
+           all_normalized ? "; optimality gap: lower is better" : ""),
        svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
 
   std::vector<double> thresholds;
@@ -206,7 +246,8 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const
   std::vector<svg::Series> profiles;
   for (const Entry& e : entries) {
     svg::Series s{.label = e.label, .x = thresholds};
-    for (const stats::Interval& i : stats::performance_profile_intervals(e.scores, thresholds, o.replicates, o.confidence, o.seed)) {
+    for (const stats::Interval& i : stats::performance_profile_intervals(
+             e.scores, thresholds, o.replicates, o.confidence, o.seed)) {
       s.y.push_back(i.point);
       s.low.push_back(i.low);
       s.high.push_back(i.high);
@@ -214,39 +255,55 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const
     profiles.push_back(std::move(s));
   }
   save("profiles.svg",
-       fmt::format("Performance profiles: the fraction of runs whose final {} exceeds tau, with {:.0f}% bands", score_label,
-                   100 * o.confidence),
-       svg::line_chart(profiles, {.title = "Performance profiles", .x_label = score_label + " (tau)",
+       fmt::format("Performance profiles: the fraction of runs whose final {} exceeds tau, with "
+                   "{:.0f}% bands",
+                   score_label, 100 * o.confidence),
+       svg::line_chart(profiles, {.title = "Performance profiles",
+                                  .x_label = score_label + " (tau)",
                                   .y_label = "fraction of runs > tau"}));
 
   // The page.
   std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\n"
-      "body{{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1400px}}\n"
-      "table{{border-collapse:collapse;margin:8px 0 20px}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}\n"
-      "th{{background:#f3f3f3}} small{{color:#666}} figure{{display:inline-block;margin:8px 16px 16px 0;vertical-align:top}}\n"
-      "figcaption{{font-size:13px;color:#444;max-width:640px}}\n</style></head><body>\n<h1>{0}</h1>\n"
-      "<p>{1} runs in {2} groups (algorithm, dataset, env). Each run's score is its last evaluation: {3}. "
-      "Intervals are {4:.0f}% percentile bootstrap intervals over seeds ({5} replicates, seed {6}; rliable, Agarwal et al. 2021).</p>\n",
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+      "charset=\"utf-8\"><title>{0}</title>\n<style>\n"
+      "body{{font-family:DejaVu "
+      "Sans,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1400px}}\n"
+      "table{{border-collapse:collapse;margin:8px 0 20px}} td,th{{border:1px solid "
+      "#ccc;padding:4px 8px;text-align:left}}\n"
+      "th{{background:#f3f3f3}} small{{color:#666}} figure{{display:inline-block;margin:8px 16px "
+      "16px 0;vertical-align:top}}\n"
+      "figcaption{{font-size:13px;color:#444;max-width:640px}}\n</style></head><body>\n<h1>{0}</"
+      "h1>\n"
+      "<p>{1} runs in {2} groups (algorithm, dataset, env). Each run's score is its last "
+      "evaluation: {3}. "
+      "Intervals are {4:.0f}% percentile bootstrap intervals over seeds ({5} replicates, seed {6}; "
+      "rliable, Agarwal et al. 2021).</p>\n",
       svg::escape(o.title), runs.size(), groups.size(),
-      all_normalized ? "the D4RL-normalised score (0 = random, 100 = expert)"
-                     : "the raw mean return, or the normalised score where the env has reference returns",
+      all_normalized
+          ? "the D4RL-normalised score (0 = random, 100 = expert)"
+          : "the raw mean return, or the normalised score where the env has reference returns",
       100 * o.confidence, o.replicates, o.seed);
   html += "<h2>Summary</h2>\n" + html_table(groups) + "<h2>Charts</h2>\n";
   for (const auto& [caption, svg_text] : charts) {
-    html += "<figure>\n" + svg_text + "<figcaption>" + svg::escape(caption) + "</figcaption></figure>\n";
+    html += "<figure>\n" + svg_text + "<figcaption>" + svg::escape(caption) +
+            "</figcaption></figure>\n";
   }
-  html += "<h2>Runs</h2>\n<table><tr><th>run</th><th>algo</th><th>dataset</th><th>env</th><th>seed</th><th>status</th>"
-          "<th>steps</th><th>final score</th></tr>\n";
+  html +=
+      "<h2>Runs</h2>\n<table><tr><th>run</th><th>algo</th><th>dataset</th><th>env</th><th>seed</"
+      "th><th>status</th>"
+      "<th>steps</th><th>final score</th></tr>\n";
   for (const RunSummary& r : runs) {
     std::string score = "-";
     if (!r.evaluations.empty()) {
       const EvalPoint& e = r.evaluations.back();
-      score = e.normalized ? fmt::format("{:.1f} (normalised)", *e.normalized) : fmt::format("{:.1f}", e.mean);
+      score = e.normalized ? fmt::format("{:.1f} (normalised)", *e.normalized)
+                           : fmt::format("{:.1f}", e.mean);
     }
-    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td></tr>\n",
-                        svg::escape(r.dir), svg::escape(r.algo), svg::escape(r.dataset), svg::escape(r.env), r.seed,
-                        svg::escape(r.status), r.steps, r.planned_steps, score);
+    html += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</"
+        "td><td>{}</td></tr>\n",
+        svg::escape(r.dir), svg::escape(r.algo), svg::escape(r.dataset), svg::escape(r.env), r.seed,
+        svg::escape(r.status), r.steps, r.planned_steps, score);
   }
   html += "</table>\n<p><small>Made by <code>stitch report</code>.</small></p>\n</body></html>\n";
   const std::string index = (fs::path(out_dir) / "index.html").string();

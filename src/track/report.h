@@ -41,14 +41,17 @@ struct ReportOptions {
   std::string title = "stitch report";
 };
 
-std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs, const ReportOptions& options = {});
+std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
+                                        const ReportOptions& options = {});
 
 // summary.csv and summary.md in out_dir (created); returns the paths written.
-std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups, const std::string& out_dir);
+std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
+                                       const std::string& out_dir);
 
 // The summary files, index.html and the SVG charts (see above); returns the paths written,
 // index.html last.
-std::vector<std::string> write_report(const std::vector<RunSummary>& runs, const std::string& out_dir,
+std::vector<std::string> write_report(const std::vector<RunSummary>& runs,
+                                      const std::string& out_dir,
                                       const ReportOptions& options = {});
 
 }  // namespace stitch

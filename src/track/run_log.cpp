@@ -1,6 +1,7 @@
 #include "track/run_log.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "algo/run_files.h"
@@ -9,7 +10,8 @@
 
 namespace stitch {
 
-RunLog::RunLog(const std::filesystem::path& run_dir, int64_t start, int64_t total, const std::string& unit)
+RunLog::RunLog(const std::filesystem::path& run_dir, int64_t start, int64_t total,
+               const std::string& unit)
     : run_dir_(run_dir),
       events_(std::make_unique<tensorboard::EventWriter>(run_dir)),
       // The trainers log their own periodic lines, so no plain progress lines here.
@@ -21,7 +23,8 @@ void RunLog::metrics(int64_t step, const nlohmann::json& line) {
   append_json_line(run_dir_ / "metrics.jsonl", line);
   std::vector<std::pair<std::string, double>> scalars;
   for (const auto& [key, value] : line.items()) {
-    if (key != "step" && value.is_number()) scalars.emplace_back("train/" + key, value.get<double>());
+    if (key != "step" && value.is_number())
+      scalars.emplace_back("train/" + key, value.get<double>());
   }
   events_->scalars(step, scalars);
 }
@@ -34,8 +37,9 @@ void RunLog::evaluation(int64_t step, const std::vector<double>& returns, double
   std::vector<std::pair<std::string, double>> scalars{{"eval/mean_return", mean_return}};
   if (normalized) scalars.emplace_back("eval/normalized_score", *normalized);
   events_->scalars(step, scalars);
-  progress_->set_note(normalized ? fmt::format("eval {:.1f} (score {:.1f})", mean_return, *normalized)
-                                 : fmt::format("eval {:.1f}", mean_return));
+  progress_->set_note(normalized
+                          ? fmt::format("eval {:.1f} (score {:.1f})", mean_return, *normalized)
+                          : fmt::format("eval {:.1f}", mean_return));
 }
 
 void RunLog::progress(int64_t step) { progress_->update(step); }

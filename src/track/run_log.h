@@ -11,11 +11,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace stitch {
 
@@ -28,7 +27,8 @@ class RunLog {
  public:
   // `start` is the step a resumed run continues from (0 for a new run); `unit` names a step
   // in the progress line ("steps", "env steps").
-  RunLog(const std::filesystem::path& run_dir, int64_t start, int64_t total, const std::string& unit);
+  RunLog(const std::filesystem::path& run_dir, int64_t start, int64_t total,
+         const std::string& unit);
   ~RunLog();
   RunLog(const RunLog&) = delete;
   RunLog& operator=(const RunLog&) = delete;

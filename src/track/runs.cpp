@@ -1,12 +1,11 @@
 #include "track/runs.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -56,14 +55,16 @@ bool is_run_dir(const std::string& dir) {
 
 RunSummary read_run(const std::string& dir) {
   const json c = read_config(dir);
-  if (!c.is_object() || !c.contains("algo")) fail("{}: not a run directory (no readable config.json)", dir);
+  if (!c.is_object() || !c.contains("algo"))
+    fail("{}: not a run directory (no readable config.json)", dir);
   RunSummary r;
   r.dir = dir;
   r.name = fs::path(dir).filename().string();
   if (r.name.empty()) r.name = fs::path(dir).parent_path().filename().string();
   r.algo = c.value("algo", "");
   r.env = c.value("env", "");
-  r.dataset = c.value("online", false) ? "online" : fs::path(c.value("dataset", "")).filename().string();
+  r.dataset =
+      c.value("online", false) ? "online" : fs::path(c.value("dataset", "")).filename().string();
   r.seed = c.value("seed", uint64_t{0});
   r.planned_steps = c.value("steps", int64_t{0});
   for (const json& m : read_lines(fs::path(dir) / "metrics.jsonl")) {
@@ -72,7 +73,8 @@ RunSummary read_run(const std::string& dir) {
   }
   for (const json& e : read_lines(fs::path(dir) / "eval.jsonl")) {
     EvalPoint p{.step = e.value("step", int64_t{0}), .mean = e.value("mean", 0.0)};
-    if (e.contains("normalized") && e["normalized"].is_number()) p.normalized = e["normalized"].get<double>();
+    if (e.contains("normalized") && e["normalized"].is_number())
+      p.normalized = e["normalized"].get<double>();
     r.evaluations.push_back(p);
   }
   std::ifstream meta_file(fs::path(dir) / "meta.json");
@@ -91,7 +93,8 @@ RunSummary read_run(const std::string& dir) {
     }
   } else if (r.steps == 0) {
     r.status = "empty";
-  } else if (r.steps >= r.planned_steps && !r.evaluations.empty() && r.evaluations.back().step >= r.planned_steps) {
+  } else if (r.steps >= r.planned_steps && !r.evaluations.empty() &&
+             r.evaluations.back().step >= r.planned_steps) {
     r.status = "finished";
   } else {
     r.status = "stopped";
@@ -103,7 +106,8 @@ std::vector<std::string> find_run_dirs(const std::string& dir) {
   if (!fs::exists(dir)) fail("{}: no such directory", dir);
   if (is_run_dir(dir)) return {dir};
   std::vector<std::string> dirs;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied);
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     if (!it->is_directory()) continue;
     if (is_run_dir(it->path().string())) {

@@ -17,16 +17,16 @@ struct EvalPoint {
 };
 
 struct RunSummary {
-  std::string dir, name;  // name: the directory's last component
+  std::string dir, name;           // name: the directory's last component
   std::string algo, env, dataset;  // dataset: "online" for online and streaming runs
   uint64_t seed = 0;
   int64_t planned_steps = 0;
-  int64_t steps = 0;       // last logged step
-  double wall_s = 0.0;     // wall time at the last logged step
+  int64_t steps = 0;    // last logged step
+  double wall_s = 0.0;  // wall time at the last logged step
   // From meta.json: running | finished | stopped | failed | killed (a running run whose process
   // is gone); runs without meta.json: finished | stopped | empty, from their logs.
   std::string status;
-  std::string error;       // failed runs: the error
+  std::string error;  // failed runs: the error
   std::vector<EvalPoint> evaluations;
 };
 

@@ -68,7 +68,8 @@ double iqm(std::vector<double> x) {
   if (x.empty()) fail("statistics: IQM of no scores");
   std::sort(x.begin(), x.end());
   const size_t cut = x.size() / 4;
-  return mean(std::vector<double>(x.begin() + static_cast<std::ptrdiff_t>(cut), x.end() - static_cast<std::ptrdiff_t>(cut)));
+  return mean(std::vector<double>(x.begin() + static_cast<std::ptrdiff_t>(cut),
+                                  x.end() - static_cast<std::ptrdiff_t>(cut)));
 }
 
 double optimality_gap(const std::vector<double>& x, double gamma) {
@@ -78,23 +79,27 @@ double optimality_gap(const std::vector<double>& x, double gamma) {
   return sum / static_cast<double>(x.size());
 }
 
-Interval bootstrap_interval(const Scores& scores, const Aggregate& aggregate, int replicates, double confidence,
-                            uint64_t seed) {
+Interval bootstrap_interval(const Scores& scores, const Aggregate& aggregate, int replicates,
+                            double confidence, uint64_t seed) {
   check(scores);
-  if (replicates < 1 || !(confidence > 0 && confidence < 1)) fail("bootstrap: bad replicates or confidence");
+  if (replicates < 1 || !(confidence > 0 && confidence < 1))
+    fail("bootstrap: bad replicates or confidence");
   std::vector<double> values;
   values.reserve(static_cast<size_t>(replicates));
-  stratified_bootstrap(scores, replicates, seed, [&](const Scores& s) { values.push_back(aggregate(pooled(s))); });
+  stratified_bootstrap(scores, replicates, seed,
+                       [&](const Scores& s) { values.push_back(aggregate(pooled(s))); });
   return interval_of(aggregate(pooled(scores)), std::move(values), confidence);
 }
 
-std::vector<double> performance_profile(const Scores& scores, const std::vector<double>& thresholds) {
+std::vector<double> performance_profile(const Scores& scores,
+                                        const std::vector<double>& thresholds) {
   check(scores);
   std::vector<double> out;
   for (double tau : thresholds) {
     double sum = 0.0;
     for (const auto& task : scores) {
-      sum += static_cast<double>(std::count_if(task.begin(), task.end(), [tau](double v) { return v > tau; })) /
+      sum += static_cast<double>(
+                 std::count_if(task.begin(), task.end(), [tau](double v) { return v > tau; })) /
              static_cast<double>(task.size());
     }
     out.push_back(sum / static_cast<double>(scores.size()));
@@ -102,8 +107,10 @@ std::vector<double> performance_profile(const Scores& scores, const std::vector<
   return out;
 }
 
-std::vector<Interval> performance_profile_intervals(const Scores& scores, const std::vector<double>& thresholds,
-                                                    int replicates, double confidence, uint64_t seed) {
+std::vector<Interval> performance_profile_intervals(const Scores& scores,
+                                                    const std::vector<double>& thresholds,
+                                                    int replicates, double confidence,
+                                                    uint64_t seed) {
   const std::vector<double> point = performance_profile(scores, thresholds);
   std::vector<std::vector<double>> values(thresholds.size());
   stratified_bootstrap(scores, replicates, seed, [&](const Scores& s) {
@@ -111,7 +118,8 @@ std::vector<Interval> performance_profile_intervals(const Scores& scores, const 
     for (size_t i = 0; i < p.size(); ++i) values[i].push_back(p[i]);
   });
   std::vector<Interval> out;
-  for (size_t i = 0; i < thresholds.size(); ++i) out.push_back(interval_of(point[i], std::move(values[i]), confidence));
+  for (size_t i = 0; i < thresholds.size(); ++i)
+    out.push_back(interval_of(point[i], std::move(values[i]), confidence));
   return out;
 }
 

@@ -38,9 +38,12 @@ Interval bootstrap_interval(const Scores& scores, const Aggregate& aggregate, in
 
 // Performance profile (rliable's score distribution): for each threshold tau, the fraction of
 // runs scoring above tau, computed per task and averaged over tasks.
-std::vector<double> performance_profile(const Scores& scores, const std::vector<double>& thresholds);
+std::vector<double> performance_profile(const Scores& scores,
+                                        const std::vector<double>& thresholds);
 // ... with a stratified bootstrap interval at each threshold.
-std::vector<Interval> performance_profile_intervals(const Scores& scores, const std::vector<double>& thresholds,
-                                                    int replicates = 2000, double confidence = 0.95, uint64_t seed = 0);
+std::vector<Interval> performance_profile_intervals(const Scores& scores,
+                                                    const std::vector<double>& thresholds,
+                                                    int replicates = 2000, double confidence = 0.95,
+                                                    uint64_t seed = 0);
 
 }  // namespace stitch::stats

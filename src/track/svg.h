@@ -27,9 +27,10 @@ std::string line_chart(const std::vector<Series>& series, const Axes& axes);
 struct Estimate {
   double point = 0.0, low = 0.0, high = 0.0;
 };
-std::string interval_chart(const std::vector<std::string>& metrics, const std::vector<std::string>& entries,
-                           const std::vector<std::vector<Estimate>>& values, const std::string& title,
-                           const std::string& x_label);
+std::string interval_chart(const std::vector<std::string>& metrics,
+                           const std::vector<std::string>& entries,
+                           const std::vector<std::vector<Estimate>>& values,
+                           const std::string& title, const std::string& x_label);
 
 // "Nice" tick positions covering [lo, hi] (about `count` of them, steps of 1, 2 or 5 x 10^k).
 std::vector<double> nice_ticks(double lo, double hi, int count = 5);

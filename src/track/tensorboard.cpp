@@ -125,9 +125,11 @@ std::vector<Scalar> read_events(const std::filesystem::path& path) {
     uint64_t length = 0;
     for (int i = 7; i >= 0; --i) length = (length << 8) | bytes[at + static_cast<size_t>(i)];
     if (masked_crc32c({bytes + at, 8}) != u32(at + 8)) {
-      fail("{}: record at byte {}: the length's CRC does not match (not a TensorBoard event file?)", path.string(), at);
+      fail("{}: record at byte {}: the length's CRC does not match (not a TensorBoard event file?)",
+           path.string(), at);
     }
-    if (length > file.size() - at - 12 || file.size() - at - 12 - length < 4) break;  // torn last record
+    if (length > file.size() - at - 12 || file.size() - at - 12 - length < 4)
+      break;  // torn last record
     const size_t data_at = at + 12;
     if (masked_crc32c({bytes + data_at, length}) != u32(data_at + length)) {
       fail("{}: record at byte {}: the data's CRC does not match", path.string(), at);
@@ -138,7 +140,10 @@ std::vector<Scalar> read_events(const std::filesystem::path& path) {
     }
     if (event.has_summary()) {
       for (const auto& v : event.summary().value()) {
-        out.push_back({.step = event.step(), .wall_time = event.wall_time(), .tag = v.tag(), .value = v.simple_value()});
+        out.push_back({.step = event.step(),
+                       .wall_time = event.wall_time(),
+                       .tag = v.tag(),
+                       .value = v.simple_value()});
       }
     }
     at = data_at + length + 4;

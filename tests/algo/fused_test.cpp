@@ -16,7 +16,8 @@
 namespace stitch {
 namespace {
 
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol, const std::string& what) {
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol,
+                  const std::string& what) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
   const double err = (a - b).abs().max().item<double>();
   const double scale = std::max(1.0, b.abs().max().item<double>());
@@ -47,7 +48,8 @@ TEST(Fused, MlpForwardAndBackwardMatchAutograd) {
     const auto grads = from(flat.grad(), {flat.size()});
     int64_t offset = 0;
     for (const auto& p : mlp->parameters()) {  // parameters are views of the buffer, in order
-      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5, "parameter gradient");
+      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5,
+                   "parameter gradient");
       offset += p.numel();
     }
   }
@@ -75,7 +77,8 @@ TEST(Fused, EnsembleMemberMatchesAutogradAndFrozenLayersSkipWeights) {
     const auto grads = from(flat.grad(), {flat.size()});
     int64_t offset = 0;
     for (const auto& p : ens->parameters()) {
-      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5, "member gradient");
+      expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5,
+                   "member gradient");
       offset += p.numel();
     }
   }
@@ -99,8 +102,8 @@ TEST(Fused, AdamMatchesTorchOptimAdam) {
     const auto g = torch::randn({37});
     p.mutable_grad() = g.clone();
     adam.step();
-    nn::fused::adam_step(mine.data_ptr<float>(), g.contiguous().data_ptr<float>(), m.data(), v.data(), 37, step,
-                         {.lr = 1e-2f});
+    nn::fused::adam_step(mine.data_ptr<float>(), g.contiguous().data_ptr<float>(), m.data(),
+                         v.data(), 37, step, {.lr = 1e-2f});
     expect_close(mine, p.detach(), 1e-6, "Adam step " + std::to_string(step));
   }
 }
@@ -159,7 +162,9 @@ std::unique_ptr<Algorithm> make(const std::string& algo, int64_t total_steps = 1
   ConfigFields f;
   config->describe(f);
   f.apply_override("hidden=" + std::to_string(kHidden));
-  return entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = total_steps}, 11);
+  return entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = total_steps},
+      11);
 }
 
 torch::nn::Module& module_of(Algorithm& a, const std::string& name) {
@@ -200,7 +205,8 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
     {
       torch::NoGradGuard no_grad;
       target_q = std::get<0>(q_target->forward(sa).min(0)).squeeze(-1);
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, value->forward(b.next_observations).squeeze(-1));
+      target = losses::td_target(b.rewards, b.discounts, b.terminals,
+                                 value->forward(b.next_observations).squeeze(-1));
     }
     const auto adv = target_q - value->forward(b.observations).squeeze(-1);
     const auto value_loss = losses::expectile_loss(adv, 0.7);
@@ -221,9 +227,11 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
     oa.step();
     nn::soft_update(*q_target, *q, 0.005);
 
-    EXPECT_NEAR(m.at("value_loss"), value_loss.item<double>(), 1e-5 * (1 + value_loss.item<double>()));
+    EXPECT_NEAR(m.at("value_loss"), value_loss.item<double>(),
+                1e-5 * (1 + value_loss.item<double>()));
     EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
-    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-4 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-4 * (1 + std::abs(actor_loss.item<double>())));
     expect_same_parameters(module_of(*algo, "value"), *value, 1e-5, "value");
     expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
     expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
@@ -254,17 +262,21 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
     torch::Tensor target;
     {
       torch::NoGradGuard no_grad;
-      const auto noise = (torch::randn(b.actions.sizes(), generator) * 0.2 * max_a).clamp(-0.5 * max_a, 0.5 * max_a);
-      const auto next_action = (actor_target->forward(b.next_observations) + noise).clamp(-max_a, max_a);
+      const auto noise = (torch::randn(b.actions.sizes(), generator) * 0.2 * max_a)
+                             .clamp(-0.5 * max_a, 0.5 * max_a);
+      const auto next_action =
+          (actor_target->forward(b.next_observations) + noise).clamp(-max_a, max_a);
       const auto next_q = critic_target->forward(torch::cat({b.next_observations, next_action}, 1));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, std::get<0>(next_q.min(0)).squeeze(-1));
+      target = losses::td_target(b.rewards, b.discounts, b.terminals,
+                                 std::get<0>(next_q.min(0)).squeeze(-1));
     }
     const auto qs = critic->forward(torch::cat({b.observations, b.actions}, 1)).squeeze(-1);
     const auto critic_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
     oc.zero_grad();
     critic_loss.backward();
     oc.step();
-    EXPECT_NEAR(m.at("critic_loss"), critic_loss.item<double>(), 1e-5 * (1 + critic_loss.item<double>()));
+    EXPECT_NEAR(m.at("critic_loss"), critic_loss.item<double>(),
+                1e-5 * (1 + critic_loss.item<double>()));
     if (step % 2 == 0) {
       const auto pi = actor->forward(b.observations);
       const auto q_pi = critic->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
@@ -274,12 +286,14 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
       oa.step();
       nn::soft_update(*actor_target, *actor, 0.005);
       nn::soft_update(*critic_target, *critic, 0.005);
-      EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-4 * (1 + std::abs(actor_loss.item<double>())));
+      EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                  1e-4 * (1 + std::abs(actor_loss.item<double>())));
     }
     expect_same_parameters(module_of(*algo, "critic"), *critic, 1e-5, "critic");
     expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
     expect_same_parameters(module_of(*algo, "actor_target"), *actor_target, 1e-5, "actor_target");
-    expect_same_parameters(module_of(*algo, "critic_target"), *critic_target, 1e-5, "critic_target");
+    expect_same_parameters(module_of(*algo, "critic_target"), *critic_target, 1e-5,
+                           "critic_target");
   }
 }
 
@@ -302,7 +316,8 @@ TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) {
   const auto grads = from(flat.grad(), {flat.size()});
   int64_t offset = 0;
   for (const auto& p : policy->parameters()) {
-    expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-4, "policy gradient");
+    expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-4,
+                 "policy gradient");
     offset += p.numel();
   }
 }
@@ -319,7 +334,8 @@ void cql_matches_autograd(bool lagrange) {
   f.apply_override("layers=2");
   f.apply_override("num_actions=3");
   if (lagrange) f.apply_override("lagrange=true");
-  auto algo = entry.make(*config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  auto algo = entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
   const double max_a = 0.9, w = 5.0;  // conservative_weight, the same with the Lagrange variant
   const int64_t n = 3;
   nn::TanhGaussianPolicy actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, max_a);
@@ -328,11 +344,13 @@ void cql_matches_autograd(bool lagrange) {
   nn::hard_update(*actor, module_of(*algo, "actor"));
   nn::hard_update(*q, module_of(*algo, "q"));
   nn::hard_update(*q_target, module_of(*algo, "q_target"));
-  auto log_alpha = torch::zeros({}, torch::requires_grad()), log_alpha_prime = torch::zeros({}, torch::requires_grad());
+  auto log_alpha = torch::zeros({}, torch::requires_grad()),
+       log_alpha_prime = torch::zeros({}, torch::requires_grad());
   torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(1e-4));
   torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
   torch::optim::Adam oal(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4));
-  torch::optim::Adam oap(std::vector<torch::Tensor>{log_alpha_prime}, torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oap(std::vector<torch::Tensor>{log_alpha_prime},
+                         torch::optim::AdamOptions(3e-4));
   auto gen = at::detail::createCPUGenerator(11);
   auto qv = [](nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& act) {
     return net->forward(torch::cat({o, act}, 1)).squeeze(-1);
@@ -358,12 +376,14 @@ void cql_matches_autograd(bool lagrange) {
     {
       torch::NoGradGuard no_grad;
       auto [next_action, unused] = actor->sample(b.next_observations, false, &gen);
-      target = losses::td_target(b.rewards, b.discounts, b.terminals,
-                                 std::get<0>(qv(q_target, b.next_observations, next_action).min(0)));
+      target =
+          losses::td_target(b.rewards, b.discounts, b.terminals,
+                            std::get<0>(qv(q_target, b.next_observations, next_action).min(0)));
     }
     const auto q_data = qv(q, b.observations, b.actions);
     const auto td_loss = (q_data - target.unsqueeze(0)).pow(2).mean(1).sum();
-    const auto obs_rep = b.observations.repeat_interleave(n, 0), next_rep = b.next_observations.repeat_interleave(n, 0);
+    const auto obs_rep = b.observations.repeat_interleave(n, 0),
+               next_rep = b.next_observations.repeat_interleave(n, 0);
     const auto random_actions = torch::rand({kRows * n, kAct}, gen) * (2.0 * max_a) - max_a;
     torch::Tensor pi_s, logp_s, pi_next, logp_next;
     {
@@ -376,14 +396,16 @@ void cql_matches_autograd(bool lagrange) {
     const auto q_pi_next = qv(q, obs_rep, pi_next).view({2, kRows, n});
     torch::Tensor gap = torch::zeros({});
     for (int64_t i = 0; i < 2; ++i) {
-      gap = gap + losses::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}), q_pi_next[i],
-                                                logp_next.view({kRows, n}), q_data[i], kAct, max_a);
+      gap = gap + losses::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
+                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
+                                                kAct, max_a);
     }
     torch::Tensor conservative = w * gap;
     if (lagrange) {
       const auto alpha_prime = log_alpha_prime.exp().clamp(0.0, 1e6);
       conservative = alpha_prime.detach() * w * (gap - 20.0);
-      const auto alpha_prime_loss = -(log_alpha_prime.exp().clamp(0.0, 1e6) * w * (gap.detach() - 20.0));
+      const auto alpha_prime_loss =
+          -(log_alpha_prime.exp().clamp(0.0, 1e6) * w * (gap.detach() - 20.0));
       oap.zero_grad();
       alpha_prime_loss.backward();
       oap.step();
@@ -396,7 +418,8 @@ void cql_matches_autograd(bool lagrange) {
 
     EXPECT_NEAR(m.at("td_loss"), td_loss.item<double>(), 1e-5 * (1 + td_loss.item<double>()));
     EXPECT_NEAR(m.at("cql_gap"), gap.item<double>() / 2, 1e-5 * (1 + std::abs(gap.item<double>())));
-    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-5 * (1 + std::abs(actor_loss.item<double>())));
     expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
     expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
     expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
@@ -440,7 +463,8 @@ TEST(Fused, SacUpdateMatchesAutograd) {
       const auto next_q = std::get<0>(qv(q_target, b.next_observations, next_action).min(0));
       target = losses::td_target(b.rewards, b.discounts, b.terminals, next_q - alpha * next_log_pi);
     }
-    const auto q_loss = (qv(q, b.observations, b.actions) - target.unsqueeze(0)).pow(2).mean(1).sum();
+    const auto q_loss =
+        (qv(q, b.observations, b.actions) - target.unsqueeze(0)).pow(2).mean(1).sum();
     oq.zero_grad();
     q_loss.backward();
     oq.step();
@@ -460,11 +484,13 @@ TEST(Fused, SacUpdateMatchesAutograd) {
     nn::soft_update(*q_target, *q, 0.005);
 
     EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
-    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(), 1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-5 * (1 + std::abs(actor_loss.item<double>())));
     expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
     expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
     expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
-    EXPECT_NEAR(module_of(*algo, "scalars").parameters()[0].item<double>(), log_alpha.item<double>(), 1e-6);
+    EXPECT_NEAR(module_of(*algo, "scalars").parameters()[0].item<double>(),
+                log_alpha.item<double>(), 1e-6);
   }
 }
 
@@ -485,7 +511,8 @@ TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
     }
     set_compute_threads({.threads = 1});
     ASSERT_EQ(results[0].size(), results[1].size());
-    for (size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << name;
+    for (size_t i = 0; i < results[0].size(); ++i)
+      EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << name;
   }
 }
 
@@ -540,7 +567,8 @@ TEST(Fused, TinyAndOddBatchesWork) {
         }
       }
       for (auto& [n, m] : algo->modules()) EXPECT_TRUE(nn::all_finite(*m)) << name << " " << n;
-      EXPECT_FALSE(torch::equal(before, module_of(*algo, "actor").parameters()[0])) << name << " rows " << rows;
+      EXPECT_FALSE(torch::equal(before, module_of(*algo, "actor").parameters()[0]))
+          << name << " rows " << rows;
     }
   }
 }

@@ -1,19 +1,19 @@
 // Learning tests (label "learn"): on a Pendulum dataset from the scripted policy with heavy
 // Gaussian noise (behaviour return about -640), TD3+BC and IQL must beat the dataset and reach
 // -250, CQL must beat the dataset; BC on the noise-free scripted data must match the scripted
-// policy within 10% on the same evaluation seeds. Small networks keep each test within seconds to half a minute.
+// policy within 10% on the same evaluation seeds. Small networks keep each test within seconds to
+// half a minute.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "algo/trainer.h"
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
-#include "testing/thread_policy.h"
 #include "env/rollout.h"
+#include "testing/thread_policy.h"
 
 namespace stitch {
 namespace {
@@ -26,11 +26,13 @@ struct Data {
 };
 
 Data make_dataset(const std::string& name, double noise) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("stitch_learn_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("stitch_learn_" + std::to_string(getpid()));
   fs::create_directories(dir);
   auto env = make_env("pendulum-v1");
   auto policy = make_scripted_policy("pendulum-v1");
-  const Dataset d = collect(*env, *policy, {.transitions = 20000, .seed = 0, .gaussian_noise = noise});
+  const Dataset d =
+      collect(*env, *policy, {.transitions = 20000, .seed = 0, .gaussian_noise = noise});
   const std::string path = (dir / name).string();
   save_dataset(d, path, {.force = true});
   double sum = 0;
@@ -43,10 +45,16 @@ EvalResult run(const std::string& algo, const Data& data, int64_t steps, int64_t
   TrainConfig c;
   const fs::path run_dir = fs::path(data.path).parent_path() / (algo + "_run");
   fs::remove_all(run_dir);
-  std::vector<std::string> overrides = {
-      "algo=" + algo, "dataset=" + data.path, "env=pendulum-v1", "steps=" + std::to_string(steps),
-      "eval_every=0", "eval_episodes=20", "checkpoint_every=100000", "log_every=1000",
-      algo + ".hidden=" + std::to_string(hidden), "run_dir=" + run_dir.string()};
+  std::vector<std::string> overrides = {"algo=" + algo,
+                                        "dataset=" + data.path,
+                                        "env=pendulum-v1",
+                                        "steps=" + std::to_string(steps),
+                                        "eval_every=0",
+                                        "eval_episodes=20",
+                                        "checkpoint_every=100000",
+                                        "log_every=1000",
+                                        algo + ".hidden=" + std::to_string(hidden),
+                                        "run_dir=" + run_dir.string()};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   const TrainResult r = train(resolve_train_config(c, "", overrides), false);
   return r.evaluations.back().second;

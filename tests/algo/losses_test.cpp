@@ -1,9 +1,9 @@
 // Each loss against a value computed by hand on a tiny fixed input.
 #include "algo/losses.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "nn/nn.h"
 
@@ -59,8 +59,8 @@ TEST(Losses, CqlConservativeTermByHand) {
 TEST(Losses, TanhGaussianLogProbWithCorrection) {
   // 1-D, u = 0.5, mean 0, log_std 0: log N(0.5; 0, 1) - log(1 - tanh(0.5)^2).
   const auto u = torch::tensor({{0.5f}});
-  const double expected = -0.5 * 0.25 - 0.5 * std::log(2 * M_PI) -
-                          std::log(1.0 - std::pow(std::tanh(0.5), 2));
+  const double expected =
+      -0.5 * 0.25 - 0.5 * std::log(2 * M_PI) - std::log(1.0 - std::pow(std::tanh(0.5), 2));
   const auto log_prob = nn::gaussian_log_prob(u, torch::zeros({1, 1}), torch::zeros({1, 1})) -
                         nn::tanh_log_det_jacobian(u).sum(-1);
   EXPECT_NEAR(log_prob.item<double>(), expected, 1e-5);

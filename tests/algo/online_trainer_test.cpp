@@ -1,12 +1,11 @@
 // Online training (SAC, TD3): resume equals an uninterrupted run, the checkpoint cuts, the run
 // directory, bad input. Tiny networks and few steps: these check the loop, not learning.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "algo/algorithm.h"
@@ -25,19 +24,23 @@ using ::testing::HasSubstr;
 class OnlineTrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("stitch_online_" + std::to_string(getpid()) + "_" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("stitch_online_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string config(const std::string& algo, int64_t steps, const std::string& run, std::vector<std::string> extra = {}) {
+  std::string config(const std::string& algo, int64_t steps, const std::string& run,
+                     std::vector<std::string> extra = {}) {
     TrainConfig c;
-    std::vector<std::string> o = {"algo=" + algo, "online=true", "env=pendulum-v1", "steps=" + std::to_string(steps),
-                                  "learning_starts=100", "batch_size=32", "eval_every=0", "eval_episodes=1",
-                                  "checkpoint_every=200", "log_every=100", algo + ".hidden=16",
-                                  "run_dir=" + (dir_ / run).string()};
+    std::vector<std::string> o = {"algo=" + algo,         "online=true",
+                                  "env=pendulum-v1",      "steps=" + std::to_string(steps),
+                                  "learning_starts=100",  "batch_size=32",
+                                  "eval_every=0",         "eval_episodes=1",
+                                  "checkpoint_every=200", "log_every=100",
+                                  algo + ".hidden=16",    "run_dir=" + (dir_ / run).string()};
     o.insert(o.end(), extra.begin(), extra.end());
     return resolve_train_config(c, "", o);
   }
@@ -49,7 +52,8 @@ class OnlineTrainerTest : public ::testing::Test {
     ConfigFields f;
     cfg->describe(f);
     f.apply_override("hidden=16");
-    auto a = entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 700}, 0);
+    auto a =
+        entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 700}, 0);
     torch::serialize::InputArchive archive;
     archive.load_from((dir_ / run / "checkpoints" / "latest.pt").string());
     a->load(archive);
@@ -64,7 +68,9 @@ class OnlineTrainerTest : public ::testing::Test {
     }
     return out;
   }
-  std::string episodes(const std::string& run) { return testing::read_file((dir_ / run / "episodes.jsonl").string()); }
+  std::string episodes(const std::string& run) {
+    return testing::read_file((dir_ / run / "episodes.jsonl").string());
+  }
   fs::path dir_;
 };
 
@@ -79,7 +85,8 @@ std::string error_of(const std::function<void()>& fn) {
 
 TEST_F(OnlineTrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   for (const std::string algo : {"sac", "td3"}) {
-    const TrainResult full = train(config(algo, 700, algo + "_full", {"num_envs=2", "utd_ratio=0.5"}), false);
+    const TrainResult full =
+        train(config(algo, 700, algo + "_full", {"num_envs=2", "utd_ratio=0.5"}), false);
     const std::string cfg = config(algo, 700, algo + "_killed", {"num_envs=2", "utd_ratio=0.5"});
     const TrainResult first = train(cfg, false, /*stop_after_steps=*/300);
     EXPECT_EQ(first.steps, 400);  // the first checkpoint at or after 300
@@ -88,7 +95,8 @@ TEST_F(OnlineTrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
     EXPECT_EQ(full.steps, 700);
     const auto a = state(algo, algo + "_full"), b = state(algo, algo + "_killed");
     ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << algo << " tensor " << i;
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(torch::equal(a[i], b[i])) << algo << " tensor " << i;
     EXPECT_EQ(episodes(algo + "_full"), episodes(algo + "_killed")) << algo;
     // Only the replay file the checkpoint points at is kept.
     int replays = 0;
@@ -100,8 +108,9 @@ TEST_F(OnlineTrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
 }
 
 TEST_F(OnlineTrainerTest, CheckpointsCutEpisodesAndTheLogsSayWhere) {
-  const TrainResult r =
-      train(config("sac", 500, "run", {"checkpoint_every=250", "eval_every=250", "snapshot_every=250"}), false);
+  const TrainResult r = train(
+      config("sac", 500, "run", {"checkpoint_every=250", "eval_every=250", "snapshot_every=250"}),
+      false);
   EXPECT_TRUE(fs::exists(dir_ / "run" / "snapshots" / "step-250.pt"));
   EXPECT_TRUE(fs::exists(dir_ / "run" / "snapshots" / "step-500.pt"));
   EXPECT_EQ(r.evaluations.size(), 2u);
@@ -120,30 +129,36 @@ TEST_F(OnlineTrainerTest, CheckpointsCutEpisodesAndTheLogsSayWhere) {
     }
   }
   EXPECT_EQ(cut, 1);
-  EXPECT_EQ(full, 2);  // steps 1-200, and 251-450 after the cut; 451-500 is still running at the end
+  EXPECT_EQ(full,
+            2);  // steps 1-200, and 251-450 after the cut; 451-500 is still running at the end
   // The checkpoint evaluates like an offline one.
   EXPECT_EQ(evaluate_checkpoint(r.checkpoint, "pendulum-v1", 1, 0).returns.size(), 1u);
 }
 
 TEST_F(OnlineTrainerTest, BadInputIsAClearError) {
-  EXPECT_THAT(error_of([&] { train(config("sac", 10, "a", {"online=false"}), false); }), HasSubstr("add --online"));
+  EXPECT_THAT(error_of([&] { train(config("sac", 10, "a", {"online=false"}), false); }),
+              HasSubstr("add --online"));
   EXPECT_THAT(error_of([&] { train(config("sac", 10, "b", {"env=cartpole-v1"}), false); }),
               HasSubstr("bounded Box actions"));
-  EXPECT_THAT(error_of([&] { train(config("sac", 10, "c", {"utd_ratio=0"}), false); }), HasSubstr("utd_ratio"));
+  EXPECT_THAT(error_of([&] { train(config("sac", 10, "c", {"utd_ratio=0"}), false); }),
+              HasSubstr("utd_ratio"));
   TrainConfig c;
   EXPECT_THAT(error_of([&] {
-                train(resolve_train_config(c, "", {"algo=iql", "online=true", "env=pendulum-v1",
-                                                   "run_dir=" + (dir_ / "d").string()}),
+                train(resolve_train_config(c, "",
+                                           {"algo=iql", "online=true", "env=pendulum-v1",
+                                            "run_dir=" + (dir_ / "d").string()}),
                       false);
               }),
               HasSubstr("iql learns from a dataset; --online works with"));
 }
 
 TEST(ReplayBuffer, SaveAndLoadRestoreTheExactState) {
-  const std::string path = ::testing::TempDir() + "stitch_replay_" + std::to_string(getpid()) + ".h5";
+  const std::string path =
+      ::testing::TempDir() + "stitch_replay_" + std::to_string(getpid()) + ".h5";
   ReplayBuffer a(5, 2, 1);
   for (int i = 0; i < 7; ++i) {  // wraps around
-    const float obs[2] = {static_cast<float>(i), -static_cast<float>(i)}, act[1] = {0.5f * i}, next[2] = {1, 2};
+    const float obs[2] = {static_cast<float>(i), -static_cast<float>(i)}, act[1] = {0.5f * i},
+                next[2] = {1, 2};
     a.add(obs, act, static_cast<float>(i) * 0.1f, next, i % 3 == 0, i % 4 == 0);
   }
   a.save(path);

@@ -2,13 +2,12 @@
 // stream Q(lambda) solves CartPole, stream AC(lambda) swings Pendulum up from random, stream
 // TD(lambda) learns the value of Pendulum's scripted controller. Several seeds each, every one
 // must pass: a learner that works only for a lucky seed is not a learner.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "algo/trainer.h"
@@ -19,17 +18,24 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path run_dir(const std::string& name) {
-  return fs::path(::testing::TempDir()) / ("stitch_stream_learn_" + std::to_string(getpid()) + "_" + name);
+  return fs::path(::testing::TempDir()) /
+         ("stitch_stream_learn_" + std::to_string(getpid()) + "_" + name);
 }
 
-TrainResult run(const std::string& algo, const std::string& env, int64_t steps, uint64_t seed, const std::string& name,
-                std::vector<std::string> extra = {}) {
+TrainResult run(const std::string& algo, const std::string& env, int64_t steps, uint64_t seed,
+                const std::string& name, std::vector<std::string> extra = {}) {
   const fs::path dir = run_dir(name);
   fs::remove_all(dir);
   TrainConfig c;
-  std::vector<std::string> o = {"algo=" + algo, "online=true", "env=" + env, "steps=" + std::to_string(steps),
-                                "seed=" + std::to_string(seed), "eval_every=0", "eval_episodes=10",
-                                "log_every=" + std::to_string(steps / 10), "checkpoint_every=" + std::to_string(steps),
+  std::vector<std::string> o = {"algo=" + algo,
+                                "online=true",
+                                "env=" + env,
+                                "steps=" + std::to_string(steps),
+                                "seed=" + std::to_string(seed),
+                                "eval_every=0",
+                                "eval_episodes=10",
+                                "log_every=" + std::to_string(steps / 10),
+                                "checkpoint_every=" + std::to_string(steps),
                                 "run_dir=" + dir.string()};
   o.insert(o.end(), extra.begin(), extra.end());
   return train(resolve_train_config(c, "", o), false);

@@ -1,12 +1,11 @@
 // The streaming loop: resume equals an uninterrupted run, reproducibility, the run directory,
 // evaluation of a streaming checkpoint, and bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "algo/run_files.h"
@@ -31,11 +30,17 @@ class StreamTrainerTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string config(const std::string& algo, const std::string& env, int64_t steps, const std::string& run,
-                     std::vector<std::string> extra = {}) {
+  std::string config(const std::string& algo, const std::string& env, int64_t steps,
+                     const std::string& run, std::vector<std::string> extra = {}) {
     TrainConfig c;
-    std::vector<std::string> o = {"algo=" + algo, "online=true", "env=" + env, "steps=" + std::to_string(steps),
-                                  "eval_every=0", "eval_episodes=2", "checkpoint_every=500", "log_every=500",
+    std::vector<std::string> o = {"algo=" + algo,
+                                  "online=true",
+                                  "env=" + env,
+                                  "steps=" + std::to_string(steps),
+                                  "eval_every=0",
+                                  "eval_episodes=2",
+                                  "checkpoint_every=500",
+                                  "log_every=500",
                                   "run_dir=" + (dir_ / run).string()};
     o.insert(o.end(), extra.begin(), extra.end());
     return resolve_train_config(c, "", o);
@@ -46,7 +51,9 @@ class StreamTrainerTest : public ::testing::Test {
     const size_t body = text.find('\n') + 1;
     return nlohmann::json::from_cbor(text.substr(body)).at("agent");
   }
-  std::string log(const std::string& run, const char* file) { return read_file_text(dir_ / run / file); }
+  std::string log(const std::string& run, const char* file) {
+    return read_file_text(dir_ / run / file);
+  }
 
   fs::path dir_;
 };
@@ -76,9 +83,11 @@ TEST_F(StreamTrainerTest, SameSeedGivesIdenticalRuns) {
 }
 
 TEST_F(StreamTrainerTest, RunDirectoryIsWellFormed) {
-  const TrainResult r = train(config("stream-td", "pendulum-v1", 1000, "td", {"eval_every=500"}), false);
+  const TrainResult r =
+      train(config("stream-td", "pendulum-v1", 1000, "td", {"eval_every=500"}), false);
   EXPECT_EQ(r.evaluations.size(), 2u);
-  for (const char* f : {"config.json", "versions.txt", "metrics.jsonl", "episodes.jsonl", "eval.jsonl"}) {
+  for (const char* f :
+       {"config.json", "versions.txt", "metrics.jsonl", "episodes.jsonl", "eval.jsonl"}) {
     EXPECT_TRUE(fs::exists(dir_ / "td" / f)) << f;
   }
   std::ifstream episodes(dir_ / "td" / "episodes.jsonl");
@@ -105,18 +114,20 @@ TEST_F(StreamTrainerTest, RunDirectoryIsWellFormed) {
 TEST_F(StreamTrainerTest, BadInputIsAClearError) {
   auto expect_error = [&](std::vector<std::string> o, const std::string& what) {
     TrainConfig c;
-    EXPECT_THAT([&] { train(resolve_train_config(c, "", o), false); }, ::testing::ThrowsMessage<Error>(HasSubstr(what)))
+    EXPECT_THAT([&] { train(resolve_train_config(c, "", o), false); },
+                ::testing::ThrowsMessage<Error>(HasSubstr(what)))
         << what;
   };
   const std::string run = "run_dir=" + (dir_ / "bad").string();
   expect_error({"algo=stream-ac", "env=pendulum-v1", run}, "add --online");
   expect_error({"algo=iql", "online=true", "env=pendulum-v1", run}, "learns from a dataset");
-  expect_error({"algo=stream-ac", "online=true", "env=cartpole-v1", run}, "continuous (Box) actions");
+  expect_error({"algo=stream-ac", "online=true", "env=cartpole-v1", run},
+               "continuous (Box) actions");
   expect_error({"algo=stream-q", "online=true", "env=pendulum-v1", run}, "discrete action space");
-  expect_error({"algo=stream-ac", "online=true", "env=pendulum-v1", "stream-ac.lambda=2", run}, "lambda");
+  expect_error({"algo=stream-ac", "online=true", "env=pendulum-v1", "stream-ac.lambda=2", run},
+               "lambda");
   train(config("stream-ac", "pendulum-v1", 10, "bad"), false);
   expect_error({"algo=stream-ac", "online=true", "env=pendulum-v1", run}, "already holds a run");
-
 }
 
 }  // namespace

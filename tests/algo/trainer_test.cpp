@@ -1,13 +1,12 @@
 // The trainer: resume equals an uninterrupted run, reproducibility, run directories, bad input.
 #include "algo/trainer.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "algo/algorithm.h"
@@ -15,8 +14,8 @@
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
-#include "testing/thread_policy.h"
 #include "testing/run_command.h"
+#include "testing/thread_policy.h"
 
 namespace stitch {
 namespace {
@@ -40,11 +39,11 @@ class TrainerTest : public ::testing::Test {
   std::string config(const std::string& algo, int64_t steps, const std::string& run,
                      std::vector<std::string> extra = {}) {
     TrainConfig c;
-    std::vector<std::string> o = {"algo=" + algo, "dataset=" + (dir_ / "data.hdf5").string(),
-                                  "env=pendulum-v1", "steps=" + std::to_string(steps),
-                                  "eval_every=0", "eval_episodes=2", "checkpoint_every=50",
-                                  "log_every=50", algo + ".hidden=32",
-                                  "run_dir=" + (dir_ / run).string()};
+    std::vector<std::string> o = {"algo=" + algo,        "dataset=" + (dir_ / "data.hdf5").string(),
+                                  "env=pendulum-v1",     "steps=" + std::to_string(steps),
+                                  "eval_every=0",        "eval_episodes=2",
+                                  "checkpoint_every=50", "log_every=50",
+                                  algo + ".hidden=32",   "run_dir=" + (dir_ / run).string()};
     o.insert(o.end(), extra.begin(), extra.end());
     return resolve_train_config(c, "", o);
   }
@@ -55,7 +54,8 @@ class TrainerTest : public ::testing::Test {
     ConfigFields f;
     cfg->describe(f);
     f.apply_override("hidden=32");
-    auto a = entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 200}, 0);
+    auto a =
+        entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 200}, 0);
     torch::serialize::InputArchive archive;
     archive.load_from(checkpoint.string());
     a->load(archive);
@@ -88,12 +88,14 @@ TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
     const auto a = parameters(algo, dir_ / (algo + "_full") / "checkpoints" / "latest.pt");
     const auto b = parameters(algo, dir_ / (algo + "_killed") / "checkpoints" / "latest.pt");
     ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << algo << " tensor " << i;
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(torch::equal(a[i], b[i])) << algo << " tensor " << i;
     // The logs hold each step once.
     std::ifstream in(dir_ / (algo + "_killed") / "metrics.jsonl");
     std::string line;
     std::vector<int64_t> steps;
-    while (std::getline(in, line)) steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
+    while (std::getline(in, line))
+      steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
     EXPECT_EQ(steps, (std::vector<int64_t>{50, 100, 150, 200})) << algo;
   }
 }
@@ -118,27 +120,35 @@ TEST_F(TrainerTest, SameSeedSameMetrics) {
 
 TEST_F(TrainerTest, RunDirectoryIsWellFormed) {
   const TrainResult r = train(config("bc", 100, "run"), false);
-  for (const char* f : {"config.json", "versions.txt", "metrics.jsonl", "eval.jsonl", "checkpoints/latest.pt"}) {
+  for (const char* f :
+       {"config.json", "versions.txt", "metrics.jsonl", "eval.jsonl", "checkpoints/latest.pt"}) {
     EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
   }
-  const auto cfg = nlohmann::json::parse(testing::read_file((dir_ / "run" / "config.json").string()));
+  const auto cfg =
+      nlohmann::json::parse(testing::read_file((dir_ / "run" / "config.json").string()));
   EXPECT_EQ(cfg["algo"], "bc");
   EXPECT_EQ(cfg["bc"]["hidden"], 32);
   ASSERT_EQ(r.evaluations.size(), 1u);
   EXPECT_EQ(r.evaluations[0].second.returns.size(), 2u);
   // A second run into the same directory is refused; nothing is overwritten.
-  EXPECT_THAT(error_of([&] { train(config("bc", 100, "run"), false); }), HasSubstr("already holds a run"));
+  EXPECT_THAT(error_of([&] { train(config("bc", 100, "run"), false); }),
+              HasSubstr("already holds a run"));
   // Evaluating the checkpoint reproduces the trainer's evaluation.
   const EvalResult e = evaluate_checkpoint(r.checkpoint, "pendulum-v1", 2, 1'000'000);
   EXPECT_EQ(e.returns, r.evaluations[0].second.returns);
 }
 
 TEST_F(TrainerTest, BadInputIsAClearError) {
-  EXPECT_THAT(error_of([&] { train(config("iql", 10, "x", {"dataset=/nonexistent.hdf5"}), false); }),
-              HasSubstr("/nonexistent.hdf5: no such file"));
-  EXPECT_THAT(error_of([&] { train(config("iql", 10, "y", {"env=mountaincarcontinuous-v0"}), false); }),
-              HasSubstr("do not match mountaincarcontinuous-v0's 2/1"));
-  EXPECT_THAT(error_of([&] { TrainConfig c; resolve_train_config(c, "", {"algo=dqn", "dataset=x", "env=y"}); }),
+  EXPECT_THAT(
+      error_of([&] { train(config("iql", 10, "x", {"dataset=/nonexistent.hdf5"}), false); }),
+      HasSubstr("/nonexistent.hdf5: no such file"));
+  EXPECT_THAT(
+      error_of([&] { train(config("iql", 10, "y", {"env=mountaincarcontinuous-v0"}), false); }),
+      HasSubstr("do not match mountaincarcontinuous-v0's 2/1"));
+  EXPECT_THAT(error_of([&] {
+                TrainConfig c;
+                resolve_train_config(c, "", {"algo=dqn", "dataset=x", "env=y"});
+              }),
               HasSubstr("unknown algorithm 'dqn'"));
   EXPECT_THAT(error_of([&] { config("iql", 10, "z", {"iql.expectiel=0.8"}); }),
               HasSubstr("unknown config key 'iql.expectiel'"));
@@ -146,8 +156,9 @@ TEST_F(TrainerTest, BadInputIsAClearError) {
   // A checkpoint from another algorithm.
   EXPECT_THAT(error_of([&] { parameters("td3_bc", r.checkpoint); }),
               HasSubstr("checkpoint holds algorithm 'iql', not 'td3_bc'"));
-  EXPECT_THAT(error_of([&] { evaluate_checkpoint((dir_ / "data.hdf5").string(), "pendulum-v1", 1, 0); }),
-              HasSubstr("not a stitch checkpoint"));
+  EXPECT_THAT(
+      error_of([&] { evaluate_checkpoint((dir_ / "data.hdf5").string(), "pendulum-v1", 1, 0); }),
+      HasSubstr("not a stitch checkpoint"));
   EXPECT_THAT(error_of([&] { evaluate_checkpoint(r.checkpoint, "cartpole-v1", 1, 0); }),
               HasSubstr("needs bounded Box actions"));
 }

@@ -1,20 +1,19 @@
 // End-to-end tests of the `stitch` binary: exit codes, one-line errors, printed results.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <regex>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "testing/run_command.h"
 
 namespace stitch {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 
 CommandResult stitch(const std::string& args) {
   return testing::run_command(std::string(STITCH_CLI_PATH) + " " + args);
@@ -121,17 +120,22 @@ namespace {
 TEST(Cli, StreamingTrainEvalAndResume) {
   const std::string dir = ::testing::TempDir() + "stitch_cli_stream_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
-  const CommandResult r = stitch_quiet("train --algo stream-q --env cartpole-v1 --online --steps 3000 --run-dir " + dir +
-                                       " --set eval_episodes=2");
+  const CommandResult r =
+      stitch_quiet("train --algo stream-q --env cartpole-v1 --online --steps 3000 --run-dir " +
+                   dir + " --set eval_episodes=2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("trained 3000 steps"));
-  const CommandResult e = stitch_quiet("eval --checkpoint " + dir + "/checkpoints/latest.cbor --env cartpole-v1 --episodes 3");
+  const CommandResult e = stitch_quiet("eval --checkpoint " + dir +
+                                       "/checkpoints/latest.cbor --env cartpole-v1 --episodes 3");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_FALSE(std::isnan(mean_return(e.out))) << e.out;
   expect_one_line_error(stitch_quiet("train --resume --run-dir " + dir), "already finished");
-  expect_one_line_error(stitch_quiet("train --resume --run-dir " + dir + " --steps 5"), "cannot change it");
+  expect_one_line_error(stitch_quiet("train --resume --run-dir " + dir + " --steps 5"),
+                        "cannot change it");
   expect_one_line_error(stitch_quiet("train --resume"), "--resume needs --run-dir");
-  expect_one_line_error(stitch_quiet("train --algo stream-ac --env pendulum-v1 --run-dir " + dir + "x"), "add --online");
+  expect_one_line_error(
+      stitch_quiet("train --algo stream-ac --env pendulum-v1 --run-dir " + dir + "x"),
+      "add --online");
   std::filesystem::remove_all(dir);
 }
 
@@ -143,24 +147,28 @@ namespace {
 
 // Collecting with a trained policy: deterministic bytes, provenance in the metadata.
 TEST(Cli, CollectWithACheckpointIsByteIdenticalAndRecordsItsSource) {
-  const std::string dir = ::testing::TempDir() + "stitch_cli_collect_ckpt_" + std::to_string(getpid());
+  const std::string dir =
+      ::testing::TempDir() + "stitch_cli_collect_ckpt_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
-  const CommandResult t = stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + dir +
-                                       "/run --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
-                                       "--set eval_episodes=1");
+  const CommandResult t =
+      stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + dir +
+                   "/run --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
+                   "--set eval_episodes=1");
   ASSERT_EQ(t.exit_code, 0) << t.err;
   const std::string ckpt = dir + "/run/checkpoints/latest.pt";
   for (const char* out : {"/a.hdf5", "/b.hdf5"}) {
-    const CommandResult c = stitch_quiet("collect --env pendulum-v1 --checkpoint " + ckpt +
-                                         " --noise gaussian:0.1 --transitions 500 --seed 3 --out " + dir + out);
+    const CommandResult c =
+        stitch_quiet("collect --env pendulum-v1 --checkpoint " + ckpt +
+                     " --noise gaussian:0.1 --transitions 500 --seed 3 --out " + dir + out);
     ASSERT_EQ(c.exit_code, 0) << c.err;
   }
   EXPECT_EQ(testing::read_file(dir + "/a.hdf5"), testing::read_file(dir + "/b.hdf5"));
   const CommandResult info = stitch_quiet("dataset info " + dir + "/a.hdf5");
   EXPECT_THAT(info.out, HasSubstr("policy_checkpoint_sha256"));
   EXPECT_THAT(info.out, HasSubstr("stitch_version"));
-  expect_one_line_error(stitch_quiet("collect --env pendulum-v1 --policy checkpoint --out " + dir + "/c.hdf5"),
-                        "needs --checkpoint");
+  expect_one_line_error(
+      stitch_quiet("collect --env pendulum-v1 --policy checkpoint --out " + dir + "/c.hdf5"),
+      "needs --checkpoint");
   std::filesystem::remove_all(dir);
 }
 

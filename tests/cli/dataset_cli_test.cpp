@@ -1,9 +1,9 @@
 // `stitch collect` and `stitch dataset ...` end to end.
-#include <filesystem>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "testing/run_command.h"
@@ -32,15 +32,18 @@ class DatasetCli : public ::testing::Test {
 };
 
 TEST_F(DatasetCli, CollectInfoConvertSliceMerge) {
-  auto r = stitch("collect --env pendulum-v1 --policy scripted --noise gaussian:0.2 --transitions 2000 --seed 1 --out " +
-                  path("expert.hdf5"));
+  auto r = stitch(
+      "collect --env pendulum-v1 --policy scripted --noise gaussian:0.2 --transitions 2000 --seed "
+      "1 --out " +
+      path("expert.hdf5"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("2000 transitions, 10 episodes"));
-  r = stitch("collect --env pendulum-v1 --policy random --transitions 2000 --out " + path("random.hdf5"));
+  r = stitch("collect --env pendulum-v1 --policy random --transitions 2000 --out " +
+             path("random.hdf5"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  r = stitch("dataset info " + path("expert.hdf5") + " --ref-min -1200 --ref-max -150 --reference " +
-             path("random.hdf5"));
+  r = stitch("dataset info " + path("expert.hdf5") +
+             " --ref-min -1200 --ref-max -150 --reference " + path("random.hdf5"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* needle : {"layout       d4rl", "transitions  2000", "episodes     10", "TQ ",
                              "SACo ", "return histogram", "env_id = \"pendulum-v1\""}) {
@@ -52,18 +55,21 @@ TEST_F(DatasetCli, CollectInfoConvertSliceMerge) {
   EXPECT_EQ(j["transitions"], 2000);
   EXPECT_LT(j["return"]["mean"].get<double>(), -900.0);
 
-  r = stitch("dataset convert " + path("expert.hdf5") + " " + path("expert_minari") + " --layout minari");
+  r = stitch("dataset convert " + path("expert.hdf5") + " " + path("expert_minari") +
+             " --layout minari");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(path("expert_minari/data/main_data.hdf5")));
   EXPECT_TRUE(fs::exists(path("expert_minari/data/metadata.json")));
-  r = stitch("dataset convert " + path("expert.hdf5") + " " + path("expert_minari") + " --layout minari");
+  r = stitch("dataset convert " + path("expert.hdf5") + " " + path("expert_minari") +
+             " --layout minari");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("already exists (use --force"));
 
   r = stitch("dataset slice " + path("random.hdf5") + " " + path("top.hdf5") + " --top 0.2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("400 transitions, 2 episodes"));
-  r = stitch("dataset slice " + path("random.hdf5") + " " + path("first3.hdf5") + " --episodes 0:3");
+  r = stitch("dataset slice " + path("random.hdf5") + " " + path("first3.hdf5") +
+             " --episodes 0:3");
   EXPECT_THAT(r.out, HasSubstr("600 transitions, 3 episodes"));
 
   r = stitch("dataset merge " + path("random.hdf5") + " " + path("expert_minari") + " --out " +
@@ -78,8 +84,8 @@ TEST_F(DatasetCli, ImportCsv) {
                                     "0,0.0,0.0,-1.0,-1,b\n1,-0.1,-0.1,0.5,-1,b\n";
   std::ofstream(path("spec.json")) << R"({"observations": ["pos", "vel"], "actions": ["force"],
       "reward": "reward", "episode": "episode"})";
-  const auto r = stitch("dataset import-csv " + path("log.csv") + " " + path("log.hdf5") + " --spec " +
-                        path("spec.json"));
+  const auto r = stitch("dataset import-csv " + path("log.csv") + " " + path("log.hdf5") +
+                        " --spec " + path("spec.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("4 transitions, 2 episodes"));
   EXPECT_THAT(stitch("dataset info " + path("log.hdf5")).out, HasSubstr("episodes     2"));

@@ -1,10 +1,10 @@
 #include "core/config.h"
 
-#include <cstdio>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -57,8 +57,9 @@ TEST(Config, DefaultsSurviveWithoutOverrides) {
 
 TEST(Config, OverridesSetEveryType) {
   TestConfig c;
-  resolve_config(c, "", {"steps=5", "seed=18446744073709551615", "tau=0.25", "deterministic=false",
-                         "name=cql", "optim.lr=1e-3"});
+  resolve_config(c, "",
+                 {"steps=5", "seed=18446744073709551615", "tau=0.25", "deterministic=false",
+                  "name=cql", "optim.lr=1e-3"});
   EXPECT_EQ(c.steps, 5);
   EXPECT_EQ(c.seed, 18446744073709551615ULL);
   EXPECT_FLOAT_EQ(c.tau, 0.25f);

@@ -2,15 +2,14 @@
 // plain mode (periodic log lines), and a real command drawing it.
 #include "core/progress.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -91,9 +90,11 @@ TEST(Progress, UnknownModeIsAnError) {
 }
 
 TEST(Progress, TrainDrawsItsLine) {
-  const auto r = testing::run_command(fmt::format(
-      "STITCH_PROGRESS=terminal {} train --algo stream-q --env cartpole-v1 --online --steps 30000 --set eval_every=10000 "
-      "--set eval_episodes=2 --run-dir {}/stitch_progress_{}", STITCH_CLI_PATH, ::testing::TempDir(), getpid()));
+  const auto r =
+      testing::run_command(fmt::format("STITCH_PROGRESS=terminal {} train --algo stream-q --env "
+                                       "cartpole-v1 --online --steps 30000 --set eval_every=10000 "
+                                       "--set eval_episodes=2 --run-dir {}/stitch_progress_{}",
+                                       STITCH_CLI_PATH, ::testing::TempDir(), getpid()));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("\r\033[Ktrain "));
   EXPECT_THAT(r.err, HasSubstr("/30000 steps"));

@@ -1,10 +1,10 @@
 #include "core/rng.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <set>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace stitch {
 namespace {

@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "testing/run_command.h"
 #include "core/error.h"
+#include "testing/run_command.h"
 
 namespace stitch {
 namespace {

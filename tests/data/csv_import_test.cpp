@@ -1,9 +1,9 @@
 #include "data/csv_import.h"
 
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "core/error.h"
 
@@ -61,8 +61,8 @@ TEST(ImportCsv, ErrorsNameFileRowAndColumn) {
   EXPECT_THAT(error_of(write("no_col.csv", "ep,x,u,r,done\n0,0,1,1,0\n")),
               HasSubstr("no column 'v' in the header"));
   EXPECT_THAT(error_of(write("empty.csv", "")), HasSubstr("empty file"));
-  EXPECT_THROW(import_csv(write("x.csv", "a\n1\n"), write("bad_spec.json", R"({"actions": ["u"]})")),
-               Error);
+  EXPECT_THROW(
+      import_csv(write("x.csv", "a\n1\n"), write("bad_spec.json", R"({"actions": ["u"]})")), Error);
 }
 
 }  // namespace

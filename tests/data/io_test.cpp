@@ -1,12 +1,11 @@
 #include "data/io.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -25,7 +24,8 @@ const std::string kPython = "/usr/bin/python3 " STITCH_SOURCE_DIR "/tests/data/i
 
 // Unique per process: ctest runs each test in its own process, several at a time.
 std::string temp_path(const std::string& name) {
-  const std::string p = ::testing::TempDir() + "/stitch_io_" + std::to_string(getpid()) + "_" + name;
+  const std::string p =
+      ::testing::TempDir() + "/stitch_io_" + std::to_string(getpid()) + "_" + name;
   fs::remove_all(p);
   return p;
 }
@@ -162,7 +162,8 @@ TEST(DatasetIo, StitchReadsWhatH5pyWritesD4rl) {
   EXPECT_EQ(d.act_dim, 2);
   const auto head = expected["observations_head"].get<std::vector<std::vector<double>>>();
   for (int i = 0; i < 3; ++i) {
-    for (int k = 0; k < 5; ++k) EXPECT_EQ(d.observations[i * 5 + k], static_cast<float>(head[i][k]));
+    for (int k = 0; k < 5; ++k)
+      EXPECT_EQ(d.observations[i * 5 + k], static_cast<float>(head[i][k]));
   }
   double sum = 0;
   for (float x : d.rewards) sum += x;
@@ -221,13 +222,15 @@ class BadFiles : public ::testing::Test {
 
 TEST_F(BadFiles, EachDefectNamesFileKeyAndRow) {
   EXPECT_THAT(error_for("missing_rewards.hdf5"), HasSubstr("missing dataset 'rewards'"));
-  EXPECT_THAT(error_for("mismatched.hdf5"), HasSubstr("'actions' has 19 rows but 'observations' has 20"));
+  EXPECT_THAT(error_for("mismatched.hdf5"),
+              HasSubstr("'actions' has 19 rows but 'observations' has 20"));
   EXPECT_THAT(error_for("wrong_rank.hdf5"), HasSubstr("'observations' must have rank 2"));
   EXPECT_THAT(error_for("nan_reward.hdf5"), HasSubstr("'rewards' row 13: nan"));
   EXPECT_THAT(error_for("inf_observation.hdf5"), HasSubstr("'observations' row 7 column 2: inf"));
   EXPECT_THAT(error_for("bad_flag.hdf5"), HasSubstr("'terminals' row 4: expected 0 or 1, got 2"));
-  EXPECT_THAT(error_for("never_ends.hdf5"),
-              HasSubstr("episode starting at row 0 runs 300 steps, longer than pendulum-v1's time limit"));
+  EXPECT_THAT(
+      error_for("never_ends.hdf5"),
+      HasSubstr("episode starting at row 0 runs 300 steps, longer than pendulum-v1's time limit"));
   EXPECT_THAT(error_for("not_hdf5.hdf5"), HasSubstr("not an HDF5 file"));
   EXPECT_THAT(error_for("truncated.hdf5"), HasSubstr("truncated"));
 }
@@ -283,7 +286,8 @@ TEST(FuzzRegressions, LibHdf5CrashBecomesAnError) {
 // invalid_utf8_metadata.hdf5: a metadata string with invalid UTF-8 made nlohmann::json throw
 // its own type_error out of the reader. Now the bad bytes are replaced and the file loads.
 TEST(FuzzRegressions, InvalidUtf8InMetadataIsReplaced) {
-  const Dataset d = load_dataset(STITCH_SOURCE_DIR "/tests/data/regressions/invalid_utf8_metadata.hdf5");
+  const Dataset d =
+      load_dataset(STITCH_SOURCE_DIR "/tests/data/regressions/invalid_utf8_metadata.hdf5");
   EXPECT_THAT(d.metadata_string("env_id"), HasSubstr("\xEF\xBF\xBD"));  // U+FFFD
 }
 

@@ -1,8 +1,8 @@
 #include "data/normalize.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "data/test_data.h"

@@ -1,8 +1,8 @@
 #include "data/sampler.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "core/error.h"
 #include "data/test_data.h"

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "data/test_data.h"
@@ -48,7 +49,8 @@ TEST(Stats, SacoCountsGridCellsAgainstAReference) {
   EXPECT_EQ(s.unique_cells, 1);
   EXPECT_DOUBLE_EQ(*s.saco, 0.5);
   // With 10 bins every reference row is its own cell.
-  EXPECT_EQ(compute_stats(ref, {}, {.reference = &ref, .saco_bins = 10}).reference_unique_cells, 10);
+  EXPECT_EQ(compute_stats(ref, {}, {.reference = &ref, .saco_bins = 10}).reference_unique_cells,
+            10);
 }
 
 TEST(Stats, TextAndJsonReports) {
@@ -57,7 +59,8 @@ TEST(Stats, TextAndJsonReports) {
   report.warnings.push_back("something odd");
   const DatasetStats s = compute_stats(d, report, {});
   const std::string text = format_stats_text(s, "x.hdf5");
-  EXPECT_THAT(text, ::testing::HasSubstr("episodes     3  (terminated 1, timed out 1, cut by end of data 1)"));
+  EXPECT_THAT(text, ::testing::HasSubstr(
+                        "episodes     3  (terminated 1, timed out 1, cut by end of data 1)"));
   EXPECT_THAT(text, ::testing::HasSubstr("something odd"));
   const auto j = nlohmann::json::parse(format_stats_json(s, "x.hdf5"));
   EXPECT_EQ(j["return"]["median"], 15.0);

@@ -18,7 +18,7 @@ TEST(Transform, SliceByEpisodeRange) {
 }
 
 TEST(Transform, TopFractionByReturn) {
-  const Dataset d = testing::three_episodes();  // returns 6, 15, 24
+  const Dataset d = testing::three_episodes();       // returns 6, 15, 24
   const Dataset top = top_return_fraction(d, 0.34);  // ceil(0.34 * 3) = 2 episodes
   ASSERT_EQ(top.episodes.size(), 2u);
   EXPECT_EQ(top.episodes[0].total_return, 15.0);

@@ -1,14 +1,13 @@
 // The deployable inference path against libtorch: same actions from an exported checkpoint.
 #include "deploy/policy.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "algo/trainer.h"
 #include "core/error.h"
@@ -22,7 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(DeployedPolicy, MatchesTheTrainedPolicyAfterExport) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("stitch_deploy_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("stitch_deploy_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto env = make_env("pendulum-v1");
@@ -31,9 +31,11 @@ TEST(DeployedPolicy, MatchesTheTrainedPolicyAfterExport) {
                (dir / "d.hdf5").string(), {});
   for (const std::string algo : {"td3_bc", "iql", "cql", "bc"}) {
     TrainConfig c;
-    const std::string json = resolve_train_config(
-        c, "", {"algo=" + algo, "dataset=" + (dir / "d.hdf5").string(), "env=pendulum-v1", "steps=50",
-                "eval_episodes=1", "eval_every=0", algo + ".hidden=64", "run_dir=" + (dir / algo).string()});
+    const std::string json =
+        resolve_train_config(c, "",
+                             {"algo=" + algo, "dataset=" + (dir / "d.hdf5").string(),
+                              "env=pendulum-v1", "steps=50", "eval_episodes=1", "eval_every=0",
+                              algo + ".hidden=64", "run_dir=" + (dir / algo).string()});
     const TrainResult r = train(json, false);
     const DeployedPolicy exported = export_checkpoint_policy(r.checkpoint);
     exported.save((dir / (algo + ".policy")).string());
@@ -64,13 +66,17 @@ TEST(DeployedPolicy, ActionsEqualLibtorchWithin1e6) {
   torch::manual_seed(0);
   std::vector<torch::Tensor> w = {torch::randn({256, 17}) * 0.2, torch::randn({256, 256}) * 0.06,
                                   torch::randn({6, 256}) * 0.06};
-  std::vector<torch::Tensor> b = {torch::randn({256}) * 0.1, torch::randn({256}) * 0.1, torch::randn({6}) * 0.1};
+  std::vector<torch::Tensor> b = {torch::randn({256}) * 0.1, torch::randn({256}) * 0.1,
+                                  torch::randn({6}) * 0.1};
   std::vector<DeployedPolicy::Layer> layers;
   for (int k = 0; k < 3; ++k) {
     const auto wt = w[k].t().contiguous();
-    layers.push_back({.in = w[k].size(1), .out = w[k].size(0),
-                      .weight = std::vector<float>(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel()),
-                      .bias = std::vector<float>(b[k].data_ptr<float>(), b[k].data_ptr<float>() + b[k].numel())});
+    layers.push_back(
+        {.in = w[k].size(1),
+         .out = w[k].size(0),
+         .weight = std::vector<float>(wt.data_ptr<float>(), wt.data_ptr<float>() + wt.numel()),
+         .bias =
+             std::vector<float>(b[k].data_ptr<float>(), b[k].data_ptr<float>() + b[k].numel())});
   }
   const DeployedPolicy policy(layers, 1.0f);
   float max_diff = 0;
@@ -81,16 +87,26 @@ TEST(DeployedPolicy, ActionsEqualLibtorchWithin1e6) {
     const auto expected = torch::tanh(torch::addmm(b[2], h, w[2].t()));
     std::vector<float> action(6);
     policy.act(std::span<const float>(obs.data_ptr<float>(), 17), action);
-    for (int j = 0; j < 6; ++j) max_diff = std::max(max_diff, std::abs(action[j] - expected[0][j].item<float>()));
+    for (int j = 0; j < 6; ++j)
+      max_diff = std::max(max_diff, std::abs(action[j] - expected[0][j].item<float>()));
   }
   EXPECT_LE(max_diff, 1e-6f);
 }
 
 TEST(DeployedPolicy, BadFilesAreErrors) {
   const std::string path = ::testing::TempDir() + "/bad_" + std::to_string(getpid()) + ".policy";
-  std::ofstream(path) << "{\"format\":\"stitch-policy-v1\",\"layers\":[[3,4],[4,1]],\"max_action\":2}\n";
-  EXPECT_THAT([&] { try { DeployedPolicy::load(path); } catch (const Error& e) { return std::string(e.what()); } return std::string(); }(),
-              ::testing::HasSubstr("truncated"));
+  std::ofstream(path)
+      << "{\"format\":\"stitch-policy-v1\",\"layers\":[[3,4],[4,1]],\"max_action\":2}\n";
+  EXPECT_THAT(
+      [&] {
+        try {
+          DeployedPolicy::load(path);
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      }(),
+      ::testing::HasSubstr("truncated"));
   std::ofstream(path) << "garbage\n";
   EXPECT_THROW(DeployedPolicy::load(path), Error);
   const DeployedPolicy p({{.in = 2, .out = 1, .weight = {1, 1}, .bias = {0}}}, 1.0f);

@@ -1,9 +1,9 @@
 // The conformance suite every registered env passes (OpenSpiel's basic sim tests): spaces,
 // observations inside the declared space and finite, the time limit, determinism from a seed.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
-
-#include <gtest/gtest.h>
 
 #include "env/registry.h"
 #include "env/rollout.h"
@@ -85,8 +85,7 @@ TEST_P(EnvConformance, SameSeedGivesBitIdenticalTrajectories) {
   EXPECT_NE(a, trace(GetParam(), 22, 1500));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvConformance,
-                         ::testing::ValuesIn(EnvRegistry::global().ids()),
+INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvConformance, ::testing::ValuesIn(EnvRegistry::global().ids()),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

@@ -1,9 +1,9 @@
 #include "env/env.h"
 
-#include <cmath>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "env/test_envs.h"
@@ -12,8 +12,8 @@
 namespace stitch {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CounterEnv;
+using ::testing::HasSubstr;
 
 std::string error_of(const std::function<void()>& fn) {
   try {

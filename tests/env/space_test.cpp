@@ -1,8 +1,8 @@
 #include "env/space.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/error.h"
 

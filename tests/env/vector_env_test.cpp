@@ -14,7 +14,8 @@ std::vector<float> actions_for(const VectorEnv& venv, int t) {
   Rng rng(1000 + t);
   std::vector<float> a(venv.num_envs() * venv.act_dim());
   const Space& space = const_cast<VectorEnv&>(venv).env(0).action_space();
-  for (int64_t i = 0; i < venv.num_envs(); ++i) space.sample(rng, std::span(a).subspan(i * venv.act_dim(), venv.act_dim()));
+  for (int64_t i = 0; i < venv.num_envs(); ++i)
+    space.sample(rng, std::span(a).subspan(i * venv.act_dim(), venv.act_dim()));
   return a;
 }
 
@@ -46,8 +47,8 @@ TEST(VectorEnv, MatchesIndependentEnvsIncludingAutoReset) {
         ++resets;
         const std::vector<float> final_row(venv.final_observations().begin() + i * 4,
                                            venv.final_observations().begin() + (i + 1) * 4);
-        ASSERT_EQ(final_row, r.obs);             // the last observation is not lost
-        ASSERT_EQ(row, singles[i]->reset());     // the new episode's first observation
+        ASSERT_EQ(final_row, r.obs);          // the last observation is not lost
+        ASSERT_EQ(row, singles[i]->reset());  // the new episode's first observation
       } else {
         ASSERT_EQ(row, r.obs);
       }

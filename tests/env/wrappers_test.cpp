@@ -1,8 +1,8 @@
 #include "env/wrappers.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "env/registry.h"

@@ -1,11 +1,11 @@
 // Streaming RL building blocks: dense kernels, StreamMlp gradients and sparse initialisation,
 // ObGD's step size and traces, the streaming normalisers against two-pass computations, and
 // the agents' trace handling at terminations and time-outs.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <numeric>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "algo/registry.h"
 #include "algo/streaming/agent.h"
@@ -27,7 +27,8 @@ std::vector<float> random_vector(Rng& rng, size_t n, double scale = 1.0) {
 TEST(DenseKernels, MatchNaiveLoops) {
   Rng rng(1);
   const int64_t in = 13, out = 21;  // not multiples of the vector width
-  const auto x = random_vector(rng, in), w = random_vector(rng, in * out), b = random_vector(rng, out);
+  const auto x = random_vector(rng, in), w = random_vector(rng, in * out),
+             b = random_vector(rng, out);
   const auto gy = random_vector(rng, out);
   std::vector<float> y(out), gx(in), gw(in * out), gb(out);
   nn::dense_forward(x.data(), in, w.data(), b.data(), out, y.data());
@@ -80,7 +81,8 @@ TEST(StreamMlp, GradientMatchesFiniteDifferences) {
     p = saved - static_cast<float>(eps);
     const double down = objective();
     p = saved;
-    EXPECT_NEAR(grad[i], (up - down) / (2 * eps), 2e-3 + 2e-3 * std::abs(grad[i])) << "parameter " << i;
+    EXPECT_NEAR(grad[i], (up - down) / (2 * eps), 2e-3 + 2e-3 * std::abs(grad[i]))
+        << "parameter " << i;
   }
 }
 
@@ -111,7 +113,8 @@ TEST(ObGD, StepSizeOnHandComputedCases) {
   EXPECT_DOUBLE_EQ(nn::ObGD::step_size(c, 0.5, 0.2), 1.0);
   // Overshooting: M = 1 * 2 * 3 * 0.5 = 3, so 1 / 3.
   EXPECT_DOUBLE_EQ(nn::ObGD::step_size(c, -3.0, 0.5), 1.0 / 3.0);
-  // delta_bar = max(|delta|, 1): a tiny delta still counts as 1. M = 0.5 * 3 * 1 * 2 = 3 -> 0.5 / 3.
+  // delta_bar = max(|delta|, 1): a tiny delta still counts as 1. M = 0.5 * 3 * 1 * 2 = 3 -> 0.5
+  // / 3.
   EXPECT_DOUBLE_EQ(nn::ObGD::step_size({.lr = 0.5, .kappa = 3.0}, 1e-3, 2.0), 0.5 / 3.0);
 }
 
@@ -187,7 +190,8 @@ TEST(StreamFeatures, NormaliseAndScaleAsTwoPassComputations) {
     const bool done = t % 17 == 16;
     trace = trace * 0.99 * (done ? 0.0 : 1.0) + r;
     traces.push_back(trace);
-    double mean = std::accumulate(traces.begin(), traces.end(), 0.0) / static_cast<double>(traces.size());
+    double mean =
+        std::accumulate(traces.begin(), traces.end(), 0.0) / static_cast<double>(traces.size());
     double ss = 0;
     for (double u : traces) ss += (u - mean) * (u - mean);
     const double var = traces.size() < 2 ? 1.0 : ss / static_cast<double>(traces.size() - 1);
@@ -223,16 +227,25 @@ bool trace_is_zero(const nlohmann::json& network) {
 TEST_P(StreamAgentTraces, ResetOnTerminalAndTimeOutButBootstrapOnTimeOut) {
   const std::string name = GetParam();
   const bool discrete = name == "stream-q";
-  const AlgoDims dims{.obs_dim = 4, .act_dim = discrete ? 1 : 2, .max_action = 1.0, .total_steps = 1000,
-                      .num_actions = discrete ? 2 : 0, .env = "cartpole-v1"};
+  const AlgoDims dims{.obs_dim = 4,
+                      .act_dim = discrete ? 1 : 2,
+                      .max_action = 1.0,
+                      .total_steps = 1000,
+                      .num_actions = discrete ? 2 : 0,
+                      .env = "cartpole-v1"};
   const std::string net = name == "stream-q" ? "q" : name == "stream-td" ? "v" : "value";
   const std::vector<float> s = {0.1f, -0.2f, 0.3f, 0.5f}, s2 = {0.2f, 0.1f, -0.4f, 0.9f};
-  const std::vector<float> action = discrete ? std::vector<float>{1.0f} : std::vector<float>{0.3f, -0.1f};
+  const std::vector<float> action =
+      discrete ? std::vector<float>{1.0f} : std::vector<float>{0.3f, -0.1f};
   double deltas[3];
   for (int kind = 0; kind < 3; ++kind) {  // 0: mid-episode, 1: terminated, 2: truncated
     auto agent = make_agent(name, dims);
-    const StreamUpdateInfo info = agent->update(
-        {.obs = s, .action = action, .next_obs = s2, .reward = 0.5, .terminated = kind == 1, .truncated = kind == 2});
+    const StreamUpdateInfo info = agent->update({.obs = s,
+                                                 .action = action,
+                                                 .next_obs = s2,
+                                                 .reward = 0.5,
+                                                 .terminated = kind == 1,
+                                                 .truncated = kind == 2});
     deltas[kind] = info.delta;
     EXPECT_EQ(trace_is_zero(agent->state().at(net)), kind != 0) << name << " kind " << kind;
   }
@@ -240,7 +253,8 @@ TEST_P(StreamAgentTraces, ResetOnTerminalAndTimeOutButBootstrapOnTimeOut) {
   EXPECT_NE(deltas[0], deltas[1]);  // a termination does not
 }
 
-INSTANTIATE_TEST_SUITE_P(Agents, StreamAgentTraces, ::testing::Values("stream-td", "stream-q", "stream-ac"),
+INSTANTIATE_TEST_SUITE_P(Agents, StreamAgentTraces,
+                         ::testing::Values("stream-td", "stream-q", "stream-ac"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -2,14 +2,13 @@
 // the D4RL return ordering of its datasets, normalised scores.
 #include "suite/suite.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -27,15 +26,18 @@ using ::testing::HasSubstr;
 class SuiteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("stitch_suite_" + std::to_string(getpid()) + "_" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("stitch_suite_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   SuiteBuildOptions options(const std::string& data, int64_t size = 2000) {
-    return {.manifest = std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json", .data_dir = (dir_ / data).string(),
-            .env = "pendulum-v1", .size = size};
+    return {.manifest = std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json",
+            .data_dir = (dir_ / data).string(),
+            .env = "pendulum-v1",
+            .size = size};
   }
   fs::path dir_;
 };
@@ -67,10 +69,12 @@ TEST_F(SuiteTest, RebuildsByteIdenticallyAndSkipsWhatIsUpToDate) {
 TEST_F(SuiteTest, ReturnsFollowTheDatasetNames) {
   build_suite(options("d", 10000));
   std::map<std::string, SuiteListEntry> by_name;
-  for (auto& e : list_suite(std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json", (dir_ / "d").string())) {
+  for (auto& e :
+       list_suite(std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json", (dir_ / "d").string())) {
     by_name[e.name] = e;
   }
-  const double random = by_name["pendulum-v1-random"].mean_return, medium = by_name["pendulum-v1-medium"].mean_return,
+  const double random = by_name["pendulum-v1-random"].mean_return,
+               medium = by_name["pendulum-v1-medium"].mean_return,
                expert = by_name["pendulum-v1-expert"].mean_return;
   EXPECT_LT(random, medium);
   EXPECT_LT(medium, expert);
@@ -102,7 +106,8 @@ TEST_F(SuiteTest, MujocoDatasetsFollowTheirNames) {
     const auto& random = by_name[env + "-random"];
     const auto& medium = by_name[env + "-medium"];
     const auto& expert = by_name[env + "-expert"];
-    ASSERT_TRUE(random.built && medium.built && expert.built && by_name[env + "-medium-replay"].built);
+    ASSERT_TRUE(random.built && medium.built && expert.built &&
+                by_name[env + "-medium-replay"].built);
     EXPECT_LT(random.mean_return, medium.mean_return);
     EXPECT_LT(medium.mean_return, expert.mean_return);
     ASSERT_TRUE(expert.normalized.has_value());
@@ -116,21 +121,28 @@ TEST_F(SuiteTest, MujocoDatasetsFollowTheirNames) {
 TEST_F(SuiteTest, PolicyFilesAreCheckedAgainstTheManifest) {
   // A tiny stitch-policy-v1 file for pendulum (3 -> 1).
   const std::string policy = (dir_ / "tiny.policy").string();
-  DeployedPolicy({{.in = 3, .out = 1, .weight = {0.1f, -0.2f, 0.3f}, .bias = {0.0f}}}, 2.0f).save(policy);
+  DeployedPolicy({{.in = 3, .out = 1, .weight = {0.1f, -0.2f, 0.3f}, .bias = {0.0f}}}, 2.0f)
+      .save(policy);
   auto write_manifest = [&](const std::string& sha) {
     nlohmann::json m{{"format", "stitch-suite-v1"},
                      {"default_transitions", {{"pendulum-v1", 400}}},
                      {"policies", {{"tiny.policy", sha}}},
-                     {"datasets", {{{"name", "p"}, {"env", "pendulum-v1"}, {"recipe", "rollout"}, {"policy", "tiny.policy"}}}}};
+                     {"datasets",
+                      {{{"name", "p"},
+                        {"env", "pendulum-v1"},
+                        {"recipe", "rollout"},
+                        {"policy", "tiny.policy"}}}}};
     std::ofstream(dir_ / "manifest.json") << m.dump(2);
   };
-  SuiteBuildOptions o{.manifest = (dir_ / "manifest.json").string(), .data_dir = (dir_ / "data").string()};
+  SuiteBuildOptions o{.manifest = (dir_ / "manifest.json").string(),
+                      .data_dir = (dir_ / "data").string()};
   write_manifest(sha256_file(policy));
   const auto built = build_suite(o);
   ASSERT_EQ(built.size(), 1u);
   EXPECT_EQ(built[0].transitions, 400);
   write_manifest(std::string(64, '0'));
-  EXPECT_THAT([&] { build_suite(o); }, ::testing::ThrowsMessage<Error>(HasSubstr("the manifest says")));
+  EXPECT_THAT([&] { build_suite(o); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("the manifest says")));
 }
 
 TEST(SuiteReferences, NormalisedScoreIsD4rls) {

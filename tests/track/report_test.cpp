@@ -1,19 +1,18 @@
 // stitch report: summary values, the charts' content, determinism, and the SVG helpers.
 #include "track/report.h"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
-#include "track/svg.h"
 #include "testing/run_command.h"
+#include "track/svg.h"
 
 namespace stitch {
 namespace {
@@ -23,11 +22,15 @@ using nlohmann::json;
 
 // A run directory as the trainers leave it, with evaluations at steps 100, 200, 300 whose
 // normalised scores end at `final_score`.
-void make_run(const fs::path& dir, const std::string& algo, const std::string& dataset, uint64_t seed,
-              double final_score, bool normalized = true) {
+void make_run(const fs::path& dir, const std::string& algo, const std::string& dataset,
+              uint64_t seed, double final_score, bool normalized = true) {
   fs::create_directories(dir);
-  std::ofstream(dir / "config.json") << json{{"algo", algo}, {"env", "hopper-v4"}, {"dataset", "/d/" + dataset},
-                                             {"seed", seed}, {"steps", 300}}.dump();
+  std::ofstream(dir / "config.json") << json{
+      {"algo", algo},
+      {"env", "hopper-v4"},
+      {"dataset", "/d/" + dataset},
+      {"seed", seed},
+      {"steps", 300}}.dump();
   std::ofstream metrics(dir / "metrics.jsonl"), eval(dir / "eval.jsonl");
   for (int k = 1; k <= 3; ++k) {
     metrics << json{{"step", 100 * k}, {"wall_s", 1.0 * k}}.dump() << "\n";
@@ -39,7 +42,8 @@ void make_run(const fs::path& dir, const std::string& algo, const std::string& d
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_report_{}_{}", name, getpid());
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / fmt::format("stitch_report_{}_{}", name, getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -54,8 +58,10 @@ int count(const std::string& text, const std::string& what) {
 TEST(Report, GroupsRunsAndWritesEveryChart) {
   const fs::path dir = fresh_dir("all");
   const double iql[] = {40, 60, 80, 50, 70}, bc[] = {20, 30, 25};
-  for (int s = 0; s < 5; ++s) make_run(dir / "runs" / fmt::format("iql-s{}", s), "iql", "hopper-medium.hdf5", s, iql[s]);
-  for (int s = 0; s < 3; ++s) make_run(dir / "runs" / fmt::format("bc-s{}", s), "bc", "hopper-medium.hdf5", s, bc[s]);
+  for (int s = 0; s < 5; ++s)
+    make_run(dir / "runs" / fmt::format("iql-s{}", s), "iql", "hopper-medium.hdf5", s, iql[s]);
+  for (int s = 0; s < 3; ++s)
+    make_run(dir / "runs" / fmt::format("bc-s{}", s), "bc", "hopper-medium.hdf5", s, bc[s]);
   make_run(dir / "runs" / "iql-other", "iql", "hopper-expert.hdf5", 0, 95);
   const auto runs = find_runs((dir / "runs").string());
   ASSERT_EQ(runs.size(), 9u);
@@ -71,25 +77,28 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
   EXPECT_TRUE(medium->normalized);
   EXPECT_DOUBLE_EQ(medium->mean.point, 60.0);
   EXPECT_DOUBLE_EQ(medium->median.point, 60.0);
-  EXPECT_DOUBLE_EQ(medium->iqm.point, 60.0);            // 5 scores: drop one each end -> mean(50, 60, 70)
+  EXPECT_DOUBLE_EQ(medium->iqm.point, 60.0);  // 5 scores: drop one each end -> mean(50, 60, 70)
   EXPECT_DOUBLE_EQ(medium->optimality_gap.point, 40.0);  // mean(100 - x)
   EXPECT_LE(medium->mean.low, 60.0);
   EXPECT_GE(medium->mean.high, 60.0);
   EXPECT_GE(medium->mean.low, 40.0);
 
   const fs::path out = dir / "report";
-  const auto written = write_report(runs, out.string(), {.replicates = 500, .title = "test <report>"});
+  const auto written =
+      write_report(runs, out.string(), {.replicates = 500, .title = "test <report>"});
   ASSERT_FALSE(written.empty());
   EXPECT_EQ(fs::path(written.back()).filename(), "index.html");
-  for (const char* f : {"summary.csv", "summary.md", "index.html", "aggregates.svg", "profiles.svg",
-                        "curves-hopper-medium-hopper-v4.svg", "curves-hopper-expert-hopper-v4.svg"}) {
+  for (const char* f :
+       {"summary.csv", "summary.md", "index.html", "aggregates.svg", "profiles.svg",
+        "curves-hopper-medium-hopper-v4.svg", "curves-hopper-expert-hopper-v4.svg"}) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   }
   const std::string html = testing::read_file((out / "index.html").string());
   EXPECT_EQ(count(html, "<svg "), 4);  // two curve charts, the aggregates, the profiles
   EXPECT_EQ(count(html, "</svg>"), 4);
   EXPECT_NE(html.find("test &lt;report&gt;"), std::string::npos);  // the title is escaped
-  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // nothing from the network
+  EXPECT_EQ(html.find("http://"),
+            html.find("http://www.w3.org/2000/svg"));  // nothing from the network
   EXPECT_EQ(html.find("<script"), std::string::npos);
   // The aggregate plot compares algorithms over their datasets (all scores are normalised).
   const std::string agg = testing::read_file((out / "aggregates.svg").string());
@@ -97,17 +106,20 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
   EXPECT_NE(agg.find(">bc<"), std::string::npos);
   EXPECT_NE(agg.find("Optimality gap"), std::string::npos);
   // The medium curve has a band (a polygon) for both algorithms: each has several seeds.
-  const std::string curve = testing::read_file((out / "curves-hopper-medium-hopper-v4.svg").string());
+  const std::string curve =
+      testing::read_file((out / "curves-hopper-medium-hopper-v4.svg").string());
   EXPECT_EQ(count(curve, "<polygon"), 2);
   EXPECT_EQ(count(curve, "<polyline"), 2);
   const std::string csv = testing::read_file((out / "summary.csv").string());
-  EXPECT_NE(csv.find("iql,hopper-medium.hdf5,hopper-v4,normalised,5,60,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("iql,hopper-medium.hdf5,hopper-v4,normalised,5,60,"), std::string::npos)
+      << csv;
 
   // Deterministic: the same runs and options give the same bytes.
   const fs::path again = dir / "again";
   write_report(runs, again.string(), {.replicates = 500, .title = "test <report>"});
   for (const char* f : {"index.html", "aggregates.svg", "profiles.svg", "summary.csv"}) {
-    EXPECT_EQ(testing::read_file((out / f).string()), testing::read_file((again / f).string())) << f;
+    EXPECT_EQ(testing::read_file((out / f).string()), testing::read_file((again / f).string()))
+        << f;
   }
   fs::remove_all(dir);
 }
@@ -125,9 +137,7 @@ TEST(Report, RawReturnsAreNotPooledAcrossTasks) {
   fs::remove_all(dir);
 }
 
-TEST(Report, NoEvaluationIsAnError) {
-  EXPECT_THROW(summarize_runs({}), Error);
-}
+TEST(Report, NoEvaluationIsAnError) { EXPECT_THROW(summarize_runs({}), Error); }
 
 TEST(Svg, NiceTicks) {
   EXPECT_EQ(svg::nice_ticks(0, 100, 5), (std::vector<double>{0, 20, 40, 60, 80, 100}));

@@ -1,24 +1,23 @@
 // Reading run directories back, including runs killed at a random moment.
 #include "track/runs.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <filesystem>
 #include <fstream>
-#include <set>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "core/error.h"
+#include "testing/run_command.h"
 #include "track/meta.h"
 #include "track/tensorboard.h"
-#include "testing/run_command.h"
 
 namespace stitch {
 namespace {
@@ -54,15 +53,20 @@ TEST(Runs, KilledRunsAreReadable) {
   fs::create_directories(dir);
   const std::string cli = STITCH_CLI_PATH;
   // A finished run.
-  ASSERT_EQ(std::system((cli + " --log-level warn train --algo stream-q --env cartpole-v1 --online --steps 20000 "
-                               "--set log_every=5000 --set eval_episodes=2 --run-dir " + (dir / "done").string() +
-                         " > /dev/null").c_str()),
+  ASSERT_EQ(std::system(
+                (cli +
+                 " --log-level warn train --algo stream-q --env cartpole-v1 --online --steps 20000 "
+                 "--set log_every=5000 --set eval_episodes=2 --run-dir " +
+                 (dir / "done").string() + " > /dev/null")
+                    .c_str()),
             0);
   // Runs killed (SIGKILL, no chance to clean up) after different times.
   for (const char* t : {"0.05", "0.3", "0.8"}) {
     const std::string cmd = fmt::format(
-        "timeout -s KILL {} {} --log-level warn train --algo stream-ac --env pendulum-v1 --online --steps 100000000 "
-        "--set log_every=1000 --set eval_every=20000 --set eval_episodes=2 --run-dir {} > /dev/null 2>&1",
+        "timeout -s KILL {} {} --log-level warn train --algo stream-ac --env pendulum-v1 --online "
+        "--steps 100000000 "
+        "--set log_every=1000 --set eval_every=20000 --set eval_episodes=2 --run-dir {} > "
+        "/dev/null 2>&1",
         t, cli, (dir / (std::string("killed-") + t)).string());
     std::system(cmd.c_str());
   }
@@ -78,9 +82,11 @@ TEST(Runs, KilledRunsAreReadable) {
   for (const auto& r : runs) by_name[r.name] = r;
   ASSERT_TRUE(by_name.count("done"));
   EXPECT_EQ(by_name["done"].status, "finished");
-  const auto meta = nlohmann::json::parse(testing::read_file((dir / "done" / "meta.json").string()));
+  const auto meta =
+      nlohmann::json::parse(testing::read_file((dir / "done" / "meta.json").string()));
   EXPECT_EQ(meta["algo"], "stream-q");
-  EXPECT_THAT(meta["command_line"].get<std::string>(), ::testing::HasSubstr("train --algo stream-q"));
+  EXPECT_THAT(meta["command_line"].get<std::string>(),
+              ::testing::HasSubstr("train --algo stream-q"));
   EXPECT_TRUE(meta.contains("end_time"));
   EXPECT_FALSE(meta["versions"].empty());
   EXPECT_EQ(by_name["done"].steps, 20000);
@@ -108,13 +114,15 @@ TEST(Runs, KilledRunsAreReadable) {
   // lines are kept in stdout.log.
   std::vector<tensorboard::Scalar> scalars;
   for (const auto& f : fs::directory_iterator(dir / "done")) {
-    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0) scalars = tensorboard::read_events(f.path());
+    if (f.path().filename().string().rfind("events.out.tfevents.", 0) == 0)
+      scalars = tensorboard::read_events(f.path());
   }
   std::set<std::string> tags;
   for (const auto& s : scalars) tags.insert(s.tag);
   EXPECT_TRUE(tags.count("eval/mean_return")) << scalars.size();
   EXPECT_TRUE(tags.count("train/abs_td_error"));
-  EXPECT_NE(testing::read_file((dir / "done" / "stdout.log").string()).find("eval at step 20000"), std::string::npos);
+  EXPECT_NE(testing::read_file((dir / "done" / "stdout.log").string()).find("eval at step 20000"),
+            std::string::npos);
   // Every killed run's event file is readable too (a torn last record is skipped).
   for (const auto& [name, r] : by_name) {
     for (const auto& f : fs::directory_iterator(dir / name)) {
@@ -124,8 +132,8 @@ TEST(Runs, KilledRunsAreReadable) {
     }
   }
   // And `stitch report` reads the killed runs beside the finished one.
-  const auto report = testing::run_command(cli + " report " + dir.string() + " --replicates 100 --out " +
-                                           (dir / "report").string());
+  const auto report = testing::run_command(cli + " report " + dir.string() +
+                                           " --replicates 100 --out " + (dir / "report").string());
   EXPECT_EQ(report.exit_code, 0) << report.err;
   EXPECT_TRUE(fs::exists(dir / "report" / "index.html"));
   fs::remove_all(dir);

@@ -38,7 +38,8 @@ TEST(Stats, BootstrapIntervalOfTwoScores) {
 
 TEST(Stats, BootstrapIsSeededAndStratified) {
   const Scores s = {{10, 20, 30, 40, 50}, {70, 80, 90}};
-  const Interval a = bootstrap_interval(s, iqm, 500, 0.95, 3), b = bootstrap_interval(s, iqm, 500, 0.95, 3);
+  const Interval a = bootstrap_interval(s, iqm, 500, 0.95, 3),
+                 b = bootstrap_interval(s, iqm, 500, 0.95, 3);
   EXPECT_EQ(a.low, b.low);
   EXPECT_EQ(a.high, b.high);
   EXPECT_LE(a.low, a.point);

@@ -3,15 +3,14 @@
 // framing parser) reading what stitch writes.
 #include "track/tensorboard.h"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <string>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/error.h"
 #include "testing/run_command.h"
@@ -21,10 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_tb_{}_{}", name, getpid());
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / fmt::format("stitch_tb_{}_{}", name, getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -106,8 +108,8 @@ TEST(TensorBoard, IndependentReaderReadsOurFiles) {
     w.scalars(1000, {{"train/critic_loss", 1.5}, {"eval/normalized_score", 87.25}});
     w.scalars(2000, {{"train/critic_loss", 0.75}});
   }
-  const auto r = testing::run_command(fmt::format("/usr/bin/python3 {}/tests/track/read_tfevents.py {}",
-                                                  STITCH_SOURCE_DIR, path.string()));
+  const auto r = testing::run_command(fmt::format(
+      "/usr/bin/python3 {}/tests/track/read_tfevents.py {}", STITCH_SOURCE_DIR, path.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<nlohmann::json> lines;
   std::istringstream in(r.out);
@@ -123,8 +125,8 @@ TEST(TensorBoard, IndependentReaderReadsOurFiles) {
   std::string file = testing::read_file(path.string());
   file[file.size() - 10] ^= 0x40;
   std::ofstream(path, std::ios::binary | std::ios::trunc) << file;
-  const auto bad = testing::run_command(fmt::format("/usr/bin/python3 {}/tests/track/read_tfevents.py {}",
-                                                    STITCH_SOURCE_DIR, path.string()));
+  const auto bad = testing::run_command(fmt::format(
+      "/usr/bin/python3 {}/tests/track/read_tfevents.py {}", STITCH_SOURCE_DIR, path.string()));
   EXPECT_NE(bad.exit_code, 0);
   fs::remove_all(dir);
 }

@@ -30,16 +30,19 @@ class Bc : public Algorithm {
       : Algorithm(seed),
         gaussian_(c.variant == "gaussian"),
         dims_(d),
-        deterministic_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
-        stochastic_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
+        deterministic_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}},
+                       d.max_action),
+        stochastic_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}},
+                    d.max_action),
         optim_(gaussian_ ? stochastic_->parameters() : deterministic_->parameters(),
                torch::optim::AdamOptions(c.lr)) {}
 
   std::string name() const override { return "bc"; }
 
   Metrics update(const TensorBatch& b) override {
-    const auto loss = gaussian_ ? -stochastic_->log_prob(b.observations, b.actions).mean()
-                                : (deterministic_->forward(b.observations) - b.actions).pow(2).mean();
+    const auto loss = gaussian_
+                          ? -stochastic_->log_prob(b.observations, b.actions).mean()
+                          : (deterministic_->forward(b.observations) - b.actions).pow(2).mean();
     optim_.zero_grad();
     loss.backward();
     optim_.step();
@@ -75,14 +78,15 @@ class Bc : public Algorithm {
 
 }  // namespace
 
-STITCH_REGISTER_ALGORITHM(
-    bc, {.name = "bc",
-         .summary = "behaviour cloning (deterministic MSE or Gaussian NLL)",
-         .normalize_observations = true,
-         .locomotion_reward_scaling = false,
-         .make_config = [] { return std::make_unique<BcConfig>(); },
-         .make = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<Algorithm> {
-           return std::make_unique<Bc>(dynamic_cast<const BcConfig&>(c), d, seed);
-         }});
+STITCH_REGISTER_ALGORITHM(bc, {.name = "bc",
+                               .summary = "behaviour cloning (deterministic MSE or Gaussian NLL)",
+                               .normalize_observations = true,
+                               .locomotion_reward_scaling = false,
+                               .make_config = [] { return std::make_unique<BcConfig>(); },
+                               .make = [](const AlgoConfig& c, const AlgoDims& d,
+                                          uint64_t seed) -> std::unique_ptr<Algorithm> {
+                                 return std::make_unique<Bc>(dynamic_cast<const BcConfig&>(c), d,
+                                                             seed);
+                               }});
 
 }  // namespace stitch

@@ -9,11 +9,10 @@
 // from V before its step). The authors' JAX code computes the Q target and the actor's
 // advantage with the updated V; the difference is one step of V (lr 3e-4), and CORL's order
 // makes the three losses independent, which the fused update below exploits.
-#include <cmath>
-#include <numbers>
-
 #include <algorithm>
+#include <cmath>
 #include <memory>
+#include <numbers>
 
 #include "algo/algorithm.h"
 #include "algo/fused_steps.h"
@@ -29,10 +28,10 @@ struct IqlConfig : AlgoConfig {
   double actor_lr = 3e-4;
   double critic_lr = 3e-4;  // Q networks
   double value_lr = 3e-4;
-  double tau = 0.005;         // target Q update rate
-  double expectile = 0.7;     // tau of the expectile loss (locomotion)
-  double temperature = 3.0;   // beta of the advantage weights (locomotion)
-  double max_weight = 100.0;  // clip of exp(beta * advantage)
+  double tau = 0.005;           // target Q update rate
+  double expectile = 0.7;       // tau of the expectile loss (locomotion)
+  double temperature = 3.0;     // beta of the advantage weights (locomotion)
+  double max_weight = 100.0;    // clip of exp(beta * advantage)
   bool cosine_schedule = true;  // actor lr cosine-decayed to 0 over the run
   int64_t hidden = 256;
   void describe(ConfigFields& f) override {
@@ -47,7 +46,8 @@ struct IqlConfig : AlgoConfig {
     f.add("hidden", hidden, "hidden width (two layers)");
   }
   void validate() const override {
-    if (expectile <= 0 || expectile >= 1) fail("iql.expectile must be in (0, 1), got {}", expectile);
+    if (expectile <= 0 || expectile >= 1)
+      fail("iql.expectile must be in (0, 1), got {}", expectile);
     if (temperature < 0) fail("iql.temperature must be >= 0, got {}", temperature);
   }
 };
@@ -66,9 +66,11 @@ class Iql : public Algorithm {
         q_flat_(*q_),
         q_target_flat_(*q_target_),
         value_flat_(*value_),
-        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        actor_adam_(actor_flat_.size(),
+                    nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
         q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
-        value_adam_(value_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.value_lr)}) {
+        value_adam_(value_flat_.size(),
+                    nn::fused::AdamOptions{.lr = static_cast<float>(c.value_lr)}) {
     nn::hard_update(*q_target_, *q_);
     // Half h of the batch writes its gradients into buffer h (h = 0: the FlatParameters' own).
     actor_grad1_ = torch::zeros({actor_flat_.size()});
@@ -102,7 +104,8 @@ class Iql : public Algorithm {
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
     const int64_t n = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
-    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal,
+                *disc = raw.discount;
     sa_.resize(static_cast<size_t>(n * cols));
     for (auto* v : {&advantage_, &target_, &dv_}) v->resize(static_cast<size_t>(n));
     dmean_.resize(static_cast<size_t>(n * act));
@@ -127,7 +130,7 @@ class Iql : public Algorithm {
       for (int64_t i = 0; i < m; ++i) {
         const int64_t j = r0 + i;
         target_[j] = r[j] + disc[j] * (1.0f - term[j]) * vn[i];  // TD target for Q
-        const float u = std::min(q1[i], q2[i]) - v[i];             // advantage
+        const float u = std::min(q1[i], q2[i]) - v[i];           // advantage
         advantage_[j] = u;
         // V: expectile regression towards the target Q, L = mean(|tau - 1(u < 0)| u^2).
         const float w = u < 0 ? 1.0f - expectile : expectile;
@@ -137,8 +140,8 @@ class Iql : public Algorithm {
       }
       nn::fused::backward(h.value, h.tape_v, dv_.data() + r0, nullptr);
       for (int k = 0; k < 2; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2
-        const auto [loss, q_sum] =
-            fused_steps::td_member_step(h.q[k], h.tape_q[k], sa, target_.data() + r0, m, n, h.dq[k]);
+        const auto [loss, q_sum] = fused_steps::td_member_step(h.q[k], h.tape_q[k], sa,
+                                                               target_.data() + r0, m, n, h.dq[k]);
         h.stats.q_loss += loss;
         h.stats.q_sum += q_sum;
       }
@@ -146,8 +149,10 @@ class Iql : public Algorithm {
     });
 
     if (config_.cosine_schedule && total_steps_ > 0) {
-      const double progress = std::min(1.0, static_cast<double>(steps_) / static_cast<double>(total_steps_));
-      actor_adam_->options.lr = static_cast<float>(config_.actor_lr * 0.5 * (1.0 + std::cos(std::numbers::pi * progress)));
+      const double progress =
+          std::min(1.0, static_cast<double>(steps_) / static_cast<double>(total_steps_));
+      actor_adam_->options.lr = static_cast<float>(config_.actor_lr * 0.5 *
+                                                   (1.0 + std::cos(std::numbers::pi * progress)));
     }
     for (auto* adam : {&actor_adam_, &q_adam_, &value_adam_}) (*adam)->advance();
     const float tau = static_cast<float>(config_.tau);
@@ -181,8 +186,9 @@ class Iql : public Algorithm {
   }
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
-    return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()},
-            {"value", value_.get()}, {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()},
+    return {{"actor", actor_.get()},           {"q", q_.get()},
+            {"q_target", q_target_.get()},     {"value", value_.get()},
+            {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()},
             {"value_adam", value_adam_.get()}};
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
@@ -223,8 +229,10 @@ class Iql : public Algorithm {
     const float max_a = static_cast<float>(dims_.max_action);
     const float* log_std_raw = actor_->log_std().data_ptr<float>();
     float* g_log_std = actor_flat_.slot_of(actor_->log_std(), h.actor_grad);
-    const float lo = static_cast<float>(actor_->log_std_min()), hi = static_cast<float>(actor_->log_std_max());
-    const float beta = static_cast<float>(config_.temperature), max_w = static_cast<float>(config_.max_weight);
+    const float lo = static_cast<float>(actor_->log_std_min()),
+                hi = static_cast<float>(actor_->log_std_max());
+    const float beta = static_cast<float>(config_.temperature),
+                max_w = static_cast<float>(config_.max_weight);
     constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
     std::vector<float> inv_std(static_cast<size_t>(act));
     std::vector<double> g_ls(static_cast<size_t>(act), 0.0);
@@ -246,12 +254,14 @@ class Iql : public Algorithm {
         log_prob += -0.5 * static_cast<double>(z) * z;
         // d log_prob / d mean = z / std; d mean / d pre = max_a (1 - tanh^2)
         dmean[i * act + j] = coef * z * inv_std[j] * max_a * (1.0f - t * t);
-        g_ls[j] += static_cast<double>(coef) * (static_cast<double>(z) * z - 1.0);  // d log_prob / d ls = z^2 - 1
+        g_ls[j] += static_cast<double>(coef) *
+                   (static_cast<double>(z) * z - 1.0);  // d log_prob / d ls = z^2 - 1
       }
       loss += static_cast<double>(coef) * log_prob;
     }
     for (int64_t j = 0; j < act; ++j) {  // clamp passes the gradient inside [lo, hi]
-      g_log_std[j] = (log_std_raw[j] >= lo && log_std_raw[j] <= hi) ? static_cast<float>(g_ls[j]) : 0.0f;
+      g_log_std[j] =
+          (log_std_raw[j] >= lo && log_std_raw[j] <= hi) ? static_cast<float>(g_ls[j]) : 0.0f;
     }
     nn::fused::backward(h.actor, h.tape_actor, dmean, nullptr);
     return loss;
@@ -271,7 +281,8 @@ STITCH_REGISTER_ALGORITHM(
           .normalize_observations = true,
           .locomotion_reward_scaling = true,
           .make_config = [] { return std::make_unique<IqlConfig>(); },
-          .make = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<Algorithm> {
+          .make = [](const AlgoConfig& c, const AlgoDims& d,
+                     uint64_t seed) -> std::unique_ptr<Algorithm> {
             auto algo = std::make_unique<Iql>(dynamic_cast<const IqlConfig&>(c), d, seed);
             algo->set_total_steps(d.total_steps);
             return algo;

@@ -13,7 +13,8 @@ STITCH_REGISTER_ALGORITHM(
              .normalize_observations = true,
              .locomotion_reward_scaling = false,
              .make_config = [] { return std::make_unique<Td3Config>(/*behaviour_cloning=*/true); },
-             .make = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<Algorithm> {
+             .make = [](const AlgoConfig& c, const AlgoDims& d,
+                        uint64_t seed) -> std::unique_ptr<Algorithm> {
                return make_td3(dynamic_cast<const Td3Config&>(c), d, seed);
              }});
 

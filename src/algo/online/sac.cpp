@@ -56,7 +56,8 @@ class Sac : public Algorithm {
       : Algorithm(seed),
         config_(c),
         dims_(d),
-        target_entropy_(c.target_entropy != 0.0 ? c.target_entropy : -static_cast<double>(d.act_dim)),
+        target_entropy_(c.target_entropy != 0.0 ? c.target_entropy
+                                                : -static_cast<double>(d.act_dim)),
         actor_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = c.widths()}, d.max_action),
         q_(2, d.obs_dim + d.act_dim, 1, c.widths()),
         q_target_(2, d.obs_dim + d.act_dim, 1, c.widths()),
@@ -64,10 +65,12 @@ class Sac : public Algorithm {
         actor_flat_(*actor_),
         q_flat_(*q_),
         q_target_flat_(*q_target_),
-        actor_adam_(actor_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
+        actor_adam_(actor_flat_.size(),
+                    nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
         q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
         policy_(*actor_, actor_flat_, actor_flat_.grad()),
-        alpha_optim_(std::vector<torch::Tensor>{log_alpha_}, torch::optim::AdamOptions(c.alpha_lr)) {
+        alpha_optim_(std::vector<torch::Tensor>{log_alpha_},
+                     torch::optim::AdamOptions(c.alpha_lr)) {
     nn::hard_update(*q_target_, *q_);
     scalars_->register_parameter("log_alpha", log_alpha_);
     for (int k = 0; k < 2; ++k) {
@@ -87,7 +90,8 @@ class Sac : public Algorithm {
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
     const int64_t batch = raw.rows, obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
-    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal, *disc = raw.discount;
+    const float *s = raw.s, *a = raw.a, *s2 = raw.s2, *r = raw.r, *term = raw.terminal,
+                *disc = raw.discount;
     const SingleThreadedBlas single_blas;
     fused_steps::task_pool(pool_);
     auto resize = [](std::vector<float>& v, int64_t size) { v.resize(static_cast<size_t>(size)); };
@@ -99,10 +103,11 @@ class Sac : public Algorithm {
     resize(next_logp_, batch);
     resize(target_, batch);
     policy_.sample(s2, batch, eps_next.data_ptr<float>(), next_action_.data(), next_logp_.data());
-    fused_steps::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act, x_next_, tape_target_,
-                            target_.data());
+    fused_steps::min_target_q(q_target_net_, *pool_, s2, next_action_.data(), batch, obs, act,
+                              x_next_, tape_target_, target_.data());
     for (int64_t i = 0; i < batch; ++i) {
-      target_[i] = r[i] + disc[i] * (1.0f - term[i]) * (target_[i] - static_cast<float>(alpha) * next_logp_[i]);
+      target_[i] = r[i] + disc[i] * (1.0f - term[i]) *
+                              (target_[i] - static_cast<float>(alpha) * next_logp_[i]);
     }
 
     // Critics: sum_k mean (Q_k(s, a) - y)^2.
@@ -110,8 +115,8 @@ class Sac : public Algorithm {
     nn::fused::concat_columns(s, obs, a, act, batch, x_.data());
     double q_loss[2] = {0, 0}, q_sum[2] = {0, 0};
     pool_->parallel_for(2, [&](int64_t k) {
-      std::tie(q_loss[k], q_sum[k]) =
-          fused_steps::td_member_step(q_net_[k], tape_q_[k], x_.data(), target_.data(), batch, batch, dq_[k]);
+      std::tie(q_loss[k], q_sum[k]) = fused_steps::td_member_step(
+          q_net_[k], tape_q_[k], x_.data(), target_.data(), batch, batch, dq_[k]);
     });
     // Adam, and Polyak right away: nothing below reads the target critics.
     q_adam_->advance();
@@ -125,8 +130,8 @@ class Sac : public Algorithm {
     resize(pi_, batch * act);
     resize(logp_, batch);
     policy_.sample(s, batch, eps.data_ptr<float>(), pi_.data(), logp_.data());
-    const double actor_loss =
-        actor_loss_.backward(policy_, q_frozen_, *pool_, s, pi_.data(), logp_.data(), batch, obs, act, alpha);
+    const double actor_loss = actor_loss_.backward(policy_, q_frozen_, *pool_, s, pi_.data(),
+                                                   logp_.data(), batch, obs, act, alpha);
     actor_adam_->step(actor_flat_);
 
     // Temperature: -mean log_alpha (log pi + target entropy).
@@ -153,10 +158,13 @@ class Sac : public Algorithm {
   }
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
-    return {{"actor", actor_.get()}, {"q", q_.get()}, {"q_target", q_target_.get()}, {"scalars", scalars_.get()},
+    return {{"actor", actor_.get()},           {"q", q_.get()},
+            {"q_target", q_target_.get()},     {"scalars", scalars_.get()},
             {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()}};
   }
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override { return actor_->action_layers(); }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    return actor_->action_layers();
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {{"alpha", &alpha_optim_}};
   }
@@ -185,10 +193,12 @@ class Sac : public Algorithm {
 
 STITCH_REGISTER_ALGORITHM(
     sac, {.name = "sac",
-          .summary = "SAC (Haarnoja et al. 2018): soft actor-critic with automatic entropy tuning; online",
+          .summary =
+              "SAC (Haarnoja et al. 2018): soft actor-critic with automatic entropy tuning; online",
           .online = true,
           .make_config = [] { return std::make_unique<SacConfig>(); },
-          .make = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<Algorithm> {
+          .make = [](const AlgoConfig& c, const AlgoDims& d,
+                     uint64_t seed) -> std::unique_ptr<Algorithm> {
             return std::make_unique<Sac>(dynamic_cast<const SacConfig&>(c), d, seed);
           }});
 

@@ -2,8 +2,9 @@
 // Methods": clipped double-Q, delayed policy updates, target policy smoothing; exploration noise
 // N(0, 0.1 max_action) (the paper's Sec. 6.1). Online (`stitch train --algo td3 --online`); the
 // implementation, shared with TD3+BC, is src/algo/td3.cpp.
-#include "algo/algorithm.h"
 #include "algo/td3.h"
+
+#include "algo/algorithm.h"
 
 namespace stitch {
 
@@ -12,7 +13,8 @@ STITCH_REGISTER_ALGORITHM(
           .summary = "TD3 (Fujimoto et al. 2018): twin delayed DDPG; online",
           .online = true,
           .make_config = [] { return std::make_unique<Td3Config>(/*behaviour_cloning=*/false); },
-          .make = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<Algorithm> {
+          .make = [](const AlgoConfig& c, const AlgoDims& d,
+                     uint64_t seed) -> std::unique_ptr<Algorithm> {
             return make_td3(dynamic_cast<const Td3Config&>(c), d, seed);
           }});
 

@@ -40,9 +40,11 @@ void StreamConfig::validate() const {
   if (hidden_layers < 1) fail("config key 'hidden_layers': must be >= 1, got {}", hidden_layers);
   if (!(lr > 0)) fail("config key 'lr': must be > 0, got {}", lr);
   if (!(gamma >= 0 && gamma <= 1)) fail("config key 'gamma': must lie in [0, 1], got {}", gamma);
-  if (!(lambda >= 0 && lambda <= 1)) fail("config key 'lambda': must lie in [0, 1], got {}", lambda);
+  if (!(lambda >= 0 && lambda <= 1))
+    fail("config key 'lambda': must lie in [0, 1], got {}", lambda);
   if (!(kappa > 0)) fail("config key 'kappa': must be > 0, got {}", kappa);
-  if (!(sparsity >= 0 && sparsity < 1)) fail("config key 'sparsity': must lie in [0, 1), got {}", sparsity);
+  if (!(sparsity >= 0 && sparsity < 1))
+    fail("config key 'sparsity': must lie in [0, 1), got {}", sparsity);
 }
 
 int64_t StreamConfig::width(int64_t obs_dim) const {
@@ -68,9 +70,10 @@ StreamFeatures::StreamFeatures(int64_t obs_dim, const StreamConfig& config, int6
   }
 }
 
-void StreamFeatures::observe(std::span<const float> obs, int64_t t, bool update, std::vector<float>& out) {
-  STITCH_CHECK(static_cast<int64_t>(obs.size()) == obs_dim_, "stream features: observation has {} values, expected {}",
-               obs.size(), obs_dim_);
+void StreamFeatures::observe(std::span<const float> obs, int64_t t, bool update,
+                             std::vector<float>& out) {
+  STITCH_CHECK(static_cast<int64_t>(obs.size()) == obs_dim_,
+               "stream features: observation has {} values, expected {}", obs.size(), obs_dim_);
   out.resize(static_cast<size_t>(feature_dim()));
   if (normalize_ && update) obs_stats_.update(obs);
   for (int64_t i = 0; i < obs_dim_; ++i) {
@@ -79,7 +82,8 @@ void StreamFeatures::observe(std::span<const float> obs, int64_t t, bool update,
                         : obs[i];
   }
   if (time_feature_) {
-    out[obs_dim_] = static_cast<float>(-0.5 + static_cast<double>(t) / static_cast<double>(time_limit_));
+    out[obs_dim_] =
+        static_cast<float>(-0.5 + static_cast<double>(t) / static_cast<double>(time_limit_));
   }
 }
 
@@ -91,7 +95,9 @@ double StreamFeatures::scale_reward(double reward, bool done) {
 }
 
 nlohmann::json StreamFeatures::state() const {
-  return {{"obs", stats_to_json(obs_stats_)}, {"return", stats_to_json(return_stats_)}, {"return_trace", return_trace_}};
+  return {{"obs", stats_to_json(obs_stats_)},
+          {"return", stats_to_json(return_stats_)},
+          {"return_trace", return_trace_}};
 }
 
 void StreamFeatures::set_state(const nlohmann::json& j) {
@@ -100,8 +106,8 @@ void StreamFeatures::set_state(const nlohmann::json& j) {
   return_trace_ = j.at("return_trace").get<double>();
 }
 
-StreamNetwork::StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out, nn::ObGDConfig obgd,
-                             double sparsity, Rng& rng)
+StreamNetwork::StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out,
+                             nn::ObGDConfig obgd, double sparsity, Rng& rng)
     : net(in, std::move(hidden), out), optimizer(net.num_params(), obgd) {
   net.sparse_init(rng, sparsity);
 }
@@ -136,7 +142,8 @@ void floats_from_json(const nlohmann::json& j, std::span<float> out, const char*
 
 nlohmann::json rng_to_json(const Rng& rng) {
   const Rng::State s = rng.state();
-  return {{"s", s.s}, {"has_cached_normal", s.has_cached_normal}, {"cached_normal", s.cached_normal}};
+  return {
+      {"s", s.s}, {"has_cached_normal", s.has_cached_normal}, {"cached_normal", s.cached_normal}};
 }
 
 void rng_from_json(const nlohmann::json& j, Rng& rng) {

@@ -22,12 +22,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "algo/algo_config.h"
 #include "algo/registry.h"
@@ -58,8 +57,8 @@ class StreamAgent {
   virtual ~StreamAgent() = default;
   // Chooses an action: `features` as above, `raw_obs` as the env returned it (for a scripted
   // behaviour policy). Discrete actions are written as one float holding the index.
-  virtual void act(std::span<const float> features, std::span<const float> raw_obs, bool deterministic,
-                   std::span<float> action) = 0;
+  virtual void act(std::span<const float> features, std::span<const float> raw_obs,
+                   bool deterministic, std::span<float> action) = 0;
   // One update from one transition; the transition is forgotten afterwards.
   virtual StreamUpdateInfo update(const StreamTransition& t) = 0;
   // Called once at the end of each training episode; per-episode diagnostics (may be empty).
@@ -79,8 +78,8 @@ struct StreamConfig : AlgoConfig {
   double lr = 1.0;            // ObGD's alpha
   double gamma = 0.99;
   double lambda = 0.8;
-  double kappa = 2.0;         // ObGD's kappa for the value (or Q) network
-  double sparsity = 0.9;      // fraction of each unit's fan-in zeroed at initialisation
+  double kappa = 2.0;     // ObGD's kappa for the value (or Q) network
+  double sparsity = 0.9;  // fraction of each unit's fan-in zeroed at initialisation
   bool normalize_observations = true;
   bool scale_rewards = true;
   bool time_feature = true;
@@ -126,7 +125,8 @@ struct StreamNetwork {
   nn::StreamMlp::Tape scratch;  // other forward passes (next state, acting)
 
   StreamNetwork() = default;
-  StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out, nn::ObGDConfig obgd, double sparsity, Rng& rng);
+  StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out, nn::ObGDConfig obgd,
+                double sparsity, Rng& rng);
   // Backpropagates grad_out through `tape` into the eligibility trace, then takes one ObGD
   // step; returns the step size.
   double learn(std::span<const float> grad_out, double delta, bool reset);

@@ -9,9 +9,9 @@
 // pi(.|s) = Normal(mu(s), softplus(rho(s))) per action dimension, unsquashed; the env clips
 // the sampled action (ClipAction) and the update uses the unclipped sample, as the paper's code.
 // Entropy coefficient c = 0.01 (the paper's Table 3).
+#include <algorithm>
 #include <cmath>
 #include <memory>
-#include <algorithm>
 
 #include "algo/streaming/agent.h"
 #include "core/config.h"
@@ -32,7 +32,8 @@ struct StreamAcConfig : StreamConfig {
   void validate() const override {
     StreamConfig::validate();
     if (!(kappa_policy > 0)) fail("config key 'kappa_policy': must be > 0, got {}", kappa_policy);
-    if (!(entropy_coeff >= 0)) fail("config key 'entropy_coeff': must be >= 0, got {}", entropy_coeff);
+    if (!(entropy_coeff >= 0))
+      fail("config key 'entropy_coeff': must be >= 0, got {}", entropy_coeff);
   }
 };
 
@@ -44,11 +45,13 @@ class StreamAc final : public StreamAgent {
  public:
   StreamAc(const StreamAcConfig& c, const AlgoDims& dims, uint64_t seed)
       : config_(c), act_dim_(dims.act_dim), rng_(seed) {
-    if (dims.num_actions > 0) fail("stream-ac needs continuous (Box) actions; use stream-q for discrete ones");
+    if (dims.num_actions > 0)
+      fail("stream-ac needs continuous (Box) actions; use stream-q for discrete ones");
     const auto hidden = c.hidden_sizes(dims.obs_dim);
     value_ = StreamNetwork(dims.obs_dim, hidden, 1, c.obgd(c.kappa), c.sparsity, rng_);
     // One output layer holds both heads: mu [act_dim], then rho [act_dim] (std = softplus(rho)).
-    policy_ = StreamNetwork(dims.obs_dim, hidden, 2 * act_dim_, c.obgd(c.kappa_policy), c.sparsity, rng_);
+    policy_ =
+        StreamNetwork(dims.obs_dim, hidden, 2 * act_dim_, c.obgd(c.kappa_policy), c.sparsity, rng_);
     grad_out_.resize(static_cast<size_t>(2 * act_dim_));
   }
 
@@ -61,7 +64,8 @@ class StreamAc final : public StreamAgent {
     const auto& out = policy_.scratch.output;
     for (int64_t j = 0; j < act_dim_; ++j) {
       const double mu = out[j];
-      action[j] = static_cast<float>(deterministic ? mu : mu + softplus(out[act_dim_ + j]) * rng_.normal());
+      action[j] =
+          static_cast<float>(deterministic ? mu : mu + softplus(out[act_dim_ + j]) * rng_.normal());
     }
   }
 
@@ -70,17 +74,21 @@ class StreamAc final : public StreamAgent {
     value_.net.forward(t.next_obs, value_.scratch);
     const double v_next = value_.scratch.output[0];
     value_.net.forward(t.obs, value_.tape);
-    const double delta = t.reward + (t.terminated ? 0.0 : config_.gamma * v_next) - value_.tape.output[0];
+    const double delta =
+        t.reward + (t.terminated ? 0.0 : config_.gamma * v_next) - value_.tape.output[0];
 
-    // d/d(mu, rho) of log N(a; mu, std) + c * sign(delta) * H, H = sum(0.5 + 0.5 log(2 pi) + log std).
-    if (act_pass_valid_ && std::equal(t.obs.begin(), t.obs.end(), acted_on_.begin(), acted_on_.end())) {
+    // d/d(mu, rho) of log N(a; mu, std) + c * sign(delta) * H, H = sum(0.5 + 0.5 log(2 pi) + log
+    // std).
+    if (act_pass_valid_ &&
+        std::equal(t.obs.begin(), t.obs.end(), acted_on_.begin(), acted_on_.end())) {
       std::swap(policy_.tape, policy_.scratch);
     } else {
       policy_.net.forward(t.obs, policy_.tape);
     }
     act_pass_valid_ = false;
     const auto& out = policy_.tape.output;
-    const double entropy_weight = config_.entropy_coeff * static_cast<double>((delta > 0) - (delta < 0));
+    const double entropy_weight =
+        config_.entropy_coeff * static_cast<double>((delta > 0) - (delta < 0));
     for (int64_t j = 0; j < act_dim_; ++j) {
       const double mu = out[j], rho = out[act_dim_ + j];
       const double std = softplus(rho);
@@ -121,14 +129,18 @@ class StreamAc final : public StreamAgent {
 
 }  // namespace
 
-STITCH_REGISTER_ALGORITHM(stream_ac, {
-    .name = "stream-ac",
-    .summary = "stream AC(lambda): streaming actor-critic with ObGD, continuous actions (Elsayed et al. 2024)",
-    .online = true,
-    .make_config = [] { return std::make_unique<StreamAcConfig>(); },
-    .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
-      return std::make_unique<StreamAc>(static_cast<const StreamAcConfig&>(c), d, seed);
-    },
-});
+STITCH_REGISTER_ALGORITHM(stream_ac,
+                          {
+                              .name = "stream-ac",
+                              .summary = "stream AC(lambda): streaming actor-critic with ObGD, "
+                                         "continuous actions (Elsayed et al. 2024)",
+                              .online = true,
+                              .make_config = [] { return std::make_unique<StreamAcConfig>(); },
+                              .make_stream = [](const AlgoConfig& c, const AlgoDims& d,
+                                                uint64_t seed) -> std::unique_ptr<StreamAgent> {
+                                return std::make_unique<StreamAc>(
+                                    static_cast<const StreamAcConfig&>(c), d, seed);
+                              },
+                          });
 
 }  // namespace stitch

@@ -26,14 +26,16 @@ struct StreamQConfig : StreamConfig {
     StreamConfig::describe(f);
     f.add("epsilon_start", epsilon_start, "initial exploration rate");
     f.add("epsilon_target", epsilon_target, "final exploration rate");
-    f.add("exploration_fraction", exploration_fraction, "fraction of the steps over which epsilon decays");
+    f.add("exploration_fraction", exploration_fraction,
+          "fraction of the steps over which epsilon decays");
   }
   void validate() const override {
     StreamConfig::validate();
     if (!(epsilon_start >= 0 && epsilon_start <= 1 && epsilon_target >= 0 && epsilon_target <= 1)) {
       fail("config keys 'epsilon_start' and 'epsilon_target' must lie in [0, 1]");
     }
-    if (!(exploration_fraction > 0)) fail("config key 'exploration_fraction': must be > 0, got {}", exploration_fraction);
+    if (!(exploration_fraction > 0))
+      fail("config key 'exploration_fraction': must be > 0, got {}", exploration_fraction);
   }
 };
 
@@ -45,15 +47,19 @@ class StreamQ final : public StreamAgent {
  public:
   StreamQ(const StreamQConfig& c, const AlgoDims& dims, uint64_t seed)
       : config_(c), num_actions_(dims.num_actions), total_steps_(dims.total_steps), rng_(seed) {
-    if (num_actions_ < 2) fail("stream-q needs a discrete action space; use stream-ac for continuous actions");
-    q_ = StreamNetwork(dims.obs_dim, c.hidden_sizes(dims.obs_dim), num_actions_, c.obgd(c.kappa), c.sparsity, rng_);
+    if (num_actions_ < 2)
+      fail("stream-q needs a discrete action space; use stream-ac for continuous actions");
+    q_ = StreamNetwork(dims.obs_dim, c.hidden_sizes(dims.obs_dim), num_actions_, c.obgd(c.kappa),
+                       c.sparsity, rng_);
     grad_out_.assign(static_cast<size_t>(num_actions_), 0.0f);
   }
 
   double epsilon() const {
-    const double duration = std::max(1.0, config_.exploration_fraction * static_cast<double>(total_steps_));
+    const double duration =
+        std::max(1.0, config_.exploration_fraction * static_cast<double>(total_steps_));
     const double slope = (config_.epsilon_target - config_.epsilon_start) / duration;
-    return std::max(slope * static_cast<double>(acted_) + config_.epsilon_start, config_.epsilon_target);
+    return std::max(slope * static_cast<double>(acted_) + config_.epsilon_start,
+                    config_.epsilon_target);
   }
 
   void act(std::span<const float> features, std::span<const float>, bool deterministic,
@@ -63,7 +69,8 @@ class StreamQ final : public StreamAgent {
     int64_t chosen = greedy;
     if (!deterministic) {
       ++acted_;
-      if (rng_.uniform() < epsilon()) chosen = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(num_actions_)));
+      if (rng_.uniform() < epsilon())
+        chosen = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(num_actions_)));
       nongreedy_ = chosen != greedy;
     }
     action[0] = static_cast<float>(chosen);
@@ -75,7 +82,8 @@ class StreamQ final : public StreamAgent {
     q_.net.forward(t.next_obs, q_.scratch);
     const double q_next = *std::max_element(q_.scratch.output.begin(), q_.scratch.output.end());
     q_.net.forward(t.obs, q_.tape);
-    const double delta = t.reward + (t.terminated ? 0.0 : config_.gamma * q_next) - q_.tape.output[a];
+    const double delta =
+        t.reward + (t.terminated ? 0.0 : config_.gamma * q_next) - q_.tape.output[a];
     std::fill(grad_out_.begin(), grad_out_.end(), 0.0f);
     grad_out_[a] = 1.0f;
     StreamUpdateInfo info;
@@ -87,7 +95,10 @@ class StreamQ final : public StreamAgent {
   std::map<std::string, double> end_episode() override { return {{"epsilon", epsilon()}}; }
 
   nlohmann::json state() const override {
-    return {{"q", q_.state()}, {"rng", rng_to_json(rng_)}, {"acted", acted_}, {"nongreedy", nongreedy_}};
+    return {{"q", q_.state()},
+            {"rng", rng_to_json(rng_)},
+            {"acted", acted_},
+            {"nongreedy", nongreedy_}};
   }
   void set_state(const nlohmann::json& j) override {
     q_.set_state(j.at("q"), "q");
@@ -112,14 +123,18 @@ class StreamQ final : public StreamAgent {
 
 }  // namespace
 
-STITCH_REGISTER_ALGORITHM(stream_q, {
-    .name = "stream-q",
-    .summary = "stream Q(lambda): streaming Watkins Q(lambda) with ObGD, discrete actions (Elsayed et al. 2024)",
-    .online = true,
-    .make_config = [] { return std::make_unique<StreamQConfig>(); },
-    .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
-      return std::make_unique<StreamQ>(static_cast<const StreamQConfig&>(c), d, seed);
-    },
-});
+STITCH_REGISTER_ALGORITHM(stream_q,
+                          {
+                              .name = "stream-q",
+                              .summary = "stream Q(lambda): streaming Watkins Q(lambda) with ObGD, "
+                                         "discrete actions (Elsayed et al. 2024)",
+                              .online = true,
+                              .make_config = [] { return std::make_unique<StreamQConfig>(); },
+                              .make_stream = [](const AlgoConfig& c, const AlgoDims& d,
+                                                uint64_t seed) -> std::unique_ptr<StreamAgent> {
+                                return std::make_unique<StreamQ>(
+                                    static_cast<const StreamQConfig&>(c), d, seed);
+                              },
+                          });
 
 }  // namespace stitch

@@ -41,10 +41,12 @@ class StreamTd final : public StreamAgent {
     } else {
       policy_ = make_random_policy(make_env(dims.env)->action_space());
     }
-    v_ = StreamNetwork(dims.obs_dim, c.hidden_sizes(dims.obs_dim), 1, c.obgd(c.kappa), c.sparsity, rng_);
+    v_ = StreamNetwork(dims.obs_dim, c.hidden_sizes(dims.obs_dim), 1, c.obgd(c.kappa), c.sparsity,
+                       rng_);
   }
 
-  void act(std::span<const float>, std::span<const float> raw_obs, bool, std::span<float> action) override {
+  void act(std::span<const float>, std::span<const float> raw_obs, bool,
+           std::span<float> action) override {
     policy_->act(raw_obs, rng_, action);
   }
 
@@ -107,14 +109,18 @@ class StreamTd final : public StreamAgent {
 
 }  // namespace
 
-STITCH_REGISTER_ALGORITHM(stream_td, {
-    .name = "stream-td",
-    .summary = "stream TD(lambda): streaming value prediction of a fixed policy with ObGD (Elsayed et al. 2024)",
-    .online = true,
-    .make_config = [] { return std::make_unique<StreamTdConfig>(); },
-    .make_stream = [](const AlgoConfig& c, const AlgoDims& d, uint64_t seed) -> std::unique_ptr<StreamAgent> {
-      return std::make_unique<StreamTd>(static_cast<const StreamTdConfig&>(c), d, seed);
-    },
-});
+STITCH_REGISTER_ALGORITHM(stream_td,
+                          {
+                              .name = "stream-td",
+                              .summary = "stream TD(lambda): streaming value prediction of a fixed "
+                                         "policy with ObGD (Elsayed et al. 2024)",
+                              .online = true,
+                              .make_config = [] { return std::make_unique<StreamTdConfig>(); },
+                              .make_stream = [](const AlgoConfig& c, const AlgoDims& d,
+                                                uint64_t seed) -> std::unique_ptr<StreamAgent> {
+                                return std::make_unique<StreamTd>(
+                                    static_cast<const StreamTdConfig&>(c), d, seed);
+                              },
+                          });
 
 }  // namespace stitch

@@ -1,19 +1,19 @@
 #include "algo/streaming/stream_trainer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "algo/run_files.h"
-#include "track/run_log.h"
 #include "algo/streaming/agent.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/timer.h"
 #include "env/registry.h"
+#include "track/run_log.h"
 
 namespace stitch {
 namespace {
@@ -36,8 +36,12 @@ struct Window {
   double abs_delta = 0, step_size = 0, policy_step_size = 0, returns = 0;
 
   json to_json() const {
-    return {{"steps", steps}, {"episodes", episodes}, {"abs_delta", abs_delta}, {"step_size", step_size},
-            {"policy_step_size", policy_step_size}, {"returns", returns}};
+    return {{"steps", steps},
+            {"episodes", episodes},
+            {"abs_delta", abs_delta},
+            {"step_size", step_size},
+            {"policy_step_size", policy_step_size},
+            {"returns", returns}};
   }
   void from_json(const json& j) {
     steps = j.at("steps");
@@ -61,7 +65,8 @@ Setup make_setup(const std::string& env_id, const StreamConfig& config, int64_t 
   Setup s;
   auto probe = make_env(env_id);
   const Space& a = probe->action_space();
-  if (!a.is_box() && !a.is_discrete()) fail("{}: streaming agents need Box or Discrete actions", env_id);
+  if (!a.is_box() && !a.is_discrete())
+    fail("{}: streaming agents need Box or Discrete actions", env_id);
   s.env = make_env(env_id, {.clip_actions = a.is_box()});
   s.obs_dim = probe->observation_space().flat_dim();
   s.features = StreamFeatures(s.obs_dim, config, spec.max_episode_steps);
@@ -109,7 +114,8 @@ json load_checkpoint(const std::string& path) {
   const std::string text = read_file_text(path);
   const std::string magic(kMagic);
   if (text.compare(0, magic.size(), magic) != 0) fail("{}: not a streaming checkpoint", path);
-  json state = json::from_cbor(text.begin() + static_cast<std::ptrdiff_t>(magic.size()), text.end(), true, false);
+  json state = json::from_cbor(text.begin() + static_cast<std::ptrdiff_t>(magic.size()), text.end(),
+                               true, false);
   if (state.is_discarded() || !state.is_object()) fail("{}: corrupt streaming checkpoint", path);
   return state;
 }
@@ -123,8 +129,9 @@ bool is_stream_checkpoint(const std::string& path) {
   return in && head == kMagic;
 }
 
-TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const AlgoConfig& algo_config,
-                         const std::string& config_json, bool resume, int64_t stop_after_steps) {
+TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
+                         const AlgoConfig& algo_config, const std::string& config_json, bool resume,
+                         int64_t stop_after_steps) {
   const auto& sc = dynamic_cast<const StreamConfig&>(algo_config);
   const fs::path run_dir = c.run_dir;
   const fs::path checkpoint = run_dir / "checkpoints" / "latest.cbor";
@@ -139,7 +146,8 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
   if (resume) {
     const json state = load_checkpoint(checkpoint.string());
     if (state.at("finished").get<bool>()) {
-      fail("{}: the run already finished ({} steps); nothing to resume", run_dir.string(), state.at("step").get<int64_t>());
+      fail("{}: the run already finished ({} steps); nothing to resume", run_dir.string(),
+           state.at("step").get<int64_t>());
     }
     agent->set_state(state.at("agent"));
     features.set_state(state.at("features"));
@@ -155,15 +163,21 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     fs::create_directories(run_dir / "checkpoints");
     write_file_atomic(run_dir / "config.json", config_json + "\n");
     write_file_atomic(run_dir / "versions.txt", version_report());
-    for (const char* log : {"metrics.jsonl", "episodes.jsonl", "eval.jsonl"}) write_file_atomic(run_dir / log, "");
+    for (const char* log : {"metrics.jsonl", "episodes.jsonl", "eval.jsonl"})
+      write_file_atomic(run_dir / log, "");
     spdlog::info("config: {}", json::parse(config_json).dump());
   }
   Stopwatch total, since_log;
   RunLog log(run_dir, step, c.steps, "steps");
   auto checkpoint_state = [&](bool finished) {
-    return json{{"format", "stitch-stream-checkpoint-v1"}, {"config", config_json}, {"step", step},
-                {"episode", episode}, {"finished", finished}, {"agent", agent->state()},
-                {"features", features.state()}, {"window", window.to_json()},
+    return json{{"format", "stitch-stream-checkpoint-v1"},
+                {"config", config_json},
+                {"step", step},
+                {"episode", episode},
+                {"finished", finished},
+                {"agent", agent->state()},
+                {"features", features.state()},
+                {"window", window.to_json()},
                 {"wall_s", wall_offset + total.seconds()}};
   };
 
@@ -184,14 +198,17 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     const bool done = r.terminated || r.truncated;
     const double reward = features.scale_reward(r.reward, done);
     features.observe(r.obs, t, true, x_next);
-    const StreamUpdateInfo info =
-        agent->update({.obs = x, .action = action, .next_obs = x_next, .reward = reward,
-                       .terminated = r.terminated, .truncated = r.truncated});
+    const StreamUpdateInfo info = agent->update({.obs = x,
+                                                 .action = action,
+                                                 .next_obs = x_next,
+                                                 .reward = reward,
+                                                 .terminated = r.terminated,
+                                                 .truncated = r.truncated});
     ++step;
     log.progress(step);
     if (!std::isfinite(info.delta)) {
-      fail("training diverged at step {}: the TD error is {} ({} on {}, episode {})", step, info.delta, c.algo,
-           c.env, episode);
+      fail("training diverged at step {}: the TD error is {} ({} on {}, episode {})", step,
+           info.delta, c.algo, c.env, episode);
     }
     ++window.steps;
     window.abs_delta += std::abs(info.delta);
@@ -201,28 +218,34 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     if (step % c.log_every == 0 || step == c.steps) {
       for (const auto& [name, params] : agent->parameters()) {
         for (float p : params) {
-          if (!std::isfinite(p)) fail("training diverged at step {}: a parameter of '{}' is not finite", step, name);
+          if (!std::isfinite(p))
+            fail("training diverged at step {}: a parameter of '{}' is not finite", step, name);
         }
       }
       const double n = static_cast<double>(std::max<int64_t>(1, window.steps));
-      json line{{"step", step}, {"wall_s", wall_offset + total.seconds()},
-                {"steps_per_s", static_cast<double>(window.steps) / std::max(1e-9, since_log.seconds())},
-                {"abs_td_error", window.abs_delta / n}, {"step_size", window.step_size / n}};
+      json line{
+          {"step", step},
+          {"wall_s", wall_offset + total.seconds()},
+          {"steps_per_s", static_cast<double>(window.steps) / std::max(1e-9, since_log.seconds())},
+          {"abs_td_error", window.abs_delta / n},
+          {"step_size", window.step_size / n}};
       if (window.policy_step_size > 0) line["policy_step_size"] = window.policy_step_size / n;
       std::string recent = "no episode ended";
       if (window.episodes > 0) {
         line["episode_return"] = window.returns / static_cast<double>(window.episodes);
-        recent = fmt::format("episode return {:.2f} ({} episodes)", window.returns / static_cast<double>(window.episodes),
-                             window.episodes);
+        recent =
+            fmt::format("episode return {:.2f} ({} episodes)",
+                        window.returns / static_cast<double>(window.episodes), window.episodes);
       }
       log.metrics(step, line);
-      spdlog::info("step {}/{}  {}  |td| {:.3g}  {:.0f} steps/s", step, c.steps, recent, window.abs_delta / n,
-                   line["steps_per_s"].get<double>());
+      spdlog::info("step {}/{}  {}  |td| {:.3g}  {:.0f} steps/s", step, c.steps, recent,
+                   window.abs_delta / n, line["steps_per_s"].get<double>());
       window = Window{};
       since_log.restart();
     }
     if ((c.eval_every > 0 && step % c.eval_every == 0) || step == c.steps) {
-      const EvalResult e = evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
+      const EvalResult e =
+          evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
       log_evaluation(c.env, step, e, log);
       result.evaluations.emplace_back(step, e);
     }
@@ -241,7 +264,8 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
     // Checkpoint before the next reset: a resumed run starts by resetting into this episode.
     const int64_t episode_start = step - t;
     const bool stop = stop_after_steps > 0 && step >= stop_after_steps;
-    if (step < c.steps && (stop || step / c.checkpoint_every != episode_start / c.checkpoint_every)) {
+    if (step < c.steps &&
+        (stop || step / c.checkpoint_every != episode_start / c.checkpoint_every)) {
       save_checkpoint(checkpoint, checkpoint_state(false));
     }
     if (stop && step < c.steps) {
@@ -258,7 +282,8 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry, const Alg
   return result;
 }
 
-EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id, int episodes, uint64_t seed) {
+EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
+                                      int episodes, uint64_t seed) {
   const json state = load_checkpoint(path);
   ResolvedTrainConfig cfg = resolve_train_config_text(state.at("config").get<std::string>());
   const auto& sc = dynamic_cast<const StreamConfig&>(*cfg.algo);
@@ -266,10 +291,12 @@ EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string
   Setup target = make_setup(env_id, sc, cfg.train.steps);
   if (target.dims.obs_dim != trained.dims.obs_dim || target.dims.act_dim != trained.dims.act_dim ||
       target.dims.num_actions != trained.dims.num_actions) {
-    fail("{}: trained on {} (observation/action dimensions {}/{}), which {} does not match ({}/{})", path,
-         cfg.train.env, trained.dims.obs_dim, trained.dims.act_dim, env_id, target.dims.obs_dim, target.dims.act_dim);
+    fail("{}: trained on {} (observation/action dimensions {}/{}), which {} does not match ({}/{})",
+         path, cfg.train.env, trained.dims.obs_dim, trained.dims.act_dim, env_id,
+         target.dims.obs_dim, target.dims.act_dim);
   }
-  std::unique_ptr<StreamAgent> agent = cfg.entry->make_stream(*cfg.algo, trained.dims, cfg.train.seed);
+  std::unique_ptr<StreamAgent> agent =
+      cfg.entry->make_stream(*cfg.algo, trained.dims, cfg.train.seed);
   agent->set_state(state.at("agent"));
   trained.features.set_state(state.at("features"));
   return evaluate(*agent, trained.features, env_id, trained.dims, episodes, seed);

@@ -27,11 +27,13 @@ namespace stitch {
 class AlgoConfig;
 struct AlgoEntry;
 
-TrainResult train_stream(const TrainConfig& config, const AlgoEntry& entry, const AlgoConfig& algo_config,
-                         const std::string& config_json, bool resume, int64_t stop_after_steps);
+TrainResult train_stream(const TrainConfig& config, const AlgoEntry& entry,
+                         const AlgoConfig& algo_config, const std::string& config_json, bool resume,
+                         int64_t stop_after_steps);
 
 // Whether `path` is a streaming checkpoint, and evaluating one (see evaluate_checkpoint).
 bool is_stream_checkpoint(const std::string& path);
-EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env, int episodes, uint64_t seed);
+EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env, int episodes,
+                                      uint64_t seed);
 
 }  // namespace stitch

@@ -20,7 +20,8 @@ double wrap(double x, double m, double M) {
 
 Acrobot::Acrobot()
     : observation_space_(Space::box(
-          {-1.0f, -1.0f, -1.0f, -1.0f, static_cast<float>(-kMaxVel1), static_cast<float>(-kMaxVel2)},
+          {-1.0f, -1.0f, -1.0f, -1.0f, static_cast<float>(-kMaxVel1),
+           static_cast<float>(-kMaxVel2)},
           {1.0f, 1.0f, 1.0f, 1.0f, static_cast<float>(kMaxVel1), static_cast<float>(kMaxVel2)})),
       action_space_(Space::discrete(3)) {}
 

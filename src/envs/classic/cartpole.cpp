@@ -7,11 +7,10 @@
 namespace stitch {
 
 CartPole::CartPole()
-    : observation_space_(Space::box(
-          {static_cast<float>(-2 * kXThreshold), -kInf, static_cast<float>(-2 * kThetaThreshold),
-           -kInf},
-          {static_cast<float>(2 * kXThreshold), kInf, static_cast<float>(2 * kThetaThreshold),
-           kInf})),
+    : observation_space_(Space::box({static_cast<float>(-2 * kXThreshold), -kInf,
+                                     static_cast<float>(-2 * kThetaThreshold), -kInf},
+                                    {static_cast<float>(2 * kXThreshold), kInf,
+                                     static_cast<float>(2 * kThetaThreshold), kInf})),
       action_space_(Space::discrete(2)) {}
 
 std::vector<float> CartPole::observe() const {
@@ -30,9 +29,8 @@ StepResult CartPole::do_step(std::span<const float> action) {
   const double cos_theta = std::cos(theta), sin_theta = std::sin(theta);
   // Florian (2007), "Correct equations for the dynamics of the cart-pole system", as Gymnasium.
   const double temp = (force + kPoleMassLength * theta_dot * theta_dot * sin_theta) / kTotalMass;
-  const double theta_acc =
-      (kGravity * sin_theta - cos_theta * temp) /
-      (kLength * (4.0 / 3.0 - kMassPole * cos_theta * cos_theta / kTotalMass));
+  const double theta_acc = (kGravity * sin_theta - cos_theta * temp) /
+                           (kLength * (4.0 / 3.0 - kMassPole * cos_theta * cos_theta / kTotalMass));
   const double x_acc = temp - kPoleMassLength * theta_acc * cos_theta / kTotalMass;
   // Gymnasium's default "euler" integrator: positions use the old velocities.
   x = x + kTau * x_dot;
@@ -42,8 +40,8 @@ StepResult CartPole::do_step(std::span<const float> action) {
   state_ = {x, x_dot, theta, theta_dot};
 
   StepResult r;
-  r.terminated = x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold ||
-                 theta > kThetaThreshold;
+  r.terminated =
+      x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold || theta > kThetaThreshold;
   r.reward = 1.0;
   r.obs = observe();
   return r;

@@ -8,10 +8,11 @@
 namespace stitch {
 
 MountainCarContinuous::MountainCarContinuous()
-    : observation_space_(Space::box(
-          {static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
-          {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)})),
-      action_space_(Space::box(1, static_cast<float>(kMinAction), static_cast<float>(kMaxAction))) {}
+    : observation_space_(
+          Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
+                     {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)})),
+      action_space_(Space::box(1, static_cast<float>(kMinAction), static_cast<float>(kMaxAction))) {
+}
 
 std::vector<float> MountainCarContinuous::do_reset(Rng& rng) {
   position_ = rng.uniform(-0.6, -0.4);

@@ -20,7 +20,8 @@ Pendulum::Pendulum(PendulumConfig config)
     : config_(config),
       observation_space_(Space::box({-1.0f, -1.0f, -static_cast<float>(kMaxSpeed)},
                                     {1.0f, 1.0f, static_cast<float>(kMaxSpeed)})),
-      action_space_(Space::box(1, -static_cast<float>(kMaxTorque), static_cast<float>(kMaxTorque))) {}
+      action_space_(
+          Space::box(1, -static_cast<float>(kMaxTorque), static_cast<float>(kMaxTorque))) {}
 
 std::vector<float> Pendulum::observe() const {
   return {static_cast<float>(std::cos(theta_)), static_cast<float>(std::sin(theta_)),
@@ -36,8 +37,8 @@ std::vector<float> Pendulum::do_reset(Rng& rng) {
 StepResult Pendulum::do_step(std::span<const float> action) {
   const double u = std::clamp(static_cast<double>(action[0]), -kMaxTorque, kMaxTorque);
   const double th = theta_, thdot = theta_dot_;
-  const double costs = angle_normalize(th) * angle_normalize(th) + 0.1 * thdot * thdot +
-                       0.001 * u * u;
+  const double costs =
+      angle_normalize(th) * angle_normalize(th) + 0.1 * thdot * thdot + 0.001 * u * u;
   const double g = config_.g, m = kMass, l = kLength;
   double new_thdot = thdot + (3.0 * g / (2.0 * l) * std::sin(th) + 3.0 / (m * l * l) * u) * kDt;
   new_thdot = std::clamp(new_thdot, -kMaxSpeed, kMaxSpeed);

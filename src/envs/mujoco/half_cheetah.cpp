@@ -26,10 +26,11 @@ StepResult HalfCheetah::do_step(std::span<const float> action) {
       action, {.forward = kForwardWeight, .healthy = 0.0, .ctrl_cost = kCtrlCostWeight}, false);
 }
 
-STITCH_REGISTER_ENV(halfcheetah, {.id = "halfcheetah-v4",
-                                  .summary = "planar cheetah runner, MuJoCo (Gymnasium HalfCheetah-v4)",
-                                  .max_episode_steps = 1000,
-                                  .reward_threshold = 4800.0,
-                                  .make = [] { return std::make_unique<HalfCheetah>(); }});
+STITCH_REGISTER_ENV(halfcheetah,
+                    {.id = "halfcheetah-v4",
+                     .summary = "planar cheetah runner, MuJoCo (Gymnasium HalfCheetah-v4)",
+                     .max_episode_steps = 1000,
+                     .reward_threshold = 4800.0,
+                     .make = [] { return std::make_unique<HalfCheetah>(); }});
 
 }  // namespace stitch

@@ -1,6 +1,8 @@
 #include "envs/mujoco/mujoco_env.h"
 
+#include <fmt/format.h>
 #include <mujoco/mujoco.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <csetjmp>
@@ -12,9 +14,6 @@
 #include <map>
 #include <mutex>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 
@@ -114,9 +113,9 @@ std::shared_ptr<const mjModel_> load_mujoco_model(const std::string& asset) {
   const std::string origin =
       from_dir ? (std::filesystem::path(dir) / asset).string() : "embedded " + asset;
   if (auto cached = cache[origin].lock()) return cached;
-  std::shared_ptr<const mjModel> model =
-      from_dir ? compile(asset, read_text(origin), origin)
-               : compile(asset, embedded_mujoco_asset(asset), origin);
+  std::shared_ptr<const mjModel> model = from_dir
+                                             ? compile(asset, read_text(origin), origin)
+                                             : compile(asset, embedded_mujoco_asset(asset), origin);
   cache[origin] = model;
   return model;
 }
@@ -146,8 +145,12 @@ int MujocoEnv::nq() const { return model_->nq; }
 int MujocoEnv::nv() const { return model_->nv; }
 int MujocoEnv::nu() const { return model_->nu; }
 double MujocoEnv::dt() const { return model_->opt.timestep * frame_skip_; }
-std::span<const double> MujocoEnv::qpos() const { return {data_->qpos, static_cast<size_t>(model_->nq)}; }
-std::span<const double> MujocoEnv::qvel() const { return {data_->qvel, static_cast<size_t>(model_->nv)}; }
+std::span<const double> MujocoEnv::qpos() const {
+  return {data_->qpos, static_cast<size_t>(model_->nq)};
+}
+std::span<const double> MujocoEnv::qvel() const {
+  return {data_->qvel, static_cast<size_t>(model_->nv)};
+}
 
 int MujocoEnv::instability_warnings() const {
   return data_->warning[mjWARN_BADQPOS].number + data_->warning[mjWARN_BADQVEL].number +
@@ -212,9 +215,10 @@ StepResult MujocoEnv::locomotion_step(std::span<const float> action, const Rewar
   if (!simulate(action)) {
     r.obs = observe();
     r.truncated = true;
-    r.message = fmt::format("{}: simulation unstable at t = {:.3f} s (MuJoCo bad qpos/qvel/qacc); "
-                            "MuJoCo reset the state, episode truncated",
-                            id(), data_->time);
+    r.message = fmt::format(
+        "{}: simulation unstable at t = {:.3f} s (MuJoCo bad qpos/qvel/qacc); "
+        "MuJoCo reset the state, episode truncated",
+        id(), data_->time);
     terms_ = RewardTerms{};
     spdlog::warn("{}", r.message);
     return r;

@@ -75,9 +75,9 @@ class MujocoEnv : public Env {
   void reset_with_noise(Rng& rng, double scale, bool normal_qvel);
   // Reward weights of a locomotion task (Gymnasium v4 defaults per env).
   struct RewardWeights {
-    double forward = 1.0;         // forward_reward_weight
-    double healthy = 0.0;         // healthy_reward, paid every step
-    double ctrl_cost = 0.0;       // ctrl_cost_weight
+    double forward = 1.0;    // forward_reward_weight
+    double healthy = 0.0;    // healthy_reward, paid every step
+    double ctrl_cost = 0.0;  // ctrl_cost_weight
   };
   // One locomotion step: simulate, x_velocity from x_position() before and after, the reward
   // terms, terminated = terminates_when_unhealthy && !is_healthy(). An unstable simulation

@@ -1,8 +1,8 @@
 #include "envs/classic/acrobot.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace stitch {
 namespace {

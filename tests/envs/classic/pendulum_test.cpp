@@ -1,9 +1,9 @@
 #include "envs/classic/pendulum.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <numbers>
-
-#include <gtest/gtest.h>
 
 namespace stitch {
 namespace {

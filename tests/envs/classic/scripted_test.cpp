@@ -1,9 +1,9 @@
 // The scripted policies are near-expert (they will build datasets); the random policy sits at
 // Gymnasium's reference ranges. Thresholds from the Foundation issue and Gymnasium's
 // reward_threshold values.
-#include <numeric>
-
 #include <gtest/gtest.h>
+
+#include <numeric>
 
 #include "env/registry.h"
 #include "env/rollout.h"
@@ -33,9 +33,7 @@ TEST(Scripted, MountainCarPumpSolvesIt) {
   EXPECT_GT(mean_return("mountaincarcontinuous-v0", true, 20), 90.0);
 }
 
-TEST(Scripted, CartPoleBalanceSolvesIt) {
-  EXPECT_GE(mean_return("cartpole-v1", true, 20), 475.0);
-}
+TEST(Scripted, CartPoleBalanceSolvesIt) { EXPECT_GE(mean_return("cartpole-v1", true, 20), 475.0); }
 
 TEST(Scripted, AcrobotPumpSolvesIt) { EXPECT_GT(mean_return("acrobot-v1", true, 20), -100.0); }
 

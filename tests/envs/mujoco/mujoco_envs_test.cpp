@@ -1,6 +1,8 @@
 // The MuJoCo locomotion suite: dimensions, reward decomposition, every termination rule,
 // instability handling, determinism, model loading, and the random-policy reference returns.
 // A test fails if MuJoCo reports any instability warning where none is expected.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <mujoco/mujoco.h>
 
 #include <cmath>
@@ -8,9 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "env/registry.h"
@@ -91,21 +90,25 @@ TEST(MujocoEnvs, RewardTermsSumToTheReward) {
     std::vector<float> action(env->action_space().flat_dim());
     for (int t = 0; t < 10; ++t) {
       env->action_space().sample(rng, action);
-      const double x_before = std::string(id) == "ant-v4"
-                                  ? env->data()->xpos[3 * mj_name2id(env->model(), mjOBJ_BODY, "torso")]
-                                  : env->qpos()[0];
+      const double x_before =
+          std::string(id) == "ant-v4"
+              ? env->data()->xpos[3 * mj_name2id(env->model(), mjOBJ_BODY, "torso")]
+              : env->qpos()[0];
       const StepResult r = env->step(action);
       const RewardTerms& terms = env->reward_terms();
       EXPECT_NEAR(r.reward, terms.total(), 1e-12) << id;
       double squares = 0;
       for (float a : action) squares += static_cast<double>(a) * a;
-      const double weight = std::string(id) == "halfcheetah-v4" ? 0.1 : std::string(id) == "ant-v4" ? 0.5 : 1e-3;
+      const double weight = std::string(id) == "halfcheetah-v4" ? 0.1
+                            : std::string(id) == "ant-v4"       ? 0.5
+                                                                : 1e-3;
       EXPECT_NEAR(terms.ctrl_cost, weight * squares, 1e-12) << id;
       EXPECT_EQ(terms.healthy, std::string(id) == "halfcheetah-v4" ? 0.0 : 1.0) << id;
       EXPECT_EQ(terms.contact_cost, 0.0);
-      const double x_after = std::string(id) == "ant-v4"
-                                 ? env->data()->xpos[3 * mj_name2id(env->model(), mjOBJ_BODY, "torso")]
-                                 : env->qpos()[0];
+      const double x_after =
+          std::string(id) == "ant-v4"
+              ? env->data()->xpos[3 * mj_name2id(env->model(), mjOBJ_BODY, "torso")]
+              : env->qpos()[0];
       EXPECT_NEAR(terms.forward, (x_after - x_before) / env->dt(), 1e-9) << id;
       if (r.terminated) break;
     }
@@ -114,10 +117,10 @@ TEST(MujocoEnvs, RewardTermsSumToTheReward) {
 
 TEST(MujocoEnvs, HopperTerminationRules) {
   Hopper env;
-  EXPECT_FALSE(step_from(env, 1, 1.25).terminated);      // standing
-  EXPECT_TRUE(step_from(env, 1, 0.6).terminated);        // z below 0.7
-  EXPECT_TRUE(step_from(env, 2, 0.5).terminated);        // torso angle above 0.2
-  EXPECT_TRUE(step_from(env, 2, -0.5).terminated);       // below -0.2
+  EXPECT_FALSE(step_from(env, 1, 1.25).terminated);        // standing
+  EXPECT_TRUE(step_from(env, 1, 0.6).terminated);          // z below 0.7
+  EXPECT_TRUE(step_from(env, 2, 0.5).terminated);          // torso angle above 0.2
+  EXPECT_TRUE(step_from(env, 2, -0.5).terminated);         // below -0.2
   EXPECT_TRUE(step_from(env, 5, 400.0, true).terminated);  // a velocity outside (-100, 100)
 }
 
@@ -228,7 +231,8 @@ TEST(MujocoEnvs, EmbeddedModelsMatchTheAssetFiles) {
 TEST(MujocoEnvs, ModelsLoadFromAnAssetDirectory) {
   // As after `cmake --install`: the .xml files in <prefix>/share/stitch/mujoco.
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(::testing::TempDir()) / ("stitch_assets_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("stitch_assets_" + std::to_string(getpid()));
   fs::create_directories(dir);
   for (const char* asset : {"hopper.xml", "walker2d.xml", "half_cheetah.xml", "ant.xml"}) {
     fs::copy_file(fs::path(STITCH_SOURCE_DIR) / "src/envs/mujoco/assets" / asset, dir / asset,
