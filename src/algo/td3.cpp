@@ -239,24 +239,24 @@ class Td3 : public Algorithm {
 }  // namespace
 
 void Td3Config::describe(ConfigFields& f) {
-  f.add("actor_lr", actor_lr, "actor learning rate");
-  f.add("critic_lr", critic_lr, "critic learning rate");
-  f.add("tau", tau, "target network update rate");
-  f.add("policy_noise", policy_noise, "target smoothing noise std (times max_action)");
-  f.add("noise_clip", noise_clip, "target smoothing noise clip (times max_action)");
-  f.add("policy_freq", policy_freq, "critic updates per actor update");
+  const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
+  f.add("actor_lr", actor_lr, "actor learning rate", lr_range);
+  f.add("critic_lr", critic_lr, "critic learning rate", lr_range);
+  f.add("tau", tau, "target network update rate", {.min = 0, .max = 1, .min_open = true});
+  // Noise is in units of max_action; actions are clipped to +-max_action, so 10 is plenty.
+  f.add("policy_noise", policy_noise, "target smoothing noise std (times max_action)",
+        {.min = 0, .max = 10});
+  f.add("noise_clip", noise_clip, "target smoothing noise clip (times max_action)",
+        {.min = 0, .max = 10});
+  f.add("policy_freq", policy_freq, "critic updates per actor update", {.min = 1, .max = 1000});
   if (bc) {
-    f.add("alpha", alpha, "BC weight: lambda = alpha / mean|Q|");
+    f.add("alpha", alpha, "BC weight: lambda = alpha / mean|Q|",
+          {.min = 0, .max = 1e6, .min_open = true});
   } else {
-    f.add("exploration_noise", exploration_noise, "acting noise std (times max_action)");
+    f.add("exploration_noise", exploration_noise, "acting noise std (times max_action)",
+          {.min = 0, .max = 10});
   }
-  f.add("hidden", hidden, "hidden width (two layers)");
-}
-
-void Td3Config::validate() const {
-  if (policy_freq < 1) fail("policy_freq must be >= 1, got {}", policy_freq);
-  if (tau <= 0 || tau > 1) fail("tau must be in (0, 1], got {}", tau);
-  if (exploration_noise < 0) fail("exploration_noise must be >= 0, got {}", exploration_noise);
+  f.add("hidden", hidden, "hidden width (two layers)", {.min = 1, .max = 65536});
 }
 
 std::unique_ptr<Algorithm> make_td3(const Td3Config& config, const AlgoDims& dims, uint64_t seed) {

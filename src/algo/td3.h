@@ -29,8 +29,7 @@ struct Td3Config : AlgoConfig {
   double alpha = 2.5;              // TD3+BC: lambda = alpha / mean|Q|
   double exploration_noise = 0.1;  // TD3: std of the acting noise, times max_action
   int64_t hidden = 256;
-  void describe(ConfigFields& f) override;
-  void validate() const override;
+  void describe(ConfigFields& f) override;  // every key with its range
 };
 
 std::unique_ptr<Algorithm> make_td3(const Td3Config& config, const AlgoDims& dims, uint64_t seed);

@@ -402,42 +402,42 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
   f.add("online", online,
         "learn online from the env (online and streaming agents) instead of from a dataset");
-  f.add("num_envs", num_envs, "online: envs stepped together");
-  f.add("learning_starts", learning_starts, "online: env steps of random actions before updates");
-  f.add("utd_ratio", utd_ratio, "online: gradient steps per transition");
-  f.add("buffer_size", buffer_size, "online: replay buffer capacity");
+  // Step counts are capped at 1e12, far beyond any run, so that a typo (or 2^63) is an error.
+  constexpr int64_t kMaxSteps = 1'000'000'000'000;
+  f.add("num_envs", num_envs, "online: envs stepped together", {.min = 1, .max = 1024});
+  f.add("learning_starts", learning_starts, "online: env steps of random actions before updates",
+        {.min = 0, .max = kMaxSteps});
+  f.add("utd_ratio", utd_ratio, "online: gradient steps per transition",
+        {.min = 0, .max = 1000, .min_open = true});
+  f.add("buffer_size", buffer_size,
+        "online: replay buffer capacity, allocated up front at 4 * (2 obs_dim + act_dim + 2) "
+        "bytes per transition (at most 1e8)",
+        {.min = 1, .max = 100'000'000});
   f.add("snapshot_every", snapshot_every,
-        "online: keep a copy of the checkpoint every N env steps (0: never)");
+        "online: keep a copy of the checkpoint every N env steps (0: never)",
+        {.min = 0, .max = kMaxSteps});
   f.add("env", env, "env id for evaluation and action bounds");
-  f.add("steps", steps, "gradient steps");
-  f.add("batch_size", batch_size, "minibatch size");
-  f.add("discount", discount, "discount factor");
-  f.add("seed", seed, "seed of networks, sampling and evaluation");
-  f.add("eval_every", eval_every, "evaluate every N steps (0: at the end only)");
-  f.add("eval_episodes", eval_episodes, "episodes per evaluation");
-  f.add("checkpoint_every", checkpoint_every, "checkpoint every N steps");
-  f.add("log_every", log_every, "log losses every N steps");
+  f.add("steps", steps, "gradient steps", {.min = 1, .max = kMaxSteps});
+  f.add("batch_size", batch_size, "minibatch size (at most 2^20)", {.min = 1, .max = 1 << 20});
+  f.add("discount", discount, "discount factor", {.min = 0, .max = 1});
+  f.add("seed", seed, "seed of networks, sampling and evaluation", {.min = 0});  // any uint64
+  f.add("eval_every", eval_every, "evaluate every N steps (0: at the end only)",
+        {.min = 0, .max = kMaxSteps});
+  f.add("eval_episodes", eval_episodes, "episodes per evaluation", {.min = 1, .max = 100000});
+  f.add("checkpoint_every", checkpoint_every, "checkpoint every N steps",
+        {.min = 1, .max = kMaxSteps});
+  f.add("log_every", log_every, "log losses every N steps", {.min = 1, .max = kMaxSteps});
   f.add("normalize_observations", normalize_observations, "auto | true | false");
   f.add("reward_scaling", reward_scaling, "auto | none | locomotion");
   f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
 }
 
 void TrainConfig::validate() const {
+  // Each numeric key's range is checked as it is set (describe()); here the rest.
   if (env.empty()) fail("config key 'env': an env id is required (--env ID)");
-  if (steps < 1) fail("config key 'steps': must be >= 1, got {}", steps);
-  if (batch_size < 1) fail("config key 'batch_size': must be >= 1, got {}", batch_size);
-  if (eval_episodes < 1) fail("config key 'eval_episodes': must be >= 1, got {}", eval_episodes);
-  if (num_envs < 1) fail("config key 'num_envs': must be >= 1, got {}", num_envs);
-  if (learning_starts < 0)
-    fail("config key 'learning_starts': must be >= 0, got {}", learning_starts);
-  if (!(utd_ratio > 0)) fail("config key 'utd_ratio': must be > 0, got {}", utd_ratio);
-  if (buffer_size < 1) fail("config key 'buffer_size': must be >= 1, got {}", buffer_size);
-  if (snapshot_every < 0 || (snapshot_every > 0 && snapshot_every % checkpoint_every != 0)) {
+  if (snapshot_every > 0 && snapshot_every % checkpoint_every != 0) {
     fail("config key 'snapshot_every': must be 0 or a multiple of checkpoint_every ({}), got {}",
          checkpoint_every, snapshot_every);
-  }
-  if (checkpoint_every < 1 || log_every < 1 || eval_every < 0) {
-    fail("config keys checkpoint_every and log_every must be >= 1 and eval_every >= 0");
   }
   if (normalize_observations != "auto" && normalize_observations != "true" &&
       normalize_observations != "false") {

@@ -32,11 +32,12 @@ struct CollectConfig {
     f.add("checkpoint", checkpoint, "a run's checkpoint: collect with its deterministic policy");
     f.add("noise", noise,
           "none, gaussian:<std as a fraction of half the action range>, epsilon:<p>");
-    f.add("transitions", transitions, "rows to collect");
-    f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
+    f.add("transitions", transitions, "rows to collect (at most 1e9)",
+          {.min = 1, .max = 1'000'000'000});
+    f.add("seed", seed, "seed of the first episode; episode i uses seed + i", {.min = 0});
     f.add("out", out, "output path");
     f.add("layout", layout, "d4rl or minari");
-    f.add("gzip", gzip, "gzip level 0-9");
+    f.add("gzip", gzip, "gzip level 0-9", {.min = 0, .max = 9});
     f.add("force", force, "replace an existing output");
   }
   void validate() const {
@@ -47,7 +48,6 @@ struct CollectConfig {
       fail("a checkpoint policy needs --checkpoint FILE (and --checkpoint sets the policy)");
     }
     if (out.empty()) fail("config key 'out': an output path is required (--out FILE)");
-    if (transitions < 1) fail("config key 'transitions': must be >= 1, got {}", transitions);
     parse_layout(layout);
   }
 };

@@ -27,18 +27,15 @@ struct EnvRunConfig {
   void describe(ConfigFields& f) {
     f.add("env", env, "registered env id (see `stitch env list`)");
     f.add("policy", policy, "random, scripted, or constant:<v1>,<v2>,... (a fixed action)");
-    f.add("episodes", episodes, "number of episodes");
-    f.add("seed", seed, "seed of the first episode; episode i uses seed + i");
-    f.add("max_episode_steps", max_episode_steps, "> 0 overrides the env's time limit");
+    f.add("episodes", episodes, "number of episodes", {.min = 1, .max = 1'000'000});
+    f.add("seed", seed, "seed of the first episode; episode i uses seed + i", {.min = 0});
+    f.add("max_episode_steps", max_episode_steps, "> 0 overrides the env's time limit",
+          {.min = 0, .max = 1'000'000'000});
     f.add("normalize_observations", normalize_observations, "wrap the env in NormalizeObservation");
   }
   void validate() const {
     if (policy != "random" && policy != "scripted" && !policy.starts_with("constant:")) {
       fail("config key 'policy': expected random, scripted or constant:<values>, got '{}'", policy);
-    }
-    if (episodes < 1) fail("config key 'episodes': must be >= 1, got {}", episodes);
-    if (max_episode_steps < 0) {
-      fail("config key 'max_episode_steps': must be >= 0, got {}", max_episode_steps);
     }
   }
 };

@@ -1,5 +1,7 @@
 // stitch: data-driven reinforcement learning. See `stitch --help`.
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -48,6 +50,17 @@ void setup_runtime(bool warn_about_blas) {
   if (warn_about_blas) warn_if_reference_blas();
 }
 
+namespace {
+
+// Prints `error: <one line>` for a failed command; the full text (libtorch's backtrace, say)
+// goes to the debug log. Returns the exit code.
+int report_error(const std::string& summary, std::string_view full_text) {
+  spdlog::debug("full error text:\n{}", full_text);
+  fmt::print(stderr, "error: {}\n", summary);
+  return 1;
+}
+
+}  // namespace
 }  // namespace stitch::cli
 
 int main(int argc, char** argv) {
@@ -79,11 +92,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const stitch::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return 1;
+    return report_error(stitch::first_line(e.what()), e.what());
+  } catch (const c10::Error& e) {  // libtorch: the message, then a backtrace
+    return report_error(stitch::first_line(e.what_without_backtrace()), e.what());
+  } catch (const std::exception& e) {  // std::bad_alloc reads "out of memory (std::bad_alloc)"
+    return report_error(stitch::error_summary(e), e.what());
+  } catch (...) {
+    return report_error("unknown exception (not a std::exception)", "");
   }
   return 0;
 }

@@ -1,8 +1,10 @@
 #include "core/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -11,13 +13,46 @@ namespace stitch {
 namespace {
 
 template <typename T>
-T parse_number(std::string_view key, std::string_view text, const char* what) {
+using Range = ConfigFields::Range<T>;
+
+// "[1, 65536]", "(0, 1]": the range as the error messages show it.
+template <typename T>
+std::string range_text(const Range<T>& r) {
+  return fmt::format("{}{}, {}{}", r.min_open ? '(' : '[', r.min, r.max, r.max_open ? ')' : ']');
+}
+
+template <typename T>
+bool in_range(T value, const Range<T>& r) {
+  const bool above_min = r.min_open ? value > r.min : value >= r.min;
+  const bool below_max = r.max_open ? value < r.max : value <= r.max;
+  return above_min && below_max;
+}
+
+// Parses a number of type T and checks `range`. A number too large for T (e.g. 2^63 for an
+// int) is reported like any other value outside the range.
+template <typename T>
+T parse_number(std::string_view key, std::string_view text, const std::optional<Range<T>>& range) {
+  const char* what = std::is_floating_point_v<T> ? "a number"
+                     : std::is_signed_v<T>       ? "an integer"
+                                                 : "a non-negative integer";
   T value{};
   const char* first = text.data();
   const char* last = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(first, last, value);
-  if (text.empty() || ec != std::errc() || ptr != last) {
+  if (text.empty() || ptr != last || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
     fail("config key '{}': expected {}, got '{}'", key, what, text);
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    if (ec == std::errc() && !std::isfinite(value)) {
+      fail("config key '{}': expected a finite number, got '{}'", key, text);
+    }
+  }
+  if (ec == std::errc::result_out_of_range) {  // too large for T: T's own limits are the range
+    fail("config key '{}': must be in {}, got {}", key, range_text(range.value_or(Range<T>{})),
+         text);
+  }
+  if (range && !in_range(value, *range)) {
+    fail("config key '{}': must be in {}, got {}", key, range_text(*range), text);
   }
   return value;
 }
@@ -34,18 +69,27 @@ ConfigFields::Field make_field(std::string key, T& value, std::string type, std:
   f.key = std::move(key);
   f.type = std::move(type);
   f.help = std::move(help);
-  const std::string k = f.key;
-  f.set_text = [&value, k](std::string_view text) {
+  f.set_text = [&value](std::string_view k, std::string_view text) {
     if constexpr (std::is_same_v<T, bool>) {
       value = parse_bool(k, text);
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      value = std::string(text);
-    } else if constexpr (std::is_integral_v<T>) {
-      value =
-          parse_number<T>(k, text, std::is_signed_v<T> ? "an integer" : "a non-negative integer");
     } else {
-      value = parse_number<T>(k, text, "a number");
+      value = std::string(text);
     }
+  };
+  f.write_json = [&value](nlohmann::json& out) { out = value; };
+  return f;
+}
+
+template <typename T>
+ConfigFields::Field make_numeric_field(std::string key, T& value, std::string type,
+                                       std::string help, std::optional<Range<T>> range) {
+  ConfigFields::Field f;
+  f.key = std::move(key);
+  f.type = std::move(type);
+  f.help = std::move(help);
+  if (range) f.range = range_text(*range);
+  f.set_text = [&value, range](std::string_view k, std::string_view text) {
+    value = parse_number<T>(k, text, range);
   };
   f.write_json = [&value](nlohmann::json& out) { out = value; };
   return f;
@@ -81,20 +125,41 @@ void flatten(const nlohmann::json& j, const std::string& prefix,
 void ConfigFields::add(std::string key, bool& v, std::string help) {
   fields_.push_back(make_field(std::move(key), v, "bool", std::move(help)));
 }
+template <typename T>
+void ConfigFields::add_numeric(std::string key, T& value, std::string help, const Range<T>* range) {
+  const char* type = std::is_floating_point_v<T> ? "float" : std::is_signed_v<T> ? "int" : "uint";
+  fields_.push_back(make_numeric_field<T>(std::move(key), value, type, std::move(help),
+                                          range ? std::optional(*range) : std::nullopt));
+}
+void ConfigFields::add(std::string key, int& v, std::string help, Range<int> r) {
+  add_numeric(std::move(key), v, std::move(help), &r);
+}
+void ConfigFields::add(std::string key, int64_t& v, std::string help, Range<int64_t> r) {
+  add_numeric(std::move(key), v, std::move(help), &r);
+}
+void ConfigFields::add(std::string key, uint64_t& v, std::string help, Range<uint64_t> r) {
+  add_numeric(std::move(key), v, std::move(help), &r);
+}
+void ConfigFields::add(std::string key, float& v, std::string help, Range<float> r) {
+  add_numeric(std::move(key), v, std::move(help), &r);
+}
+void ConfigFields::add(std::string key, double& v, std::string help, Range<double> r) {
+  add_numeric(std::move(key), v, std::move(help), &r);
+}
 void ConfigFields::add(std::string key, int& v, std::string help) {
-  fields_.push_back(make_field(std::move(key), v, "int", std::move(help)));
+  add_numeric<int>(std::move(key), v, std::move(help), nullptr);
 }
 void ConfigFields::add(std::string key, int64_t& v, std::string help) {
-  fields_.push_back(make_field(std::move(key), v, "int", std::move(help)));
+  add_numeric<int64_t>(std::move(key), v, std::move(help), nullptr);
 }
 void ConfigFields::add(std::string key, uint64_t& v, std::string help) {
-  fields_.push_back(make_field(std::move(key), v, "uint", std::move(help)));
+  add_numeric<uint64_t>(std::move(key), v, std::move(help), nullptr);
 }
 void ConfigFields::add(std::string key, float& v, std::string help) {
-  fields_.push_back(make_field(std::move(key), v, "float", std::move(help)));
+  add_numeric<float>(std::move(key), v, std::move(help), nullptr);
 }
 void ConfigFields::add(std::string key, double& v, std::string help) {
-  fields_.push_back(make_field(std::move(key), v, "float", std::move(help)));
+  add_numeric<double>(std::move(key), v, std::move(help), nullptr);
 }
 void ConfigFields::add(std::string key, std::string& v, std::string help) {
   fields_.push_back(make_field(std::move(key), v, "string", std::move(help)));
@@ -120,7 +185,7 @@ void ConfigFields::apply_override(std::string_view key_value, std::string_view o
     for (const auto& f : fields_) known += (known.empty() ? "" : ", ") + f.key;
     fail("{} '{}': unknown config key '{}' (known keys: {})", origin, key_value, key, known);
   }
-  field->set_text(value);
+  field->set_text(field->key, value);
 }
 
 void ConfigFields::apply_json(const nlohmann::json& object, std::string_view origin) {

@@ -7,11 +7,18 @@
 //     int episodes = 10;          // episodes to run
 //     std::string env = "pendulum-v1";
 //     void describe(ConfigFields& f) {
-//       f.add("episodes", episodes, "episodes to run");
+//       f.add("episodes", episodes, "episodes to run", {.min = 1, .max = 1000000});
 //       f.add("env", env, "environment id");
 //     }
-//     void validate() const;      // optional; throws stitch::Error naming the bad value
+//     void validate() const;      // optional: cross-field checks; throws stitch::Error
 //   };
+//
+// Every numeric field declares its allowed range (`{.min, .max}`, closed unless `min_open` /
+// `max_open`); a value outside it fails when it is applied, from a JSON file or a `--set`, with
+// one line naming the key, the range and the value:
+//   config key 'iql.hidden': must be in [1, 65536], got -3
+// Floating-point fields reject nan and inf whatever their range. validate() is left with the
+// checks that involve more than one field.
 //
 // Nested structs use `f.nest("optim", optim)` and their keys become `optim.lr`.
 // Resolution order: in-class defaults, then a JSON file, then each `--set` in order.
@@ -19,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -28,21 +36,42 @@ namespace stitch {
 
 class ConfigFields {
  public:
+  // The values a numeric field accepts: min <= value <= max, or < / > for an open end.
+  template <typename T>
+  struct Range {
+    T min = std::numeric_limits<T>::lowest();
+    T max = std::numeric_limits<T>::max();
+    bool min_open = false;
+    bool max_open = false;
+  };
+
   struct Field {
     std::string key;   // dotted key, e.g. "optim.lr"
-    std::string type;  // "bool", "int", "float", "string"
+    std::string type;  // "bool", "int", "uint", "float", "string"
     std::string help;
-    std::function<void(std::string_view)> set_text;   // parses; throws Error on bad text
+    // The allowed range as text, e.g. "[1, 65536]" or "(0, 1]"; empty when the field declared
+    // none (bool and string fields, or a numeric field added without a range).
+    std::string range;
+    // Parses `text` and checks the range; throws Error naming `key` (the field's full key).
+    std::function<void(std::string_view key, std::string_view text)> set_text;
     std::function<void(nlohmann::json&)> write_json;  // writes the typed value
   };
 
   void add(std::string key, bool& value, std::string help);
+  void add(std::string key, std::string& value, std::string help);
+  // Numeric fields: `range` is what the value must lie in (see the top of this file). Every
+  // stitch config gives one (tests/cli/config_validation_test.cpp checks); the overloads
+  // without it remain for quick experiments.
+  void add(std::string key, int& value, std::string help, Range<int> range);
+  void add(std::string key, int64_t& value, std::string help, Range<int64_t> range);
+  void add(std::string key, uint64_t& value, std::string help, Range<uint64_t> range);
+  void add(std::string key, float& value, std::string help, Range<float> range);
+  void add(std::string key, double& value, std::string help, Range<double> range);
   void add(std::string key, int& value, std::string help);
   void add(std::string key, int64_t& value, std::string help);
   void add(std::string key, uint64_t& value, std::string help);
   void add(std::string key, float& value, std::string help);
   void add(std::string key, double& value, std::string help);
-  void add(std::string key, std::string& value, std::string help);
 
   // Adds every field of `sub` under "prefix.".
   template <typename T>
@@ -68,6 +97,9 @@ class ConfigFields {
   nlohmann::json to_json() const;
 
  private:
+  template <typename T>
+  void add_numeric(std::string key, T& value, std::string help, const Range<T>* range);
+
   std::vector<Field> fields_;
 };
 

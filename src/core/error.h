@@ -7,8 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace stitch {
 
@@ -24,6 +26,15 @@ template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
+
+// The first non-empty line of an error message, trailing whitespace trimmed ("unknown error"
+// when there is none): what a user sees of an exception whose text runs on, such as libtorch's
+// c10::Error with its backtrace.
+std::string first_line(std::string_view message);
+
+// One line for any exception, for the CLI's `error: ...` and a run's meta.json "error":
+// first_line(e.what()), and "out of memory (std::bad_alloc)" for a failed allocation.
+std::string error_summary(const std::exception& e);
 
 namespace detail {
 [[noreturn]] void check_failed(const char* expr, const char* file, int line,

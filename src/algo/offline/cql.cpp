@@ -32,20 +32,19 @@ struct CqlConfig : AlgoConfig {
   int64_t hidden = 256;
   int layers = 3;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "policy learning rate");
-    f.add("critic_lr", critic_lr, "Q learning rate");
-    f.add("alpha_lr", alpha_lr, "entropy / Lagrange multiplier learning rate");
-    f.add("tau", tau, "target Q update rate");
-    f.add("conservative_weight", conservative_weight, "weight of the CQL term");
-    f.add("num_actions", num_actions, "sampled actions per state");
+    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
+    f.add("actor_lr", actor_lr, "policy learning rate", lr_range);
+    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
+    f.add("alpha_lr", alpha_lr, "entropy / Lagrange multiplier learning rate", lr_range);
+    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("conservative_weight", conservative_weight, "weight of the CQL term",
+          {.min = 0, .max = 1e6});
+    f.add("num_actions", num_actions, "sampled actions per state", {.min = 1, .max = 1000});
     f.add("lagrange", lagrange, "tune the conservative weight (CQL-Lagrange)");
-    f.add("target_action_gap", target_action_gap, "Lagrange target for the CQL gap");
-    f.add("hidden", hidden, "hidden width");
-    f.add("layers", layers, "hidden layers");
-  }
-  void validate() const override {
-    if (num_actions < 1) fail("cql.num_actions must be >= 1, got {}", num_actions);
-    if (layers < 1) fail("cql.layers must be >= 1, got {}", layers);
+    f.add("target_action_gap", target_action_gap, "Lagrange target for the CQL gap",
+          {.min = 0, .max = 1e6});
+    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
+    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
   }
   std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };

@@ -35,20 +35,19 @@ struct IqlConfig : AlgoConfig {
   bool cosine_schedule = true;  // actor lr cosine-decayed to 0 over the run
   int64_t hidden = 256;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "actor learning rate");
-    f.add("critic_lr", critic_lr, "Q learning rate");
-    f.add("value_lr", value_lr, "V learning rate");
-    f.add("tau", tau, "target Q update rate");
-    f.add("expectile", expectile, "expectile of the V regression");
-    f.add("temperature", temperature, "inverse temperature of the advantage weights");
-    f.add("max_weight", max_weight, "clip of the advantage weights");
+    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
+    f.add("actor_lr", actor_lr, "actor learning rate", lr_range);
+    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
+    f.add("value_lr", value_lr, "V learning rate", lr_range);
+    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("expectile", expectile, "expectile of the V regression",
+          {.min = 0, .max = 1, .min_open = true, .max_open = true});
+    f.add("temperature", temperature, "inverse temperature of the advantage weights",
+          {.min = 0, .max = 1000});
+    f.add("max_weight", max_weight, "clip of the advantage weights",
+          {.min = 0, .max = 1e6, .min_open = true});
     f.add("cosine_schedule", cosine_schedule, "cosine-decay the actor lr over the run");
-    f.add("hidden", hidden, "hidden width (two layers)");
-  }
-  void validate() const override {
-    if (expectile <= 0 || expectile >= 1)
-      fail("iql.expectile must be in (0, 1), got {}", expectile);
-    if (temperature < 0) fail("iql.temperature must be >= 0, got {}", temperature);
+    f.add("hidden", hidden, "hidden width (two layers)", {.min = 1, .max = 65536});
   }
 };
 

@@ -33,19 +33,17 @@ struct SacConfig : AlgoConfig {
   int64_t hidden = 256;
   int layers = 2;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "policy learning rate");
-    f.add("critic_lr", critic_lr, "Q learning rate");
-    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate");
-    f.add("tau", tau, "target Q update rate");
-    f.add("initial_alpha", initial_alpha, "initial entropy temperature");
-    f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)");
-    f.add("hidden", hidden, "hidden width");
-    f.add("layers", layers, "hidden layers");
-  }
-  void validate() const override {
-    if (layers < 1) fail("sac.layers must be >= 1, got {}", layers);
-    if (tau <= 0 || tau > 1) fail("sac.tau must be in (0, 1], got {}", tau);
-    if (initial_alpha <= 0) fail("sac.initial_alpha must be > 0, got {}", initial_alpha);
+    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
+    f.add("actor_lr", actor_lr, "policy learning rate", lr_range);
+    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
+    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", lr_range);
+    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("initial_alpha", initial_alpha, "initial entropy temperature",
+          {.min = 0, .max = 1e6, .min_open = true});
+    f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
+          {.min = -1e6, .max = 1e6});
+    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
+    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
   }
   std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };

@@ -23,28 +23,19 @@ void stats_from_json(const nlohmann::json& j, RunningMeanVar& s) {
 }  // namespace
 
 void StreamConfig::describe(ConfigFields& f) {
-  f.add("hidden", hidden, "hidden width (0: 32 for at most 8 observation dims, else 128)");
-  f.add("hidden_layers", hidden_layers, "hidden layers");
-  f.add("lr", lr, "ObGD step size alpha");
-  f.add("gamma", gamma, "discount");
-  f.add("lambda", lambda, "eligibility trace decay lambda");
-  f.add("kappa", kappa, "ObGD kappa of the value (or Q) network");
-  f.add("sparsity", sparsity, "fraction of each unit's fan-in zeroed at initialisation");
+  f.add("hidden", hidden, "hidden width (0: 32 for at most 8 observation dims, else 128)",
+        {.min = 0, .max = 65536});
+  f.add("hidden_layers", hidden_layers, "hidden layers", {.min = 1, .max = 64});
+  f.add("lr", lr, "ObGD step size alpha", {.min = 0, .max = 100, .min_open = true});
+  f.add("gamma", gamma, "discount", {.min = 0, .max = 1});
+  f.add("lambda", lambda, "eligibility trace decay lambda", {.min = 0, .max = 1});
+  f.add("kappa", kappa, "ObGD kappa of the value (or Q) network",
+        {.min = 0, .max = 1000, .min_open = true});
+  f.add("sparsity", sparsity, "fraction of each unit's fan-in zeroed at initialisation",
+        {.min = 0, .max = 1, .max_open = true});
   f.add("normalize_observations", normalize_observations, "running observation normalisation");
   f.add("scale_rewards", scale_rewards, "scale rewards by the std of a discounted return trace");
   f.add("time_feature", time_feature, "append the elapsed fraction of the episode to observations");
-}
-
-void StreamConfig::validate() const {
-  if (hidden < 0) fail("config key 'hidden': must be >= 0, got {}", hidden);
-  if (hidden_layers < 1) fail("config key 'hidden_layers': must be >= 1, got {}", hidden_layers);
-  if (!(lr > 0)) fail("config key 'lr': must be > 0, got {}", lr);
-  if (!(gamma >= 0 && gamma <= 1)) fail("config key 'gamma': must lie in [0, 1], got {}", gamma);
-  if (!(lambda >= 0 && lambda <= 1))
-    fail("config key 'lambda': must lie in [0, 1], got {}", lambda);
-  if (!(kappa > 0)) fail("config key 'kappa': must be > 0, got {}", kappa);
-  if (!(sparsity >= 0 && sparsity < 1))
-    fail("config key 'sparsity': must lie in [0, 1), got {}", sparsity);
 }
 
 int64_t StreamConfig::width(int64_t obs_dim) const {

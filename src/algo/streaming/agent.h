@@ -84,8 +84,7 @@ struct StreamConfig : AlgoConfig {
   bool scale_rewards = true;
   bool time_feature = true;
 
-  void describe(ConfigFields& f) override;
-  void validate() const override;
+  void describe(ConfigFields& f) override;  // every key with its range
   // The hidden width for observations of obs_dim values (resolving hidden = 0).
   int64_t width(int64_t obs_dim) const;
   std::vector<int64_t> hidden_sizes(int64_t obs_dim) const;

@@ -26,14 +26,10 @@ struct StreamAcConfig : StreamConfig {
 
   void describe(ConfigFields& f) override {
     StreamConfig::describe(f);
-    f.add("kappa_policy", kappa_policy, "ObGD kappa of the policy network");
-    f.add("entropy_coeff", entropy_coeff, "entropy regularisation, applied with the sign of delta");
-  }
-  void validate() const override {
-    StreamConfig::validate();
-    if (!(kappa_policy > 0)) fail("config key 'kappa_policy': must be > 0, got {}", kappa_policy);
-    if (!(entropy_coeff >= 0))
-      fail("config key 'entropy_coeff': must be >= 0, got {}", entropy_coeff);
+    f.add("kappa_policy", kappa_policy, "ObGD kappa of the policy network",
+          {.min = 0, .max = 1000, .min_open = true});
+    f.add("entropy_coeff", entropy_coeff, "entropy regularisation, applied with the sign of delta",
+          {.min = 0, .max = 100});
   }
 };
 

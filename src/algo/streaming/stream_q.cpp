@@ -24,18 +24,11 @@ struct StreamQConfig : StreamConfig {
 
   void describe(ConfigFields& f) override {
     StreamConfig::describe(f);
-    f.add("epsilon_start", epsilon_start, "initial exploration rate");
-    f.add("epsilon_target", epsilon_target, "final exploration rate");
+    f.add("epsilon_start", epsilon_start, "initial exploration rate", {.min = 0, .max = 1});
+    f.add("epsilon_target", epsilon_target, "final exploration rate", {.min = 0, .max = 1});
     f.add("exploration_fraction", exploration_fraction,
-          "fraction of the steps over which epsilon decays");
-  }
-  void validate() const override {
-    StreamConfig::validate();
-    if (!(epsilon_start >= 0 && epsilon_start <= 1 && epsilon_target >= 0 && epsilon_target <= 1)) {
-      fail("config keys 'epsilon_start' and 'epsilon_target' must lie in [0, 1]");
-    }
-    if (!(exploration_fraction > 0))
-      fail("config key 'exploration_fraction': must be > 0, got {}", exploration_fraction);
+          "fraction of the steps over which epsilon decays",
+          {.min = 0, .max = 1, .min_open = true});
   }
 };
 
