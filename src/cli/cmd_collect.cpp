@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "algo/trainer.h"
 #include "cli/commands.h"
 #include "core/config.h"
@@ -28,7 +30,9 @@ struct CollectConfig {
 
   void describe(ConfigFields& f) {
     f.add("env", env, "registered env id");
-    f.add("policy", policy, "random, scripted, or checkpoint (set by --checkpoint)");
+    f.add("policy", policy,
+          "random, scripted, checkpoint (set by --checkpoint), or a policy file from `stitch "
+          "export`");
     f.add("checkpoint", checkpoint, "a run's checkpoint: collect with its deterministic policy");
     f.add("noise", noise,
           "none, gaussian:<std as a fraction of half the action range>, epsilon:<p>");
@@ -41,8 +45,12 @@ struct CollectConfig {
     f.add("force", force, "replace an existing output");
   }
   void validate() const {
-    if (policy != "random" && policy != "scripted" && policy != "checkpoint") {
-      fail("config key 'policy': expected random, scripted or checkpoint, got '{}'", policy);
+    if (policy != "random" && policy != "scripted" && policy != "checkpoint" &&
+        !std::filesystem::is_regular_file(policy)) {
+      fail(
+          "config key 'policy': expected random, scripted, checkpoint or a policy file written by "
+          "`stitch export`, got '{}' (no such file)",
+          policy);
     }
     if ((policy == "checkpoint") != !checkpoint.empty()) {
       fail("a checkpoint policy needs --checkpoint FILE (and --checkpoint sets the policy)");
@@ -81,6 +89,15 @@ void add_collect_command(CLI::App& app) {
     std::unique_ptr<Policy> policy;
     if (config.policy == "checkpoint") {
       policy = as_env_policy(export_checkpoint_policy(config.checkpoint));
+    } else if (config.policy != "scripted" && config.policy != "random") {
+      DeployedPolicy file = DeployedPolicy::load(config.policy);  // stitch-policy-v1
+      if (file.obs_dim() != env->observation_space().flat_dim() ||
+          file.act_dim() != env->action_space().flat_dim()) {
+        fail("{}: a policy for observation/action dimensions {}/{}, but {} has {}/{}",
+             config.policy, file.obs_dim(), file.act_dim(), config.env,
+             env->observation_space().flat_dim(), env->action_space().flat_dim());
+      }
+      policy = as_env_policy(std::move(file));
     } else if (config.policy == "scripted") {
       policy = make_scripted_policy(config.env);
     } else {
@@ -91,6 +108,8 @@ void add_collect_command(CLI::App& app) {
     if (config.policy == "checkpoint") {
       d.set_metadata_string("policy_checkpoint", config.checkpoint);
       d.set_metadata_string("policy_checkpoint_sha256", sha256_file(config.checkpoint));
+    } else if (config.policy != "scripted" && config.policy != "random") {
+      d.set_metadata_string("policy_file_sha256", sha256_file(config.policy));
     }
     d.set_metadata_string("noise", config.noise);
     save_dataset(

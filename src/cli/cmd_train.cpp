@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "deploy/policy.h"
-#include "suite/suite.h"
+#include "eval/evaluate.h"
 
 namespace stitch::cli {
 
@@ -61,27 +61,41 @@ void add_train_commands(CLI::App& app) {
   }
   {
     struct Args {
-      std::string checkpoint, env;
+      std::string checkpoint, policy, env;
       int episodes = 10;
       uint64_t seed = 1'000'000;
     };
     auto args = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("eval", "evaluate a trained checkpoint on an env");
-    cmd->add_option("--checkpoint", args->checkpoint, "checkpoint (a run's checkpoints/latest.pt)")
-        ->required();
+    auto* cmd = app.add_subcommand(
+        "eval", "evaluate a trained checkpoint or an exported policy file on an env");
+    auto* from_checkpoint =
+        cmd->add_option("--checkpoint", args->checkpoint,
+                        "checkpoint (a run's checkpoints/latest.pt or latest.cbor)");
+    auto* from_policy = cmd->add_option(
+        "--policy", args->policy, "policy file written by `stitch export` (stitch-policy-v1)");
+    from_checkpoint->excludes(from_policy);
+    from_policy->excludes(from_checkpoint);
     cmd->add_option("--env", args->env, "env id")->required();
     cmd->add_option("--episodes", args->episodes, "episodes")->check(CLI::PositiveNumber);
     cmd->add_option("--seed", args->seed, "seed of the first episode");
     cmd->callback([args] {
       setup_runtime(/*warn_about_blas=*/true);
+      if (args->checkpoint.empty() == args->policy.empty()) {
+        fail("eval needs --checkpoint FILE or --policy FILE");
+      }
       const EvalResult r =
-          evaluate_checkpoint(args->checkpoint, args->env, args->episodes, args->seed);
+          args->policy.empty()
+              ? evaluate_checkpoint(args->checkpoint, args->env, args->episodes, args->seed)
+              : evaluate_policy_file(args->policy, args->env, args->episodes, args->seed);
       for (size_t i = 0; i < r.returns.size(); ++i) {
         fmt::print("episode {:>4}  return {:>10.3f}\n", i, r.returns[i]);
       }
       fmt::print("mean return {:.3f} over {} episodes\n", r.mean, r.returns.size());
-      if (const auto score = normalized_score(args->env, r.mean))
-        fmt::print("normalised score {:.1f}\n", *score);
+      const ScoredEval score = score_evaluation(args->env, r);
+      if (score.normalized) fmt::print("normalised score {:.1f}\n", *score.normalized);
+      if (score.d4rl_normalized) {
+        fmt::print("normalised score with D4RL's references {:.1f}\n", *score.d4rl_normalized);
+      }
     });
   }
   {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -20,7 +21,8 @@ void parse_noise(const std::string& spec, CollectOptions& options) {
     const auto [ptr, ec] = std::from_chars(first, last, value);
     if (ec != std::errc() || ptr != last) value = -1;
   }
-  if ((kind != "gaussian" && kind != "epsilon") || value < 0 || (kind == "epsilon" && value > 1)) {
+  if ((kind != "gaussian" && kind != "epsilon") || !std::isfinite(value) || value < 0 ||
+      (kind == "epsilon" && value > 1)) {
     fail("noise '{}': expected gaussian:<std >= 0>, epsilon:<p in [0,1]> or none", spec);
   }
   (kind == "gaussian" ? options.gaussian_noise : options.epsilon) = value;

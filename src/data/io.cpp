@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "data/hdf5.h"
 #include "env/registry.h"
+#include "track/durable.h"
 
 namespace stitch {
 namespace {
@@ -369,11 +370,6 @@ void check_finite(const std::vector<float>& column, int64_t width, const std::st
   }
 }
 
-fs::path temporary_sibling(const fs::path& target) {
-  return target.parent_path() /
-         fmt::format(".{}.tmp-{}", target.filename().string(), static_cast<long>(getpid()));
-}
-
 void prepare_target(const fs::path& target, bool force) {
   if (fs::exists(target) && !force) {
     fail("{}: already exists (use --force to replace it)", target.string());
@@ -637,28 +633,13 @@ void save_dataset(const Dataset& d, const std::string& path, const SaveOptions& 
   d.check_shapes();
   const fs::path target(path);
   prepare_target(target, options.force);
-  const fs::path tmp = temporary_sibling(target);
-  fs::remove_all(tmp);
-  try {
+  write_atomic_with(target, [&](const fs::path& tmp) {
     if (options.layout == Layout::kD4rl) {
       write_d4rl_file(d, tmp.string(), options.gzip_level);
     } else {
       write_minari_dir(d, tmp, target.filename().string(), options.gzip_level);
     }
-    if (fs::exists(target)) {
-      // --force: move the old one aside first so that a failure cannot lose both.
-      const fs::path old = temporary_sibling(target).string() + ".old";
-      fs::rename(target, old);
-      fs::rename(tmp, target);
-      fs::remove_all(old);
-    } else {
-      fs::rename(tmp, target);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace stitch

@@ -28,6 +28,14 @@ ObservationNormalizer fit_observation_normalizer(const Dataset& dataset, float e
 // Normalises observations and next_observations in place.
 void normalize_observations(Dataset& dataset, const ObservationNormalizer& normalizer);
 
+// What a training run applies to its data and so to every observation its policy later sees:
+// kept in checkpoints (track/checkpoint.h) and folded into exported policies.
+struct Normalizers {
+  bool observations = false;  // obs is in use
+  ObservationNormalizer obs;
+  double reward_scale = 1.0;
+};
+
 // 1000 / (max episode return - min episode return); throws Error when all returns are equal.
 double locomotion_reward_scale(const Dataset& dataset);
 void scale_rewards(Dataset& dataset, double scale);

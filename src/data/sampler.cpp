@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "data/hdf5.h"
+#include "track/durable.h"
 
 namespace stitch {
 
@@ -275,9 +276,8 @@ Dataset ReplayBuffer::to_dataset() const {
 }
 
 void ReplayBuffer::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    h5::File f = h5::File::create(tmp);
+  write_atomic_with(path, [&](const std::filesystem::path& tmp) {
+    h5::File f = h5::File::create(tmp.string());
     std::vector<float> terminated(terminated_.begin(), terminated_.begin() + size_);
     std::vector<float> truncated(truncated_.begin(), truncated_.begin() + size_);
     f.write_floats("observations", obs_.data(), {size_, obs_dim_}, 0);
@@ -291,8 +291,7 @@ void ReplayBuffer::save(const std::string& path) const {
     f.write_attribute("/", "size", size_);
     f.write_attribute("/", "next", next_);
     f.flush();
-  }
-  std::filesystem::rename(tmp, path);
+  });
 }
 
 void ReplayBuffer::load(const std::string& path) {

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "env/policy.h"
 #include "nn/dense.h"
+#include "track/durable.h"
 
 namespace stitch {
 namespace {
@@ -78,23 +79,17 @@ void DeployedPolicy::save(const std::string& path) const {
   std::vector<std::vector<int64_t>> shapes;
   for (const Layer& l : layers_) shapes.push_back({l.in, l.out});
   header["layers"] = shapes;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << header.dump() << "\n";
-    auto write = [&](const std::vector<float>& v) {
-      out.write(reinterpret_cast<const char*>(v.data()),
-                static_cast<std::streamsize>(v.size() * sizeof(float)));
-    };
-    write(obs_mean_);
-    write(obs_std_);
-    for (const Layer& l : layers_) {
-      write(l.weight);
-      write(l.bias);
-    }
-    if (!out) fail("{}: cannot write", tmp);
+  std::string bytes = header.dump() + "\n";
+  auto append = [&](const std::vector<float>& v) {
+    bytes.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  };
+  append(obs_mean_);
+  append(obs_std_);
+  for (const Layer& l : layers_) {
+    append(l.weight);
+    append(l.bias);
   }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, bytes);
 }
 
 DeployedPolicy DeployedPolicy::load(const std::string& path) {

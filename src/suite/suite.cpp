@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -18,10 +20,9 @@
 #include "data/transform.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
+#include "track/durable.h"
 
 namespace stitch {
-
-const char* embedded_suite_references();  // generated from suite/references.json
 
 namespace {
 
@@ -34,17 +35,6 @@ json read_json(const std::string& path) {
   const json j = json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object", path);
   return j;
-}
-
-const json& references() {
-  static const json refs = [] {
-    if (const char* path = std::getenv("STITCH_SUITE_REFERENCES")) return read_json(path);
-    const json j = json::parse(embedded_suite_references(), nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      fail("suite/references.json (embedded): not a JSON object");
-    return j;
-  }();
-  return refs;
 }
 
 struct Manifest {
@@ -76,6 +66,19 @@ Manifest load_manifest(const std::string& path) {
         fail("{}: datasets[{}] needs a string field '{}'", path, i, key);
     }
     const std::string name = d["name"];
+    // The name becomes <data_dir>/<name>.hdf5: a plain file name, so nothing is written
+    // outside the data directory.
+    const bool plain =
+        !name.empty() && name[0] != '.' && name.size() <= 200 &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+    if (!plain) {
+      fail(
+          "{}: datasets[{}]: the name {} is not a plain file name (letters, digits, '-', '_', "
+          "'.', not starting with '.')",
+          path, i, json(name).dump());  // escaped: a name may hold a NUL or a newline
+    }
     if (m.datasets.count(name))
       fail("{}: datasets[{}]: the name '{}' is used twice", path, i, name);
     m.datasets[name] = d;
@@ -116,6 +119,12 @@ std::unique_ptr<Policy> make_policy(const PolicySpec& p, const std::string& env_
 int64_t default_size(const Manifest& m, const std::string& env) {
   const json sizes = m.doc.value("default_transitions", json::object());
   if (!sizes.contains(env)) fail("suite manifest: no default_transitions for {}", env);
+  constexpr int64_t kMax = 1'000'000'000;
+  if (!sizes[env].is_number_integer() || sizes[env].get<int64_t>() < 1 ||
+      sizes[env].get<int64_t>() > kMax) {
+    fail("suite manifest: default_transitions for {} must be an integer in [1, {}], got {}", env,
+         kMax, sizes[env].dump());
+  }
   return sizes[env].get<int64_t>();
 }
 
@@ -144,6 +153,10 @@ class Builder {
   std::string recipe_hash(const std::string& name) {
     if (auto it = recipes_.find(name); it != recipes_.end()) return it->second;
     const json& d = m_.dataset(name, "a concat part");
+    if (!visiting_.insert(name).second) {
+      fail("{}: dataset '{}' is a part of itself (a concat cycle)",
+           (m_.dir / "manifest.json").string(), name);
+    }
     json r{{"entry", d}, {"version", version_string()}};
     const std::string recipe = d["recipe"];
     if (recipe == "concat") {
@@ -154,7 +167,22 @@ class Builder {
       for (const auto& p : policy_specs(d))
         r["policy_sha256"].push_back(resolve_policy(m_, p, name).sha256);
     }
+    visiting_.erase(name);
     return recipes_[name] = sha256_hex(r.dump());
+  }
+
+  // Everything that can be checked before a file is written: the recipe (its parts, policies
+  // and their sha256), the env id and the noise specs, so that a bad value fails the build
+  // before it replaces any dataset.
+  void check(const std::string& name) {
+    recipe_hash(name);
+    const json& d = m_.dataset(name, "a concat part");
+    make_env(d["env"].get<std::string>());
+    CollectOptions options;
+    if (d.contains("noise")) parse_noise(d.value("noise", "none"), options);
+    if (d["recipe"] == "mixture") {
+      for (const auto& p : d.at("policies")) parse_noise(p.value("noise", "none"), options);
+    }
   }
 
   Dataset make(const std::string& name) {
@@ -220,6 +248,7 @@ class Builder {
   const Manifest& m_;
   const SuiteBuildOptions& o_;
   std::map<std::string, std::string> recipes_;
+  std::set<std::string> visiting_;  // recipe_hash's path through concat parts
 };
 
 double mean_complete_return(const Dataset& d, int64_t* episodes) {
@@ -236,22 +265,6 @@ double mean_complete_return(const Dataset& d, int64_t* episodes) {
 }
 
 }  // namespace
-
-std::optional<ReferenceScores> reference_scores(const std::string& env_id) {
-  const json& refs = references();
-  if (!refs.contains(env_id)) return std::nullopt;
-  const json& r = refs[env_id];
-  if (!r.is_object() || !r.value("random", json()).is_number() ||
-      !r.value("expert", json()).is_number())
-    return std::nullopt;
-  return ReferenceScores{r["random"].get<double>(), r["expert"].get<double>()};
-}
-
-std::optional<double> normalized_score(const std::string& env_id, double score) {
-  const auto r = reference_scores(env_id);
-  if (!r || r->expert == r->random) return std::nullopt;
-  return 100.0 * (score - r->random) / (r->expert - r->random);
-}
 
 std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
   const Manifest m = load_manifest(o.manifest);
@@ -274,6 +287,7 @@ std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
     return m.datasets.at(n)["recipe"] != "concat";
   });
   if (order.empty()) fail("{}: no datasets{}", o.manifest, o.env.empty() ? "" : " for " + o.env);
+  for (const auto& name : order) builder.check(name);
 
   std::vector<SuiteBuildEntry> out;
   for (const auto& name : order) {
@@ -296,15 +310,11 @@ std::vector<SuiteBuildEntry> build_suite(const SuiteBuildOptions& o) {
     save_dataset(d, e.path, {.layout = Layout::kD4rl, .force = true});
     e.sha256 = sha256_file(e.path);
     e.transitions = d.size();
-    const std::string tmp = record.string() + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << json{{"recipe_sha256", recipe}, {"sha256", e.sha256}, {"transitions", e.transitions}}
-               .dump(2)
-        << "\n";
-      if (!f) fail("{}: cannot write", tmp);
-    }
-    fs::rename(tmp, record);
+    write_file_atomic(
+        record,
+        json{{"recipe_sha256", recipe}, {"sha256", e.sha256}, {"transitions", e.transitions}}.dump(
+            2) +
+            "\n");
     out.push_back(e);
   }
   return out;

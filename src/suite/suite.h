@@ -15,8 +15,8 @@
 //
 // suite/references.json holds per env the mean return over 100 episodes of a random policy and
 // of the expert, for the normalised score 100 * (return - random) / (expert - random) (D4RL's
-// definition, Fu et al. 2020, Sec. 5). It is compiled into the binary (normalized_score()), and
-// STITCH_SUITE_REFERENCES=FILE overrides it.
+// definition, Fu et al. 2020, Sec. 5). It is compiled into the binary, and
+// STITCH_SUITE_REFERENCES=FILE overrides it: eval/scores.h reads it (normalized_score()).
 #pragma once
 
 #include <cstdint>
@@ -24,17 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "eval/scores.h"
+
 namespace stitch {
-
-struct ReferenceScores {
-  double random = 0.0;
-  double expert = 0.0;
-};
-
-// The env's reference returns, when the suite has them.
-std::optional<ReferenceScores> reference_scores(const std::string& env_id);
-// 100 * (score - random) / (expert - random); nullopt when the env has no references.
-std::optional<double> normalized_score(const std::string& env_id, double score);
 
 struct SuiteBuildOptions {
   std::string manifest = "suite/manifest.json";

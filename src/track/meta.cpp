@@ -8,8 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "algo/run_files.h"
 #include "core/runtime.h"
+#include "track/durable.h"
+#include "track/run_files.h"
 
 namespace stitch {
 namespace {

@@ -9,8 +9,9 @@
 #include <set>
 #include <tuple>
 
-#include "algo/run_files.h"
 #include "core/error.h"
+#include "track/durable.h"
+#include "track/run_files.h"
 #include "track/svg.h"
 
 namespace stitch {
@@ -150,10 +151,9 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
   return t + "</table>\n";
 }
 
-}  // namespace
-
-std::vector<std::string> write_report(const std::vector<RunSummary>& runs,
-                                      const std::string& out_dir, const ReportOptions& o) {
+// Every file of the report, written into out_dir (a fresh staging directory).
+std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
+                                            const std::string& out_dir, const ReportOptions& o) {
   const std::vector<ReportGroup> groups = summarize_runs(runs, o);
   std::vector<std::string> written = write_summary(groups, out_dir);
   const bool all_normalized =
@@ -309,6 +309,28 @@ std::vector<std::string> write_report(const std::vector<RunSummary>& runs,
   const std::string index = (fs::path(out_dir) / "index.html").string();
   write_file_atomic(index, html);
   written.push_back(index);
+  return written;
+}
+
+}  // namespace
+
+std::vector<std::string> write_report(const std::vector<RunSummary>& runs,
+                                      const std::string& out_dir, const ReportOptions& o) {
+  // The whole report replaces the previous one at once, or not at all (track/durable.h), so a
+  // report that fails half-way leaves the previous one as it was. Only a report directory (or
+  // an empty one) is ever replaced.
+  const fs::path out(out_dir);
+  if (fs::exists(out) &&
+      (!fs::is_directory(out) || (!fs::is_empty(out) && !fs::exists(out / "index.html") &&
+                                  !fs::exists(out / "summary.csv")))) {
+    fail("{}: exists and is not a stitch report; choose a new or empty --out directory", out_dir);
+  }
+  std::vector<std::string> written;
+  write_atomic_with(out, [&](const fs::path& tmp) {
+    fs::create_directories(tmp);
+    written = write_report_files(runs, tmp.string(), o);
+  });
+  for (std::string& path : written) path = (out / fs::path(path).filename()).string();
   return written;
 }
 

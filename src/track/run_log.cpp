@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "algo/run_files.h"
 #include "core/progress.h"
+#include "track/run_files.h"
 #include "track/tensorboard.h"
 
 namespace stitch {
@@ -30,12 +30,14 @@ void RunLog::metrics(int64_t step, const nlohmann::json& line) {
 }
 
 void RunLog::evaluation(int64_t step, const std::vector<double>& returns, double mean_return,
-                        std::optional<double> normalized) {
+                        std::optional<double> normalized, std::optional<double> d4rl_normalized) {
   nlohmann::json line{{"step", step}, {"returns", returns}, {"mean", mean_return}};
   if (normalized) line["normalized"] = *normalized;
+  if (d4rl_normalized) line["d4rl_normalized"] = *d4rl_normalized;
   append_json_line(run_dir_ / "eval.jsonl", line);
   std::vector<std::pair<std::string, double>> scalars{{"eval/mean_return", mean_return}};
   if (normalized) scalars.emplace_back("eval/normalized_score", *normalized);
+  if (d4rl_normalized) scalars.emplace_back("eval/d4rl_normalized_score", *d4rl_normalized);
   events_->scalars(step, scalars);
   progress_->set_note(normalized
                           ? fmt::format("eval {:.1f} (score {:.1f})", mean_return, *normalized)

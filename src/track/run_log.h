@@ -2,8 +2,10 @@
 // (track/tensorboard.h) and the progress line (core/progress.h). Shared by the offline, online
 // and streaming trainers.
 //   metrics(step, line)  appends line to metrics.jsonl and writes its numbers as "train/<key>"
-//   evaluation(...)      appends {step, returns, mean, normalized} to eval.jsonl and writes
-//                        "eval/mean_return" and "eval/normalized_score"; the progress line
+//   evaluation(...)      appends {step, returns, mean, normalized, d4rl_normalized} to
+//                        eval.jsonl (the scores where the env has references, eval/scores.h)
+//                        and writes "eval/mean_return", "eval/normalized_score" and
+//                        "eval/d4rl_normalized_score"; the progress line
 //                        shows the last score
 //   progress(step)       advances the progress line
 #pragma once
@@ -35,7 +37,7 @@ class RunLog {
 
   void metrics(int64_t step, const nlohmann::json& line);
   void evaluation(int64_t step, const std::vector<double>& returns, double mean_return,
-                  std::optional<double> normalized);
+                  std::optional<double> normalized, std::optional<double> d4rl_normalized = {});
   void progress(int64_t step);
 
  private:

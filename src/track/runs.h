@@ -1,4 +1,4 @@
-// Reading run directories (algo/trainer.h, algo/streaming/stream_trainer.h) back: what
+// Reading run directories (written by the training loops, algo/trainer.h) back: what
 // `stitch runs list` prints and `stitch report` aggregates. Tolerant of runs killed at any
 // moment: a missing file or an unfinished last line is skipped, never an error.
 #pragma once

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "algo/run_files.h"
+#include "track/run_files.h"
 #include "algo/trainer.h"
 #include "core/error.h"
 #include "deploy/policy.h"

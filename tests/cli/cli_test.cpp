@@ -1,4 +1,5 @@
 // End-to-end tests of the `stitch` binary: exit codes, one-line errors, printed results.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <regex>
 
 #include "testing/run_command.h"
+#include "track/run_files.h"
 
 namespace stitch {
 namespace {
@@ -169,6 +171,59 @@ TEST(Cli, CollectWithACheckpointIsByteIdenticalAndRecordsItsSource) {
   expect_one_line_error(
       stitch_quiet("collect --env pendulum-v1 --policy checkpoint --out " + dir + "/c.hdf5"),
       "needs --checkpoint");
+  std::filesystem::remove_all(dir);
+}
+
+// An exported policy file evaluates and collects like the checkpoint it came from.
+TEST(Cli, ExportedPolicyFileEvaluatesAndCollectsAsItsCheckpoint) {
+  const std::string dir =
+      ::testing::TempDir() + "stitch_cli_policy_file_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const CommandResult t =
+      stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + dir +
+                   "/run --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
+                   "--set eval_episodes=1");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const std::string ckpt = dir + "/run/checkpoints/latest.pt", file = dir + "/p.policy";
+  ASSERT_EQ(stitch_quiet("export --checkpoint " + ckpt + " --out " + file).exit_code, 0);
+  const CommandResult a =
+      stitch_quiet("eval --checkpoint " + ckpt + " --env pendulum-v1 --episodes 3 --seed 5");
+  const CommandResult b =
+      stitch_quiet("eval --policy " + file + " --env pendulum-v1 --episodes 3 --seed 5");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NEAR(mean_return(a.out), mean_return(b.out), 1e-2);
+  EXPECT_THAT(b.out, HasSubstr("normalised score"));
+  const CommandResult c = stitch_quiet("collect --env pendulum-v1 --policy " + file +
+                                       " --transitions 300 --seed 3 --out " + dir + "/d.hdf5");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_THAT(stitch_quiet("dataset info " + dir + "/d.hdf5").out, HasSubstr("policy_file_sha256"));
+  expect_one_line_error(stitch_quiet("eval --policy " + file + " --env hopper-v4 --episodes 1"),
+                        "a policy for observation/action dimensions 3/1, but hopper-v4 has 11/3");
+  expect_one_line_error(stitch_quiet("collect --env pendulum-v1 --policy " + dir +
+                                     "/missing.policy --out " + dir + "/e.hdf5"),
+                        "no such file");
+  expect_one_line_error(stitch_quiet("eval --env pendulum-v1"),
+                        "--checkpoint FILE or --policy FILE");
+  std::filesystem::remove_all(dir);
+}
+
+// One writer per run directory: a second `train` on a directory in use fails with the holder's
+// pid; the lock of a finished (or killed) process is free again.
+TEST(Cli, ASecondWriterOfARunDirectoryIsRefused) {
+  const std::string dir = ::testing::TempDir() + "stitch_cli_lock_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string train =
+      "train --algo stream-td --env pendulum-v1 --online --steps 400 "
+      "--set eval_episodes=1 --run-dir " +
+      dir;
+  {
+    const RunLock held(dir);
+    expect_one_line_error(stitch_quiet(train),
+                          fmt::format("in use by another stitch process (pid {})", getpid()));
+  }
+  const CommandResult r = stitch_quiet(train);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   std::filesystem::remove_all(dir);
 }
 

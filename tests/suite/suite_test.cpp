@@ -164,5 +164,58 @@ TEST(Sha256, MatchesTheStandardTestVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// Names from a manifest cannot leave the data directory; a concat cycle and a bad value are
+// errors before anything is written.
+TEST_F(SuiteTest, HostileManifestsWriteNothing) {
+  auto build = [&](const nlohmann::json& datasets, nlohmann::json sizes = {{"pendulum-v1", 100}}) {
+    const fs::path manifest = dir_ / "manifest.json";
+    std::ofstream(manifest) << nlohmann::json{
+        {"format", "stitch-suite-v1"},
+        {"default_transitions", sizes},
+        {"datasets", datasets}}.dump();
+    try {
+      build_suite({.manifest = manifest.string(), .data_dir = (dir_ / "data").string()});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("<no error>");
+  };
+  auto rollout = [](const std::string& name, const std::string& noise = "none") {
+    return nlohmann::json{{"name", name},
+                          {"env", "pendulum-v1"},
+                          {"recipe", "rollout"},
+                          {"policy", "random"},
+                          {"noise", noise}};
+  };
+  const std::vector<std::string> names = {"../escape", "/tmp/abs", ".hidden", "a/b",
+                                          std::string("a\0b", 3)};
+  for (const std::string& name : names) {
+    EXPECT_THAT(build(nlohmann::json::array({rollout(name)})), HasSubstr("not a plain file name"))
+        << name;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "escape.hdf5"));
+  const nlohmann::json self{{"name", "loop"},
+                            {"env", "pendulum-v1"},
+                            {"recipe", "concat"},
+                            {"parts", nlohmann::json::array({"loop"})}};
+  EXPECT_THAT(build(nlohmann::json::array({self})), HasSubstr("a part of itself"));
+  const nlohmann::json a{{"name", "a"},
+                         {"env", "pendulum-v1"},
+                         {"recipe", "concat"},
+                         {"parts", nlohmann::json::array({"b"})}};
+  const nlohmann::json b{{"name", "b"},
+                         {"env", "pendulum-v1"},
+                         {"recipe", "concat"},
+                         {"parts", nlohmann::json::array({"a"})}};
+  EXPECT_THAT(build(nlohmann::json::array({a, b})), HasSubstr("a part of itself"));
+  EXPECT_THAT(
+      build(nlohmann::json::array({rollout("ok")}), {{"pendulum-v1", 4611686018427387904}}),
+      HasSubstr("default_transitions for pendulum-v1 must be an integer in [1, 1000000000]"));
+  // A bad value in the second dataset fails before the first is written.
+  EXPECT_THAT(build(nlohmann::json::array({rollout("first"), rollout("second", "gaussian:abc")})),
+              HasSubstr("abc"));
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "first.hdf5"));
+}
+
 }  // namespace
 }  // namespace stitch

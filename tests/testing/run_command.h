@@ -24,6 +24,10 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
 // Runs `command` through /bin/sh; stderr goes to a temporary file.
 inline CommandResult run_command(const std::string& command) {
   char err_path[] = "/tmp/stitch_test_stderr_XXXXXX";

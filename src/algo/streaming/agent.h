@@ -2,7 +2,7 @@
 // Finally Works", arXiv:2410.14606): learn from each transition once, as it arrives, with no
 // replay buffer and no batches. Torch-free: the networks and ObGD are src/nn/stream_mlp.h.
 //
-// The streaming loop (stream_trainer.h) owns the env and the paper's input pipeline (Sec. 4 and
+// The streaming loop (stream_loop.cpp) owns the env and the paper's input pipeline (Sec. 4 and
 // its public code's wrappers), applied in this order to what the agent sees:
 //   - observation normalisation: running mean and sample variance (Welford), updated with
 //     every observation (reset and step) before it is normalised, never frozen during

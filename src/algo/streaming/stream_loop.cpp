@@ -1,18 +1,33 @@
-#include "algo/streaming/stream_trainer.h"
-
+// The streaming loop: act, step the env, update once, forget the transition (Elsayed et al.
+// 2024). train() (algo/trainer.h) runs it for streaming algorithms (`stitch train --algo
+// stream-ac --env hopper-v4 --online`).
+//
+// Run directory (track/run_files.h), as for offline training, plus:
+//   metrics.jsonl   every log_every steps: step, wall time, steps/s, mean |TD error|, mean ObGD
+//                   step sizes, mean return of the episodes that ended in the window
+//   episodes.jsonl  one line per training episode: step, episode, return, length (+ agent
+//                   diagnostics such as stream TD's value_rmse)
+//   eval.jsonl      every eval_every steps: deterministic-policy returns on separate episodes
+//   checkpoints/latest.cbor   the streaming container (track/checkpoint.h): agent (networks,
+//                   traces, counters, RNG), normalisers, loop counters
+// Checkpoints are written at the first episode boundary after every checkpoint_every steps (a
+// boundary needs no env state to resume from: the next episode starts from its own seed), and at
+// the end. A run killed mid-way resumes from its last checkpoint and ends in exactly the state
+// of an uninterrupted run (same machine); at most one episode's steps are recomputed.
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "algo/run_files.h"
 #include "algo/streaming/agent.h"
+#include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/timer.h"
 #include "env/registry.h"
+#include "track/checkpoint.h"
+#include "track/run_files.h"
 #include "track/run_log.h"
 
 namespace stitch {
@@ -20,8 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kMagic = "stitch-stream-checkpoint-v1\n";
 
 // Each training episode starts from its own seed, so a resumed run (which always resumes at an
 // episode boundary) needs no env state.
@@ -79,64 +92,36 @@ Setup make_setup(const std::string& env_id, const StreamConfig& config, int64_t 
   return s;
 }
 
-EvalResult evaluate(StreamAgent& agent, const StreamFeatures& trained, const std::string& env_id,
-                    const AlgoDims& dims, int episodes, uint64_t seed) {
-  auto env = make_env(env_id, {.clip_actions = dims.num_actions == 0});
-  StreamFeatures features = trained;  // a copy, frozen: evaluation must not move the statistics
-  std::vector<float> x, action(static_cast<size_t>(dims.act_dim));
-  EvalResult r;
-  for (int e = 0; e < episodes; ++e) {
-    std::vector<float> obs = env->reset(seed + static_cast<uint64_t>(e));
-    double total = 0.0;
-    for (int64_t t = 0;; ++t) {
-      features.observe(obs, t, /*update=*/false, x);
-      agent.act(x, obs, /*deterministic=*/true, action);
-      StepResult s = env->step(action);
-      total += s.reward;
-      if (s.terminated || s.truncated) break;
-      obs = std::move(s.obs);
-    }
-    r.returns.push_back(total);
+// The agent's deterministic action as an env Policy, through a frozen copy of the features (an
+// evaluation must not move the training statistics).
+class StreamAgentPolicy : public Policy {
+ public:
+  StreamAgentPolicy(StreamAgent& agent, const StreamFeatures& features)
+      : agent_(agent), features_(features) {}
+  void reset() override { t_ = 0; }
+  void act(std::span<const float> obs, Rng&, std::span<float> action) override {
+    features_.observe(obs, t_++, /*update=*/false, x_);
+    agent_.act(x_, obs, /*deterministic=*/true, action);
   }
-  double sum = 0;
-  for (double v : r.returns) sum += v;
-  r.mean = sum / static_cast<double>(episodes);
-  return r;
-}
 
-void save_checkpoint(const fs::path& path, const json& state) {
-  const std::vector<uint8_t> bytes = json::to_cbor(state);
-  write_file_atomic(path, std::string(kMagic) + std::string(bytes.begin(), bytes.end()));
-}
-
-json load_checkpoint(const std::string& path) {
-  if (!fs::exists(path)) fail("{}: no such checkpoint", path);
-  const std::string text = read_file_text(path);
-  const std::string magic(kMagic);
-  if (text.compare(0, magic.size(), magic) != 0) fail("{}: not a streaming checkpoint", path);
-  json state = json::from_cbor(text.begin() + static_cast<std::ptrdiff_t>(magic.size()), text.end(),
-                               true, false);
-  if (state.is_discarded() || !state.is_object()) fail("{}: corrupt streaming checkpoint", path);
-  return state;
-}
+ private:
+  StreamAgent& agent_;
+  StreamFeatures features_;
+  int64_t t_ = 0;
+  std::vector<float> x_;
+};
 
 }  // namespace
 
-bool is_stream_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(std::char_traits<char>::length(kMagic), '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  return in && head == kMagic;
-}
-
-TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
-                         const AlgoConfig& algo_config, const std::string& config_json, bool resume,
-                         int64_t stop_after_steps) {
-  const auto& sc = dynamic_cast<const StreamConfig&>(algo_config);
-  const fs::path run_dir = c.run_dir;
-  const fs::path checkpoint = run_dir / "checkpoints" / "latest.cbor";
+TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps) {
+  const TrainConfig& c = cfg.train;
+  const std::string& config_json = cfg.json_text;
+  const auto& sc = dynamic_cast<const StreamConfig&>(*cfg.algo);
+  const RunFiles files{.dir = c.run_dir, .logs = {"metrics.jsonl", "episodes.jsonl", "eval.jsonl"}};
+  const fs::path& run_dir = files.dir;
+  const fs::path checkpoint = files.checkpoints() / "latest.cbor";
   Setup setup = make_setup(c.env, sc, c.steps);
-  std::unique_ptr<StreamAgent> agent = entry.make_stream(algo_config, setup.dims, c.seed);
+  std::unique_ptr<StreamAgent> agent = cfg.entry->make_stream(*cfg.algo, setup.dims, c.seed);
   StreamFeatures& features = setup.features;
   Env& env = *setup.env;
 
@@ -144,7 +129,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
   double wall_offset = 0.0;  // wall time of the run before this process (resumed runs)
   Window window;
   if (resume) {
-    const json state = load_checkpoint(checkpoint.string());
+    const json state = load_stream_checkpoint(checkpoint.string());
     if (state.at("finished").get<bool>()) {
       fail("{}: the run already finished ({} steps); nothing to resume", run_dir.string(),
            state.at("step").get<int64_t>());
@@ -155,17 +140,13 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
     step = state.at("step");
     episode = state.at("episode");
     wall_offset = state.value("wall_s", 0.0);
-    truncate_json_lines(run_dir / "metrics.jsonl", step);
-    truncate_json_lines(run_dir / "episodes.jsonl", step);
-    truncate_json_lines(run_dir / "eval.jsonl", step);
-    spdlog::info("resuming {} at step {} (episode {})", run_dir.string(), step, episode);
+    if (step < 1 || step >= c.steps || episode < 1) {
+      fail("{}: checkpoint step {} (episode {}) is outside the run's [1, {})", checkpoint.string(),
+           step, episode, c.steps);
+    }
+    files.rewind(step);
   } else {
-    fs::create_directories(run_dir / "checkpoints");
-    write_file_atomic(run_dir / "config.json", config_json + "\n");
-    write_file_atomic(run_dir / "versions.txt", version_report());
-    for (const char* log : {"metrics.jsonl", "episodes.jsonl", "eval.jsonl"})
-      write_file_atomic(run_dir / log, "");
-    spdlog::info("config: {}", json::parse(config_json).dump());
+    files.start(config_json);
   }
   Stopwatch total, since_log;
   RunLog log(run_dir, step, c.steps, "steps");
@@ -181,10 +162,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
                 {"wall_s", wall_offset + total.seconds()}};
   };
 
-  TrainResult result;
-  result.run_dir = run_dir.string();
-  result.checkpoint = checkpoint.string();
-  const uint64_t eval_seed = 1'000'000 + c.seed * 1000;  // as the offline trainer's
+  TrainResult result{.steps = step, .run_dir = run_dir.string(), .checkpoint = checkpoint.string()};
   std::vector<float> x, x_next, action(static_cast<size_t>(setup.dims.act_dim));
   std::vector<float> raw = env.reset(episode_seed(c.seed, episode));
   features.observe(raw, 0, true, x);
@@ -244,10 +222,8 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
       since_log.restart();
     }
     if ((c.eval_every > 0 && step % c.eval_every == 0) || step == c.steps) {
-      const EvalResult e =
-          evaluate(*agent, features, c.env, setup.dims, c.eval_episodes, eval_seed);
-      log_evaluation(c.env, step, e, log);
-      result.evaluations.emplace_back(step, e);
+      StreamAgentPolicy policy(*agent, features);
+      result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, log));
     }
 
     if (!done) {
@@ -266,7 +242,7 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
     const bool stop = stop_after_steps > 0 && step >= stop_after_steps;
     if (step < c.steps &&
         (stop || step / c.checkpoint_every != episode_start / c.checkpoint_every)) {
-      save_checkpoint(checkpoint, checkpoint_state(false));
+      save_stream_checkpoint(checkpoint, checkpoint_state(false));
     }
     if (stop && step < c.steps) {
       result.steps = step;
@@ -277,14 +253,14 @@ TrainResult train_stream(const TrainConfig& c, const AlgoEntry& entry,
     episode_return = 0.0;
     features.observe(raw, 0, true, x);
   }
-  save_checkpoint(checkpoint, checkpoint_state(true));
+  save_stream_checkpoint(checkpoint, checkpoint_state(true));
   result.steps = step;
   return result;
 }
 
 EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
                                       int episodes, uint64_t seed) {
-  const json state = load_checkpoint(path);
+  const json state = load_stream_checkpoint(path);
   ResolvedTrainConfig cfg = resolve_train_config_text(state.at("config").get<std::string>());
   const auto& sc = dynamic_cast<const StreamConfig&>(*cfg.algo);
   Setup trained = make_setup(cfg.train.env, sc, cfg.train.steps);
@@ -299,7 +275,8 @@ EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string
       cfg.entry->make_stream(*cfg.algo, trained.dims, cfg.train.seed);
   agent->set_state(state.at("agent"));
   trained.features.set_state(state.at("features"));
-  return evaluate(*agent, trained.features, env_id, trained.dims, episodes, seed);
+  StreamAgentPolicy policy(*agent, trained.features);
+  return evaluate_policy(env_id, policy, episodes, seed);
 }
 
 }  // namespace stitch

@@ -1,0 +1,203 @@
+// The online loop (SAC, TD3): a VectorEnv feeds a replay buffer; after learning_starts env steps
+// of uniformly random actions, utd_ratio gradient steps per transition. `steps` counts env steps.
+//
+// Run directory (track/run_files.h): as the offline loop's, plus
+//   episodes.jsonl  one line per training episode: step, return, length ("cut": a partial one)
+//   checkpoints/latest.pt and checkpoints/replay-<step>.h5 (the replay buffer it points at)
+//   snapshots/step-<N>.pt   copies of the checkpoint every snapshot_every env steps
+// Checkpoints at every checkpoint_every env steps: there, every running episode is cut (its last
+// transition marked truncated, so it still bootstraps) and the envs restart from seeds derived
+// from (seed, cut index). A checkpoint therefore needs no simulator state, and a resumed run
+// continues exactly as an uninterrupted one, which cuts at the same steps.
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "algo/training_loop.h"
+#include "core/error.h"
+#include "core/runtime.h"
+#include "core/timer.h"
+#include "data/sampler.h"
+#include "env/registry.h"
+#include "env/vector_env.h"
+#include "track/durable.h"
+#include "track/run_files.h"
+#include "track/run_log.h"
+
+namespace stitch {
+
+TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps) {
+  namespace fs = std::filesystem;
+  using nlohmann::json;
+  const TrainConfig& c = cfg.train;
+  const RunFiles files{.dir = c.run_dir, .logs = {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}};
+  const fs::path checkpoint = files.checkpoints() / "latest.pt";
+  auto replay_file = [&](int64_t step) {
+    return files.checkpoints() / fmt::format("replay-{}.h5", step);
+  };
+  warn_if_reference_blas();
+  auto probe = make_env(c.env);
+  AlgoDims dims = dims_for(*probe, c.env);
+  dims.total_steps = c.steps;
+  dims.env = c.env;
+  const int64_t n = c.num_envs;
+  VectorEnv venv = VectorEnv::make(c.env, static_cast<int>(n), 1, {.clip_actions = true});
+  ReplayBuffer buffer(c.buffer_size, dims.obs_dim, dims.act_dim);
+  Rng rng(c.seed);  // random warm-up actions and minibatch sampling
+  Batch batch = buffer.make_batch(c.batch_size);
+  std::fill(batch.discounts.begin(), batch.discounts.end(), static_cast<float>(c.discount));
+  const TensorBatch tensors = as_tensors(batch);
+  torch::manual_seed(c.seed);
+  std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
+  const Normalizers norm;  // online agents see raw observations
+
+  OnlineLoopState state;
+  int64_t& step = state.env_step;
+  if (resume) {
+    Checkpoint saved(checkpoint.string());
+    if (!saved.contents().online || saved.contents().online->env_step > c.steps) {
+      fail("{}: not an online checkpoint within the run's {} env steps", checkpoint.string(),
+           c.steps);
+    }
+    saved.read_algorithm([&](torch::serialize::InputArchive& a) { algo->load(a); });
+    rng.set_state(saved.contents().sampler_rng);
+    state = *saved.contents().online;
+    buffer.load(replay_file(step).string());
+    files.rewind(step);
+  } else {
+    files.start(cfg.json_text);
+  }
+  auto cut_seed = [&](int64_t k) {
+    return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64();
+  };
+  venv.reset(cut_seed(state.cuts));
+
+  TrainResult result{
+      .steps = step, .run_dir = files.dir.string(), .checkpoint = checkpoint.string()};
+  AlgorithmPolicy policy(*algo, norm);
+  const int64_t obs_dim = dims.obs_dim, act_dim = dims.act_dim;
+  const float max_action = static_cast<float>(dims.max_action);
+  std::vector<float> obs(venv.observations().begin(), venv.observations().end());
+  std::vector<float> actions(static_cast<size_t>(n * act_dim));
+  std::vector<double> returns(static_cast<size_t>(n), 0.0);
+  std::vector<int64_t> lengths(static_cast<size_t>(n), 0);
+  Metrics last;
+  int64_t window_episodes = 0, window_updates = 0;
+  double window_returns = 0.0;
+  Stopwatch total, since_log;
+  RunLog log(files.dir, step, c.steps, "env steps");
+  auto crossed = [](int64_t before, int64_t after, int64_t every) {
+    return every > 0 && after / every != before / every;
+  };
+
+  while (step < c.steps) {
+    if (step < c.learning_starts) {
+      for (float& a : actions) a = static_cast<float>(rng.uniform(-max_action, max_action));
+    } else {
+      const auto t = torch::from_blob(obs.data(), {n, obs_dim}, torch::kFloat32);
+      const auto a = algo->act(t, /*deterministic=*/false).contiguous();
+      std::memcpy(actions.data(), a.data_ptr<float>(), actions.size() * sizeof(float));
+    }
+    venv.step(actions);
+    const int64_t before = step;
+    step += n;
+    log.progress(step);
+    const bool cut = crossed(before, step, c.checkpoint_every) && step < c.steps;
+    for (int64_t i = 0; i < n; ++i) {
+      const bool terminated = venv.terminated()[i] != 0, truncated = venv.truncated()[i] != 0;
+      const bool ended = terminated || truncated;
+      const float* next =
+          (ended ? venv.final_observations() : venv.observations()).data() + i * obs_dim;
+      buffer.add(obs.data() + i * obs_dim, actions.data() + i * act_dim,
+                 static_cast<float>(venv.rewards()[i]), next, terminated, truncated || cut);
+      returns[i] += venv.rewards()[i];
+      ++lengths[i];
+      if (ended || cut) {
+        json line{{"step", step}, {"return", returns[i]}, {"length", lengths[i]}};
+        if (!ended) line["cut"] = true;  // cut at a checkpoint: a partial return
+        append_json_line(files.dir / "episodes.jsonl", line);
+        if (ended) {
+          ++window_episodes;
+          window_returns += returns[i];
+        }
+        returns[i] = 0.0;
+        lengths[i] = 0;
+      }
+    }
+    obs.assign(venv.observations().begin(), venv.observations().end());
+
+    if (step >= c.learning_starts) {
+      state.credit += c.utd_ratio * static_cast<double>(n);
+      while (state.credit >= 1.0) {
+        buffer.sample(batch, rng);
+        last = algo->update(tensors);
+        ++window_updates;
+        state.credit -= 1.0;
+        check_finite_metrics(last, step, "env step", c);
+      }
+    }
+    if (crossed(before, step, c.log_every) || step >= c.steps) {
+      check_finite_parameters(*algo, step, "env step");
+      const double secs = std::max(1e-9, since_log.seconds());
+      json line{{"step", step},
+                {"wall_s", total.seconds()},
+                {"env_steps_per_s", static_cast<double>(c.log_every) / secs},
+                {"updates_per_s", static_cast<double>(window_updates) / secs},
+                {"gradient_steps", algo->steps()}};
+      for (const auto& [name, value] : last) line[name] = value;
+      std::string recent = "no episode ended";
+      if (window_episodes > 0) {
+        line["episode_return"] = window_returns / static_cast<double>(window_episodes);
+        recent =
+            fmt::format("episode return {:.2f} ({} episodes)",
+                        window_returns / static_cast<double>(window_episodes), window_episodes);
+      }
+      log.metrics(step, line);
+      spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent,
+                   line["env_steps_per_s"].get<double>());
+      window_episodes = window_updates = 0;
+      window_returns = 0.0;
+      since_log.restart();
+    }
+    if (crossed(before, step, c.eval_every) || step >= c.steps) {
+      result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, log));
+    }
+    if (cut || step >= c.steps) {
+      // The replay file first (named by step), then the checkpoint that points at it, then
+      // older replay files: a kill at any moment leaves a consistent pair.
+      buffer.save(replay_file(step).string());
+      OnlineLoopState saved = state;
+      saved.cuts += cut ? 1 : 0;
+      save_algorithm_checkpoint(checkpoint, *algo,
+                                {.config_json = cfg.json_text,
+                                 .obs_dim = dims.obs_dim,
+                                 .act_dim = dims.act_dim,
+                                 .max_action = dims.max_action,
+                                 .sampler_rng = rng.state(),
+                                 .normalizers = norm,
+                                 .online = saved});
+      if (crossed(before, step, c.snapshot_every)) {
+        // A policy snapshot (the suite's "medium" behaviour policies are snapshots of this kind).
+        fs::create_directories(files.dir / "snapshots");
+        copy_file_atomic(checkpoint, files.dir / "snapshots" / fmt::format("step-{}.pt", step));
+      }
+      for (const auto& entry : fs::directory_iterator(files.checkpoints())) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("replay-", 0) == 0 && entry.path() != replay_file(step)) {
+          fs::remove(entry.path());
+        }
+      }
+      if (cut) {
+        ++state.cuts;
+        venv.reset(cut_seed(state.cuts));
+        obs.assign(venv.observations().begin(), venv.observations().end());
+        if (stop_after_steps > 0 && step >= stop_after_steps) break;
+      }
+    }
+  }
+  result.steps = step;
+  return result;
+}
+
+}  // namespace stitch

@@ -1,0 +1,132 @@
+#include "algo/train_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "track/run_files.h"
+
+namespace stitch {
+namespace {
+
+using nlohmann::json;
+
+ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& overrides,
+                            TrainConfig base) {
+  ResolvedTrainConfig r;
+  r.train = std::move(base);
+  {  // Phase 1: trainer keys only, to learn which algorithm the rest belongs to.
+    ConfigFields f;
+    r.train.describe(f);
+    for (auto it = file.begin(); it != file.end(); ++it) {
+      if (!it->is_object()) f.apply_json(json{{it.key(), *it}}, "config");
+    }
+    for (const auto& kv : overrides) {
+      const auto eq = kv.find('=');
+      if (kv.substr(0, eq).find('.') == std::string::npos) f.apply_override(kv);
+    }
+  }
+  r.entry = &AlgoRegistry::global().entry(r.train.algo);
+  r.algo = r.entry->make_config();
+  ConfigFields f;  // Phase 2: everything, so that an unknown key is an error.
+  r.train.describe(f);
+  f.nest(r.train.algo, *r.algo);
+  if (!file.empty()) f.apply_json(file, "config");
+  for (const auto& kv : overrides) f.apply_override(kv);
+  r.train.validate();
+  r.algo->validate();
+  if (r.entry->online && !r.train.online) {
+    fail("{} learns online from the env, one transition at a time: add --online", r.train.algo);
+  }
+  if (!r.entry->online && r.train.online) {
+    std::string online;
+    for (const auto& name : AlgoRegistry::global().names()) {
+      if (AlgoRegistry::global().entry(name).online) online += (online.empty() ? "" : ", ") + name;
+    }
+    fail("{} learns from a dataset; --online works with {}", r.train.algo, online);
+  }
+  if (!r.train.online && r.train.dataset.empty()) {
+    fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
+  }
+  if (r.train.run_dir.empty()) {
+    r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
+    f.apply_override("run_dir=" + r.train.run_dir);
+  }
+  r.json_text = f.to_json().dump(2);
+  return r;
+}
+
+}  // namespace
+
+ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
+  const auto j = json::parse(config_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
+  return resolve(j, {}, TrainConfig{});
+}
+
+void TrainConfig::describe(ConfigFields& f) {
+  f.add("algo", algo, "algorithm (see `stitch train --help`)");
+  f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
+  f.add("online", online,
+        "learn online from the env (online and streaming agents) instead of from a dataset");
+  // Step counts are capped at 1e12, far beyond any run, so that a typo (or 2^63) is an error.
+  constexpr int64_t kMaxSteps = 1'000'000'000'000;
+  f.add("num_envs", num_envs, "online: envs stepped together", {.min = 1, .max = 1024});
+  f.add("learning_starts", learning_starts, "online: env steps of random actions before updates",
+        {.min = 0, .max = kMaxSteps});
+  f.add("utd_ratio", utd_ratio, "online: gradient steps per transition",
+        {.min = 0, .max = 1000, .min_open = true});
+  f.add("buffer_size", buffer_size,
+        "online: replay buffer capacity, allocated up front at 4 * (2 obs_dim + act_dim + 2) "
+        "bytes per transition (at most 1e8)",
+        {.min = 1, .max = 100'000'000});
+  f.add("snapshot_every", snapshot_every,
+        "online: keep a copy of the checkpoint every N env steps (0: never)",
+        {.min = 0, .max = kMaxSteps});
+  f.add("env", env, "env id for evaluation and action bounds");
+  f.add("steps", steps, "gradient steps", {.min = 1, .max = kMaxSteps});
+  f.add("batch_size", batch_size, "minibatch size (at most 2^20)", {.min = 1, .max = 1 << 20});
+  f.add("discount", discount, "discount factor", {.min = 0, .max = 1});
+  f.add("seed", seed, "seed of networks, sampling and evaluation", {.min = 0});  // any uint64
+  f.add("eval_every", eval_every, "evaluate every N steps (0: at the end only)",
+        {.min = 0, .max = kMaxSteps});
+  f.add("eval_episodes", eval_episodes, "episodes per evaluation", {.min = 1, .max = 100000});
+  f.add("checkpoint_every", checkpoint_every, "checkpoint every N steps",
+        {.min = 1, .max = kMaxSteps});
+  f.add("log_every", log_every, "log losses every N steps", {.min = 1, .max = kMaxSteps});
+  f.add("normalize_observations", normalize_observations, "auto | true | false");
+  f.add("reward_scaling", reward_scaling, "auto | none | locomotion");
+  f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
+}
+
+void TrainConfig::validate() const {
+  // Each numeric key's range is checked as it is set (describe()); here the rest.
+  if (env.empty()) fail("config key 'env': an env id is required (--env ID)");
+  if (snapshot_every > 0 && snapshot_every % checkpoint_every != 0) {
+    fail("config key 'snapshot_every': must be 0 or a multiple of checkpoint_every ({}), got {}",
+         checkpoint_every, snapshot_every);
+  }
+  if (normalize_observations != "auto" && normalize_observations != "true" &&
+      normalize_observations != "false") {
+    fail("config key 'normalize_observations': expected auto, true or false, got '{}'",
+         normalize_observations);
+  }
+  if (reward_scaling != "auto" && reward_scaling != "none" && reward_scaling != "locomotion") {
+    fail("config key 'reward_scaling': expected auto, none or locomotion, got '{}'",
+         reward_scaling);
+  }
+}
+
+std::string resolve_train_config(TrainConfig& config, const std::string& json_path,
+                                 const std::vector<std::string>& overrides) {
+  json file = json::object();
+  if (!json_path.empty()) {
+    file = json::parse(read_file_text(json_path), nullptr, false);
+    if (file.is_discarded() || !file.is_object()) fail("{}: not a JSON object", json_path);
+  }
+  ResolvedTrainConfig r = resolve(file, overrides, config);
+  config = r.train;
+  return r.json_text;
+}
+
+}  // namespace stitch

@@ -1,0 +1,59 @@
+// The training config: the trainer's own keys (TrainConfig) and the algorithm's "<algo>.<key>"s,
+// resolved from a JSON file and `--set` overrides, validated, and written back as the JSON text
+// that every run directory stores (config.json) and every checkpoint carries.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algo/registry.h"
+
+namespace stitch {
+
+class ConfigFields;
+
+struct TrainConfig {
+  std::string algo = "iql";
+  std::string dataset;  // D4RL file or Minari dataset (offline algorithms)
+  bool online = false;  // learn from the env instead (online and streaming agents)
+  // Online agents (SAC, TD3); `steps` then counts env steps (transitions).
+  int64_t num_envs = 1;            // envs stepped together (a VectorEnv)
+  int64_t learning_starts = 5000;  // env steps of uniformly random actions before updates
+  double utd_ratio = 1.0;          // gradient steps per transition (update-to-data ratio)
+  int64_t buffer_size = 1000000;   // replay capacity
+  int64_t snapshot_every = 0;      // keep snapshots/step-N.pt every N env steps (0: never)
+  std::string env;                 // registered env id, for evaluation and the action bounds
+  int64_t steps = 100000;          // gradient steps
+  int64_t batch_size = 256;
+  double discount = 0.99;
+  uint64_t seed = 0;
+  int64_t eval_every = 5000;  // 0: only at the end
+  int eval_episodes = 10;
+  int64_t checkpoint_every = 10000;
+  int64_t log_every = 1000;
+  std::string normalize_observations = "auto";  // auto (the algorithm's default) | true | false
+  std::string reward_scaling = "auto";          // auto | none | locomotion
+  std::string run_dir;                          // default runs/<algo>-<env>-s<seed>
+
+  void describe(ConfigFields& f);
+  void validate() const;
+};
+
+// A training config resolved from JSON text: the trainer's keys, the algorithm's entry and its
+// config struct, and the full JSON text.
+struct ResolvedTrainConfig {
+  TrainConfig train;
+  std::unique_ptr<AlgoConfig> algo;
+  const AlgoEntry* entry = nullptr;
+  std::string json_text;
+};
+ResolvedTrainConfig resolve_train_config_text(const std::string& config_json);
+
+// Resolves the config (trainer keys, then "<algo>.<key>" keys) from a JSON file and --set
+// overrides, and returns the full JSON text.
+std::string resolve_train_config(TrainConfig& config, const std::string& json_path,
+                                 const std::vector<std::string>& overrides);
+
+}  // namespace stitch

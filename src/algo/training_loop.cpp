@@ -1,0 +1,92 @@
+#include "algo/training_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "eval/evaluate.h"
+#include "nn/nn.h"
+#include "track/run_log.h"
+
+namespace stitch {
+
+AlgoDims dims_for(const Env& env, const std::string& env_id) {
+  const Space& a = env.action_space();
+  if (!a.is_box() || !a.bounded()) fail("{}: offline training needs bounded Box actions", env_id);
+  const float hi = a.high()[0];
+  for (size_t i = 0; i < a.low().size(); ++i) {
+    if (a.low()[i] != -hi || a.high()[i] != hi) {
+      fail("{}: action bounds must be symmetric and equal in every dimension, got {}", env_id,
+           a.describe());
+    }
+  }
+  return {.obs_dim = env.observation_space().flat_dim(), .act_dim = a.flat_dim(), .max_action = hi};
+}
+
+void AlgorithmPolicy::act(std::span<const float> obs, Rng&, std::span<float> action) {
+  obs_.assign(obs.begin(), obs.end());
+  if (normalizers_.observations) normalizers_.obs.apply(obs_);
+  const auto input =
+      torch::from_blob(obs_.data(), {1, static_cast<int64_t>(obs_.size())}, torch::kFloat32);
+  const auto a = algo_.act(input, /*deterministic=*/true).contiguous();
+  STITCH_CHECK(static_cast<size_t>(a.numel()) == action.size(), "policy returned {} actions",
+               a.numel());
+  std::memcpy(action.data(), a.data_ptr<float>(), action.size() * sizeof(float));
+}
+
+EvalResult evaluate_and_log(const TrainConfig& cfg, Policy& policy, int64_t step, RunLog& log) {
+  const EvalResult e =
+      evaluate_policy(cfg.env, policy, cfg.eval_episodes, evaluation_seed(cfg.seed));
+  const ScoredEval s = score_evaluation(cfg.env, e);
+  log.evaluation(step, e.returns, e.mean, s.normalized, s.d4rl_normalized);
+  spdlog::info("eval at step {}: {}", step, describe_evaluation(cfg.env, e));
+  return e;
+}
+
+void check_finite_metrics(const Metrics& metrics, int64_t step, const char* unit,
+                          const TrainConfig& cfg) {
+  for (const auto& [name, value] : metrics) {
+    if (!std::isfinite(value)) {
+      fail("training diverged at {} {}: {} = {} ({} on {})", unit, step, name, value, cfg.algo,
+           cfg.online ? cfg.env : cfg.dataset);
+    }
+  }
+}
+
+void check_finite_parameters(Algorithm& algo, int64_t step, const char* unit) {
+  for (const auto& [name, module] : algo.modules()) {
+    if (!nn::all_finite(*module)) {
+      fail("training diverged at {} {}: a parameter of '{}' is not finite", unit, step, name);
+    }
+  }
+}
+
+void save_algorithm_checkpoint(const std::filesystem::path& path, const Algorithm& algo,
+                               CheckpointContents contents) {
+  save_checkpoint(path, contents,
+                  [&](torch::serialize::OutputArchive& archive) { algo.save(archive); });
+}
+
+LoadedAlgorithm load_algorithm_checkpoint(const std::string& path) {
+  Checkpoint checkpoint(path);
+  LoadedAlgorithm out;
+  out.contents = checkpoint.contents();
+  try {
+    out.config = resolve_train_config_text(out.contents.config_json);
+  } catch (const Error& e) {
+    fail("{}: the stored config: {}", path, e.what());
+  }
+  if (!out.config.entry->make) fail("{}: not a minibatch algorithm's checkpoint", path);
+  const AlgoDims dims{.obs_dim = out.contents.obs_dim,
+                      .act_dim = out.contents.act_dim,
+                      .max_action = out.contents.max_action,
+                      .total_steps = out.config.train.steps,
+                      .env = out.config.train.env};
+  out.algo = out.config.entry->make(*out.config.algo, dims, out.config.train.seed);
+  checkpoint.read_algorithm([&](torch::serialize::InputArchive& a) { out.algo->load(a); });
+  return out;
+}
+
+}  // namespace stitch

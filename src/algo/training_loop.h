@@ -1,0 +1,71 @@
+// What the three training loops (offline/offline_loop.cpp, online/online_loop.cpp,
+// streaming/stream_loop.cpp) share besides track/: the action bounds an env gives an
+// algorithm, the Policy adapter that evaluation rolls out, divergence checks, evaluation
+// logging, and the checkpoint container filled from and read into an Algorithm.
+// Internal to src/algo; users call train() (algo/trainer.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "algo/algorithm.h"
+#include "algo/trainer.h"
+#include "data/normalize.h"
+#include "env/env.h"
+#include "env/policy.h"
+#include "track/checkpoint.h"
+
+namespace stitch {
+
+class RunLog;
+
+// The loops, called by train() with a resolved config.
+TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+// A streaming checkpoint evaluated on env_id (evaluate_checkpoint's streaming half).
+EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
+                                      int episodes, uint64_t seed);
+
+// obs_dim, act_dim and max_action of a minibatch learner on env_id: bounded Box actions,
+// symmetric and equal in every dimension.
+AlgoDims dims_for(const Env& env, const std::string& env_id);
+
+// An Algorithm's deterministic action as an env Policy: observations pass through the run's
+// observation normaliser first.
+class AlgorithmPolicy : public Policy {
+ public:
+  AlgorithmPolicy(Algorithm& algo, const Normalizers& normalizers)
+      : algo_(algo), normalizers_(normalizers) {}
+  void act(std::span<const float> obs, Rng& rng, std::span<float> action) override;
+
+ private:
+  Algorithm& algo_;
+  const Normalizers& normalizers_;
+  std::vector<float> obs_;
+};
+
+// Evaluates `policy` on cfg's env with the run's evaluation seed, logs the result (eval.jsonl,
+// TensorBoard, progress, one log line) and returns it.
+EvalResult evaluate_and_log(const TrainConfig& cfg, Policy& policy, int64_t step, RunLog& log);
+
+// Error "training diverged at <unit> N: ..." for a non-finite metric or parameter.
+void check_finite_metrics(const Metrics& metrics, int64_t step, const char* unit,
+                          const TrainConfig& cfg);
+void check_finite_parameters(Algorithm& algo, int64_t step, const char* unit);
+
+// The minibatch checkpoint (track/checkpoint.h) of `algo`.
+void save_algorithm_checkpoint(const std::filesystem::path& path, const Algorithm& algo,
+                               CheckpointContents contents);
+// An algorithm rebuilt from a checkpoint's stored config and loaded from it.
+struct LoadedAlgorithm {
+  std::unique_ptr<Algorithm> algo;
+  CheckpointContents contents;
+  ResolvedTrainConfig config;
+};
+LoadedAlgorithm load_algorithm_checkpoint(const std::string& path);
+
+}  // namespace stitch
