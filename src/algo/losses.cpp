@@ -1,43 +1,113 @@
 #include "algo/losses.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace stitch::losses {
 
-torch::Tensor expectile_loss(const torch::Tensor& u, double tau) {
-  const auto weight = torch::where(u < 0, torch::full_like(u, 1.0 - tau), torch::full_like(u, tau));
-  return (weight * u * u).mean();
+void td_target(const float* reward, const float* discount, const float* terminal,
+               const float* next_value, int64_t rows, float* out) {
+  for (int64_t i = 0; i < rows; ++i)
+    out[i] = reward[i] + discount[i] * (1.0f - terminal[i]) * next_value[i];
 }
 
-torch::Tensor awr_weights(const torch::Tensor& advantage, double temperature, double max_weight) {
-  return torch::exp(temperature * advantage).clamp_max(max_weight);
+std::pair<double, double> squared_td_error(const float* q, const float* target, int64_t rows,
+                                           int64_t batch, float* dq) {
+  double loss = 0, sum = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float d = q[i] - target[i];
+    loss += static_cast<double>(d) * d;
+    sum += q[i];
+    dq[i] = 2.0f * d / static_cast<float>(batch);
+  }
+  return {loss / static_cast<double>(batch), sum};
 }
 
-torch::Tensor td3_bc_actor_loss(const torch::Tensor& q, const torch::Tensor& policy_actions,
-                                const torch::Tensor& dataset_actions, double alpha) {
-  const auto lambda = alpha / q.abs().mean().detach();
-  return -lambda * q.mean() + (policy_actions - dataset_actions).pow(2).mean();
+double expectile_loss(const float* u, int64_t rows, float tau, int64_t batch, float* d_prediction) {
+  const float inv_batch = 1.0f / static_cast<float>(batch);
+  double sum = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float w = u[i] < 0 ? 1.0f - tau : tau;
+    sum += static_cast<double>(w) * u[i] * u[i];
+    d_prediction[i] = -2.0f * w * u[i] * inv_batch;
+  }
+  return sum;
 }
 
-torch::Tensor td_target(const torch::Tensor& rewards, const torch::Tensor& discounts,
-                        const torch::Tensor& terminals, const torch::Tensor& next_value) {
-  return (rewards + discounts * (1.0 - terminals) * next_value).detach();
+float awr_weight(float advantage, float temperature, float max_weight) {
+  return std::min(std::exp(temperature * advantage), max_weight);
 }
 
-}  // namespace stitch::losses
+double td3_bc_lambda(double alpha, double q_abs_sum, int64_t batch) {
+  return alpha / (q_abs_sum / static_cast<double>(batch));
+}
 
-namespace stitch::losses {
+double behaviour_cloning(const float* pi, const float* a, int64_t count, int64_t total,
+                         float* d_pi) {
+  const float coef = 2.0f / static_cast<float>(total);
+  double sum = 0;
+  for (int64_t e = 0; e < count; ++e) {
+    const float d = pi[e] - a[e];
+    sum += static_cast<double>(d) * d;
+    d_pi[e] += coef * d;
+  }
+  return sum;
+}
 
-torch::Tensor cql_conservative_term(const torch::Tensor& q_random, const torch::Tensor& q_policy,
-                                    const torch::Tensor& log_pi_policy,
-                                    const torch::Tensor& q_next_policy,
-                                    const torch::Tensor& log_pi_next_policy,
-                                    const torch::Tensor& q_data, int64_t act_dim,
-                                    double max_action) {
-  const double log_uniform = -static_cast<double>(act_dim) * std::log(2.0 * max_action);
-  const auto cat = torch::cat(
-      {q_random - log_uniform, q_policy - log_pi_policy, q_next_policy - log_pi_next_policy}, 1);
-  return (torch::logsumexp(cat, 1) - q_data).mean();
+double td3_bc_actor_loss(double lambda, double q_mean, bool bc, double bc_sum, int64_t total) {
+  double loss = -lambda * q_mean;
+  if (bc) loss += bc_sum / static_cast<double>(total);
+  return loss;
+}
+
+double min_q_actor_loss(const float* qa, const float* qb, const float* log_pi, int64_t rows,
+                        double alpha, float* dqa, float* dqb, float* dlog_pi) {
+  const float inv_rows = 1.0f / static_cast<float>(rows);
+  double loss = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const bool first = qa[i] <= qb[i];  // torch's min(0) picks the first of equal values
+    loss += alpha * log_pi[i] - (first ? qa[i] : qb[i]);
+    dqa[i] = first ? -inv_rows : 0.0f;  // the gradient flows to the smaller member only
+    dqb[i] = first ? 0.0f : -inv_rows;
+    dlog_pi[i] = static_cast<float>(alpha) * inv_rows;
+  }
+  return loss / static_cast<double>(rows);
+}
+
+TemperatureGradient sac_temperature_loss(const float* log_pi, int64_t rows, double target_entropy) {
+  double mean = 0;
+  for (int64_t i = 0; i < rows; ++i) mean += log_pi[i];
+  mean /= static_cast<double>(rows);
+  return {.log_pi_mean = mean, .d_log_alpha = -(mean + target_entropy)};
+}
+
+double cql_logsumexp(const float* const (&q)[3], const float* const (&log_pi)[2],
+                     double log_uniform, int64_t n, double weight, int64_t batch,
+                     float* const (&dq)[3], std::vector<double>& scratch) {
+  std::vector<double>& v = scratch;
+  v.resize(static_cast<size_t>(3 * n));
+  double top = -std::numeric_limits<double>::infinity();
+  for (int b = 0; b < 3; ++b) {
+    for (int64_t j = 0; j < n; ++j) {
+      const double value = static_cast<double>(q[b][j]) - (b == 0 ? log_uniform : log_pi[b - 1][j]);
+      v[b * n + j] = value;
+      top = std::max(top, value);
+    }
+  }
+  double sum = 0;
+  for (auto& value : v) sum += (value = std::exp(value - top));
+  for (int b = 0; b < 3; ++b) {
+    for (int64_t j = 0; j < n; ++j)
+      dq[b][j] = static_cast<float>(weight * v[b * n + j] / sum / static_cast<double>(batch));
+  }
+  return top + std::log(sum);
+}
+
+double cql_lagrange_gradient(double log_alpha_prime, double weight, double gap, double target_gap) {
+  const double e = std::exp(log_alpha_prime);
+  const double inside = (e >= 0.0 && e <= 1e6) ? 1.0 : 0.0;
+  return -e * inside * weight * (gap - target_gap);
 }
 
 }  // namespace stitch::losses

@@ -7,6 +7,7 @@
 
 #include "algo/algorithm.h"
 #include "algo/fused_steps.h"
+#include "algo/losses.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -31,10 +32,8 @@ class Td3 : public Algorithm {
         actor_target_flat_(*actor_target_),
         critic_flat_(*critic_),
         critic_target_flat_(*critic_target_),
-        actor_adam_(actor_flat_.size(),
-                    nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
-        critic_adam_(critic_flat_.size(),
-                     nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}) {
+        actor_adam_(fused_steps::flat_adam(actor_flat_, c.actor_lr)),
+        critic_adam_(fused_steps::flat_adam(critic_flat_, c.critic_lr)) {
     nn::hard_update(*actor_target_, *actor_);
     nn::hard_update(*critic_target_, *critic_);
     actor_grad_half_ = torch::zeros({actor_flat_.size()});
@@ -98,10 +97,9 @@ class Td3 : public Algorithm {
       nn::fused::forward(critic_target_net_[0], x, m, tape_target_[h][0]);
       nn::fused::forward(critic_target_net_[1], x, m, tape_target_[h][1]);
       const float *t1 = tape_target_[h][0].output(), *t2 = tape_target_[h][1].output();
-      for (int64_t i = 0; i < m; ++i) {
-        const int64_t j = r0 + i;
-        target_[j] = r[j] + disc[j] * (1.0f - term[j]) * std::min(t1[i], t2[i]);
-      }
+      float* target = target_.data() + r0;
+      for (int64_t i = 0; i < m; ++i) target[i] = std::min(t1[i], t2[i]);
+      losses::td_target(r + r0, disc + r0, term + r0, target, m, target);
     });
 
     // Critics: sum_k mean_b (Q_k(s, a) - target)^2, one member per task.
@@ -193,28 +191,24 @@ class Td3 : public Algorithm {
     });
     const double q_mean = (q_sum[0] + q_sum[1]) / static_cast<double>(n);
     const double lambda =
-        config_.bc ? config_.alpha / ((q_abs[0] + q_abs[1]) / static_cast<double>(n)) : 1.0;
-    const float dq = static_cast<float>(-lambda / static_cast<double>(n));
-    const float bc_coef = 2.0f / static_cast<float>(n * act);
+        config_.bc ? losses::td3_bc_lambda(config_.alpha, q_abs[0] + q_abs[1], n) : 1.0;
+    const float dq = static_cast<float>(-lambda / static_cast<double>(n));  // dL/dQ1
     in_halves([&](int h) {  // back through Q1 to the action, then through the actor
       const int64_t r0 = begin_of(h), m = rows_of(h);
       std::fill(dq_[0].begin() + r0, dq_[0].begin() + r0 + m, dq);
       float* dsa = dsa_.data() + r0 * cols;
       nn::fused::backward(q1_frozen_, tape_q1_[h], dq_[0].data() + r0, dsa);
+      float* dpi = dpre_.data() + r0 * act;  // dL/dpi, then dL/dpre in place
+      const float* pi = pi_.data() + r0 * act;
       for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < act; ++j) {
-          const int64_t e = (r0 + i) * act + j;
-          float g = dsa[i * cols + obs + j];
-          if (config_.bc) {
-            const float d = pi_[e] - a[e];
-            mse[h] += static_cast<double>(d) * d;
-            g += bc_coef * d;
-          }
-          const float t = pi_[e] / max_a;
-          dpre_[e] = g * max_a * (1.0f - t * t);
-        }
+        for (int64_t j = 0; j < act; ++j) dpi[i * act + j] = dsa[i * cols + obs + j];
       }
-      nn::fused::backward(actor_net_[h], tape_actor_[h], dpre_.data() + r0 * act, nullptr);
+      if (config_.bc) mse[h] = losses::behaviour_cloning(pi, a + r0 * act, m * act, n * act, dpi);
+      for (int64_t e = 0; e < m * act; ++e) {
+        const float t = pi[e] / max_a;
+        dpi[e] = dpi[e] * max_a * (1.0f - t * t);
+      }
+      nn::fused::backward(actor_net_[h], tape_actor_[h], dpi, nullptr);
     });
     actor_adam_->advance();
     const float tau = static_cast<float>(config_.tau);
@@ -223,9 +217,7 @@ class Td3 : public Algorithm {
       fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>(),
                              &actor_target_flat_, tau);
     });
-    double loss = -lambda * q_mean;
-    if (config_.bc) loss += (mse[0] + mse[1]) / static_cast<double>(n * act);
-    return loss;
+    return losses::td3_bc_actor_loss(lambda, q_mean, config_.bc, mse[0] + mse[1], n * act);
   }
 
   nn::fused::Mlp actor_net_[2], actor_target_net_[2], critic_net_[2], critic_target_net_[2],

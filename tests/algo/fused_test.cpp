@@ -4,10 +4,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <optional>
 #include <sstream>
 
 #include "algo/algorithm.h"
-#include "algo/losses.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -143,6 +143,51 @@ TEST(Fused, FlatParametersSurviveACheckpointRoundTrip) {
 
 // ---- whole updates against the same updates in torch ops ---------------------------------
 
+// The losses in torch ops, for autograd (the fused updates' own are algo/losses.h). Shapes [B]
+// unless noted.
+namespace reference {
+
+// r + discount * (1 - terminal) * next_value, not differentiated.
+torch::Tensor td_target(const torch::Tensor& rewards, const torch::Tensor& discounts,
+                        const torch::Tensor& terminals, const torch::Tensor& next_value) {
+  return (rewards + discounts * (1.0 - terminals) * next_value).detach();
+}
+
+// IQL's expectile regression, mean(|tau - 1(u < 0)| * u^2), u = target - prediction.
+torch::Tensor expectile_loss(const torch::Tensor& u, double tau) {
+  const auto weight = torch::where(u < 0, torch::full_like(u, 1.0 - tau), torch::full_like(u, tau));
+  return (weight * u * u).mean();
+}
+
+// IQL's advantage weights, exp(temperature * advantage) clipped at max_weight.
+torch::Tensor awr_weights(const torch::Tensor& advantage, double temperature, double max_weight) {
+  return torch::exp(temperature * advantage).clamp_max(max_weight);
+}
+
+// TD3+BC's actor loss, -lambda * mean(q) + mean((pi - a)^2), lambda = alpha / mean|q| (not
+// differentiated); policy_actions, dataset_actions [B, act_dim].
+torch::Tensor td3_bc_actor_loss(const torch::Tensor& q, const torch::Tensor& policy_actions,
+                                const torch::Tensor& dataset_actions, double alpha) {
+  const auto lambda = alpha / q.abs().mean().detach();
+  return -lambda * q.mean() + (policy_actions - dataset_actions).pow(2).mean();
+}
+
+// CQL(H)'s conservative term: mean over the batch of logsumexp over the 3N sampled actions of
+// [Q - log U, Q - log pi(.|s), Q - log pi(.|s')] minus Q(s, a_data). q_* and log_pi_* [B, N].
+torch::Tensor cql_conservative_term(const torch::Tensor& q_random, const torch::Tensor& q_policy,
+                                    const torch::Tensor& log_pi_policy,
+                                    const torch::Tensor& q_next_policy,
+                                    const torch::Tensor& log_pi_next_policy,
+                                    const torch::Tensor& q_data, int64_t act_dim,
+                                    double max_action) {
+  const double log_uniform = -static_cast<double>(act_dim) * std::log(2.0 * max_action);
+  const auto cat = torch::cat(
+      {q_random - log_uniform, q_policy - log_pi_policy, q_next_policy - log_pi_next_policy}, 1);
+  return (torch::logsumexp(cat, 1) - q_data).mean();
+}
+
+}  // namespace reference
+
 constexpr int64_t kObs = 3, kAct = 2, kRows = 16, kHidden = 16;
 
 TensorBatch random_batch(int64_t rows = kRows) {
@@ -205,11 +250,11 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
     {
       torch::NoGradGuard no_grad;
       target_q = std::get<0>(q_target->forward(sa).min(0)).squeeze(-1);
-      target = losses::td_target(b.rewards, b.discounts, b.terminals,
-                                 value->forward(b.next_observations).squeeze(-1));
+      target = reference::td_target(b.rewards, b.discounts, b.terminals,
+                                    value->forward(b.next_observations).squeeze(-1));
     }
     const auto adv = target_q - value->forward(b.observations).squeeze(-1);
-    const auto value_loss = losses::expectile_loss(adv, 0.7);
+    const auto value_loss = reference::expectile_loss(adv, 0.7);
     ov.zero_grad();
     value_loss.backward();
     ov.step();
@@ -218,7 +263,7 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
     oq.zero_grad();
     q_loss.backward();
     oq.step();
-    const auto w = losses::awr_weights(adv.detach(), 3.0, 100.0);
+    const auto w = reference::awr_weights(adv.detach(), 3.0, 100.0);
     const auto actor_loss = -(w * actor->log_prob(b.observations, b.actions)).mean();
     const double lr = 3e-4 * 0.5 * (1.0 + std::cos(std::numbers::pi * step / 10.0));
     for (auto& g : oa.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
@@ -267,8 +312,8 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
       const auto next_action =
           (actor_target->forward(b.next_observations) + noise).clamp(-max_a, max_a);
       const auto next_q = critic_target->forward(torch::cat({b.next_observations, next_action}, 1));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals,
-                                 std::get<0>(next_q.min(0)).squeeze(-1));
+      target = reference::td_target(b.rewards, b.discounts, b.terminals,
+                                    std::get<0>(next_q.min(0)).squeeze(-1));
     }
     const auto qs = critic->forward(torch::cat({b.observations, b.actions}, 1)).squeeze(-1);
     const auto critic_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
@@ -280,7 +325,7 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
     if (step % 2 == 0) {
       const auto pi = actor->forward(b.observations);
       const auto q_pi = critic->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
-      const auto actor_loss = losses::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);
+      const auto actor_loss = reference::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);
       oa.zero_grad();
       actor_loss.backward();
       oa.step();
@@ -322,6 +367,79 @@ TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) {
   }
 }
 
+// The SAC core (algo/sac_core.h) with torch ops and autograd, for the CQL and SAC references:
+// copies of an algorithm's actor and critics, the temperature, their optimisers, and a generator
+// seeded as the algorithm's, drawn from in the same order.
+struct SacCoreReference {
+  static constexpr double kMaxAction = 0.9;
+  SacCoreReference(Algorithm& algo, double actor_lr)
+      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction),
+        q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
+        q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
+        actor_optim(actor->parameters(), torch::optim::AdamOptions(actor_lr)),
+        q_optim(q->parameters(), torch::optim::AdamOptions(3e-4)),
+        alpha_optim(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4)) {
+    nn::hard_update(*actor, module_of(algo, "actor"));
+    nn::hard_update(*q, module_of(algo, "q"));
+    nn::hard_update(*q_target, module_of(algo, "q_target"));
+  }
+
+  // Q_k(o, a) of both members: [2, B].
+  static torch::Tensor both(nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& a) {
+    return net->forward(torch::cat({o, a}, 1)).squeeze(-1);
+  }
+  // r + discount (1 - terminal) (min_k Q'_k(s', a') [- alpha log pi(a'|s')]), a' ~ pi(s').
+  torch::Tensor td_target(const TensorBatch& b, std::optional<torch::Tensor> alpha) {
+    torch::NoGradGuard no_grad;
+    auto [next_action, next_log_pi] = actor->sample(b.next_observations, false, &gen);
+    auto next_value = std::get<0>(both(q_target, b.next_observations, next_action).min(0));
+    if (alpha) next_value = next_value - *alpha * next_log_pi;
+    return reference::td_target(b.rewards, b.discounts, b.terminals, next_value);
+  }
+  // sum_k mean (Q_k - y)^2 of q_data [2, B].
+  static torch::Tensor td_loss(const torch::Tensor& q_data, const torch::Tensor& target) {
+    return (q_data - target.unsqueeze(0)).pow(2).mean(1).sum();
+  }
+  // The critics' step on `loss`, then the targets' Polyak update.
+  void critic_step(const torch::Tensor& loss) {
+    q_optim.zero_grad();
+    loss.backward();
+    q_optim.step();
+    nn::soft_update(*q_target, *q, 0.005);
+  }
+  // The actor's step through the fixed critics at a~ ~ pi(s), then the temperature's on the same
+  // sample. Returns the actor's loss.
+  torch::Tensor policy_step(const torch::Tensor& obs, const torch::Tensor& alpha) {
+    auto [pi, log_pi] = actor->sample(obs, false, &gen);
+    torch::Tensor actor_loss;
+    {
+      const nn::FrozenParameters frozen(*q);
+      actor_loss = (alpha * log_pi - std::get<0>(both(q, obs, pi).min(0))).mean();
+      actor_optim.zero_grad();
+      actor_loss.backward();
+      actor_optim.step();
+    }
+    const auto alpha_loss = -(log_alpha * (log_pi.detach() + static_cast<double>(-kAct))).mean();
+    alpha_optim.zero_grad();
+    alpha_loss.backward();
+    alpha_optim.step();
+    return actor_loss;
+  }
+  void expect_matches(Algorithm& algo) {
+    expect_same_parameters(module_of(algo, "actor"), *actor, 1e-5, "actor");
+    expect_same_parameters(module_of(algo, "q"), *q, 1e-5, "q");
+    expect_same_parameters(module_of(algo, "q_target"), *q_target, 1e-5, "q_target");
+    EXPECT_NEAR(module_of(algo, "scalars").parameters()[0].item<double>(), log_alpha.item<double>(),
+                1e-6);
+  }
+
+  nn::TanhGaussianPolicy actor;
+  nn::EnsembleMlp q, q_target;
+  torch::Tensor log_alpha = torch::zeros({}, torch::requires_grad());
+  torch::optim::Adam actor_optim, q_optim, alpha_optim;
+  torch::Generator gen = at::detail::createCPUGenerator(11);
+};
+
 // CQL with torch ops and autograd: the update the fused one replaced, the same draws from a
 // generator seeded as the algorithm's.
 void cql_matches_autograd(bool lagrange) {
@@ -336,69 +454,38 @@ void cql_matches_autograd(bool lagrange) {
   if (lagrange) f.apply_override("lagrange=true");
   auto algo = entry.make(
       *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
-  const double max_a = 0.9, w = 5.0;  // conservative_weight, the same with the Lagrange variant
+  const double max_a = SacCoreReference::kMaxAction;
+  const double w = 5.0;  // conservative_weight, the same with the Lagrange variant
   const int64_t n = 3;
-  nn::TanhGaussianPolicy actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, max_a);
-  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::hard_update(*actor, module_of(*algo, "actor"));
-  nn::hard_update(*q, module_of(*algo, "q"));
-  nn::hard_update(*q_target, module_of(*algo, "q_target"));
-  auto log_alpha = torch::zeros({}, torch::requires_grad()),
-       log_alpha_prime = torch::zeros({}, torch::requires_grad());
-  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(1e-4));
-  torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
-  torch::optim::Adam oal(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4));
+  SacCoreReference sac(*algo, 1e-4);
+  auto log_alpha_prime = torch::zeros({}, torch::requires_grad());
   torch::optim::Adam oap(std::vector<torch::Tensor>{log_alpha_prime},
                          torch::optim::AdamOptions(3e-4));
-  auto gen = at::detail::createCPUGenerator(11);
-  auto qv = [](nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& act) {
-    return net->forward(torch::cat({o, act}, 1)).squeeze(-1);
-  };
+  auto& gen = sac.gen;
   for (int step = 0; step < 3; ++step) {
     const auto b = random_batch();
     const Metrics m = algo->update(b);
-    auto [pi, log_pi] = actor->sample(b.observations, false, &gen);
-    const auto alpha = log_alpha.exp();
-    const auto alpha_loss = -(log_alpha * (log_pi + static_cast<double>(-kAct)).detach()).mean();
-    oal.zero_grad();
-    alpha_loss.backward();
-    oal.step();
-    torch::Tensor actor_loss;
-    {
-      const nn::FrozenParameters frozen(*q);
-      actor_loss = (alpha.detach() * log_pi - std::get<0>(qv(q, b.observations, pi).min(0))).mean();
-      oa.zero_grad();
-      actor_loss.backward();
-      oa.step();
-    }
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      auto [next_action, unused] = actor->sample(b.next_observations, false, &gen);
-      target =
-          losses::td_target(b.rewards, b.discounts, b.terminals,
-                            std::get<0>(qv(q_target, b.next_observations, next_action).min(0)));
-    }
-    const auto q_data = qv(q, b.observations, b.actions);
-    const auto td_loss = (q_data - target.unsqueeze(0)).pow(2).mean(1).sum();
+    const auto actor_loss = sac.policy_step(b.observations, sac.log_alpha.exp().detach());
+    const auto target = sac.td_target(b, std::nullopt);  // no entropy term
+    const auto q_data = SacCoreReference::both(sac.q, b.observations, b.actions);
+    const auto td_loss = SacCoreReference::td_loss(q_data, target);
     const auto obs_rep = b.observations.repeat_interleave(n, 0),
                next_rep = b.next_observations.repeat_interleave(n, 0);
     const auto random_actions = torch::rand({kRows * n, kAct}, gen) * (2.0 * max_a) - max_a;
     torch::Tensor pi_s, logp_s, pi_next, logp_next;
     {
       torch::NoGradGuard no_grad;
-      std::tie(pi_s, logp_s) = actor->sample(obs_rep, false, &gen);
-      std::tie(pi_next, logp_next) = actor->sample(next_rep, false, &gen);
+      std::tie(pi_s, logp_s) = sac.actor->sample(obs_rep, false, &gen);
+      std::tie(pi_next, logp_next) = sac.actor->sample(next_rep, false, &gen);
     }
-    const auto q_rand = qv(q, obs_rep, random_actions).view({2, kRows, n});
-    const auto q_pi_s = qv(q, obs_rep, pi_s).view({2, kRows, n});
-    const auto q_pi_next = qv(q, obs_rep, pi_next).view({2, kRows, n});
+    const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
+    const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
+    const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
     torch::Tensor gap = torch::zeros({});
     for (int64_t i = 0; i < 2; ++i) {
-      gap = gap + losses::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
-                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
-                                                kAct, max_a);
+      gap = gap + reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
+                                                   q_pi_next[i], logp_next.view({kRows, n}),
+                                                   q_data[i], kAct, max_a);
     }
     torch::Tensor conservative = w * gap;
     if (lagrange) {
@@ -410,22 +497,15 @@ void cql_matches_autograd(bool lagrange) {
       alpha_prime_loss.backward();
       oap.step();
     }
-    const auto q_loss = td_loss + conservative;
-    oq.zero_grad();
-    q_loss.backward();
-    oq.step();
-    nn::soft_update(*q_target, *q, 0.005);
+    sac.critic_step(td_loss + conservative);
 
     EXPECT_NEAR(m.at("td_loss"), td_loss.item<double>(), 1e-5 * (1 + td_loss.item<double>()));
     EXPECT_NEAR(m.at("cql_gap"), gap.item<double>() / 2, 1e-5 * (1 + std::abs(gap.item<double>())));
     EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
                 1e-5 * (1 + std::abs(actor_loss.item<double>())));
-    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
-    expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
-    expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
+    sac.expect_matches(*algo);
     auto scalars = module_of(*algo, "scalars").parameters();
     ASSERT_EQ(scalars.size(), 2u);
-    EXPECT_NEAR(scalars[0].item<double>(), log_alpha.item<double>(), 1e-6);
     EXPECT_NEAR(scalars[1].item<double>(), log_alpha_prime.item<double>(), 1e-6);
   }
 }
@@ -437,60 +517,21 @@ TEST(Fused, CqlLagrangeUpdateMatchesAutograd) { cql_matches_autograd(true); }
 TEST(Fused, SacUpdateMatchesAutograd) {
   torch::manual_seed(14);
   auto algo = make("sac");
-  const double max_a = 0.9;
-  nn::TanhGaussianPolicy actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, max_a);
-  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::hard_update(*actor, module_of(*algo, "actor"));
-  nn::hard_update(*q, module_of(*algo, "q"));
-  nn::hard_update(*q_target, module_of(*algo, "q_target"));
-  auto log_alpha = torch::zeros({}, torch::requires_grad());
-  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
-  torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
-  torch::optim::Adam oal(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4));
-  auto gen = at::detail::createCPUGenerator(11);
-  auto qv = [](nn::EnsembleMlp& net, const torch::Tensor& o, const torch::Tensor& act) {
-    return net->forward(torch::cat({o, act}, 1)).squeeze(-1);
-  };
+  SacCoreReference sac(*algo, 3e-4);
   for (int step = 0; step < 3; ++step) {
     const auto b = random_batch();
     const Metrics m = algo->update(b);
-    const auto alpha = log_alpha.exp().detach();
-    torch::Tensor target;
-    {
-      torch::NoGradGuard no_grad;
-      auto [next_action, next_log_pi] = actor->sample(b.next_observations, false, &gen);
-      const auto next_q = std::get<0>(qv(q_target, b.next_observations, next_action).min(0));
-      target = losses::td_target(b.rewards, b.discounts, b.terminals, next_q - alpha * next_log_pi);
-    }
+    const auto alpha = sac.log_alpha.exp().detach();
+    const auto target = sac.td_target(b, alpha);
     const auto q_loss =
-        (qv(q, b.observations, b.actions) - target.unsqueeze(0)).pow(2).mean(1).sum();
-    oq.zero_grad();
-    q_loss.backward();
-    oq.step();
-    auto [pi, log_pi] = actor->sample(b.observations, false, &gen);
-    torch::Tensor actor_loss;
-    {
-      const nn::FrozenParameters frozen(*q);
-      actor_loss = (alpha * log_pi - std::get<0>(qv(q, b.observations, pi).min(0))).mean();
-      oa.zero_grad();
-      actor_loss.backward();
-      oa.step();
-    }
-    const auto alpha_loss = -(log_alpha * (log_pi.detach() + static_cast<double>(-kAct))).mean();
-    oal.zero_grad();
-    alpha_loss.backward();
-    oal.step();
-    nn::soft_update(*q_target, *q, 0.005);
+        SacCoreReference::td_loss(SacCoreReference::both(sac.q, b.observations, b.actions), target);
+    sac.critic_step(q_loss);
+    const auto actor_loss = sac.policy_step(b.observations, alpha);
 
     EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
     EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
                 1e-5 * (1 + std::abs(actor_loss.item<double>())));
-    expect_same_parameters(module_of(*algo, "actor"), *actor, 1e-5, "actor");
-    expect_same_parameters(module_of(*algo, "q"), *q, 1e-5, "q");
-    expect_same_parameters(module_of(*algo, "q_target"), *q_target, 1e-5, "q_target");
-    EXPECT_NEAR(module_of(*algo, "scalars").parameters()[0].item<double>(),
-                log_alpha.item<double>(), 1e-6);
+    sac.expect_matches(*algo);
   }
 }
 

@@ -16,6 +16,7 @@
 
 #include "algo/algorithm.h"
 #include "algo/fused_steps.h"
+#include "algo/losses.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/thread_pool.h"
@@ -65,11 +66,9 @@ class Iql : public Algorithm {
         q_flat_(*q_),
         q_target_flat_(*q_target_),
         value_flat_(*value_),
-        actor_adam_(actor_flat_.size(),
-                    nn::fused::AdamOptions{.lr = static_cast<float>(c.actor_lr)}),
-        q_adam_(q_flat_.size(), nn::fused::AdamOptions{.lr = static_cast<float>(c.critic_lr)}),
-        value_adam_(value_flat_.size(),
-                    nn::fused::AdamOptions{.lr = static_cast<float>(c.value_lr)}) {
+        actor_adam_(fused_steps::flat_adam(actor_flat_, c.actor_lr)),
+        q_adam_(fused_steps::flat_adam(q_flat_, c.critic_lr)),
+        value_adam_(fused_steps::flat_adam(value_flat_, c.value_lr)) {
     nn::hard_update(*q_target_, *q_);
     // Half h of the batch writes its gradients into buffer h (h = 0: the FlatParameters' own).
     actor_grad1_ = torch::zeros({actor_flat_.size()});
@@ -112,7 +111,6 @@ class Iql : public Algorithm {
     fused_steps::task_pool(pool_);
     const int64_t split = n / 2;
     const float expectile = static_cast<float>(config_.expectile);
-    const float inv_n = 1.0f / static_cast<float>(n);
 
     pool_->parallel_for(2, [&](int64_t hi) {
       Half& h = halves_[hi];
@@ -126,17 +124,14 @@ class Iql : public Algorithm {
       nn::fused::forward(h.value, s2 + r0 * obs, m, h.tape_v_next);
       const float *q1 = h.tape_target[0].output(), *q2 = h.tape_target[1].output();
       const float *v = h.tape_v.output(), *vn = h.tape_v_next.output();
+      float* advantage = advantage_.data() + r0;
       for (int64_t i = 0; i < m; ++i) {
-        const int64_t j = r0 + i;
-        target_[j] = r[j] + disc[j] * (1.0f - term[j]) * vn[i];  // TD target for Q
-        const float u = std::min(q1[i], q2[i]) - v[i];           // advantage
-        advantage_[j] = u;
-        // V: expectile regression towards the target Q, L = mean(|tau - 1(u < 0)| u^2).
-        const float w = u < 0 ? 1.0f - expectile : expectile;
-        h.stats.value_loss += static_cast<double>(w) * u * u;
-        h.stats.advantage += u;
-        dv_[j] = -2.0f * w * u * inv_n;
+        advantage[i] = std::min(q1[i], q2[i]) - v[i];
+        h.stats.advantage += advantage[i];
       }
+      losses::td_target(r + r0, disc + r0, term + r0, vn, m, target_.data() + r0);  // for Q
+      // V: expectile regression towards the target Q, u = the advantage.
+      h.stats.value_loss = losses::expectile_loss(advantage, m, expectile, n, dv_.data() + r0);
       nn::fused::backward(h.value, h.tape_v, dv_.data() + r0, nullptr);
       for (int k = 0; k < 2; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2
         const auto [loss, q_sum] = fused_steps::td_member_step(h.q[k], h.tape_q[k], sa,
@@ -244,7 +239,7 @@ class Iql : public Algorithm {
     float* dmean = dmean_.data() + r0 * act;
     double loss = 0;
     for (int64_t i = 0; i < m; ++i) {
-      const float w = std::min(std::exp(beta * advantage_[r0 + i]), max_w);
+      const float w = losses::awr_weight(advantage_[r0 + i], beta, max_w);
       const float coef = -w / static_cast<float>(n);  // dL/dlog_prob
       double log_prob = -log_std_sum - static_cast<double>(act) * kLogSqrt2Pi;
       for (int64_t j = 0; j < act; ++j) {

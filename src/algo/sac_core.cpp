@@ -1,0 +1,141 @@
+#include "algo/sac_core.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "algo/losses.h"
+
+namespace stitch {
+
+SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed)
+    : Algorithm(seed),
+      dims_(dims),
+      actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action),
+      q_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
+      q_target_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
+      actor_flat_(*actor_),
+      policy_(*actor_, actor_flat_, actor_flat_.grad()),
+      options_(options),
+      log_alpha_(torch::full({}, std::log(options.initial_alpha), torch::requires_grad())),
+      q_flat_(*q_),
+      q_target_flat_(*q_target_),
+      actor_adam_(fused_steps::flat_adam(actor_flat_, options.actor_lr)),
+      q_adam_(fused_steps::flat_adam(q_flat_, options.critic_lr)),
+      alpha_optim_(std::vector<torch::Tensor>{log_alpha_},
+                   torch::optim::AdamOptions(options.alpha_lr)) {
+  nn::hard_update(*q_target_, *q_);
+  scalars_->register_parameter("log_alpha", log_alpha_);
+  for (int k = 0; k < 2; ++k) {
+    q_net_[k] = nn::fused_member(*q_, k, q_flat_, q_flat_.grad());
+    q_frozen_[k] = nn::fused_member(*q_, k, q_flat_, nullptr);
+    q_target_net_[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
+  }
+}
+
+double SacCore::temperature() const { return std::exp(log_alpha_.item<double>()); }
+
+const float* SacCore::td_target(const fused_steps::RawBatch& b,
+                                std::optional<double> entropy_alpha) {
+  const int64_t rows = b.rows, obs = dims_.obs_dim, act = dims_.act_dim;
+  const auto eps = torch::randn({rows, act}, generator_);
+  next_action_.resize(static_cast<size_t>(rows * act));
+  next_log_pi_.resize(static_cast<size_t>(rows));
+  target_.resize(static_cast<size_t>(rows));
+  x_.resize(static_cast<size_t>(rows * (obs + act)));
+  policy_.sample(b.s2, rows, eps.data_ptr<float>(), next_action_.data(), next_log_pi_.data());
+  nn::fused::concat_columns(b.s2, obs, next_action_.data(), act, rows, x_.data());
+  tasks().parallel_for(2, [&](int64_t k) {
+    nn::fused::forward(q_target_net_[k], x_.data(), rows, tape_target_[k]);
+  });
+  const float *t1 = tape_target_[0].output(), *t2 = tape_target_[1].output();
+  float* next_value = target_.data();
+  for (int64_t i = 0; i < rows; ++i) next_value[i] = std::min(t1[i], t2[i]);
+  if (entropy_alpha) {
+    const float alpha = static_cast<float>(*entropy_alpha);
+    for (int64_t i = 0; i < rows; ++i) next_value[i] -= alpha * next_log_pi_[i];
+  }
+  losses::td_target(b.r, b.discount, b.terminal, next_value, rows, target_.data());
+  return target_.data();
+}
+
+void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss) {
+  tasks().parallel_for(2, [&](int64_t k) {
+    nn::fused::forward(q_net_[k], x, rows, tape_q_[k]);
+    dq_[k].resize(static_cast<size_t>(rows));
+    loss(static_cast<int>(k), tape_q_[k].output(), dq_[k].data());
+    nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
+  });
+  q_adam_->advance();
+  const float tau = static_cast<float>(options_.tau);
+  tasks().parallel_for(2, [&](int64_t h) {
+    fused_steps::adam_half(static_cast<int>(h), q_adam_, q_flat_, nullptr, &q_target_flat_, tau);
+  });
+}
+
+SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, double alpha) {
+  const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+  const auto n = static_cast<size_t>(rows);
+  const auto eps = torch::randn({rows, act}, generator_);  // read by policy_.backward
+  pi_.resize(n * static_cast<size_t>(act));
+  log_pi_.resize(n);
+  policy_.sample(s, rows, eps.data_ptr<float>(), pi_.data(), log_pi_.data());
+
+  // Actor: Q_k(s, a~), the loss, back through each (fixed) critic to a~, then the policy.
+  x_.resize(n * static_cast<size_t>(cols));
+  nn::fused::concat_columns(s, obs, pi_.data(), act, rows, x_.data());
+  tasks().parallel_for(
+      2, [&](int64_t k) { nn::fused::forward(q_frozen_[k], x_.data(), rows, tape_frozen_[k]); });
+  for (auto& v : dq_) v.resize(n);
+  dlog_pi_.resize(n);
+  const double actor_loss =
+      losses::min_q_actor_loss(tape_frozen_[0].output(), tape_frozen_[1].output(), log_pi_.data(),
+                               rows, alpha, dq_[0].data(), dq_[1].data(), dlog_pi_.data());
+  for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
+  tasks().parallel_for(2, [&](int64_t k) {
+    nn::fused::backward(q_frozen_[k], tape_frozen_[k], dq_[k].data(), dx_[k].data());
+  });
+  dpi_.resize(n * static_cast<size_t>(act));
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < act; ++j)
+      dpi_[i * act + j] = dx_[0][i * cols + obs + j] + dx_[1][i * cols + obs + j];
+  }
+  policy_.backward(dpi_.data(), dlog_pi_.data());
+  actor_adam_->step(actor_flat_);
+
+  // Temperature: -mean log_alpha (log pi(a~|s) + target entropy).
+  const auto temperature =
+      losses::sac_temperature_loss(log_pi_.data(), rows, options_.target_entropy);
+  scalar_adam_step(log_alpha_, alpha_optim_, temperature.d_log_alpha);
+  return {.actor_loss = actor_loss, .log_pi_mean = temperature.log_pi_mean};
+}
+
+void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {
+  p.mutable_grad() = torch::full({}, g);
+  optim.step();
+}
+
+void SacCore::load(torch::serialize::InputArchive& archive) {
+  Algorithm::load(archive);
+  for (auto* f : {&actor_flat_, &q_flat_, &q_target_flat_}) f->rebind();
+}
+
+torch::Tensor SacCore::act(const torch::Tensor& obs, bool deterministic) {
+  torch::NoGradGuard no_grad;
+  return actor_->sample(obs, deterministic, &generator_).first;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> SacCore::modules() {
+  return {{"actor", actor_.get()},           {"q", q_.get()},
+          {"q_target", q_target_.get()},     {"scalars", scalars_.get()},
+          {"actor_adam", actor_adam_.get()}, {"q_adam", q_adam_.get()}};
+}
+
+std::vector<std::pair<torch::Tensor, torch::Tensor>> SacCore::policy_layers() {
+  return actor_->action_layers();
+}
+
+std::vector<std::pair<std::string, torch::optim::Optimizer*>> SacCore::optimizers() {
+  return {{"alpha", &alpha_optim_}};
+}
+
+}  // namespace stitch

@@ -1,0 +1,125 @@
+// The SAC core that SAC (src/algo/online/sac.cpp) and CQL (src/algo/offline/cql.cpp) are built
+// on: Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications" (arXiv:1812.05905),
+// with automatic entropy tuning (Sec. 5) and twin Q networks with clipped double-Q targets.
+// It owns a tanh-Gaussian actor, the twin critics (one EnsembleMlp of 2) and their target
+// copies, the temperature alpha = exp(log_alpha) with its Adam, all trained on the fused path
+// (nn/fused_mlp.h), and the steps an update is made of:
+//
+//   td_target    y = r + discount (1 - terminal) (min_k Q'_k(s', a') [- alpha log pi(a'|s')]),
+//                a' ~ pi(s')
+//   critic_step  each critic's loss (the caller's: its value and dL/dQ), Adam, Polyak of the
+//                targets
+//   policy_step  actor: mean (alpha log pi(a~|s) - min_k Q_k(s, a~)), a~ ~ pi(s)
+//                reparameterised, the critics' weights fixed; then temperature: -mean log_alpha
+//                (log pi(a~|s) + target_entropy) on the same sample
+//
+// The losses' arithmetic is in algo/losses.h. A subclass writes update() from these steps in its
+// paper's order: Sac as they are, Cql with its conservative term in its critic loss and a
+// backup without the entropy term. Every random draw comes from generator_ when a step is
+// called, so an update's draws are in the order of its calls. The two critics run as two tasks
+// on the compute threads, single-threaded BLAS each (call update() under SingleThreadedBlas), so
+// 1 and 2 threads give the same numbers.
+//
+// Checkpoints: modules actor, q, q_target, scalars (log_alpha, then what a subclass registers),
+// actor_adam, q_adam; optimiser alpha (a subclass may add its own).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "algo/algorithm.h"
+#include "algo/fused_steps.h"
+#include "core/thread_pool.h"
+#include "nn/nn.h"
+
+namespace stitch {
+
+struct SacCoreOptions {
+  double actor_lr;
+  double critic_lr;
+  double alpha_lr;              // the temperature's Adam
+  double tau;                   // Polyak rate of the target critics
+  double initial_alpha;         // the temperature at the start
+  double target_entropy;        // of the temperature's loss
+  std::vector<int64_t> hidden;  // hidden widths of the actor and of each critic
+};
+
+// The options from an algorithm config with SAC's keys (actor_lr, critic_lr, alpha_lr, tau,
+// widths()).
+template <typename Config>
+SacCoreOptions sac_core_options(const Config& c, double initial_alpha, double target_entropy) {
+  return {.actor_lr = c.actor_lr,
+          .critic_lr = c.critic_lr,
+          .alpha_lr = c.alpha_lr,
+          .tau = c.tau,
+          .initial_alpha = initial_alpha,
+          .target_entropy = target_entropy,
+          .hidden = c.widths()};
+}
+
+class SacCore : public Algorithm {
+ public:
+  void load(torch::serialize::InputArchive& archive) override;
+  // a ~ pi(obs) (deterministic: max_action tanh(mean)); draws from generator_.
+  torch::Tensor act(const torch::Tensor& obs, bool deterministic) override;
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules() override;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override;
+
+ protected:
+  SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed);
+
+  // The temperature alpha = exp(log_alpha) now.
+  double temperature() const;
+  // The pool of the two critic tasks.
+  ThreadPool& tasks() { return fused_steps::task_pool(pool_); }
+
+  // The TD target of the batch's rows from a' ~ pi(s') (noise [rows, act_dim] drawn now):
+  // y = r + discount (1 - terminal) (min_k Q'_k(s', a') - entropy_alpha log pi(a'|s')), without
+  // the entropy term when entropy_alpha is empty. Returns y [rows], valid until the next call.
+  const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha);
+
+  // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).
+  using CriticLoss = std::function<void(int k, const float* q, float* dq)>;
+  // One step of both critics on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the two
+  // members as two tasks), then Adam and the Polyak update of the target critics.
+  void critic_step(const float* x, int64_t rows, const CriticLoss& loss);
+
+  struct PolicyStepResult {
+    double actor_loss;
+    double log_pi_mean;  // of the actor's sample (-entropy)
+  };
+  // The actor's step at a~ ~ pi(s) (noise [rows, act_dim] drawn now) through the critics (their
+  // weights fixed) with temperature `alpha`, then the temperature's step on that log pi(a~|s).
+  PolicyStepResult policy_step(const float* s, int64_t rows, double alpha);
+
+  // One Adam step of a scalar (a temperature or a Lagrange multiplier) whose gradient is g.
+  static void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
+
+  AlgoDims dims_;
+  nn::TanhGaussianPolicy actor_;
+  nn::EnsembleMlp q_, q_target_;
+  std::shared_ptr<torch::nn::Module> scalars_ = std::make_shared<torch::nn::Module>();
+  nn::FlatParameters actor_flat_;
+  nn::FusedTanhGaussian policy_;  // the actor's fused view; writes its gradients
+
+ private:
+  SacCoreOptions options_;
+  torch::Tensor log_alpha_;
+  nn::FlatParameters q_flat_, q_target_flat_;
+  nn::FlatAdam actor_adam_, q_adam_;
+  torch::optim::Adam alpha_optim_;  // one scalar: torch's Adam is fine
+
+  nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];  // members: trained, fixed, target
+  nn::fused::Tape tape_q_[2], tape_frozen_[2], tape_target_[2];
+  std::vector<float> next_action_, next_log_pi_, target_, x_, dq_[2], dx_[2], pi_, log_pi_, dpi_,
+      dlog_pi_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace stitch
