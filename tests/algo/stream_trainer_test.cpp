@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "track/run_files.h"
 #include "algo/trainer.h"
 #include "core/error.h"
 #include "deploy/policy.h"
+#include "track/run_files.h"
 
 namespace stitch {
 namespace {
