@@ -37,5 +37,6 @@ void add_bench_command(CLI::App& app);
 void add_suite_commands(CLI::App& app);
 void add_runs_commands(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace stitch::cli

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   add_suite_commands(app);
   add_runs_commands(app);
   add_report_command(app);
+  add_sweep_command(app);
   add_bench_command(app);
 
   try {

@@ -1,0 +1,50 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "track/sweep.h"
+
+namespace stitch::cli {
+
+void add_sweep_command(CLI::App& app) {
+  auto o = std::make_shared<SweepOptions>();
+  auto shard = std::make_shared<std::string>("0/1");
+  auto* cmd = app.add_subcommand(
+      "sweep",
+      "train a grid of algorithms x datasets x seeds in worker processes, resumable "
+      "(docs/sweep.md); ends with a report");
+  cmd->add_option("grid", o->grid, "GRID.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", o->out, "directory of the cells' run directories (default runs)");
+  cmd->add_option("--workers", o->workers, "training processes at once; each gets --threads / N")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--shard", *shard,
+                  "I/N: run only cells i with i % N == I (split a sweep over machines or jobs)");
+  cmd->add_flag("--retry-failed", o->retry_failed, "run failed cells again");
+  cmd->add_option("--replicates", o->report_replicates, "bootstrap replicates of the report")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([o, shard] {
+    setup_runtime(false);
+    const size_t slash = shard->find('/');
+    try {
+      if (slash == std::string::npos) throw std::invalid_argument(*shard);
+      o->shard_index = std::stoi(shard->substr(0, slash));
+      o->shard_count = std::stoi(shard->substr(slash + 1));
+    } catch (const std::exception&) {
+      fail("--shard: expected I/N (e.g. 0/4), got '{}'", *shard);
+    }
+    o->total_threads = global_options().threads > 1
+                           ? global_options().threads
+                           : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const SweepResult r = run_sweep(*o, self);
+    fmt::print("sweep: {} finished, {} failed, {} finished before{}\n", r.finished, r.failed,
+               r.skipped, r.report_dir.empty() ? "" : "; report " + r.report_dir + "/index.html");
+    for (const auto& name : r.failed_cells) fmt::print("failed: {}\n", name);
+    if (r.failed > 0) fail("{} cell(s) failed; see {}/logs/", r.failed, o->out);
+  });
+}
+
+}  // namespace stitch::cli

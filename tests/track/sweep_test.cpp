@@ -1,0 +1,195 @@
+// stitch sweep: the grid's cells, a sweep killed with SIGKILL and rerun ends with the scores of
+// an uninterrupted one, and shards cover the grid exactly once.
+#include "track/sweep.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+#include "data/collect.h"
+#include "data/io.h"
+#include "env/registry.h"
+#include "testing/run_command.h"
+#include "track/runs.h"
+
+namespace stitch {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class SweepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           fmt::format("stitch_sweep_{}_{}", getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto env = make_env("pendulum-v1");
+    auto policy = make_scripted_policy("pendulum-v1");
+    save_dataset(collect(*env, *policy, {.transitions = 1000, .seed = 5, .gaussian_noise = 0.5}),
+                 (dir_ / "pendulum-noisy.hdf5").string(), {});
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string grid(const nlohmann::json& j) {
+    const fs::path p = dir_ / "grid.json";
+    std::ofstream(p) << j.dump();
+    return p.string();
+  }
+  nlohmann::json toy(int64_t steps) const {
+    return {{"algos", {"bc", "td3_bc"}},
+            {"datasets", {(dir_ / "pendulum-noisy.hdf5").string()}},
+            {"seeds", {0, 1}},
+            {"steps", steps},
+            {"set",
+             {{"checkpoint_every", 100},
+              {"log_every", 100},
+              {"eval_every", 500},
+              {"eval_episodes", 2},
+              {"bc.hidden", 16},
+              {"td3_bc.hidden", 16}}}};
+  }
+  // Each cell's final mean return.
+  std::map<std::string, double> finals(const fs::path& out) {
+    std::map<std::string, double> m;
+    for (const RunSummary& r : find_runs(out.string())) {
+      if (!r.evaluations.empty()) m[r.name] = r.evaluations.back().mean;
+    }
+    return m;
+  }
+  fs::path dir_;
+};
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+TEST_F(SweepTest, CellsHaveStableNamesAndTheirOwnKeys) {
+  const auto cells = sweep_cells(grid(toy(300)), "out");
+  ASSERT_EQ(cells.size(), 4u);
+  EXPECT_EQ(cells[0].name, "bc-pendulum-noisy-s0");
+  EXPECT_EQ(cells[3].name, "td3_bc-pendulum-noisy-s1");
+  EXPECT_EQ(cells[0].run_dir, "out/bc-pendulum-noisy-s0");
+  const auto& args = cells[0].train_args;
+  EXPECT_NE(std::find(args.begin(), args.end(), "bc.hidden=16"), args.end());
+  EXPECT_EQ(std::find(args.begin(), args.end(), "td3_bc.hidden=16"), args.end());
+  // The env came from the dataset's metadata.
+  EXPECT_NE(std::find(args.begin(), args.end(), "pendulum-v1"), args.end());
+  EXPECT_THAT(error_of([&] {
+                sweep_cells(grid({{"algos", {"bc"}}, {"seeds", {0}}, {"oops", 1}}), "o");
+              }),
+              HasSubstr("unknown grid key 'oops'"));
+  EXPECT_THAT(error_of([&] {
+                sweep_cells(grid({{"algos", {"bc"}}, {"datasets", {"x.hdf5"}}}), "o");
+              }),
+              HasSubstr("needs 'seeds'"));
+}
+
+TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
+  const std::string g = grid(toy(3000));
+  const std::string cli = STITCH_CLI_PATH;
+  const auto whole =
+      testing::run_command(fmt::format("{} --log-level warn sweep {} --workers 2 --out {} "
+                                       "--replicates 100",
+                                       cli, g, (dir_ / "whole").string()));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_TRUE(fs::exists(dir_ / "whole" / "report" / "index.html"));
+  const auto expected = finals(dir_ / "whole");
+  ASSERT_EQ(expected.size(), 4u);
+
+  // Killed (SIGKILL, its workers with it) part-way, then rerun: finished cells are skipped,
+  // killed ones resume from their checkpoints.
+  const fs::path out = dir_ / "killed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    execl(cli.c_str(), cli.c_str(), "sweep", g.c_str(), "--workers", "2", "--out", out.c_str(),
+          "--replicates", "100", nullptr);
+    _exit(127);
+  }
+  // Kill it once a cell has written a checkpoint but before the sweep ends.
+  for (int t = 0; t < 1000; ++t) {
+    bool checkpointed = false;
+    if (fs::exists(out)) {
+      for (const auto& e : fs::directory_iterator(out)) {
+        checkpointed |= fs::exists(e.path() / "checkpoints" / "latest.pt");
+      }
+    }
+    if (checkpointed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the workers die with it
+  const auto rerun = testing::run_command(fmt::format(
+      "{} --log-level warn sweep {} --workers 2 --out {} --replicates 100", cli, g, out.string()));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(finals(out), expected);
+  int resumed = 0;  // the kill fell inside training: some cell went on from a checkpoint
+  for (const RunSummary& r : find_runs(out.string())) {
+    const auto meta = nlohmann::json::parse(testing::read_file(r.dir + "/meta.json"));
+    resumed += !meta.value("resumed_at", nlohmann::json::array()).empty();
+  }
+  EXPECT_GE(resumed, 1);
+  // A third run has nothing to do.
+  const auto again = testing::run_command(
+      fmt::format("{} --log-level warn sweep {} --out {} --replicates 100", cli, g, out.string()));
+  EXPECT_THAT(again.out, HasSubstr("0 finished, 0 failed, 4 finished before"));
+}
+
+TEST_F(SweepTest, ShardsCoverTheGridExactlyOnce) {
+  const std::string g = grid(toy(200));
+  const fs::path out = dir_ / "sharded";
+  const std::string bin = STITCH_CLI_PATH;
+  const SweepResult a = run_sweep(
+      {.grid = g, .out = out.string(), .shard_index = 0, .shard_count = 2, .report_replicates = 50},
+      bin);
+  const SweepResult b = run_sweep(
+      {.grid = g, .out = out.string(), .shard_index = 1, .shard_count = 2, .report_replicates = 50},
+      bin);
+  EXPECT_EQ(a.finished, 2);
+  EXPECT_EQ(b.finished, 2);
+  EXPECT_EQ(a.skipped + b.skipped, 0);
+  std::set<std::string> names;
+  for (const RunSummary& r : find_runs(out.string())) {
+    EXPECT_EQ(r.status, "finished") << r.name;
+    names.insert(r.name);
+    // Each cell started once and was never resumed.
+    const auto meta = nlohmann::json::parse(testing::read_file(r.dir + "/meta.json"));
+    EXPECT_TRUE(meta.value("resumed_at", nlohmann::json::array()).empty()) << r.name;
+  }
+  EXPECT_EQ(names.size(), 4u);
+  // A failing cell is recorded and does not stop the others.
+  nlohmann::json bad = toy(200);
+  bad["set"]["td3_bc.alpha"] = "-3";
+  const SweepResult c = run_sweep(
+      {.grid = grid(bad), .out = (dir_ / "bad").string(), .workers = 2, .report_replicates = 50},
+      bin);
+  EXPECT_EQ(c.finished, 2);
+  EXPECT_EQ(c.failed, 2);
+  const auto status =
+      nlohmann::json::parse(testing::read_file((dir_ / "bad" / "sweep-0-of-1.json").string()));
+  EXPECT_THAT(status.dump(), HasSubstr("td3_bc.alpha"));
+}
+
+}  // namespace
+}  // namespace stitch
