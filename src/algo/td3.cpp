@@ -110,7 +110,9 @@ class Td3 : public Algorithm {
           critic_net_[k], tape_critic_[k], sa_.data(), target_.data(), n, n, dq_[k]);
     });
     // Adam; on actor steps also the critics' Polyak update (nothing below reads the targets).
-    const bool actor_step_now = steps_ % config_.policy_freq == 0;
+    // Updates 2, 4, 6, ... (policy_freq 2) move the actor and the targets: the authors count
+    // updates from 1 and check after counting (sfujim/TD3, TD3.py; the same in TD3_BC and CORL).
+    const bool actor_step_now = (steps_ + 1) % config_.policy_freq == 0;
     const float tau = static_cast<float>(config_.tau);
     critic_adam_->advance();
     in_halves([&](int h) {

@@ -322,7 +322,7 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
     oc.step();
     EXPECT_NEAR(m.at("critic_loss"), critic_loss.item<double>(),
                 1e-5 * (1 + critic_loss.item<double>()));
-    if (step % 2 == 0) {
+    if ((step + 1) % 2 == 0) {  // the authors' delay: updates 2, 4, ... move the actor
       const auto pi = actor->forward(b.observations);
       const auto q_pi = critic->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
       const auto actor_loss = reference::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);

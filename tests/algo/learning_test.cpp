@@ -69,7 +69,7 @@ EvalResult run(const std::string& algo, const Data& data, int64_t steps, int64_t
 //
 // Measured on 2026-12-03 (mean of 3 seeds, 20 evaluation episodes each): BC (2x64, 5,000 steps)
 // -871; IQL (2x256, 3,000 steps) -201; CQL (2x64, 4 sampled actions, 8,000 steps) -310; TD3+BC
-// (2x64, 10,000 steps) with alpha 40 -266, but with the paper's alpha 2.5 -820 at 15,000 steps:
+// (2x64, 10,000 steps) with alpha 40 -272, but with the paper's alpha 2.5 -820 at 15,000 steps:
 // on this mixture its BC term dominates, so the test raises alpha to let a broken Q term show.
 // The margin, 300, is about half the smallest gap measured (562, CQL).
 constexpr double kMargin = 300.0;
