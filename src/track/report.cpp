@@ -80,8 +80,9 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
                       g.normalized ? cell(g.optimality_gap) : "-");
   }
   md +=
-      "\nScores are each run's last evaluation: D4RL-normalised where the suite has reference "
-      "returns for the env, "
+      "\nScores are each run's last evaluation: normalised with the suite's reference returns "
+      "(suite/references.json: its random and expert behaviour policies, 0 = random, 100 = expert; "
+      "D4RL's definition, not D4RL's references) where the env has them, "
       "else the raw mean return. Intervals: 95% percentile bootstrap over seeds (rliable, Agarwal "
       "et al. 2021).\n";
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
@@ -280,7 +281,9 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
       "rliable, Agarwal et al. 2021).</p>\n",
       svg::escape(o.title), runs.size(), groups.size(),
       all_normalized
-          ? "the D4RL-normalised score (0 = random, 100 = expert)"
+          ? "the score normalised with the suite's reference returns (its random and expert "
+            "behaviour policies: 0 = random, 100 = expert; eval.jsonl also holds the score "
+            "against D4RL's published references where D4RL has the task)"
           : "the raw mean return, or the normalised score where the env has reference returns",
       100 * o.confidence, o.replicates, o.seed);
   html += "<h2>Summary</h2>\n" + html_table(groups) + "<h2>Charts</h2>\n";

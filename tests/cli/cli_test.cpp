@@ -227,5 +227,14 @@ TEST(Cli, ASecondWriterOfARunDirectoryIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
+// The suite is found wherever stitch runs from (beside the binary, in the repository).
+TEST(Cli, SuiteListWorksOutsideTheRepository) {
+  const CommandResult r =
+      testing::run_command("cd / && " + std::string(STITCH_CLI_PATH) +
+                           " --log-level warn suite list --data-dir /nonexistent");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("hopper-v4-medium-replay"));
+}
+
 }  // namespace
 }  // namespace stitch
