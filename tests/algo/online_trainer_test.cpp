@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "data/sampler.h"
+#include "testing/errors.h"
 #include "testing/run_command.h"
 
 namespace stitch {
@@ -74,14 +75,7 @@ class OnlineTrainerTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 TEST_F(OnlineTrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   for (const std::string algo : {"sac", "td3"}) {

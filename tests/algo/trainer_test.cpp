@@ -16,6 +16,7 @@
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
+#include "testing/errors.h"
 #include "testing/run_command.h"
 #include "testing/thread_policy.h"
 
@@ -70,14 +71,7 @@ class TrainerTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   for (const std::string algo : {"td3_bc", "iql", "cql"}) {

@@ -147,16 +147,21 @@ TEST(Cli, StreamingTrainEvalAndResume) {
 namespace stitch {
 namespace {
 
+// A short online SAC run in `run_dir` (its checkpoint: run_dir/checkpoints/latest.pt).
+void train_tiny_sac(const std::string& run_dir) {
+  const CommandResult t =
+      stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + run_dir +
+                   " --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
+                   "--set eval_episodes=1");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+}
+
 // Collecting with a trained policy: deterministic bytes, provenance in the metadata.
 TEST(Cli, CollectWithACheckpointIsByteIdenticalAndRecordsItsSource) {
   const std::string dir =
       ::testing::TempDir() + "stitch_cli_collect_ckpt_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
-  const CommandResult t =
-      stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + dir +
-                   "/run --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
-                   "--set eval_episodes=1");
-  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_NO_FATAL_FAILURE(train_tiny_sac(dir + "/run"));
   const std::string ckpt = dir + "/run/checkpoints/latest.pt";
   for (const char* out : {"/a.hdf5", "/b.hdf5"}) {
     const CommandResult c =
@@ -179,11 +184,7 @@ TEST(Cli, ExportedPolicyFileEvaluatesAndCollectsAsItsCheckpoint) {
   const std::string dir =
       ::testing::TempDir() + "stitch_cli_policy_file_" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
-  const CommandResult t =
-      stitch_quiet("train --algo sac --env pendulum-v1 --online --steps 400 --run-dir " + dir +
-                   "/run --set learning_starts=200 --set batch_size=32 --set sac.hidden=16 "
-                   "--set eval_episodes=1");
-  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_NO_FATAL_FAILURE(train_tiny_sac(dir + "/run"));
   const std::string ckpt = dir + "/run/checkpoints/latest.pt", file = dir + "/p.policy";
   ASSERT_EQ(stitch_quiet("export --checkpoint " + ckpt + " --out " + file).exit_code, 0);
   const CommandResult a =

@@ -16,11 +16,11 @@
 #include <random>
 #include <thread>
 
-#include "algo/training_loop.h"
 #include "core/rng.h"
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
+#include "testing/checkpoint_parameters.h"
 #include "testing/run_command.h"
 #include "testing/thread_policy.h"
 #include "track/runs.h"
@@ -48,14 +48,7 @@ pid_t spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
-std::vector<torch::Tensor> parameters(const fs::path& checkpoint) {
-  LoadedAlgorithm a = load_algorithm_checkpoint(checkpoint.string());
-  std::vector<torch::Tensor> out;
-  for (const auto& [name, module] : a.algo->modules()) {
-    for (const auto& p : module->parameters()) out.push_back(p.detach().clone());
-  }
-  return out;
-}
+using testing::checkpoint_parameters;
 
 TEST(Crash, TwentyKillsAndResumesEndInTheUninterruptedState) {
   const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_crash_{}", getpid());
@@ -99,7 +92,8 @@ TEST(Crash, TwentyKillsAndResumesEndInTheUninterruptedState) {
     return status;
   };
   ASSERT_EQ(finish(spawn(train_args(dir / "full"))), 0);
-  const auto expected = parameters(dir / "full" / "checkpoints" / "latest.pt");
+  const auto expected =
+      checkpoint_parameters((dir / "full" / "checkpoints" / "latest.pt").string());
 
   const fs::path run = dir / "killed";
   Rng rng(2026);
@@ -126,7 +120,7 @@ TEST(Crash, TwentyKillsAndResumesEndInTheUninterruptedState) {
     }
   }
   EXPECT_EQ(kills, 20);
-  const auto got = parameters(run / "checkpoints" / "latest.pt");
+  const auto got = checkpoint_parameters((run / "checkpoints" / "latest.pt").string());
   ASSERT_EQ(got.size(), expected.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(torch::equal(got[i], expected[i])) << i;
   // The logs hold each step once, and the run reads back as finished.

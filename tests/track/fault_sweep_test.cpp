@@ -27,6 +27,7 @@
 #include "deploy/policy.h"
 #include "env/registry.h"
 #include "suite/suite.h"
+#include "testing/checkpoint_parameters.h"
 #include "testing/run_command.h"
 #include "testing/thread_policy.h"
 #include "track/durable.h"
@@ -218,19 +219,7 @@ TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
          "td3_bc.hidden=16", "run_dir=" + (dir_ / run).string()});
   };
   auto parameters = [](const fs::path& checkpoint) {
-    LoadedAlgorithm a = load_algorithm_checkpoint(checkpoint.string());
-    std::vector<torch::Tensor> out;
-    for (const auto& [name, module] : a.algo->modules()) {
-      for (const auto& p : module->parameters()) out.push_back(p.detach().clone());
-    }
-    return out;
-  };
-  auto same = [](const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (!torch::equal(a[i], b[i])) return false;
-    }
-    return true;
+    return testing::checkpoint_parameters(checkpoint.string());
   };
   train(config("full"), false);
   const auto expected = parameters(dir_ / "full" / "checkpoints" / "latest.pt");
@@ -252,7 +241,7 @@ TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
       parameters(run / "checkpoints" / "latest.pt");  // loads (or throws)
       const TrainResult r = resume_training(run.string());
       EXPECT_EQ(r.steps, 60);
-      EXPECT_TRUE(same(parameters(run / "checkpoints" / "latest.pt"), expected));
+      EXPECT_TRUE(testing::same_tensors(parameters(run / "checkpoints" / "latest.pt"), expected));
       fs::remove_all(run);
       ++faults;
     }

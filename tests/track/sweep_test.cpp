@@ -20,6 +20,7 @@
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
+#include "testing/errors.h"
 #include "testing/run_command.h"
 #include "track/runs.h"
 
@@ -72,14 +73,7 @@ class SweepTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using testing::error_of;
 
 TEST_F(SweepTest, CellsHaveStableNamesAndTheirOwnKeys) {
   const auto cells = sweep_cells(grid(toy(300)), "out");
