@@ -1,23 +1,86 @@
 #!/usr/bin/env bash
-# Fuzzes the D4RL reader with libFuzzer for a fixed budget (default 120 s). Not part of CI.
-#   scripts/fuzz.sh [SECONDS]
-# Needs clang and its libFuzzer runtime (Debian: clang, libclang-rt-14-dev or the clang
-# package's bundled runtime). Crashes are written to build-fuzz/crashes/; turn each into a
-# regression test (tests/data/io_test.cpp) before fixing it.
+# Fuzzes stitch's readers with libFuzzer + AddressSanitizer, one target after another. Not part
+# of CI: CI replays the corpora and regression inputs through the same entry points in the
+# normal build (fuzz_replay_tests, tests/fuzz/corpus_replay_test.cpp).
+#   scripts/fuzz.sh [TARGET|all] [SECONDS]      (default: all, 60 s per target)
+# TARGET is a reader: d4rl minari checkpoint stream_checkpoint policy csv train_config
+# set_override run_dir suite_manifest suite_references (tests/fuzz/fuzz_entries.h).
+#
+# Builds the targets with clang in build-fuzz/ (-DSTITCH_FUZZ=ON), then runs each for SECONDS
+# on one core over its working corpus build-fuzz/corpus/<reader>/, seeded from
+# tests/fuzz/corpus/<reader>/ and tests/fuzz/regressions/<reader>/. Prints per target the
+# executions, the crash inputs found (crashes, hangs, out-of-memory) and the new corpus inputs.
+# Crash inputs go to build-fuzz/crashes/<reader>/: fix the reader, then copy each input to
+# tests/fuzz/regressions/<reader>/ so that fuzz_replay_tests keeps it fixed.
+#
+# Every target runs with -fork=1 -ignore_crashes=1 (and OOMs and timeouts): the fuzzer keeps
+# going after a crash, so one libhdf5 crash on a corrupt file does not end the run. Under the
+# fuzzer HDF5 files are read in-process; every load outside it goes through load_dataset's
+# crash guard, so a crash inside libhdf5 is contained (README "libhdf5 and corrupt files") and
+# its input replays as an Error.
+#
+# Environment: STITCH_FUZZ_NO_BUILD=1 skips the build; STITCH_FUZZ_JOBS (default nproc) sets
+# the build's parallelism; STITCH_FUZZ_TIMEOUT_S (default 10) is the per-input hang limit.
+# Needs clang and its libFuzzer runtime (Debian: clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-120}
-if ! command -v clang++ >/dev/null; then
-  apt-get install -y -qq clang >/dev/null
+readers=(d4rl minari checkpoint stream_checkpoint policy csv train_config set_override run_dir
+  suite_manifest suite_references)
+which=${1:-all}
+seconds=${2:-60}
+which=${which%_fuzz}
+[ "$which" = d4rl_reader ] && which=d4rl
+if [ "$which" = all ]; then
+  selected=("${readers[@]}")
+elif [[ " ${readers[*]} " == *" $which "* ]]; then
+  selected=("$which")
+else
+  echo "unknown fuzz target '$which' (use all or one of: ${readers[*]})" >&2
+  exit 2
 fi
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTITCH_FUZZ=ON \
-  -DSTITCH_BUILD_TESTS=OFF -DSTITCH_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target d4rl_reader_fuzz
-mkdir -p build-fuzz/corpus build-fuzz/crashes
-cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
-# -fork/-ignore_crashes: keep going after a crash, so that one libhdf5 crash (see
-# docs/datasets.md) does not end the run; every crash input is kept in build-fuzz/crashes/.
-ASAN_OPTIONS=detect_leaks=0 build-fuzz/tests/fuzz/d4rl_reader_fuzz build-fuzz/corpus \
-  -fork=1 -ignore_crashes=1 -max_total_time="$seconds" -max_len=65536 \
-  -artifact_prefix=build-fuzz/crashes/ -print_final_stats=1
-echo "crash inputs: $(ls build-fuzz/crashes | wc -l) in build-fuzz/crashes/"
+target_of() { if [ "$1" = d4rl ]; then echo d4rl_reader_fuzz; else echo "$1_fuzz"; fi; }
+
+if [ "${STITCH_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  if ! command -v clang++ >/dev/null; then
+    apt-get install -y -qq clang >/dev/null
+  fi
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSTITCH_FUZZ=ON -DSTITCH_BUILD_TESTS=OFF -DSTITCH_BUILD_BENCH=OFF >/dev/null
+  targets=()
+  for r in "${selected[@]}"; do targets+=("$(target_of "$r")"); done
+  cmake --build build-fuzz -j "${STITCH_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"
+fi
+
+count() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+summary=()
+for r in "${selected[@]}"; do
+  corpus=build-fuzz/corpus/$r
+  crashes=build-fuzz/crashes/$r
+  mkdir -p "$corpus" "$crashes" build-fuzz/logs
+  for dir in tests/fuzz/corpus/$r tests/fuzz/regressions/$r; do
+    [ -d "$dir" ] && cp -n "$dir"/* "$corpus"/ 2>/dev/null || true
+  done
+  corpus_before=$(count "$corpus")
+  crashes_before=$(count "$crashes")
+  log=build-fuzz/logs/$r.log
+  echo "== $r: $seconds s over $corpus_before inputs (log: $log)"
+  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 "build-fuzz/tests/fuzz/$(target_of "$r")" \
+    "$corpus" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
+    -timeout="${STITCH_FUZZ_TIMEOUT_S:-10}" -max_total_time="$seconds" -max_len=65536 \
+    -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1 || true
+  # Fork mode's progress lines: "#<execs>: cov: ... corp: ... exec/s: ... oom/timeout/crash: ..."
+  execs=$(grep -oE '^#[0-9]+:' "$log" | tail -1 | tr -dc '0-9')
+  found=$(($(count "$crashes") - crashes_before))
+  added=$(($(count "$corpus") - corpus_before))
+  line=$(printf '%-18s %6s s %10s execs %4s crash inputs %6s new corpus inputs' "$r" "$seconds" \
+    "${execs:-0}" "$found" "$added")
+  echo "$line"
+  summary+=("$line")
+done
+# The scratch directories of fuzzer processes that crashed (a clean exit removes its own).
+for d in "${TMPDIR:-/tmp}"/stitch-fuzz-*; do
+  if [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null; then rm -rf "$d"; fi
+done
+echo
+echo "== summary (crash inputs in build-fuzz/crashes/<target>/)"
+printf '%s\n' "${summary[@]}"

@@ -40,9 +40,67 @@ void Algorithm::save(torch::serialize::OutputArchive& archive) const {
   archive.write("algorithm", c10::IValue(name()));
 }
 
+namespace {
+
+std::string shape_text(const torch::Tensor& t) {
+  return fmt::format("{} [{}]", c10::toString(t.scalar_type()), fmt::join(t.sizes(), ", "));
+}
+
+// Checks that `archive` holds, for every parameter and buffer of `module` (and of its children,
+// in the sub-archives Module::load reads them from), a contiguous tensor of the same dtype and
+// shape, before Module::load lets any of them replace the module's own: the fused kernels and
+// the flat Adam buffers read the loaded storage through raw pointers sized by the config, so a
+// stored shape that differs would be read out of bounds (or, for a shape like [2^40, 1],
+// copied into an allocation of terabytes).
+void check_stored_shapes(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                         const std::string& where) {
+  auto check = [&](const std::string& key, const torch::Tensor& expected, bool is_buffer) {
+    torch::Tensor stored;
+    if (!archive.try_read(key, stored, is_buffer)) fail("checkpoint has no '{}/{}'", where, key);
+    if (stored.scalar_type() != expected.scalar_type() || stored.sizes() != expected.sizes() ||
+        !stored.is_contiguous()) {
+      fail("checkpoint entry '{}/{}' is {}{}, the config builds {}", where, key, shape_text(stored),
+           stored.is_contiguous() ? "" : " (not contiguous)", shape_text(expected));
+    }
+  };
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) check(p.key(), p.value(), false);
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) check(b.key(), b.value(), true);
+  for (const auto& child : module.named_children()) {
+    torch::serialize::InputArchive sub;
+    if (!archive.try_read(child.key(), sub)) {
+      fail("checkpoint has no '{}/{}'", where, child.key());
+    }
+    check_stored_shapes(*child.value(), sub, where + "/" + child.key());
+  }
+}
+
+// A torch optimiser's loaded state must match its parameters (Adam's moments are updated in
+// place with the gradients on the next step).
+void check_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& where) {
+  for (const auto& group : optimizer.param_groups()) {
+    for (const auto& p : group.params()) {
+      const auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == optimizer.state().end()) continue;
+      const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(it->second.get());
+      if (adam == nullptr) continue;
+      for (const torch::Tensor& moment : {adam->exp_avg(), adam->exp_avg_sq()}) {
+        if (moment.defined() && (moment.scalar_type() != p.scalar_type() ||
+                                 moment.sizes() != p.sizes() || !moment.is_contiguous())) {
+          fail("checkpoint entry '{}': an Adam moment is {}, its parameter {}", where,
+               shape_text(moment), shape_text(p));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void Algorithm::load(torch::serialize::InputArchive& archive) {
   c10::IValue stored;
-  archive.read("algorithm", stored);
+  if (!archive.try_read("algorithm", stored) || !stored.isString()) {
+    fail("checkpoint has no 'algorithm' name");
+  }
   if (stored.toStringRef() != name()) {
     fail("checkpoint holds algorithm '{}', not '{}'", stored.toStringRef(), name());
   }
@@ -57,16 +115,21 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   for (const auto& [name, module] : modules()) {
     torch::serialize::InputArchive sub;
     read("module/" + name, sub);
+    check_stored_shapes(*module, sub, "module/" + name);
     module->load(sub);
   }
   for (const auto& [name, optimizer] : optimizers()) {
     torch::serialize::InputArchive sub;
     read("optimizer/" + name, sub);
     optimizer->load(sub);
+    check_optimizer_state(*optimizer, "optimizer/" + name);
   }
   torch::Tensor steps, generator_state;
   archive.read("steps", steps);
   archive.read("generator", generator_state);
+  if (steps.numel() != 1 || steps.scalar_type() != torch::kInt64 || steps.item<int64_t>() < 0) {
+    fail("checkpoint entry 'steps' is not one non-negative int64");
+  }
   steps_ = steps.item<int64_t>();
   generator_.set_state(generator_state);
 }

@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "track/run_files.h"
 
 namespace stitch {
@@ -59,7 +60,7 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
 }  // namespace
 
 ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
-  const auto j = json::parse(config_json, nullptr, false);
+  const auto j = parse_json(config_json, "training config");
   if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
   return resolve(j, {}, TrainConfig{});
 }
@@ -121,7 +122,7 @@ std::string resolve_train_config(TrainConfig& config, const std::string& json_pa
                                  const std::vector<std::string>& overrides) {
   json file = json::object();
   if (!json_path.empty()) {
-    file = json::parse(read_file_text(json_path), nullptr, false);
+    file = parse_json(read_file_text(json_path), json_path);
     if (file.is_discarded() || !file.is_object()) fail("{}: not a JSON object", json_path);
   }
   ResolvedTrainConfig r = resolve(file, overrides, config);

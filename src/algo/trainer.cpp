@@ -6,6 +6,7 @@
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/json_read.h"
 #include "core/log.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
@@ -58,7 +59,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
 TrainResult resume_training(const std::string& run_dir) {
   const fs::path config = fs::path(run_dir) / "config.json";
   if (!fs::exists(config)) fail("{}: not a run directory (no config.json)", run_dir);
-  auto stored = nlohmann::json::parse(read_file_text(config), nullptr, false);
+  auto stored = parse_json(read_file_text(config), config.string());
   if (stored.is_discarded() || !stored.is_object()) {
     fail("{}: not a JSON object", config.string());
   }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "eval/evaluate.h"
@@ -69,6 +71,31 @@ void save_algorithm_checkpoint(const std::filesystem::path& path, const Algorith
                   [&](torch::serialize::OutputArchive& archive) { algo.save(archive); });
 }
 
+namespace {
+
+// The stored config decides how much the rebuilt algorithm allocates before its state is read
+// and checked (Algorithm::load): refuse a config whose networks the file cannot hold. Every
+// minibatch algorithm's policy is an MLP of `<algo>.layers` (default 2) hidden layers of
+// `<algo>.hidden` units, so the file holds at least its weights as float32.
+void check_network_fits(const std::string& path, const ResolvedTrainConfig& config,
+                        int64_t obs_dim) {
+  const auto j = nlohmann::json::parse(config.json_text, nullptr, false);
+  const auto algo = j.is_object() ? j.value(config.train.algo, nlohmann::json()) : nlohmann::json();
+  if (!algo.is_object() || !algo.value("hidden", nlohmann::json()).is_number_integer()) return;
+  const double hidden = algo["hidden"].get<double>();
+  const double layers = algo.value("layers", nlohmann::json(2)).get<double>();
+  const double weights = (layers - 1) * hidden * hidden + static_cast<double>(obs_dim) * hidden;
+  const double file_bytes = static_cast<double>(std::filesystem::file_size(path));
+  if (4 * weights > file_bytes) {
+    fail(
+        "{}: the stored config builds a policy of {} weights ({} hidden layers of {}), more "
+        "than the {}-byte file holds",
+        path, weights, layers, hidden, file_bytes);
+  }
+}
+
+}  // namespace
+
 LoadedAlgorithm load_algorithm_checkpoint(const std::string& path) {
   Checkpoint checkpoint(path);
   LoadedAlgorithm out;
@@ -79,6 +106,7 @@ LoadedAlgorithm load_algorithm_checkpoint(const std::string& path) {
     fail("{}: the stored config: {}", path, e.what());
   }
   if (!out.config.entry->make) fail("{}: not a minibatch algorithm's checkpoint", path);
+  check_network_fits(path, out.config, out.contents.obs_dim);
   const AlgoDims dims{.obs_dim = out.contents.obs_dim,
                       .act_dim = out.contents.act_dim,
                       .max_action = out.contents.max_action,

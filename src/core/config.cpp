@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace stitch {
 namespace {
@@ -63,6 +64,15 @@ bool parse_bool(std::string_view key, std::string_view text) {
   fail("config key '{}': expected true or false, got '{}'", key, text);
 }
 
+bool is_utf8(std::string_view text) {
+  try {
+    nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
 template <typename T>
 ConfigFields::Field make_field(std::string key, T& value, std::string type, std::string help) {
   ConfigFields::Field f;
@@ -73,6 +83,8 @@ ConfigFields::Field make_field(std::string key, T& value, std::string type, std:
     if constexpr (std::is_same_v<T, bool>) {
       value = parse_bool(k, text);
     } else {
+      // Configs are written back as JSON (a run's config.json), which holds only UTF-8.
+      if (!is_utf8(text)) fail("config key '{}': the value is not UTF-8 text", k);
       value = std::string(text);
     }
   };
@@ -219,9 +231,11 @@ void apply_json_file(ConfigFields& fields, const std::string& path) {
   if (!in) fail("config file '{}': cannot open", path);
   std::stringstream buffer;
   buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  check_json_depth(text, "config file '" + path + "'");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(buffer.str());
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail("config file '{}': invalid JSON at byte {}", path, e.byte);
   }

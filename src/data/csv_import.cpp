@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace stitch {
 namespace {
@@ -102,7 +103,7 @@ Dataset import_csv(const std::string& csv_path, const std::string& spec_path) {
   if (!spec_in) fail("{}: cannot open", spec_path);
   std::stringstream ss;
   ss << spec_in.rdbuf();
-  const auto spec = nlohmann::json::parse(ss.str(), nullptr, false);
+  const auto spec = parse_json(ss.str(), spec_path);
   if (spec.is_discarded() || !spec.is_object()) fail("{}: not a JSON object", spec_path);
 
   const auto obs_cols = string_list(spec, "observations", spec_path, true);

@@ -2,9 +2,12 @@
 
 #include <H5LTpublic.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -161,19 +164,30 @@ DatasetShape File::shape(const std::string& dataset) const {
   return s;
 }
 
+int64_t element_count(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && n > std::numeric_limits<int64_t>::max() / d)) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+int64_t File::max_value_bytes() const {
+  hsize_t file_bytes = 0;
+  H5Fget_filesize(file_.get(), &file_bytes);
+  constexpr hsize_t kMaxFile = hsize_t{1} << 50;  // 1 PiB: keeps the product in int64
+  return 1032 * static_cast<int64_t>(std::clamp<hsize_t>(file_bytes, 4096, kMaxFile));
+}
+
 std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* shape_out) const {
   const DatasetShape s = shape(dataset);
   if (shape_out != nullptr) *shape_out = s;
-  int64_t n = 1;
-  for (int64_t d : s.dims) n *= d;
-  // Guard against absurd sizes from a corrupt header before allocating: deflate expands at most
-  // 1032:1, so no dataset of this file can hold more than ~1032 bytes per byte of file.
-  hsize_t file_bytes = 0;
-  H5Fget_filesize(file_.get(), &file_bytes);
-  const double limit_bytes = 1032.0 * static_cast<double>(std::max<hsize_t>(file_bytes, 4096));
-  if (n < 0 || static_cast<double>(n) * sizeof(float) > limit_bytes) {
-    fail("{}: '{}' claims {} elements, more than a {}-byte file can hold (corrupt header)", path_,
-         dataset, n, file_bytes);
+  // Guard against absurd sizes from a corrupt header before allocating.
+  const int64_t n = element_count(s.dims);
+  if (n < 0 || n > max_value_bytes() / static_cast<int64_t>(sizeof(float))) {
+    fail("{}: '{}' claims {} elements, more than this file can hold (corrupt header)", path_,
+         dataset, fmt::join(s.dims, " x "));
   }
   std::vector<float> out(static_cast<size_t>(n));
   if (n == 0) return out;
@@ -234,8 +248,7 @@ std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* s
 
 std::optional<double> File::read_number(const std::string& dataset) const {
   const DatasetShape s = shape(dataset);
-  int64_t count = 1;
-  for (int64_t x : s.dims) count *= x;
+  const int64_t count = element_count(s.dims);
   if (count != 1 || (s.type_class != H5T_FLOAT && s.type_class != H5T_INTEGER)) return std::nullopt;
   Handle d = dataset_handle(*this, dataset);
   double value = 0;
@@ -262,6 +275,11 @@ std::optional<std::string> File::read_string(const std::string& dataset) const {
     return out;
   }
   const size_t size = H5Tget_size(type.get());
+  if (size == 0) return std::nullopt;
+  if (size > static_cast<size_t>(max_value_bytes())) {
+    fail("{}: string '{}' claims {} bytes, more than this file can hold (corrupt header)", path_,
+         dataset, size);
+  }
   std::string out(size, '\0');
   if (H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     return std::nullopt;
@@ -306,7 +324,9 @@ std::string File::attribute_json(const std::string& object, const std::string& n
       H5free_memory(value);
       return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    std::string s(H5Tget_size(type.get()), '\0');
+    const size_t size = H5Tget_size(type.get());
+    if (size == 0 || size > static_cast<size_t>(max_value_bytes())) return "null";
+    std::string s(size, '\0');
     if (H5Aread(a.get(), type.get(), s.data()) < 0) return "null";
     s.resize(std::strlen(s.c_str()));
     return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

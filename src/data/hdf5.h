@@ -40,6 +40,10 @@ struct DatasetShape {
   H5T_class_t type_class = H5T_NO_CLASS;
 };
 
+// The product of `dims` (1 for none), or -1 when a dimension is negative or the product
+// overflows int64 (a corrupt header).
+int64_t element_count(const std::vector<int64_t>& dims);
+
 class File {
  public:
   // Opens for reading; throws Error "FILE: not an HDF5 file or truncated" and the like.
@@ -83,6 +87,11 @@ class File {
                        const std::string& value);
 
   void flush();
+
+  // The most bytes any one value read from this file may take: a header's claim beyond this is
+  // corrupt. Deflate expands at most 1032:1, so no dataset of the file can hold more than about
+  // 1032 bytes per byte of file (at least 4 KiB of file counted).
+  int64_t max_value_bytes() const;
 
  private:
   // Creates the missing groups on the way to `object` (without modification times).

@@ -1,14 +1,12 @@
 #include "data/io.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/crash_guard.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "data/hdf5.h"
 #include "env/registry.h"
 #include "track/durable.h"
@@ -48,6 +48,12 @@ struct ColumnShape {
 
 ColumnShape column_shape(const h5::File& f, const std::string& key, bool matrix) {
   const h5::DatasetShape s = f.shape(key);
+  // Rows are compared and added to before the column is read: check the claim first.
+  const int64_t n = h5::element_count(s.dims);
+  if (n < 0 || n > f.max_value_bytes() / static_cast<int64_t>(sizeof(float))) {
+    fail("{}: '{}' claims {} elements, more than this file can hold (corrupt header)", f.path(),
+         key, fmt::format("{}", fmt::join(s.dims, " x ")));
+  }
   if (matrix) {
     if (s.dims.size() != 2) {
       fail("{}: '{}' must have rank 2 [N, dim], got rank {}", f.path(), key, s.dims.size());
@@ -88,12 +94,24 @@ std::string metadata_value_from_text(const std::string& text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Groups nested deeper than this under metadata/ or infos/ are corrupt (HDF5 links can even
+// form a cycle, which a recursive walk would follow until the stack overflows).
+constexpr int kMaxGroupDepth = 16;
+
+void check_group_depth(const h5::File& f, const std::string& group, int depth) {
+  if (depth > kMaxGroupDepth) {
+    fail("{}: groups nested deeper than {} levels at '{}' (corrupt file or a link cycle)", f.path(),
+         kMaxGroupDepth, group.substr(0, 200));
+  }
+}
+
 void read_metadata_group(const h5::File& f, const std::string& group, const std::string& prefix,
-                         Dataset& d) {
+                         Dataset& d, int depth = 0) {
+  check_group_depth(f, group, depth);
   for (const auto& name : f.members(group)) {
     const std::string key = group + "/" + name;
     if (f.is_group(key)) {
-      read_metadata_group(f, key, prefix + name + "/", d);
+      read_metadata_group(f, key, prefix + name + "/", d, depth + 1);
       continue;
     }
     if (auto s = f.read_string(key)) {
@@ -115,11 +133,12 @@ void read_root_attributes(const h5::File& f, const std::string& object, Dataset&
 }
 
 void read_infos(const h5::File& f, const std::string& group, const std::string& prefix,
-                int64_t rows, int64_t keep_rows, Dataset& d, LoadReport& report) {
+                int64_t rows, int64_t keep_rows, Dataset& d, LoadReport& report, int depth = 0) {
+  check_group_depth(f, group, depth);
   for (const auto& name : f.members(group)) {
     const std::string key = group + "/" + name;
     if (f.is_group(key)) {
-      read_infos(f, key, prefix + name + "/", rows, keep_rows, d, report);
+      read_infos(f, key, prefix + name + "/", rows, keep_rows, d, report, depth + 1);
       continue;
     }
     const h5::DatasetShape s = f.shape(key);
@@ -130,9 +149,12 @@ void read_infos(const h5::File& f, const std::string& group, const std::string& 
            fmt::format("{}: skipping '{}' (not a numeric column of {} rows)", f.path(), key, rows));
       continue;
     }
-    int64_t width = 1;
-    for (size_t i = 1; i < s.dims.size(); ++i) width *= s.dims[i];
-    std::vector<float> values = f.read_floats(key);
+    const int64_t width = h5::element_count({s.dims.begin() + 1, s.dims.end()});
+    if (width < 1) {
+      warn(report, fmt::format("{}: skipping '{}' (no values per row)", f.path(), key));
+      continue;
+    }
+    std::vector<float> values = f.read_floats(key);  // checks the element count
     values.resize(static_cast<size_t>(keep_rows * width));
     Column& col = d.infos[prefix + name];
     if (col.data.empty()) col.width = width;
@@ -313,10 +335,10 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
   }
   read_root_attributes(f, "/", d);
   if (fs::exists(metadata_path)) {
-    std::ifstream in(metadata_path);
+    std::ifstream in(metadata_path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+    const auto j = parse_json(ss.str(), metadata_path.string());
     if (j.is_discarded() || !j.is_object()) {
       fail("{}: invalid JSON (expected an object)", metadata_path.string());
     }
@@ -338,7 +360,8 @@ bool declared_action_bounds(const Dataset& d, std::vector<float>& low, std::vect
   if (it != d.metadata.end()) {
     auto j = nlohmann::json::parse(it->second, nullptr, false);
     if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
-    if (j.is_object() && j.value("type", "") == "Box" && j.contains("low") && j.contains("high")) {
+    if (j.is_object() && j.contains("type") && j["type"] == "Box" && j.contains("low") &&
+        j.contains("high")) {
       try {
         low = j["low"].get<std::vector<float>>();
         high = j["high"].get<std::vector<float>>();
@@ -573,31 +596,13 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
 
 namespace {
 
-// Loads `path` in a forked child and reports how it ended; throws Error when the child was
-// killed by a signal (a crash inside libhdf5). Any stitch::Error in the child is left for the
-// real load to report.
+// Loads `path` in a forked child first; throws Error when the child was killed by a signal (a
+// crash inside libhdf5). Any stitch::Error in the child is left for the real load to report.
 void load_in_child(const std::string& path, const LoadOptions& options) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) return;  // cannot fork: read without the guard
-  if (pid == 0) {
-    spdlog::set_level(spdlog::level::off);  // the parent reports warnings
-    LoadOptions unguarded = options;
-    unguarded.crash_guard = false;
-    int code = 0;
-    try {
-      load_dataset(path, unguarded);
-    } catch (...) {
-      code = 2;
-    }
-    _exit(code);  // no destructors or atexit handlers in the child
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
+  LoadOptions unguarded = options;
+  unguarded.crash_guard = false;
+  const int sig = crash_signal_in_child([&] { load_dataset(path, unguarded); });
+  if (sig > 0) {
     fail(
         "{}: corrupt file: the HDF5 library crashed reading it (signal {}, {}); nothing was loaded",
         path, sig, strsignal(sig));

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "env/policy.h"
 #include "nn/dense.h"
 #include "track/durable.h"
@@ -95,39 +97,82 @@ void DeployedPolicy::save(const std::string& path) const {
 DeployedPolicy DeployedPolicy::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path);
+  in.seekg(0, std::ios::end);
+  const int64_t file_bytes = static_cast<int64_t>(in.tellg());
+  in.seekg(0);
   std::string line;
   std::getline(in, line);
-  const auto header = nlohmann::json::parse(line, nullptr, false);
-  if (header.is_discarded() || !header.is_object() || header.value("format", "") != kFormat) {
+  const nlohmann::json header = parse_json(line, path);
+  if (header.is_discarded() || !header.is_object() || !header.contains("format") ||
+      header["format"] != kFormat) {
     fail("{}: not a {} file", path, kFormat);
+  }
+  // Every size comes from the header: check them all, and that the file holds exactly the
+  // float32 values they add up to, before anything is allocated.
+  const int64_t data_bytes = in.eof() ? 0 : file_bytes - static_cast<int64_t>(line.size()) - 1;
+  const nlohmann::json shapes = header.value("layers", nlohmann::json());
+  if (!shapes.is_array() || shapes.empty()) {
+    fail("{}: header field 'layers' must be a non-empty list of [in, out]", path);
+  }
+  constexpr int64_t kMaxWidth = int64_t{1} << 20;
+  std::vector<Layer> layers;
+  int64_t floats = 0;  // float32 values the header promises after it
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    const nlohmann::json& shape = shapes[k];
+    if (!shape.is_array() || shape.size() != 2 || !shape[0].is_number_integer() ||
+        !shape[1].is_number_integer()) {
+      fail("{}: header field 'layers' entry {} is not [in, out] (two integers)", path, k);
+    }
+    const int64_t in_dim = shape[0].get<int64_t>(), out_dim = shape[1].get<int64_t>();
+    if (in_dim < 1 || in_dim > kMaxWidth || out_dim < 1 || out_dim > kMaxWidth) {
+      fail("{}: layer {} has shape {}x{} (each side must be in [1, {}])", path, k, in_dim, out_dim,
+           kMaxWidth);
+    }
+    if (k > 0 && in_dim != layers.back().out) {
+      fail("{}: layer {} takes {} inputs but layer {} gives {}", path, k, in_dim, k - 1,
+           layers.back().out);
+    }
+    layers.push_back({.in = in_dim, .out = out_dim});
+    floats += in_dim * out_dim + out_dim;  // at most 2^41 per layer: no overflow below the check
+    if (floats > data_bytes / 4) break;
+  }
+  const nlohmann::json normalize = header.value("normalize", nlohmann::json(false));
+  if (!normalize.is_boolean()) fail("{}: header field 'normalize' must be true or false", path);
+  if (normalize.get<bool>()) floats += 2 * layers.front().in;
+  if (floats * 4 != data_bytes) {
+    fail(
+        "{}: the header promises {} float32 values ({} bytes) after it, the file holds {} bytes "
+        "({})",
+        path, floats, floats * 4, data_bytes, floats * 4 > data_bytes ? "truncated" : "too long");
+  }
+  const nlohmann::json max_action = header.value("max_action", nlohmann::json(1.0));
+  const double max_a = max_action.is_number() ? max_action.get<double>() : 0.0;
+  if (!(max_a > 0) || max_a > std::numeric_limits<float>::max()) {
+    fail("{}: header field 'max_action' must be a float32 number > 0, got {}", path,
+         max_action.is_number() ? max_action.dump() : std::string("a ") + max_action.type_name());
   }
   auto read = [&](int64_t n, const char* what) {
     std::vector<float> v(static_cast<size_t>(n));
     in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float)));
     if (!in) fail("{}: file ends inside {} (truncated)", path, what);
+    for (float x : v) {
+      if (!std::isfinite(x)) fail("{}: {} holds {}", path, what, x);
+    }
     return v;
   };
-  std::vector<Layer> layers;
-  try {
-    for (const auto& shape : header.at("layers")) {
-      layers.push_back({.in = shape.at(0).get<int64_t>(), .out = shape.at(1).get<int64_t>()});
-    }
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: malformed header field 'layers'", path);
-  }
-  if (layers.empty()) fail("{}: no layers", path);
   std::vector<float> mean, std;
-  if (header.value("normalize", false)) {
+  if (normalize.get<bool>()) {
     mean = read(layers.front().in, "obs_mean");
     std = read(layers.front().in, "obs_std");
+    for (float x : std) {
+      if (!(x > 0)) fail("{}: obs_std holds {} (must be > 0)", path, x);
+    }
   }
-  for (Layer& l : layers) {
-    if (l.in < 1 || l.out < 1 || l.in * l.out > (int64_t{1} << 28))
-      fail("{}: bad layer shape {}x{}", path, l.in, l.out);
-    l.weight = read(l.in * l.out, "a weight");
-    l.bias = read(l.out, "a bias");
+  for (size_t k = 0; k < layers.size(); ++k) {
+    layers[k].weight = read(layers[k].in * layers[k].out, "a weight");
+    layers[k].bias = read(layers[k].out, "a bias");
   }
-  return DeployedPolicy(std::move(layers), header.value("max_action", 1.0f), std::move(mean),
+  return DeployedPolicy(std::move(layers), static_cast<float>(max_a), std::move(mean),
                         std::move(std));
 }
 

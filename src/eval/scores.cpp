@@ -2,9 +2,12 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace stitch {
 
@@ -14,20 +17,16 @@ namespace {
 
 using nlohmann::json;
 
-const json& references() {
-  static const json refs = [] {
-    json j;
-    std::string origin = "suite/references.json (embedded)";
+const std::map<std::string, ReferenceScores>& references() {
+  static const std::map<std::string, ReferenceScores> refs = [] {
     if (const char* path = std::getenv("STITCH_SUITE_REFERENCES")) {
-      origin = path;
-      std::ifstream in(path);
+      std::ifstream in(path, std::ios::binary);
       if (!in) fail("{}: cannot open (STITCH_SUITE_REFERENCES)", path);
-      j = json::parse(in, nullptr, false);
-    } else {
-      j = json::parse(embedded_suite_references(), nullptr, false);
+      std::stringstream text;
+      text << in.rdbuf();
+      return parse_suite_references(text.str(), path);
     }
-    if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object", origin);
-    return j;
+    return parse_suite_references(embedded_suite_references(), "suite/references.json (embedded)");
   }();
   return refs;
 }
@@ -39,14 +38,26 @@ std::optional<double> normalize(const std::optional<ReferenceScores>& r, double 
 
 }  // namespace
 
+std::map<std::string, ReferenceScores> parse_suite_references(std::string_view text,
+                                                              const std::string& origin) {
+  const json j = parse_json(text, origin);
+  if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object", origin);
+  std::map<std::string, ReferenceScores> out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const json& r = *it;
+    if (!r.is_object() || !r.value("random", json()).is_number() ||
+        !r.value("expert", json()).is_number())
+      continue;
+    out[it.key()] = ReferenceScores{r["random"].get<double>(), r["expert"].get<double>()};
+  }
+  return out;
+}
+
 std::optional<ReferenceScores> reference_scores(const std::string& env_id) {
-  const json& refs = references();
-  if (!refs.contains(env_id)) return std::nullopt;
-  const json& r = refs[env_id];
-  if (!r.is_object() || !r.value("random", json()).is_number() ||
-      !r.value("expert", json()).is_number())
-    return std::nullopt;
-  return ReferenceScores{r["random"].get<double>(), r["expert"].get<double>()};
+  const auto& refs = references();
+  const auto it = refs.find(env_id);
+  if (it == refs.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<double> normalized_score(const std::string& env_id, double score) {

@@ -10,8 +10,10 @@
 //     (d4rl_normalized_score), so that a number can be set beside published tables.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace stitch {
 
@@ -19,6 +21,12 @@ struct ReferenceScores {
   double random = 0.0;
   double expert = 0.0;
 };
+
+// Reads reference returns ({"<env>": {"random": R, "expert": E, ...}, ...}, suite/references.json's
+// format) from `text`; entries without two numbers are skipped. Error naming `origin` when the
+// text is not a JSON object. What STITCH_SUITE_REFERENCES=FILE is read with (once per process).
+std::map<std::string, ReferenceScores> parse_suite_references(std::string_view text,
+                                                              const std::string& origin);
 
 // The suite's reference returns of the env, when it has them.
 std::optional<ReferenceScores> reference_scores(const std::string& env_id);

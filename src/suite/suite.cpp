@@ -11,9 +11,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/json_read.h"
 #include "core/runtime.h"
 #include "data/collect.h"
 #include "data/io.h"
@@ -30,9 +32,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path);
-  const json j = json::parse(in, nullptr, false);
+  std::stringstream text;
+  text << in.rdbuf();
+  json j = parse_json(text.str(), path);
   if (j.is_discarded() || !j.is_object()) fail("{}: not a JSON object", path);
   return j;
 }
@@ -55,7 +59,7 @@ Manifest load_manifest(const std::string& path) {
   Manifest m;
   m.dir = fs::path(path).parent_path();
   m.doc = read_json(path);
-  if (m.doc.value("format", "") != "stitch-suite-v1")
+  if (!m.doc.contains("format") || m.doc["format"] != "stitch-suite-v1")
     fail("{}: not a stitch-suite-v1 manifest", path);
   if (!m.doc.contains("datasets") || !m.doc["datasets"].is_array())
     fail("{}: field 'datasets' must be a list", path);

@@ -5,9 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <nlohmann/json.hpp>
 
+#include "core/crash_guard.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "track/durable.h"
 #include "track/run_files.h"
 
@@ -92,9 +95,23 @@ void save_checkpoint(const fs::path& path, const CheckpointContents& c,
 Checkpoint::Checkpoint(const std::string& path)
     : path_(path), archive_(std::make_unique<torch::serialize::InputArchive>()) {
   if (!fs::is_regular_file(path)) fail("{}: no such checkpoint", path);
+  // libtorch's TorchScript importer, which parses the archive's code/ entries, segfaults on some
+  // damaged ones (found by the fuzzer): read the archive in a forked child first.
+  if (const int sig = crash_signal_in_child([&] {
+        torch::serialize::InputArchive probe;
+        probe.load_from(path);
+      });
+      sig > 0) {
+    fail("{}: damaged checkpoint: libtorch crashed reading it (signal {}, {}); nothing was loaded",
+         path, sig, strsignal(sig));
+  }
   try {
     archive_->load_from(path);
-  } catch (const c10::Error&) {
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception&) {
+    // c10::Error, or the std::runtime_error of libtorch's TorchScript parser when the archive's
+    // code/ entries are damaged.
     fail("{}: not a stitch checkpoint (cannot be read by libtorch)", path);
   }
   torch::serialize::InputArchive& a = *archive_;
@@ -152,6 +169,12 @@ Checkpoint::Checkpoint(const std::string& path)
     }
   } catch (const c10::Error& e) {
     fail("{}: damaged checkpoint: {}", path, e.what_without_backtrace());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("{}: damaged checkpoint: {}", path, first_line(e.what()));
   }
 }
 
@@ -165,6 +188,10 @@ void Checkpoint::read_algorithm(const std::function<void(torch::serialize::Input
     fail("{}: {}", path_, e.what());
   } catch (const c10::Error& e) {
     fail("{}: damaged checkpoint: {}", path_, e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("{}: damaged checkpoint: {}", path_, first_line(e.what()));
   }
 }
 
@@ -178,8 +205,7 @@ json load_stream_checkpoint(const std::string& path) {
   const std::string text = read_file_text(path);
   const std::string magic(kStreamMagic);
   if (text.compare(0, magic.size(), magic) != 0) fail("{}: not a streaming checkpoint", path);
-  json state = json::from_cbor(text.begin() + static_cast<std::ptrdiff_t>(magic.size()), text.end(),
-                               true, false);
+  json state = parse_cbor(std::string_view(text).substr(magic.size()), path);
   if (state.is_discarded() || !state.is_object()) fail("{}: corrupt streaming checkpoint", path);
   return state;
 }

@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace stitch {
 namespace {
@@ -16,14 +19,51 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// A field of a JSON object, or `fallback` when it is missing or of another type: run files may
+// be cut short or edited by hand, and a listing skips what it cannot read.
+template <typename T>
+T field(const json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return it->is_string() ? it->template get<std::string>() : fallback;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return it->is_boolean() ? it->template get<bool>() : fallback;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return it->is_number() ? it->template get<T>() : fallback;
+  } else {
+    return it->is_number_integer() ? it->template get<T>() : fallback;
+  }
+}
+
+// JSON text as an object, or null when it is not one (or nested too deep to walk safely,
+// core/json_read.h).
+json parse_object(const std::string& text, const fs::path& path) {
+  try {
+    json j = parse_json(text, path.string());
+    return j.is_discarded() || !j.is_object() ? json() : std::move(j);
+  } catch (const Error&) {
+    return json();
+  }
+}
+
+// A file's text parsed as one JSON object, or null when it is missing or not one.
+json read_object(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return json();
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_object(text.str(), path);
+}
+
 // The parseable JSON object lines of a file (an unfinished last line is skipped).
 std::vector<json> read_lines(const fs::path& path) {
   std::vector<json> out;
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+    json j = parse_object(line, path);
+    if (j.is_object()) out.push_back(std::move(j));
   }
   return out;
 }
@@ -39,12 +79,7 @@ bool process_alive(int64_t pid) {
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
 
-json read_config(const fs::path& dir) {
-  std::ifstream in(dir / "config.json");
-  if (!in) return json();
-  json j = json::parse(in, nullptr, false);
-  return j.is_discarded() || !j.is_object() ? json() : j;
-}
+json read_config(const fs::path& dir) { return read_object(dir / "config.json"); }
 
 }  // namespace
 
@@ -61,34 +96,34 @@ RunSummary read_run(const std::string& dir) {
   r.dir = dir;
   r.name = fs::path(dir).filename().string();
   if (r.name.empty()) r.name = fs::path(dir).parent_path().filename().string();
-  r.algo = c.value("algo", "");
-  r.env = c.value("env", "");
-  r.dataset =
-      c.value("online", false) ? "online" : fs::path(c.value("dataset", "")).filename().string();
-  r.seed = c.value("seed", uint64_t{0});
-  r.planned_steps = c.value("steps", int64_t{0});
+  r.algo = field(c, "algo", std::string());
+  r.env = field(c, "env", std::string());
+  r.dataset = field(c, "online", false)
+                  ? "online"
+                  : fs::path(field(c, "dataset", std::string())).filename().string();
+  r.seed = field(c, "seed", uint64_t{0});
+  r.planned_steps = field(c, "steps", int64_t{0});
   for (const json& m : read_lines(fs::path(dir) / "metrics.jsonl")) {
-    r.steps = std::max(r.steps, m.value("step", int64_t{0}));
-    r.wall_s = std::max(r.wall_s, m.value("wall_s", 0.0));
+    r.steps = std::max(r.steps, field(m, "step", int64_t{0}));
+    r.wall_s = std::max(r.wall_s, field(m, "wall_s", 0.0));
   }
   for (const json& e : read_lines(fs::path(dir) / "eval.jsonl")) {
-    EvalPoint p{.step = e.value("step", int64_t{0}), .mean = e.value("mean", 0.0)};
+    EvalPoint p{.step = field(e, "step", int64_t{0}), .mean = field(e, "mean", 0.0)};
     if (e.contains("normalized") && e["normalized"].is_number())
       p.normalized = e["normalized"].get<double>();
     r.evaluations.push_back(p);
   }
-  std::ifstream meta_file(fs::path(dir) / "meta.json");
-  const json meta = meta_file ? json::parse(meta_file, nullptr, false) : json();
+  const json meta = read_object(fs::path(dir) / "meta.json");
   if (meta.is_object() && meta.contains("status")) {
     // meta.json (track/meta.h) knows how the run ended; a "running" run whose process is gone
     // on this host was killed.
-    r.status = meta.value("status", "");
-    r.error = meta.value("error", "");
+    r.status = field(meta, "status", std::string());
+    r.error = field(meta, "error", std::string());
     if (r.status == "running") {
-      const auto pid = meta.value("pid", int64_t{0});
+      const auto pid = field(meta, "pid", int64_t{0});
       char host[256] = {};
       gethostname(host, sizeof(host) - 1);
-      const bool here = meta.value("host", "") == host;
+      const bool here = field(meta, "host", std::string()) == host;
       if (here && !process_alive(pid)) r.status = "killed";
     }
   } else if (r.steps == 0) {

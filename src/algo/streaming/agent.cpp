@@ -15,9 +15,22 @@ nlohmann::json stats_to_json(const RunningMeanVar& s) {
   return {{"count", s.count()}, {"mean", s.mean()}, {"m2", s.m2()}};
 }
 
-void stats_from_json(const nlohmann::json& j, RunningMeanVar& s) {
-  s.restore(j.at("count").get<int64_t>(), j.at("mean").get<std::vector<double>>(),
-            j.at("m2").get<std::vector<double>>());
+// Restores `s` from its saved state, which must have s's dimension and hold finite values
+// (count >= 0, m2 >= 0): the features index mean()[i] for every observation dimension.
+void stats_from_json(const nlohmann::json& j, RunningMeanVar& s, const char* what) {
+  const int64_t count = j.at("count").get<int64_t>();
+  auto mean = j.at("mean").get<std::vector<double>>();
+  auto m2 = j.at("m2").get<std::vector<double>>();
+  if (mean.size() != s.mean().size() || m2.size() != s.mean().size()) {
+    fail("checkpoint field '{}': statistics of {}/{} values, expected {}", what, mean.size(),
+         m2.size(), s.mean().size());
+  }
+  bool finite = count >= 0;
+  for (size_t i = 0; i < mean.size(); ++i) {
+    finite = finite && std::isfinite(mean[i]) && std::isfinite(m2[i]) && m2[i] >= 0;
+  }
+  if (!finite) fail("checkpoint field '{}': count < 0 or a non-finite value", what);
+  s.restore(count, std::move(mean), std::move(m2));
 }
 
 }  // namespace
@@ -92,9 +105,10 @@ nlohmann::json StreamFeatures::state() const {
 }
 
 void StreamFeatures::set_state(const nlohmann::json& j) {
-  stats_from_json(j.at("obs"), obs_stats_);
-  stats_from_json(j.at("return"), return_stats_);
+  stats_from_json(j.at("obs"), obs_stats_, "features.obs");
+  stats_from_json(j.at("return"), return_stats_, "features.return");
   return_trace_ = j.at("return_trace").get<double>();
+  if (!std::isfinite(return_trace_)) fail("checkpoint field 'features.return_trace' is not finite");
 }
 
 StreamNetwork::StreamNetwork(int64_t in, std::vector<int64_t> hidden, int64_t out,
@@ -142,6 +156,9 @@ void rng_from_json(const nlohmann::json& j, Rng& rng) {
   s.s = j.at("s").get<std::array<uint64_t, 4>>();
   s.has_cached_normal = j.at("has_cached_normal").get<bool>();
   s.cached_normal = j.at("cached_normal").get<double>();
+  if ((s.s[0] | s.s[1] | s.s[2] | s.s[3]) == 0) {
+    fail("checkpoint field 'rng': all zero (not a valid generator state)");
+  }
   rng.set_state(s);
 }
 

@@ -43,6 +43,19 @@ uint64_t episode_seed(uint64_t seed, int64_t episode) {
   return mix.next_u64();
 }
 
+// Runs `restore` over a loaded streaming checkpoint's state: a missing or mistyped field
+// (nlohmann throws its own exceptions) or a bad value is one Error naming the file.
+template <typename F>
+void restore_from(const std::string& path, F&& restore) {
+  try {
+    restore();
+  } catch (const json::exception& e) {
+    fail("{}: damaged streaming checkpoint: {}", path, e.what());
+  } catch (const Error& e) {
+    fail("{}: {}", path, e.what());
+  }
+}
+
 // Means over the steps and episodes since the last metrics line.
 struct Window {
   int64_t steps = 0, episodes = 0;
@@ -130,16 +143,20 @@ TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   Window window;
   if (resume) {
     const json state = load_stream_checkpoint(checkpoint.string());
-    if (state.at("finished").get<bool>()) {
-      fail("{}: the run already finished ({} steps); nothing to resume", run_dir.string(),
-           state.at("step").get<int64_t>());
+    bool finished = false;
+    restore_from(checkpoint.string(), [&] {
+      finished = state.at("finished").get<bool>();
+      step = state.at("step");
+      if (finished) return;
+      agent->set_state(state.at("agent"));
+      features.set_state(state.at("features"));
+      window.from_json(state.at("window"));
+      episode = state.at("episode");
+      wall_offset = state.value("wall_s", 0.0);
+    });
+    if (finished) {
+      fail("{}: the run already finished ({} steps); nothing to resume", run_dir.string(), step);
     }
-    agent->set_state(state.at("agent"));
-    features.set_state(state.at("features"));
-    window.from_json(state.at("window"));
-    step = state.at("step");
-    episode = state.at("episode");
-    wall_offset = state.value("wall_s", 0.0);
     if (step < 1 || step >= c.steps || episode < 1) {
       fail("{}: checkpoint step {} (episode {}) is outside the run's [1, {})", checkpoint.string(),
            step, episode, c.steps);
@@ -261,7 +278,10 @@ TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t st
 EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
                                       int episodes, uint64_t seed) {
   const json state = load_stream_checkpoint(path);
-  ResolvedTrainConfig cfg = resolve_train_config_text(state.at("config").get<std::string>());
+  ResolvedTrainConfig cfg;
+  restore_from(path,
+               [&] { cfg = resolve_train_config_text(state.at("config").get<std::string>()); });
+  if (!cfg.entry->make_stream) fail("{}: not a streaming agent's checkpoint", path);
   const auto& sc = dynamic_cast<const StreamConfig&>(*cfg.algo);
   Setup trained = make_setup(cfg.train.env, sc, cfg.train.steps);
   Setup target = make_setup(env_id, sc, cfg.train.steps);
@@ -271,10 +291,23 @@ EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string
          path, cfg.train.env, trained.dims.obs_dim, trained.dims.act_dim, env_id,
          target.dims.obs_dim, target.dims.act_dim);
   }
+  // The stored config sizes the networks built before their state is read: the file must hold
+  // at least the hidden layers' weights as float32.
+  const std::vector<int64_t> widths = sc.hidden_sizes(trained.dims.obs_dim);
+  double weights = static_cast<double>(trained.dims.obs_dim) * static_cast<double>(widths[0]);
+  for (size_t i = 1; i < widths.size(); ++i) {
+    weights += static_cast<double>(widths[i - 1]) * static_cast<double>(widths[i]);
+  }
+  if (4 * weights > static_cast<double>(fs::file_size(path))) {
+    fail("{}: the stored config builds networks of {} weights, more than the file holds", path,
+         weights);
+  }
   std::unique_ptr<StreamAgent> agent =
       cfg.entry->make_stream(*cfg.algo, trained.dims, cfg.train.seed);
-  agent->set_state(state.at("agent"));
-  trained.features.set_state(state.at("features"));
+  restore_from(path, [&] {
+    agent->set_state(state.at("agent"));
+    trained.features.set_state(state.at("features"));
+  });
   StreamAgentPolicy policy(*agent, trained.features);
   return evaluate_policy(env_id, policy, episodes, seed);
 }
