@@ -248,9 +248,13 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
   const h5::File f = h5::File::open_read(file_path.string());
   std::vector<std::pair<int64_t, std::string>> groups;
   for (const auto& name : f.members("/")) {
-    if (name.rfind("episode_", 0) == 0 && episode_number(name) >= 0) {
-      groups.emplace_back(episode_number(name), name);
+    if (name.rfind("episode_", 0) != 0) continue;
+    // Not an episode the reader can place: refuse the file rather than drop its rows.
+    if (episode_number(name) < 0) {
+      fail("{}: group '{}' is not episode_<id> with a non-negative decimal id", f.path(),
+           name.substr(0, 100));
     }
+    groups.emplace_back(episode_number(name), name);
   }
   if (groups.empty()) fail("{}: no episode_<id> groups (Minari layout)", f.path());
   std::sort(groups.begin(), groups.end());
@@ -534,6 +538,12 @@ Layout detect_layout(const std::string& path) {
 
 void validate_dataset(const Dataset& d, const std::string& source, const LoadOptions& options,
                       LoadReport& report) {
+  if (d.obs_dim < 1 || d.act_dim < 1) {
+    fail(
+        "{}: '{}' has width 0: a dataset needs at least one observation and one action "
+        "dimension",
+        source, d.obs_dim < 1 ? "observations" : "actions");
+  }
   d.check_shapes();
   check_finite(d.observations, d.obs_dim, source, "observations");
   check_finite(d.actions, d.act_dim, source, "actions");
