@@ -1,7 +1,9 @@
 // The checkpoint containers: everything a training loop needs to continue exactly where it
 // stopped, written through the durable atomic writer (track/durable.h).
 //
-// Minibatch loops (offline and online, libtorch algorithms): one libtorch archive holding
+// Minibatch loops (offline and online, libtorch algorithms): a header line
+// "stitch-checkpoint-v2 <sha256 of the archive> <archive size>", then one libtorch archive (read
+// only when its bytes match the header, so libtorch never parses a damaged file) holding
 //   "config"        the run's resolved config (JSON text)
 //   "dims"          [obs_dim, act_dim] int64;  "max_action" float64
 //   "sampler_rng"   the minibatch sampler's xoshiro state: 4 words, has-cached-normal, cached

@@ -15,6 +15,7 @@
 #include "data/sampler.h"
 #include "testing/errors.h"
 #include "testing/run_command.h"
+#include "track/checkpoint.h"
 
 namespace stitch {
 namespace {
@@ -55,18 +56,19 @@ class OnlineTrainerTest : public ::testing::Test {
     f.apply_override("hidden=16");
     auto a =
         entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 700}, 0);
-    torch::serialize::InputArchive archive;
-    archive.load_from((dir_ / run / "checkpoints" / "latest.pt").string());
-    a->load(archive);
     std::vector<torch::Tensor> out;
-    for (const auto& [name, module] : a->modules()) {
-      for (const auto& p : module->parameters()) out.push_back(p.detach().clone());
-    }
-    for (const char* key : {"sampler_rng", "online_state", "online_credit"}) {
-      torch::Tensor t;
-      archive.read(key, t);
-      out.push_back(t);
-    }
+    Checkpoint((dir_ / run / "checkpoints" / "latest.pt").string())
+        .read_algorithm([&](torch::serialize::InputArchive& archive) {
+          a->load(archive);
+          for (const auto& [name, module] : a->modules()) {
+            for (const auto& p : module->parameters()) out.push_back(p.detach().clone());
+          }
+          for (const char* key : {"sampler_rng", "online_state", "online_credit"}) {
+            torch::Tensor t;
+            archive.read(key, t);
+            out.push_back(t);
+          }
+        });
     return out;
   }
   std::string episodes(const std::string& run) {

@@ -19,6 +19,7 @@
 #include "testing/errors.h"
 #include "testing/run_command.h"
 #include "testing/thread_policy.h"
+#include "track/checkpoint.h"
 
 namespace stitch {
 namespace {
@@ -59,9 +60,9 @@ class TrainerTest : public ::testing::Test {
     f.apply_override("hidden=32");
     auto a =
         entry.make(*cfg, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0, .total_steps = 200}, 0);
-    torch::serialize::InputArchive archive;
-    archive.load_from(checkpoint.string());
-    a->load(archive);
+    Checkpoint(checkpoint.string()).read_algorithm([&](torch::serialize::InputArchive& archive) {
+      a->load(archive);
+    });
     std::vector<torch::Tensor> out;
     for (const auto& [name, module] : a->modules()) {
       for (const auto& p : module->parameters()) out.push_back(p.detach().clone());
