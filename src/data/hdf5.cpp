@@ -201,6 +201,14 @@ std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* s
   if (s.type_class == H5T_ENUM) {
     // h5py stores numpy bools as an enum over int8; read the raw integers.
     Handle file_type(H5Dget_type(d.get()), H5Tclose);
+    // libhdf5 1.10 overflows a heap buffer in H5Tget_native_type when an enum's size differs
+    // from its base integer's (found by the fuzzer): check that first.
+    Handle file_base(H5Tget_super(file_type.get()), H5Tclose);
+    const size_t file_size = H5Tget_size(file_type.get());
+    if (!file_base.valid() || H5Tget_class(file_base.get()) != H5T_INTEGER ||
+        file_size != H5Tget_size(file_base.get()) || file_size == 0 || file_size > 8) {
+      fail("{}: '{}' has a corrupt enum type (size {})", path_, dataset, file_size);
+    }
     Handle mem_type(H5Tget_native_type(file_type.get(), H5T_DIR_ASCEND), H5Tclose);
     Handle base(H5Tget_super(mem_type.get()), H5Tclose);
     const size_t size = H5Tget_size(mem_type.get());

@@ -606,17 +606,19 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
 
 namespace {
 
-// Loads `path` in a forked child first; throws Error when the child was killed by a signal (a
-// crash inside libhdf5). Any stitch::Error in the child is left for the real load to report.
+// Loads `path` in a forked child first: throws Error when the child was killed by a signal (a
+// crash inside libhdf5), or with the child's message when it found the file bad, so that a
+// corrupt file never reaches libhdf5 in this process.
 void load_in_child(const std::string& path, const LoadOptions& options) {
   LoadOptions unguarded = options;
   unguarded.crash_guard = false;
-  const int sig = crash_signal_in_child([&] { load_dataset(path, unguarded); });
-  if (sig > 0) {
+  const ChildRead child = read_in_child([&] { load_dataset(path, unguarded); });
+  if (child.signal > 0) {
     fail(
         "{}: corrupt file: the HDF5 library crashed reading it (signal {}, {}); nothing was loaded",
-        path, sig, strsignal(sig));
+        path, child.signal, strsignal(child.signal));
   }
+  if (child.threw) throw Error(child.error);
 }
 
 }  // namespace
