@@ -274,12 +274,12 @@ SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
   std::map<pid_t, size_t> running;
   std::vector<double> durations;
   std::map<pid_t, Stopwatch> clocks;
-  const size_t todo =
+  const size_t to_run =
       static_cast<size_t>(std::count(state.begin(), state.end(), CellState::kWaiting));
   spdlog::info(
       "sweep {}: {} cells in this shard, {} to run, {} finished before, {} failed before; "
       "{} workers x {} threads",
-      o.grid, cells.size(), todo, result.skipped,
+      o.grid, cells.size(), to_run, result.skipped,
       std::count(state.begin(), state.end(), CellState::kFailed), o.workers, threads);
   size_t next = 0, done = 0;
   while (true) {
@@ -333,11 +333,11 @@ SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
     double mean = 0.0;
     for (double d : durations) mean += d;
     mean = durations.empty() ? secs : mean / static_cast<double>(durations.size());
-    const size_t left = todo - done;
+    const size_t left = to_run - done;
     spdlog::info("sweep: {} {} in {} ({}); {}/{} done, {} running, {} failed; ETA {}",
                  cells[i].name, state[i] == CellState::kFinished ? "finished" : "failed",
                  human_duration(secs), state[i] == CellState::kFailed ? errors[i] : "ok", done,
-                 todo, running.size(), result.failed,
+                 to_run, running.size(), result.failed,
                  human_duration(mean * static_cast<double>(left) / o.workers));
   }
 
