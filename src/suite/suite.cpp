@@ -205,15 +205,30 @@ class Builder {
       const int64_t total = transitions(d), n = static_cast<int64_t>(parts.size());
       std::vector<Dataset> pieces;
       std::vector<std::string> names;
+      json record = json::array();  // every part's policy, noise, seed and rows
+      int64_t row = 0;
       for (int64_t i = 0; i < n; ++i) {
         const int64_t share = total / n + (i + 1 == n ? total % n : 0);
         const json& p = parts[i];
+        const uint64_t part_seed = seed + static_cast<uint64_t>(i) * 1'000'003;
         pieces.push_back(roll_out(env, resolve_policy(m_, p.at("policy"), name),
-                                  p.value("noise", "none"), share,
-                                  seed + static_cast<uint64_t>(i) * 1'000'003));
+                                  p.value("noise", "none"), share, part_seed));
         names.push_back(p.at("policy").get<std::string>());
+        const int64_t rows = pieces.back().size();
+        record.push_back({{"policy", names.back()},
+                          {"noise", p.value("noise", "none")},
+                          {"seed", part_seed},
+                          {"rows", {row, row + rows}}});
+        row += rows;
       }
       out = merge_datasets(pieces, names);
+      // The merged metadata came from the first part; describe the whole mixture instead.
+      out.set_metadata_string("policy", "mixture");
+      out.set_metadata_string("noise", "per part: see mixture_parts");
+      out.set_metadata_number("seed", static_cast<double>(seed));
+      out.metadata.erase("gaussian_noise");
+      out.metadata.erase("epsilon");
+      out.set_metadata_string("mixture_parts", record.dump());
     } else if (recipe == "concat") {
       std::vector<Dataset> pieces;
       std::vector<std::string> names;

@@ -217,5 +217,20 @@ TEST_F(SuiteTest, HostileManifestsWriteNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "data" / "first.hdf5"));
 }
 
+// A mixture records every part (policy, noise, seed, rows), not only its first part's settings.
+TEST_F(SuiteTest, AMixtureRecordsEveryPart) {
+  build_suite(options("m", 2000));
+  const Dataset d = load_dataset((dir_ / "m" / "pendulum-v1-medium-replay.hdf5").string());
+  EXPECT_EQ(d.metadata_string("policy"), "mixture");
+  const auto parts = nlohmann::json::parse(d.metadata_string("mixture_parts"));
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[0]["policy"], "random");
+  EXPECT_EQ(parts[1]["noise"], "gaussian:5.0");
+  EXPECT_EQ(parts[0]["rows"][0], 0);
+  for (size_t i = 1; i < parts.size(); ++i) EXPECT_EQ(parts[i]["rows"][0], parts[i - 1]["rows"][1]);
+  EXPECT_EQ(parts.back()["rows"][1], d.size());
+  EXPECT_NE(parts[0]["seed"], parts[1]["seed"]);
+}
+
 }  // namespace
 }  // namespace stitch
