@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -105,11 +106,27 @@ struct Entry {
   stats::Scores scores;  // [dataset][seed]
 };
 
-std::vector<Entry> chart_entries(const std::vector<ReportGroup>& groups, bool all_normalized) {
+// Normalised scores pool each algorithm over the datasets that every algorithm of the report
+// has (rliable's strata), so that the algorithms are compared on the same tasks; `pooled` names
+// them. With no dataset in common, or raw returns, every group is its own entry.
+std::vector<Entry> chart_entries(const std::vector<ReportGroup>& groups, bool all_normalized,
+                                 std::string& pooled) {
   std::vector<Entry> entries;
-  if (all_normalized) {
+  if (groups.empty()) return entries;
+  std::map<std::string, std::set<std::string>> tasks_of;  // algo -> "dataset (env)"
+  auto task = [](const ReportGroup& g) { return g.dataset + " (" + g.env + ")"; };
+  for (const ReportGroup& g : groups) tasks_of[g.algo].insert(task(g));
+  std::set<std::string> common = tasks_of.begin()->second;
+  for (const auto& [algo, tasks] : tasks_of) {
+    std::set<std::string> kept;
+    std::set_intersection(common.begin(), common.end(), tasks.begin(), tasks.end(),
+                          std::inserter(kept, kept.begin()));
+    common = std::move(kept);
+  }
+  if (all_normalized && !common.empty()) {
     std::map<std::string, Entry> by_algo;
     for (const ReportGroup& g : groups) {
+      if (!common.count(task(g))) continue;
       Entry& e = by_algo[g.algo];
       e.label = g.algo;
       e.scores.push_back(g.scores);
@@ -119,6 +136,7 @@ std::vector<Entry> chart_entries(const std::vector<ReportGroup>& groups, bool al
       if (tasks > 1) e.label += fmt::format(" ({} datasets)", tasks);
       entries.push_back(std::move(e));
     }
+    for (const std::string& t : common) pooled += (pooled.empty() ? "" : ", ") + t;
   } else {
     for (const ReportGroup& g : groups)
       entries.push_back({g.algo + " on " + g.dataset, {g.scores}});
@@ -213,7 +231,10 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
   }
 
   // rliable's aggregate interval plot and the performance profiles.
-  const std::vector<Entry> entries = chart_entries(groups, all_normalized);
+  std::string pooled;  // the datasets every algorithm has, when scores are pooled over them
+  const std::vector<Entry> entries = chart_entries(groups, all_normalized, pooled);
+  const std::string pooled_note =
+      pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled;
   std::vector<std::string> metrics = {"Median", "IQM", "Mean"};
   if (all_normalized) metrics.push_back("Optimality gap");
   std::vector<std::vector<svg::Estimate>> values(metrics.size());
@@ -235,9 +256,9 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
   }
   save("aggregates.svg",
        fmt::format(
-           "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}",
+           "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}{}",
            score_label, 100 * o.confidence,
-           all_normalized ? "; optimality gap: lower is better" : ""),
+           all_normalized ? "; optimality gap: lower is better" : "", pooled_note),
        svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
 
   std::vector<double> thresholds;
@@ -257,8 +278,8 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
   }
   save("profiles.svg",
        fmt::format("Performance profiles: the fraction of runs whose final {} exceeds tau, with "
-                   "{:.0f}% bands",
-                   score_label, 100 * o.confidence),
+                   "{:.0f}% bands{}",
+                   score_label, 100 * o.confidence, pooled_note),
        svg::line_chart(profiles, {.title = "Performance profiles",
                                   .x_label = score_label + " (tau)",
                                   .y_label = "fraction of runs > tau"}));
