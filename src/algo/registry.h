@@ -30,6 +30,7 @@ struct AlgoEntry {
   std::string summary;
   bool normalize_observations = false;     // trainer default (e.g. TD3+BC normalises states)
   bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
+  int64_t learning_starts = 5000;  // online: default env steps of random actions before updates
   bool online = false;  // learns from the env (`--online`): the online loop for `make`, the
                         // streaming loop for `make_stream`; otherwise from a dataset
   std::function<std::unique_ptr<AlgoConfig>()> make_config;

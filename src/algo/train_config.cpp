@@ -49,6 +49,10 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   if (!r.train.online && r.train.dataset.empty()) {
     fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
   }
+  if (r.train.learning_starts < 0) {  // written back, so config.json holds the value used
+    r.train.learning_starts = r.entry->learning_starts;
+    f.apply_override("learning_starts=" + std::to_string(r.train.learning_starts));
+  }
   if (r.train.run_dir.empty()) {
     r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
     f.apply_override("run_dir=" + r.train.run_dir);
@@ -73,8 +77,9 @@ void TrainConfig::describe(ConfigFields& f) {
   // Step counts are capped at 1e12, far beyond any run, so that a typo (or 2^63) is an error.
   constexpr int64_t kMaxSteps = 1'000'000'000'000;
   f.add("num_envs", num_envs, "online: envs stepped together", {.min = 1, .max = 1024});
-  f.add("learning_starts", learning_starts, "online: env steps of random actions before updates",
-        {.min = 0, .max = kMaxSteps});
+  f.add("learning_starts", learning_starts,
+        "online: env steps of random actions before updates (-1: the algorithm's default)",
+        {.min = -1, .max = kMaxSteps});
   f.add("utd_ratio", utd_ratio, "online: gradient steps per transition",
         {.min = 0, .max = 1000, .min_open = true});
   f.add("buffer_size", buffer_size,

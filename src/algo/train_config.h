@@ -19,13 +19,15 @@ struct TrainConfig {
   std::string dataset;  // D4RL file or Minari dataset (offline algorithms)
   bool online = false;  // learn from the env instead (online and streaming agents)
   // Online agents (SAC, TD3); `steps` then counts env steps (transitions).
-  int64_t num_envs = 1;            // envs stepped together (a VectorEnv)
-  int64_t learning_starts = 5000;  // env steps of uniformly random actions before updates
-  double utd_ratio = 1.0;          // gradient steps per transition (update-to-data ratio)
-  int64_t buffer_size = 1000000;   // replay capacity
-  int64_t snapshot_every = 0;      // keep snapshots/step-N.pt every N env steps (0: never)
-  std::string env;                 // registered env id, for evaluation and the action bounds
-  int64_t steps = 100000;          // gradient steps
+  int64_t num_envs = 1;  // envs stepped together (a VectorEnv)
+  // Env steps of uniformly random actions before updates; -1: the algorithm's own default
+  // (AlgoEntry::learning_starts: TD3 25,000 as in its authors' main.py, SAC 5,000).
+  int64_t learning_starts = -1;
+  double utd_ratio = 1.0;         // gradient steps per transition (update-to-data ratio)
+  int64_t buffer_size = 1000000;  // replay capacity
+  int64_t snapshot_every = 0;     // keep snapshots/step-N.pt every N env steps (0: never)
+  std::string env;                // registered env id, for evaluation and the action bounds
+  int64_t steps = 100000;         // gradient steps
   int64_t batch_size = 256;
   double discount = 0.99;
   uint64_t seed = 0;

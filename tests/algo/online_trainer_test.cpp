@@ -177,5 +177,19 @@ TEST(ReplayBuffer, SaveAndLoadRestoreTheExactState) {
   std::filesystem::remove(path);
 }
 
+// learning_starts -1 (the default) takes the algorithm's own: TD3's authors start updating after
+// 25,000 random steps, stitch's SAC after 5,000; the value used is what config.json records.
+TEST(OnlineConfig, LearningStartsDefaultsToTheAlgorithms) {
+  auto starts = [](const std::string& algo, std::vector<std::string> extra = {}) {
+    TrainConfig c;
+    std::vector<std::string> o = {"algo=" + algo, "env=pendulum-v1", "online=true"};
+    o.insert(o.end(), extra.begin(), extra.end());
+    return nlohmann::json::parse(resolve_train_config(c, "", o))["learning_starts"].get<int64_t>();
+  };
+  EXPECT_EQ(starts("td3"), 25000);
+  EXPECT_EQ(starts("sac"), 5000);
+  EXPECT_EQ(starts("td3", {"learning_starts=100"}), 100);
+}
+
 }  // namespace
 }  // namespace stitch

@@ -11,6 +11,7 @@ namespace stitch {
 STITCH_REGISTER_ALGORITHM(
     td3, {.name = "td3",
           .summary = "TD3 (Fujimoto et al. 2018): twin delayed DDPG; online",
+          .learning_starts = 25000,  // the authors' start_timesteps (sfujim/TD3, main.py)
           .online = true,
           .make_config = [] { return std::make_unique<Td3Config>(/*behaviour_cloning=*/false); },
           .make = [](const AlgoConfig& c, const AlgoDims& d,
