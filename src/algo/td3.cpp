@@ -233,10 +233,9 @@ class Td3 : public Algorithm {
 }  // namespace
 
 void Td3Config::describe(ConfigFields& f) {
-  const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
-  f.add("actor_lr", actor_lr, "actor learning rate", lr_range);
-  f.add("critic_lr", critic_lr, "critic learning rate", lr_range);
-  f.add("tau", tau, "target network update rate", {.min = 0, .max = 1, .min_open = true});
+  f.add("actor_lr", actor_lr, "actor learning rate", kRateRange);
+  f.add("critic_lr", critic_lr, "critic learning rate", kRateRange);
+  f.add("tau", tau, "target network update rate", kRateRange);
   // Noise is in units of max_action; actions are clipped to +-max_action, so 10 is plenty.
   f.add("policy_noise", policy_noise, "target smoothing noise std (times max_action)",
         {.min = 0, .max = 10});

@@ -103,6 +103,9 @@ class ConfigFields {
   std::vector<Field> fields_;
 };
 
+// (0, 1]: the range of learning rates and Polyak (target update) rates.
+inline constexpr ConfigFields::Range<double> kRateRange{.min = 0, .max = 1, .min_open = true};
+
 namespace detail {
 // Reads a JSON file into `fields`; throws Error naming the file on any parse problem.
 void apply_json_file(ConfigFields& fields, const std::string& path);

@@ -14,7 +14,7 @@ struct BcConfig : AlgoConfig {
   int64_t hidden = 256;
   void describe(ConfigFields& f) override {
     f.add("variant", variant, "deterministic (MSE) or gaussian (NLL)");
-    f.add("lr", lr, "learning rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("lr", lr, "learning rate", kRateRange);
     f.add("hidden", hidden, "hidden width (two layers)", {.min = 1, .max = 65536});
   }
   void validate() const override {

@@ -34,11 +34,10 @@ struct CqlConfig : AlgoConfig {
   int64_t hidden = 256;
   int layers = 3;
   void describe(ConfigFields& f) override {
-    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
-    f.add("actor_lr", actor_lr, "policy learning rate", lr_range);
-    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
-    f.add("alpha_lr", alpha_lr, "entropy / Lagrange multiplier learning rate", lr_range);
-    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
+    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
+    f.add("alpha_lr", alpha_lr, "entropy / Lagrange multiplier learning rate", kRateRange);
+    f.add("tau", tau, "target Q update rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
     f.add("num_actions", num_actions, "sampled actions per state", {.min = 1, .max = 1000});

@@ -36,11 +36,10 @@ struct IqlConfig : AlgoConfig {
   bool cosine_schedule = true;  // actor lr cosine-decayed to 0 over the run
   int64_t hidden = 256;
   void describe(ConfigFields& f) override {
-    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
-    f.add("actor_lr", actor_lr, "actor learning rate", lr_range);
-    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
-    f.add("value_lr", value_lr, "V learning rate", lr_range);
-    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("actor_lr", actor_lr, "actor learning rate", kRateRange);
+    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
+    f.add("value_lr", value_lr, "V learning rate", kRateRange);
+    f.add("tau", tau, "target Q update rate", kRateRange);
     f.add("expectile", expectile, "expectile of the V regression",
           {.min = 0, .max = 1, .min_open = true, .max_open = true});
     f.add("temperature", temperature, "inverse temperature of the advantage weights",

@@ -32,11 +32,10 @@ struct SacConfig : AlgoConfig {
   int64_t hidden = 256;
   int layers = 2;
   void describe(ConfigFields& f) override {
-    const ConfigFields::Range<double> lr_range{.min = 0, .max = 1, .min_open = true};
-    f.add("actor_lr", actor_lr, "policy learning rate", lr_range);
-    f.add("critic_lr", critic_lr, "Q learning rate", lr_range);
-    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", lr_range);
-    f.add("tau", tau, "target Q update rate", {.min = 0, .max = 1, .min_open = true});
+    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
+    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
+    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
+    f.add("tau", tau, "target Q update rate", kRateRange);
     f.add("initial_alpha", initial_alpha, "initial entropy temperature",
           {.min = 0, .max = 1e6, .min_open = true});
     f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
