@@ -118,7 +118,7 @@ void add_collect_command(CLI::App& app) {
     double sum = 0;
     int64_t complete = 0;
     for (const Episode& ep : d.episodes) {
-      if (ep.terminated || ep.length == env->max_episode_steps()) {
+      if (ep.complete()) {
         sum += ep.total_return;
         ++complete;
       }

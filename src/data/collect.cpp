@@ -64,10 +64,13 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
     // in D4RL's infos/*.
     for (const auto& [name, values] : env.info()) {
       Column& col = d.infos[name];
-      if (col.data.empty()) col.width = static_cast<int64_t>(values.size());
+      if (col.data.empty()) {
+        col.width = static_cast<int64_t>(values.size());
+        col.float64 = true;  // exact states: Env::restore() restarts from them bit for bit
+      }
       STITCH_CHECK(col.width == static_cast<int64_t>(values.size()), "info '{}' changed width",
                    name);
-      for (double v : values) col.data.push_back(static_cast<float>(v));
+      col.data.insert(col.data.end(), values.begin(), values.end());
     }
     StepResult r = env.step(action);
     d.observations.insert(d.observations.end(), obs.begin(), obs.end());
@@ -86,8 +89,12 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
       obs = std::move(r.obs);
     }
   }
-  // The budget cut the last episode: a time-out for bootstrapping purposes.
-  if (!d.terminals.back()) d.timeouts.back() = 1;
+  // The budget cut the last episode (unless the env ended it on that very step): a time-out for
+  // bootstrapping purposes, recorded as cut so that its partial return counts in no statistic.
+  if (!d.terminals.back() && !d.timeouts.back()) {
+    d.timeouts.back() = 1;
+    set_cut_episode_ends(d, {d.size() - 1});
+  }
   if (std::all_of(d.costs.begin(), d.costs.end(), [](float c) { return c == 0.0f; }))
     d.costs.clear();
   d.set_metadata_string("env_id", env.id());

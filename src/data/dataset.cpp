@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@ namespace stitch {
 void Dataset::index_episodes() {
   episodes.clear();
   const int64_t n = size();
+  const std::vector<int64_t> cut_ends = cut_episode_ends(*this);
   Episode current;
   for (int64_t i = 0; i < n; ++i) {
     if (current.length == 0) current.start = i;
@@ -19,11 +21,50 @@ void Dataset::index_episodes() {
     if (terminals[i] || timeouts[i]) {
       current.terminated = terminals[i] != 0;
       current.timed_out = !current.terminated && timeouts[i] != 0;
+      current.cut = current.timed_out && std::binary_search(cut_ends.begin(), cut_ends.end(), i);
       episodes.push_back(current);
       current = Episode{};
     }
   }
-  if (current.length > 0) episodes.push_back(current);  // cut by the end of the data
+  if (current.length > 0) {  // cut by the end of the data
+    current.cut = true;
+    episodes.push_back(current);
+  }
+}
+
+std::vector<int64_t> cut_episode_ends(const Dataset& d) {
+  const auto it = d.metadata.find(kCutEpisodeEnds);
+  if (it == d.metadata.end()) return {};
+  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  // Files store lists as JSON text in a string (D4RL's metadata/* hold scalars and strings).
+  if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  std::vector<int64_t> rows;
+  if (!j.is_array()) return rows;
+  for (const auto& v : j) {
+    if (v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < d.size())
+      rows.push_back(v.get<int64_t>());
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+void set_cut_episode_ends(Dataset& d, std::vector<int64_t> rows) {
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  if (rows.empty()) {
+    d.metadata.erase(kCutEpisodeEnds);
+  } else {
+    d.set_metadata_string(kCutEpisodeEnds, nlohmann::json(rows).dump());
+  }
+}
+
+std::vector<double> complete_episode_returns(const Dataset& d) {
+  std::vector<double> all, complete;
+  for (const Episode& ep : d.episodes) {
+    all.push_back(ep.total_return);
+    if (ep.complete()) complete.push_back(ep.total_return);
+  }
+  return complete.empty() ? all : complete;
 }
 
 void Dataset::derive_next_observations() {
@@ -89,6 +130,9 @@ void append_dataset(Dataset& dst, const Dataset& src) {
     fail("cannot merge datasets with observation/action dimensions {}/{} and {}/{}", dst.obs_dim,
          dst.act_dim, src.obs_dim, src.act_dim);
   }
+  const int64_t offset = dst.size();
+  std::vector<int64_t> cut_ends = cut_episode_ends(dst);
+  for (const int64_t row : cut_episode_ends(src)) cut_ends.push_back(row + offset);
   auto extend = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
   if (dst.costs.empty() != src.costs.empty()) {
     // Keep costs only when both have them.
@@ -109,9 +153,11 @@ void append_dataset(Dataset& dst, const Dataset& src) {
       it = dst.infos.erase(it);
     } else {
       extend(it->second.data, other->second.data);
+      it->second.float64 = it->second.float64 || other->second.float64;
       ++it;
     }
   }
+  set_cut_episode_ends(dst, std::move(cut_ends));
   dst.index_episodes();
 }
 
@@ -120,7 +166,11 @@ Dataset select_episodes(const Dataset& src, const std::vector<int64_t>& episode_
   out.obs_dim = src.obs_dim;
   out.act_dim = src.act_dim;
   out.metadata = src.metadata;
-  for (const auto& [name, col] : src.infos) out.infos[name].width = col.width;
+  for (const auto& [name, col] : src.infos) {
+    out.infos[name].width = col.width;
+    out.infos[name].float64 = col.float64;
+  }
+  std::vector<int64_t> cut_ends;
   for (const int64_t e : episode_indices) {
     STITCH_CHECK(e >= 0 && e < static_cast<int64_t>(src.episodes.size()), "episode {}", e);
     const Episode& ep = src.episodes[e];
@@ -139,7 +189,9 @@ Dataset select_episodes(const Dataset& src, const std::vector<int64_t>& episode_
     // An episode cut by the end of the data stays cut: mark its end so that it does not merge
     // with the next selected episode.
     if (!ep.terminated && !ep.timed_out) out.timeouts.back() = 1;
+    if (ep.cut) cut_ends.push_back(static_cast<int64_t>(out.rewards.size()) - 1);
   }
+  set_cut_episode_ends(out, std::move(cut_ends));
   out.index_episodes();
   return out;
 }

@@ -30,13 +30,25 @@ struct Episode {
   double total_return = 0.0;
   bool terminated = false;  // last row has terminals = 1
   bool timed_out = false;   // last row has timeouts = 1 (and terminals = 0)
+  // Cut by the data rather than by the env: by a collector's transition budget (recorded in
+  // the metadata, see kCutEpisodeEnds; the row is still a time-out for bootstrapping) or by the
+  // end of the data. Its return is partial, so returns-based statistics leave it out.
+  bool cut = false;
   int64_t end() const { return start + length; }
+  bool complete() const { return !cut; }
 };
 
-// An extra float32 column, e.g. infos/qpos: `width` floats per row.
+// Metadata key: a JSON list of the rows that end an episode cut by a collector's budget (each a
+// time-out row), e.g. [999999]; a mixture's parts each add one. Files carry it as any metadata.
+inline constexpr const char* kCutEpisodeEnds = "cut_episode_ends";
+
+// An extra per-row column, e.g. infos/qpos: `width` values per row, held as float64 and stored
+// in files as float64 when `float64` (MuJoCo states, so a recorded state restores exactly) or
+// as float32 otherwise (what most files hold).
 struct Column {
   int64_t width = 1;
-  std::vector<float> data;  // [N, width]
+  bool float64 = false;
+  std::vector<double> data;  // [N, width]
 };
 
 struct Dataset {
@@ -71,6 +83,14 @@ struct Dataset {
   void set_metadata_string(const std::string& key, const std::string& value);
   void set_metadata_number(const std::string& key, double value);
 };
+
+// The rows listed under kCutEpisodeEnds (sorted; entries that are not row numbers are left out:
+// validate_dataset reports them), and the setter (an empty list removes the key).
+std::vector<int64_t> cut_episode_ends(const Dataset& d);
+void set_cut_episode_ends(Dataset& d, std::vector<int64_t> rows);
+
+// Returns over the complete episodes (not cut), or over all episodes when none is complete.
+std::vector<double> complete_episode_returns(const Dataset& d);
 
 // Appends every row of `src` to `dst` (same dimensions required; infos kept only when both have
 // them) and re-indexes episodes. Throws Error on a dimension mismatch.

@@ -161,6 +161,7 @@ DatasetShape File::shape(const std::string& dataset) const {
   DatasetShape s;
   s.dims.assign(dims.begin(), dims.end());
   s.type_class = H5Tget_class(type.get());
+  s.type_size = H5Tget_size(type.get());
   return s;
 }
 
@@ -181,19 +182,29 @@ int64_t File::max_value_bytes() const {
 }
 
 std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* shape_out) const {
+  return read_numeric<float>(dataset, H5T_NATIVE_FLOAT, shape_out);
+}
+
+std::vector<double> File::read_doubles(const std::string& dataset, DatasetShape* shape_out) const {
+  return read_numeric<double>(dataset, H5T_NATIVE_DOUBLE, shape_out);
+}
+
+template <class T>
+std::vector<T> File::read_numeric(const std::string& dataset, hid_t native_type,
+                                  DatasetShape* shape_out) const {
   const DatasetShape s = shape(dataset);
   if (shape_out != nullptr) *shape_out = s;
   // Guard against absurd sizes from a corrupt header before allocating.
   const int64_t n = element_count(s.dims);
-  if (n < 0 || n > max_value_bytes() / static_cast<int64_t>(sizeof(float))) {
+  if (n < 0 || n > max_value_bytes() / static_cast<int64_t>(sizeof(T))) {
     fail("{}: '{}' claims {} elements, more than this file can hold (corrupt header)", path_,
          dataset, fmt::join(s.dims, " x "));
   }
-  std::vector<float> out(static_cast<size_t>(n));
+  std::vector<T> out(static_cast<size_t>(n));
   if (n == 0) return out;
   Handle d = dataset_handle(*this, dataset);
   if (s.type_class == H5T_FLOAT || s.type_class == H5T_INTEGER) {
-    if (H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+    if (H5Dread(d.get(), native_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
       fail("{}: cannot read '{}' (file truncated or corrupt)", path_, dataset);
     }
     return out;
@@ -246,7 +257,7 @@ std::vector<float> File::read_floats(const std::string& dataset, DatasetShape* s
           break;
         }
       }
-      out[i] = static_cast<float>(v);
+      out[i] = static_cast<T>(v);
     }
     return out;
   }
@@ -375,6 +386,16 @@ void File::ensure_parents(const std::string& object) {
 
 void File::write_floats(const std::string& dataset, const float* data,
                         const std::vector<int64_t>& dims, int gzip_level) {
+  write_numeric(dataset, data, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims, gzip_level);
+}
+
+void File::write_doubles(const std::string& dataset, const double* data,
+                         const std::vector<int64_t>& dims, int gzip_level) {
+  write_numeric(dataset, data, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, dims, gzip_level);
+}
+
+void File::write_numeric(const std::string& dataset, const void* data, hid_t file_type,
+                         hid_t native_type, const std::vector<int64_t>& dims, int gzip_level) {
   ensure_parents(dataset);
   std::vector<hsize_t> hdims(dims.begin(), dims.end());
   Handle space = must(H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr),
@@ -382,12 +403,12 @@ void File::write_floats(const std::string& dataset, const float* data,
   Handle plist = chunked_plist(hdims, gzip_level);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle d = must(H5Dcreate2(file_.get(), dataset.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(),
+  Handle d = must(H5Dcreate2(file_.get(), dataset.c_str(), file_type, space.get(), lcpl.get(),
                              plist.get(), H5P_DEFAULT),
                   H5Dclose, fmt::format("{}: cannot create '{}'", path_, dataset));
   int64_t n = 1;
   for (int64_t x : dims) n *= x;
-  if (n > 0 && H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+  if (n > 0 && H5Dwrite(d.get(), native_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
     fail("{}: cannot write '{}'", path_, dataset);
   }
 }

@@ -38,6 +38,7 @@ class Handle {
 struct DatasetShape {
   std::vector<int64_t> dims;  // empty for a scalar
   H5T_class_t type_class = H5T_NO_CLASS;
+  size_t type_size = 0;  // bytes per element in the file (8 for float64)
 };
 
 // The product of `dims` (1 for none), or -1 when a dimension is negative or the product
@@ -65,6 +66,9 @@ class File {
   // Reads a numeric dataset (float, integer or bool/enum) as float32, row-major.
   std::vector<float> read_floats(const std::string& dataset,
                                  DatasetShape* shape_out = nullptr) const;
+  // The same as float64 (exact for float64 and integer data).
+  std::vector<double> read_doubles(const std::string& dataset,
+                                   DatasetShape* shape_out = nullptr) const;
   // Reads a one-element numeric dataset as float64; nullopt when it is not one.
   std::optional<double> read_number(const std::string& dataset) const;
   // Reads a string dataset or scalar (fixed or variable length); nullopt if not a string.
@@ -78,6 +82,9 @@ class File {
   // Writes a float32 dataset of the given dims; gzip level 0 = no compression.
   void write_floats(const std::string& dataset, const float* data, const std::vector<int64_t>& dims,
                     int gzip_level);
+  // Writes a float64 dataset of the given dims.
+  void write_doubles(const std::string& dataset, const double* data,
+                     const std::vector<int64_t>& dims, int gzip_level);
   // Writes bytes 0/1 as h5py-compatible booleans (enum int8 {FALSE=0, TRUE=1}).
   void write_bools(const std::string& dataset, const uint8_t* data, int64_t n, int gzip_level);
   void write_string(const std::string& dataset, const std::string& value);
@@ -94,6 +101,11 @@ class File {
   int64_t max_value_bytes() const;
 
  private:
+  template <class T>
+  std::vector<T> read_numeric(const std::string& dataset, hid_t native_type,
+                              DatasetShape* shape_out) const;
+  void write_numeric(const std::string& dataset, const void* data, hid_t file_type,
+                     hid_t native_type, const std::vector<int64_t>& dims, int gzip_level);
   // Creates the missing groups on the way to `object` (without modification times).
   void ensure_parents(const std::string& object);
 

@@ -154,10 +154,13 @@ void read_infos(const h5::File& f, const std::string& group, const std::string& 
       warn(report, fmt::format("{}: skipping '{}' (no values per row)", f.path(), key));
       continue;
     }
-    std::vector<float> values = f.read_floats(key);  // checks the element count
+    std::vector<double> values = f.read_doubles(key);  // checks the element count
     values.resize(static_cast<size_t>(keep_rows * width));
     Column& col = d.infos[prefix + name];
-    if (col.data.empty()) col.width = width;
+    if (col.data.empty()) {
+      col.width = width;
+      col.float64 = s.type_class == H5T_FLOAT && s.type_size == 8;
+    }
     if (col.width != width) fail("{}: '{}' changes width between episodes", f.path(), key);
     col.data.insert(col.data.end(), values.begin(), values.end());
   }
@@ -387,13 +390,46 @@ bool declared_action_bounds(const Dataset& d, std::vector<float>& low, std::vect
   return false;
 }
 
-void check_finite(const std::vector<float>& column, int64_t width, const std::string& source,
+template <class T>
+void check_finite(const std::vector<T>& column, int64_t width, const std::string& source,
                   const std::string& key) {
   for (size_t i = 0; i < column.size(); ++i) {
     if (!std::isfinite(column[i])) {
       fail("{}: '{}' row {}{}: {}", source, key, static_cast<int64_t>(i) / width,
            width > 1 ? fmt::format(" column {}", static_cast<int64_t>(i) % width) : "", column[i]);
     }
+  }
+}
+
+// The metadata's list of budget-cut episode ends must name time-out rows of this data.
+void check_cut_episode_ends(const Dataset& d, const std::string& source) {
+  const auto it = d.metadata.find(kCutEpisodeEnds);
+  if (it == d.metadata.end()) return;
+  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  const std::string shown = it->second.substr(0, 80);
+  if (!j.is_array())
+    fail("{}: metadata '{}': {} is not a list of rows", source, kCutEpisodeEnds, shown);
+  for (const auto& v : j) {
+    const bool row = v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < d.size();
+    if (!row || !d.timeouts[v.get<int64_t>()] || d.terminals[v.get<int64_t>()]) {
+      fail("{}: metadata '{}': {} is not a time-out row of the {} rows", source, kCutEpisodeEnds,
+           v.dump().substr(0, 40), d.size());
+    }
+  }
+}
+
+// Rows [first, first + rows) of an infos column, as float64 or float32 as it was read or made.
+void write_column(h5::File& f, const std::string& key, const Column& col, int64_t first,
+                  int64_t rows, int gzip) {
+  const std::vector<int64_t> dims =
+      col.width == 1 ? std::vector<int64_t>{rows} : std::vector<int64_t>{rows, col.width};
+  const double* begin = col.data.data() + first * col.width;
+  if (col.float64) {
+    f.write_doubles(key, begin, dims, gzip);
+  } else {
+    const std::vector<float> narrow(begin, begin + rows * col.width);
+    f.write_floats(key, narrow.data(), dims, gzip);
   }
 }
 
@@ -420,9 +456,7 @@ void write_d4rl_file(const Dataset& d, const std::string& path, int gzip) {
   }
   if (!d.costs.empty()) f.write_floats("costs", d.costs.data(), {n}, gzip);
   for (const auto& [name, col] : d.infos) {
-    f.write_floats("infos/" + name, col.data.data(),
-                   col.width == 1 ? std::vector<int64_t>{n} : std::vector<int64_t>{n, col.width},
-                   gzip);
+    write_column(f, "infos/" + name, col, 0, n, gzip);
   }
   for (const auto& [key, value] : d.metadata) {
     const auto j = nlohmann::json::parse(value, nullptr, false);
@@ -476,9 +510,7 @@ void write_minari_dir(const Dataset& d, const fs::path& dir, const std::string& 
     f.write_bools(g + "/truncations", d.timeouts.data() + ep.start, t, gzip);
     if (!d.costs.empty()) f.write_floats(g + "/costs", d.costs.data() + ep.start, {t}, gzip);
     for (const auto& [name, col] : d.infos) {
-      f.write_floats(g + "/infos/" + name, col.data.data() + ep.start * col.width,
-                     col.width == 1 ? std::vector<int64_t>{t} : std::vector<int64_t>{t, col.width},
-                     gzip);
+      write_column(f, g + "/infos/" + name, col, ep.start, t, gzip);
     }
     f.write_attribute(g, "id", static_cast<int64_t>(e));
     f.write_attribute(g, "total_steps", t);
@@ -591,6 +623,7 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
       }
     }
   }
+  check_cut_episode_ends(d, source);
   if (!d.episodes.empty()) {
     const Episode& last = d.episodes.back();
     if (!last.terminated && !last.timed_out) {

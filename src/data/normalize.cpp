@@ -43,14 +43,16 @@ void normalize_observations(Dataset& dataset, const ObservationNormalizer& norma
 
 double locomotion_reward_scale(const Dataset& dataset) {
   if (dataset.episodes.empty()) fail("reward scaling needs at least one episode");
-  double lo = dataset.episodes[0].total_return, hi = lo;
-  for (const Episode& ep : dataset.episodes) {
-    lo = std::min(lo, ep.total_return);
-    hi = std::max(hi, ep.total_return);
-  }
+  // Complete episodes only, as CORL's return_range counts an episode once it terminates or
+  // reaches the time limit: a budget-cut episode's partial return would widen the range.
+  const std::vector<double> returns = complete_episode_returns(dataset);
+  const auto [min_it, max_it] = std::minmax_element(returns.begin(), returns.end());
+  const double lo = *min_it, hi = *max_it;
   if (hi - lo <= 0.0) {
-    fail("reward scaling: every episode has the same return {}; 1000 / (max - min) is undefined",
-         lo);
+    fail(
+        "reward scaling: every complete episode has the same return {}; 1000 / (max - min) is "
+        "undefined",
+        lo);
   }
   return 1000.0 / (hi - lo);
 }

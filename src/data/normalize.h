@@ -36,7 +36,8 @@ struct Normalizers {
   double reward_scale = 1.0;
 };
 
-// 1000 / (max episode return - min episode return); throws Error when all returns are equal.
+// 1000 / (max episode return - min episode return) over the complete episodes (all of them when
+// none is complete); throws Error when all those returns are equal.
 double locomotion_reward_scale(const Dataset& dataset);
 void scale_rewards(Dataset& dataset, double scale);
 

@@ -87,11 +87,12 @@ DatasetStats compute_stats(const Dataset& d, const LoadReport& report,
   std::vector<double> returns;
   double length_sum = 0;
   s.length_min = INFINITY;
+  returns = complete_episode_returns(d);
+  s.return_episodes = static_cast<int64_t>(returns.size());
   for (const Episode& ep : d.episodes) {
-    returns.push_back(ep.total_return);
     s.terminated += ep.terminated;
-    s.timed_out += ep.timed_out;
-    s.cut += !ep.terminated && !ep.timed_out;
+    s.timed_out += ep.timed_out && !ep.cut;
+    s.cut += ep.cut;
     length_sum += static_cast<double>(ep.length);
     s.length_min = std::min(s.length_min, static_cast<double>(ep.length));
     s.length_max = std::max(s.length_max, static_cast<double>(ep.length));
@@ -106,7 +107,7 @@ DatasetStats compute_stats(const Dataset& d, const LoadReport& report,
     double sum = 0;
     for (double r : returns) sum += r;
     s.return_mean = sum / static_cast<double>(m);
-    s.length_mean = length_sum / static_cast<double>(m);
+    s.length_mean = length_sum / static_cast<double>(d.episodes.size());
     s.histogram.assign(std::max(1, options.histogram_bins), 0);
     const double span = s.return_max - s.return_min;
     for (double r : returns) {
@@ -158,12 +159,15 @@ std::string format_stats_text(const DatasetStats& s, const std::string& name) {
   append_line(out, "dataset      {}", name);
   append_line(out, "layout       {}", s.layout);
   append_line(out, "transitions  {}", s.transitions);
-  append_line(out, "episodes     {}  (terminated {}, timed out {}, cut by end of data {})",
-              s.episodes, s.terminated, s.timed_out, s.cut);
+  append_line(out, "episodes     {}  (terminated {}, timed out {}, cut {})", s.episodes,
+              s.terminated, s.timed_out, s.cut);
   append_line(out, "length       min {:.0f}  mean {:.1f}  max {:.0f}", s.length_min, s.length_mean,
               s.length_max);
-  append_line(out, "return       min {:.3f}  median {:.3f}  mean {:.3f}  max {:.3f}", s.return_min,
-              s.return_median, s.return_mean, s.return_max);
+  append_line(out, "return       min {:.3f}  median {:.3f}  mean {:.3f}  max {:.3f}  ({})",
+              s.return_min, s.return_median, s.return_mean, s.return_max,
+              s.return_episodes == s.episodes - s.cut
+                  ? fmt::format("{} complete episodes", s.return_episodes)
+                  : fmt::format("all {} episodes: none is complete", s.return_episodes));
   if (!s.histogram.empty()) {
     const int64_t peak = *std::max_element(s.histogram.begin(), s.histogram.end());
     const double width = (s.return_max - s.return_min) / static_cast<double>(s.histogram.size());
@@ -221,11 +225,9 @@ std::string format_stats_json(const DatasetStats& s, const std::string& name) {
                    {"timed_out", s.timed_out},
                    {"cut", s.cut}};
   j["length"] = {{"min", s.length_min}, {"mean", s.length_mean}, {"max", s.length_max}};
-  j["return"] = {{"min", s.return_min},
-                 {"median", s.return_median},
-                 {"mean", s.return_mean},
-                 {"max", s.return_max},
-                 {"histogram", s.histogram}};
+  j["return"] = {{"min", s.return_min},           {"median", s.return_median},
+                 {"mean", s.return_mean},         {"max", s.return_max},
+                 {"episodes", s.return_episodes}, {"histogram", s.histogram}};
   auto r = [](const RangeStats& x) {
     return nlohmann::json{{"min", x.min}, {"max", x.max}, {"mean", x.mean}, {"std", x.std}};
   };

@@ -40,7 +40,10 @@ struct DatasetStats {
   std::string layout;
   int64_t transitions = 0;
   int64_t episodes = 0;
-  int64_t terminated = 0, timed_out = 0, cut = 0;  // how episodes ended
+  // How episodes ended: cut counts those cut by a collector's budget or the end of the data.
+  int64_t terminated = 0, timed_out = 0, cut = 0;
+  // Returns over the complete episodes (all episodes when none is complete): return_episodes.
+  int64_t return_episodes = 0;
   double return_min = 0, return_median = 0, return_mean = 0, return_max = 0;
   double length_min = 0, length_mean = 0, length_max = 0;
   std::vector<int64_t> histogram;  // episode-return counts over equal bins in [min, max]

@@ -43,7 +43,12 @@ Dataset merge_datasets(const std::vector<Dataset>& datasets,
     Dataset part = datasets[i];
     // Keep episodes from different sources apart: a source whose last episode was cut by the
     // end of its data ends there.
-    if (!part.timeouts.empty() && !part.terminals.back()) part.timeouts.back() = 1;
+    if (!part.episodes.empty() && part.episodes.back().cut) {
+      std::vector<int64_t> cut_ends = cut_episode_ends(part);
+      cut_ends.push_back(part.size() - 1);
+      set_cut_episode_ends(part, std::move(cut_ends));
+      part.timeouts.back() = 1;
+    }
     try {
       append_dataset(out, part);
     } catch (const Error& e) {

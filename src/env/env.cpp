@@ -1,6 +1,7 @@
 #include "env/env.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -63,6 +64,30 @@ StepResult Env::step(std::span<const float> action) {
   if (max_episode_steps_ > 0 && elapsed_steps_ >= max_episode_steps_) r.truncated = true;
   needs_reset_ = r.terminated || r.truncated;
   return r;
+}
+
+std::vector<float> Env::restore(const EnvInfo& state, int64_t elapsed_steps) {
+  if (elapsed_steps < 0 || (max_episode_steps_ > 0 && elapsed_steps >= max_episode_steps_)) {
+    fail("{}: restore at step {}: must be in [0, {})", id(), elapsed_steps,
+         max_episode_steps_ > 0 ? max_episode_steps_ : std::numeric_limits<int64_t>::max());
+  }
+  for (const auto& [name, values] : state) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) fail("{}: restore: {}[{}] is {}", id(), name, i, values[i]);
+    }
+  }
+  needs_reset_ = true;  // until the state is set: a failed restore leaves no episode running
+  ever_reset_ = true;
+  elapsed_steps_ = elapsed_steps;
+  std::vector<float> obs = do_restore(state);
+  STITCH_CHECK(static_cast<int64_t>(obs.size()) == observation_space().flat_dim(),
+               "{}: restore returned {} values", id(), obs.size());
+  needs_reset_ = false;
+  return obs;
+}
+
+std::vector<float> Env::do_restore(const EnvInfo&) {
+  fail("{}: cannot restore a recorded state (only the MuJoCo envs can)", id());
 }
 
 void Env::set_max_episode_steps(int64_t steps) {

@@ -67,12 +67,23 @@ class Env {
   // record them (D4RL's infos/qpos, infos/qvel). Empty by default.
   virtual EnvInfo info() const { return {}; }
 
+  // Starts an episode at a recorded state instead of a drawn one: `state` holds the values
+  // info() gave for it (MuJoCo: qpos and qvel; a dataset row's infos/qpos and infos/qvel, which
+  // stitch stores as float64 so the state is exact). The episode's step count starts at
+  // `elapsed_steps` (the row's index in its episode, so the time limit falls where it did).
+  // Returns that state's observation; stepping on replays the recorded transitions bit for bit
+  // when the actions are the recorded ones. Throws Error when the env cannot restore states
+  // (the classic-control envs) or the state has the wrong names, sizes or non-finite values.
+  std::vector<float> restore(const EnvInfo& state, int64_t elapsed_steps = 0);
+
  protected:
   // Draws the initial state from `rng` (the env's own, already seeded) and returns the first
   // observation.
   virtual std::vector<float> do_reset(Rng& rng) = 0;
   // Applies a validated action. Leaves `truncated` false unless the env itself truncates.
   virtual StepResult do_step(std::span<const float> action) = 0;
+  // Sets the recorded state and returns its observation; the default refuses.
+  virtual std::vector<float> do_restore(const EnvInfo& state);
 
   // The seed passed to the reset in progress (for wrappers, which forward it to the inner env).
   std::optional<uint64_t> reset_seed() const { return reset_seed_; }

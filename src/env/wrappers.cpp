@@ -26,6 +26,11 @@ std::vector<float> Wrapper::do_reset(Rng&) { return inner_->reset(reset_seed());
 
 StepResult Wrapper::do_step(std::span<const float> action) { return inner_->step(action); }
 
+std::vector<float> Wrapper::do_restore(const EnvInfo& state) {
+  // The inner env counts from the same step (an inner time limit, if any, falls where it did).
+  return inner_->restore(state, elapsed_steps());
+}
+
 TimeLimit::TimeLimit(std::unique_ptr<Env> inner, int64_t max_episode_steps)
     : Wrapper(std::move(inner)) {
   if (max_episode_steps < 1) {
@@ -56,6 +61,12 @@ void NormalizeObservation::normalize(std::vector<float>& obs) {
 
 std::vector<float> NormalizeObservation::do_reset(Rng& rng) {
   std::vector<float> obs = Wrapper::do_reset(rng);
+  normalize(obs);
+  return obs;
+}
+
+std::vector<float> NormalizeObservation::do_restore(const EnvInfo& state) {
+  std::vector<float> obs = Wrapper::do_restore(state);
   normalize(obs);
   return obs;
 }

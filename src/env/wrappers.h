@@ -24,6 +24,7 @@ class Wrapper : public Env {
  protected:
   std::vector<float> do_reset(Rng& rng) override;
   StepResult do_step(std::span<const float> action) override;
+  std::vector<float> do_restore(const EnvInfo& state) override;
 
   std::unique_ptr<Env> inner_;
 };
@@ -52,6 +53,7 @@ class NormalizeObservation : public Wrapper {
  protected:
   std::vector<float> do_reset(Rng& rng) override;
   StepResult do_step(std::span<const float> action) override;
+  std::vector<float> do_restore(const EnvInfo& state) override;
 
  private:
   void normalize(std::vector<float>& obs);

@@ -274,7 +274,7 @@ double mean_complete_return(const Dataset& d, int64_t* episodes) {
   double sum = 0.0;
   int64_t n = 0;
   for (const Episode& e : d.episodes) {
-    if (e.terminated || e.timed_out) {
+    if (e.complete()) {
       sum += e.total_return;
       ++n;
     }

@@ -54,6 +54,14 @@ def check_d4rl(path, expected):
         env_id = env_id.decode() if isinstance(env_id, bytes) else env_id
         if env_id != expected["env_id"]:
             fail(f"metadata/env_id {env_id!r}")
+        for key, dtype in expected.get("infos_dtypes", {}).items():
+            if str(f["infos/" + key].dtype) != dtype:
+                fail(f"infos/{key}: dtype {f['infos/' + key].dtype} is not {dtype}")
+        if "cut_episode_ends" in expected:
+            cuts = f["metadata/cut_episode_ends"][()]
+            cuts = json.loads(cuts.decode() if isinstance(cuts, bytes) else cuts)
+            if cuts != expected["cut_episode_ends"] or not all(f["timeouts"][i] for i in cuts):
+                fail(f"metadata/cut_episode_ends {cuts} (want time-out rows {expected['cut_episode_ends']})")
 
 
 def check_minari(path, expected):

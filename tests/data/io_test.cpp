@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "data/collect.h"
 #include "data/test_data.h"
+#include "data/transform.h"
 #include "env/registry.h"
 #include "testing/run_command.h"
 
@@ -35,7 +36,10 @@ Dataset pendulum_data(int64_t n = 600) {
   auto policy = make_scripted_policy("pendulum-v1");
   CollectOptions options{.transitions = n, .seed = 5, .gaussian_noise = 0.3};
   Dataset d = collect(*env, *policy, options);
-  d.infos["qpos"] = Column{.width = 1, .data = std::vector<float>(n, 0.25f)};
+  d.infos["qpos"] = Column{.width = 1, .data = std::vector<double>(n, 0.25)};
+  // A float64 column round-trips every bit.
+  d.infos["exact"] = Column{.width = 2, .float64 = true, .data = {}};
+  for (int64_t i = 0; i < 2 * n; ++i) d.infos["exact"].data.push_back(0.1 + 1e-12 * i);
   return d;
 }
 
@@ -51,8 +55,13 @@ void expect_same_data(const Dataset& a, const Dataset& b) {
   EXPECT_EQ(a.has_next, b.has_next);
   EXPECT_EQ(a.costs, b.costs);
   ASSERT_EQ(a.infos.size(), b.infos.size());
-  for (const auto& [k, v] : a.infos) EXPECT_EQ(v.data, b.infos.at(k).data) << k;
+  for (const auto& [k, v] : a.infos) {
+    EXPECT_EQ(v.data, b.infos.at(k).data) << k;
+    EXPECT_EQ(v.float64, b.infos.at(k).float64) << k;
+  }
   EXPECT_EQ(a.episodes.size(), b.episodes.size());
+  for (size_t e = 0; e < std::min(a.episodes.size(), b.episodes.size()); ++e)
+    EXPECT_EQ(a.episodes[e].cut, b.episodes[e].cut) << e;
 }
 
 TEST(DatasetIo, D4rlRoundTripIsExact) {
@@ -80,6 +89,39 @@ TEST(DatasetIo, D4rlToMinariToD4rlIsLossless) {
   const Dataset p = pendulum_data();
   save_dataset(p, m, {.layout = Layout::kMinari, .gzip_level = 4, .force = true});
   expect_same_data(p, load_dataset(m));
+}
+
+TEST(DatasetIo, BudgetCutEpisodesSurviveBothLayoutsMergesAndSelections) {
+  const Dataset d = pendulum_data(450);  // 200 + 200 + 50 cut by the budget
+  ASSERT_TRUE(d.episodes.back().cut);
+  const std::string a = temp_path("cut.hdf5"), m = temp_path("cut_minari");
+  save_dataset(d, a, {});
+  expect_same_data(d, load_dataset(a));
+  save_dataset(load_dataset(a), m, {.layout = Layout::kMinari});
+  expect_same_data(d, load_dataset(m));
+  // Two parts: each keeps its cut, at its rows in the whole.
+  const Dataset merged = merge_datasets({d, d}, {"a", "b"});
+  EXPECT_EQ(cut_episode_ends(merged), (std::vector<int64_t>{449, 899}));
+  ASSERT_EQ(merged.episodes.size(), 6u);
+  EXPECT_TRUE(merged.episodes[2].cut && merged.episodes[5].cut);
+  EXPECT_FALSE(merged.episodes[3].cut);
+  // A selection keeps the cut episode cut at its new end row.
+  EXPECT_EQ(cut_episode_ends(select_episodes(merged, {5, 0})), std::vector<int64_t>{49});
+}
+
+TEST(DatasetIo, RejectsCutEpisodeEndsThatAreNotTimeOutRows) {
+  Dataset d = pendulum_data(450);
+  for (const std::string bad : {"[10]", "[450]", "[-1]", "\"x\"", "[1.5]"}) {
+    d.set_metadata_string(kCutEpisodeEnds, bad);
+    const std::string path = temp_path("badcut.hdf5");
+    save_dataset(d, path, {.force = true});
+    try {
+      load_dataset(path);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("metadata 'cut_episode_ends'")) << bad;
+    }
+  }
 }
 
 TEST(DatasetIo, MinariAcceptsDirectoryDataFolderOrFile) {
@@ -121,7 +163,7 @@ TEST(DatasetIo, SameDataGivesByteIdenticalFiles) {
 }
 
 TEST(DatasetIo, H5pyReadsWhatStitchWrites) {
-  const Dataset d = pendulum_data();
+  const Dataset d = pendulum_data(650);  // the last 50 rows cut by the budget
   const std::string path = temp_path("for_h5py.hdf5"), m = temp_path("for_h5py_minari");
   save_dataset(d, path, {.gzip_level = 3});
   save_dataset(d, m, {.layout = Layout::kMinari});
@@ -143,6 +185,8 @@ TEST(DatasetIo, H5pyReadsWhatStitchWrites) {
   expected["terminals"] = std::count(d.terminals.begin(), d.terminals.end(), 1);
   expected["timeouts"] = std::count(d.timeouts.begin(), d.timeouts.end(), 1);
   expected["env_id"] = "pendulum-v1";
+  expected["infos_dtypes"] = {{"qpos", "float32"}, {"exact", "float64"}};
+  expected["cut_episode_ends"] = {649};
   const std::string json_path = temp_path("expected.json");
   std::ofstream(json_path) << expected.dump();
   const auto r1 = testing::run_command(kPython + "check-d4rl " + path + " " + json_path);

@@ -1,11 +1,13 @@
 #include "data/normalize.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/error.h"
 #include "data/test_data.h"
+#include "testing/errors.h"
 
 namespace stitch {
 namespace {
@@ -25,8 +27,15 @@ TEST(Normalize, ObservationStatsMatchTwoPass) {
 
 TEST(Normalize, LocomotionRewardScale) {
   Dataset d = testing::three_episodes();
-  // Episode returns 6, 15, 24: scale = 1000 / (24 - 6).
-  EXPECT_DOUBLE_EQ(locomotion_reward_scale(d), 1000.0 / 18.0);
+  // Episode returns 6, 15 and a partial 24 (cut by the end of the data, left out):
+  // scale = 1000 / (15 - 6).
+  EXPECT_DOUBLE_EQ(locomotion_reward_scale(d), 1000.0 / 9.0);
+  // A budget cut is left out as well: one complete return (6) has no range.
+  Dataset budget = testing::three_episodes();
+  set_cut_episode_ends(budget, {6});
+  budget.index_episodes();
+  EXPECT_THAT(testing::error_of([&] { locomotion_reward_scale(budget); }),
+              ::testing::HasSubstr("every complete episode has the same return 6"));
   scale_rewards(d, 2.0);
   EXPECT_EQ(d.rewards[3], 6.0f);
   EXPECT_EQ(d.episodes[0].total_return, 12.0);

@@ -196,6 +196,19 @@ void MujocoEnv::reset_with_noise(Rng& rng, double scale, bool normal_qvel) {
   terms_ = RewardTerms{};
 }
 
+std::vector<float> MujocoEnv::do_restore(const EnvInfo& state) {
+  const auto qpos = state.find("qpos"), qvel = state.find("qvel");
+  if (qpos == state.end() || qvel == state.end() || state.size() != 2) {
+    std::vector<std::string> names;
+    for (const auto& [name, values] : state) names.push_back(name);
+    fail("{}: restore needs exactly 'qpos' and 'qvel', got [{}]", id(), fmt::join(names, ", "));
+  }
+  guarded("mj_resetData", [this] { mj_resetData(model_.get(), data_.get()); });
+  set_state(qpos->second, qvel->second);
+  terms_ = RewardTerms{};
+  return observe();
+}
+
 double MujocoEnv::x_position() const { return data_->qpos[0]; }
 
 std::vector<float> MujocoEnv::qpos_qvel_observation(int skip_qpos, double clip_qvel) const {

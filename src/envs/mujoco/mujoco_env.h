@@ -73,6 +73,9 @@ class MujocoEnv : public Env {
   // mj_resetData, then qpos = qpos0 + U(-scale, scale) and qvel = U(-scale, scale) (or
   // scale * N(0, 1) when normal_qvel), drawn in that order, then mj_forward.
   void reset_with_noise(Rng& rng, double scale, bool normal_qvel);
+  // mj_resetData, then the recorded qpos and qvel (state "qpos" [nq], "qvel" [nv]), then
+  // mj_forward: Gymnasium's set_state on fresh data.
+  std::vector<float> do_restore(const EnvInfo& state) override;
   // Reward weights of a locomotion task (Gymnasium v4 defaults per env).
   struct RewardWeights {
     double forward = 1.0;    // forward_reward_weight
