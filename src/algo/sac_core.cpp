@@ -10,7 +10,8 @@ namespace stitch {
 SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed)
     : Algorithm(seed),
       dims_(dims),
-      actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action),
+      actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action,
+             -20.0, 2.0, /*log_std_affine=*/options.corl_networks),
       q_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
       q_target_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
       actor_flat_(*actor_),
@@ -23,6 +24,10 @@ SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t s
       q_adam_(fused_steps::flat_adam(q_flat_, options.critic_lr)),
       alpha_optim_(std::vector<torch::Tensor>{log_alpha_},
                    torch::optim::AdamOptions(options.alpha_lr)) {
+  if (options.corl_networks) {  // in place: the parameters are views of the flat buffers
+    nn::orthogonal_init(*q_, std::sqrt(2.0), 1e-2);
+    actor_->init_heads_xavier(1e-2);
+  }
   nn::hard_update(*q_target_, *q_);
   scalars_->register_parameter("log_alpha", log_alpha_);
   for (int k = 0; k < 2; ++k) {

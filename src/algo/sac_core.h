@@ -47,6 +47,11 @@ struct SacCoreOptions {
   double initial_alpha;         // the temperature at the start
   double target_entropy;        // of the temperature's loss
   std::vector<int64_t> hidden;  // hidden widths of the actor and of each critic
+  // CORL's CQL networks: the critics initialised orthogonally (gain sqrt(2), last layer 1e-2,
+  // biases 0: nn::orthogonal_init), the actor's heads xavier-uniform with gain 1e-2 and biases
+  // 0, and the actor's log_std through learned scale and offset (nn::TanhGaussianPolicy's
+  // log_std_affine). Off: libtorch's default initialisation and a plain log_std head (SAC).
+  bool corl_networks = false;
 };
 
 // The options from an algorithm config with SAC's keys (actor_lr, critic_lr, alpha_lr, tau,

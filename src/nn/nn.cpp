@@ -93,6 +93,21 @@ torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
   return x;
 }
 
+void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain) {
+  torch::NoGradGuard no_grad;
+  const auto layers = net.linear_layers();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const auto& [w, b] = layers[l];  // [E, in, out], [E, 1, out]: views of the parameters
+    const double gain = l + 1 == layers.size() ? last_gain : hidden_gain;
+    for (int64_t k = 0; k < net.ensemble_size(); ++k) {
+      auto weight = torch::empty({w.size(2), w.size(1)});  // torch's [out, in]
+      torch::nn::init::orthogonal_(weight, gain);
+      w[k].copy_(weight.t());
+    }
+    b.zero_();
+  }
+}
+
 std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::linear_layers() const {
   if (!norms_.empty()) fail("this ensemble has LayerNorm and has no fused path");
   std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
@@ -134,7 +149,8 @@ torch::Tensor tanh_log_det_jacobian(const torch::Tensor& u) {
 
 TanhGaussianPolicyImpl::TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim,
                                                const MlpOptions& options, double max_action,
-                                               double log_std_min, double log_std_max)
+                                               double log_std_min, double log_std_max,
+                                               bool log_std_affine)
     : max_action_(max_action), log_std_min_(log_std_min), log_std_max_(log_std_max) {
   MlpOptions trunk = options;
   const int64_t width = trunk.hidden.back();
@@ -142,12 +158,29 @@ TanhGaussianPolicyImpl::TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim,
   trunk_ = register_module("trunk", Mlp(obs_dim, width, trunk));
   mean_ = register_module("mean", torch::nn::Linear(width, act_dim));
   log_std_ = register_module("log_std", torch::nn::Linear(width, act_dim));
+  if (log_std_affine) {
+    log_std_scale_ = register_parameter("log_std_scale", torch::ones({1}));
+    log_std_offset_ = register_parameter("log_std_offset", torch::full({1}, -1.0));
+  }
+}
+
+void TanhGaussianPolicyImpl::init_heads_xavier(double gain) {
+  torch::NoGradGuard no_grad;
+  const auto width = static_cast<double>(mean_->weight.size(1));
+  const auto out = static_cast<double>(2 * mean_->weight.size(0));
+  const double bound = gain * std::sqrt(6.0 / (width + out));
+  for (auto* head : {&mean_, &log_std_}) {
+    (*head)->weight.uniform_(-bound, bound);
+    (*head)->bias.zero_();
+  }
 }
 
 std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::mean_log_std(
     const torch::Tensor& obs) {
   const auto h = torch::relu(trunk_->forward(obs));
-  return {mean_->forward(h), log_std_->forward(h).clamp(log_std_min_, log_std_max_)};
+  auto log_std = log_std_->forward(h);
+  if (log_std_scale_.defined()) log_std = log_std_scale_ * log_std + log_std_offset_;
+  return {mean_->forward(h), log_std.clamp(log_std_min_, log_std_max_)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::sample(
@@ -342,6 +375,14 @@ FusedTanhGaussian::FusedTanhGaussian(const TanhGaussianPolicyImpl& policy, FlatP
       lo_(static_cast<float>(policy.log_std_min())),
       hi_(static_cast<float>(policy.log_std_max())) {
   trunk_.back().relu = true;  // the heads read relu(trunk(obs))
+  if (policy.log_std_scale().defined()) {
+    scale_ = params.slot_of(policy.log_std_scale(), params.data());
+    offset_ = params.slot_of(policy.log_std_offset(), params.data());
+    if (grads != nullptr) {
+      dscale_ = params.slot_of(policy.log_std_scale(), grads);
+      doffset_ = params.slot_of(policy.log_std_offset(), grads);
+    }
+  }
 }
 
 void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps, float* action,
@@ -356,11 +397,13 @@ void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps,
   const float* raw = log_std_tape_.output();
   constexpr double kLogSqrt2Pi = 0.91893853320467274178, kLog2 = 0.69314718055994530942;
   const double log_max = std::log(static_cast<double>(max_a_));
+  const float scale = scale_ != nullptr ? *scale_ : 1.0f;
+  const float offset = offset_ != nullptr ? *offset_ : 0.0f;
   for (int64_t i = 0; i < rows; ++i) {
     double lp = 0;
     for (int64_t j = 0; j < act_; ++j) {
       const int64_t e = i * act_ + j;
-      const float ls = std::clamp(raw[e], lo_, hi_);
+      const float ls = std::clamp(scale_ != nullptr ? scale * raw[e] + offset : raw[e], lo_, hi_);
       const float u = mean[e] + eps[e] * std::exp(ls);
       u_[e] = u;
       const float z = (u - mean[e]) * std::exp(-ls);
@@ -380,11 +423,15 @@ void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob)
   dlog_std_.resize(static_cast<size_t>(n));
   const float* mean = mean_tape_.output();
   const float* raw = log_std_tape_.output();
+  const float scale = scale_ != nullptr ? *scale_ : 1.0f;
+  const float offset = offset_ != nullptr ? *offset_ : 0.0f;
+  double dscale = 0, doffset = 0;
   for (int64_t i = 0; i < rows_; ++i) {
     const float gl = d_log_prob != nullptr ? d_log_prob[i] : 0.0f;
     for (int64_t j = 0; j < act_; ++j) {
       const int64_t e = i * act_ + j;
-      const float ls = std::clamp(raw[e], lo_, hi_);
+      const float pre = scale_ != nullptr ? scale * raw[e] + offset : raw[e];
+      const float ls = std::clamp(pre, lo_, hi_);
       const float std = std::exp(ls), inv_std = std::exp(-ls);
       const float u = u_[e], t = std::tanh(u);
       const float z = (u - mean[e]) * inv_std;
@@ -392,10 +439,18 @@ void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob)
       // d/du = -z/std + 2 tanh(u); d/dmean (direct) = z/std; d/dls (direct) = z^2 - 1.
       float du = gl * (-z * inv_std + 2.0f * t);
       if (d_action != nullptr) du += d_action[e] * max_a_ * (1.0f - t * t);
-      dmean_[e] = du + gl * z * inv_std;                             // u = mean + eps std
-      const float dls = du * eps_[e] * std + gl * (z * z - 1.0f);    // du/dls = eps std
-      dlog_std_[e] = (raw[e] >= lo_ && raw[e] <= hi_) ? dls : 0.0f;  // clamp's gradient
+      dmean_[e] = du + gl * z * inv_std;                                // u = mean + eps std
+      const float dls = (pre >= lo_ && pre <= hi_)                      // the clamp's gradient
+                            ? du * eps_[e] * std + gl * (z * z - 1.0f)  // du/dls = eps std
+                            : 0.0f;
+      dlog_std_[e] = dls * scale;  // pre = scale * raw + offset
+      dscale += static_cast<double>(dls) * raw[e];
+      doffset += dls;
     }
+  }
+  if (dscale_ != nullptr) {
+    *dscale_ = static_cast<float>(dscale);
+    *doffset_ = static_cast<float>(doffset);
   }
   const int64_t width = mean_.front().in;
   dh_.resize(static_cast<size_t>(rows_ * width));

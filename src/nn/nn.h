@@ -68,6 +68,11 @@ class EnsembleMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EnsembleMlp);
 
+// CORL's initialisation of its CQL critics (init_module_weights with orthogonal_init): each
+// member's hidden weights orthogonal with gain `hidden_gain`, its last layer's with `last_gain`,
+// every bias 0. Draws from torch's global generator.
+void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain);
+
 // a = max_action * tanh(mlp(obs)).
 class DeterministicPolicyImpl : public torch::nn::Module {
  public:
@@ -89,8 +94,12 @@ TORCH_MODULE(DeterministicPolicy);
 // log_std is clamped to [log_std_min, log_std_max].
 class TanhGaussianPolicyImpl : public torch::nn::Module {
  public:
+  // log_std_affine: log_std = clamp(scale * head(h) + offset, min, max) with two learned scalars
+  // starting at 1 and -1 (CORL's CQL actor: log_std_multiplier and log_std_offset); without it,
+  // log_std = clamp(head(h), min, max).
   TanhGaussianPolicyImpl(int64_t obs_dim, int64_t act_dim, const MlpOptions& options,
-                         double max_action, double log_std_min = -20.0, double log_std_max = 2.0);
+                         double max_action, double log_std_min = -20.0, double log_std_max = 2.0,
+                         bool log_std_affine = false);
   // (action, log_prob [B]) with the reparameterisation trick; deterministic: a = tanh(mean).
   std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs, bool deterministic,
                                                  torch::Generator* generator = nullptr);
@@ -111,11 +120,18 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   double max_action() const { return max_action_; }
   double log_std_min() const { return log_std_min_; }
   double log_std_max() const { return log_std_max_; }
+  // The learned scalars of log_std_affine ([1] each); undefined tensors without it.
+  const torch::Tensor& log_std_scale() const { return log_std_scale_; }
+  const torch::Tensor& log_std_offset() const { return log_std_offset_; }
+  // CORL's initialisation of the heads (its actor's last layer): xavier-uniform with gain
+  // `gain` over the heads as one [2 act_dim, width] layer, biases 0.
+  void init_heads_xavier(double gain);
 
  private:
   std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
   Mlp trunk_{nullptr};
   torch::nn::Linear mean_{nullptr}, log_std_{nullptr};
+  torch::Tensor log_std_scale_, log_std_offset_;
   double max_action_, log_std_min_, log_std_max_;
 };
 TORCH_MODULE(TanhGaussianPolicy);
@@ -249,6 +265,9 @@ class FusedTanhGaussian {
   const float* eps_ = nullptr;
   int64_t act_ = 0, rows_ = 0;
   float max_a_, lo_, hi_;
+  // log_std_affine's scalars in the flat buffer and their gradient slots (null: none).
+  const float *scale_ = nullptr, *offset_ = nullptr;
+  float *dscale_ = nullptr, *doffset_ = nullptr;
 };
 
 }  // namespace stitch::nn

@@ -342,9 +342,15 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
   }
 }
 
-TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) {
+void tanh_gaussian_matches_autograd(bool log_std_affine) {
   torch::manual_seed(12);
-  nn::TanhGaussianPolicy policy(4, 3, nn::MlpOptions{.hidden = {8, 8}}, 0.7);
+  nn::TanhGaussianPolicy policy(4, 3, nn::MlpOptions{.hidden = {8, 8}}, 0.7, -2.0, 0.5,
+                                log_std_affine);
+  if (log_std_affine) {  // away from 1 and -1, and some log_stds clamped at either bound
+    torch::NoGradGuard no_grad;
+    policy->log_std_scale().fill_(3.0);
+    policy->log_std_offset().fill_(-0.4);
+  }
   nn::FlatParameters flat(*policy);
   nn::FusedTanhGaussian fused(*policy, flat, flat.grad());
   const auto obs = torch::randn({5, 4});
@@ -367,18 +373,43 @@ TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) {
   }
 }
 
+TEST(Fused, TanhGaussianSampleAndBackwardMatchAutograd) { tanh_gaussian_matches_autograd(false); }
+TEST(Fused, TanhGaussianWithLearnedLogStdScaleAndOffsetMatchesAutograd) {
+  tanh_gaussian_matches_autograd(true);
+}
+
+// CORL's critic initialisation: each member's weights orthogonal with the layer's gain (rows
+// orthonormal times the gain where out <= in, columns where out > in), biases 0.
+TEST(Fused, OrthogonalInitGivesOrthogonalMembers) {
+  torch::manual_seed(3);
+  nn::EnsembleMlp net(2, 5, 1, std::vector<int64_t>{8, 8});
+  nn::orthogonal_init(*net, std::sqrt(2.0), 1e-2);
+  const auto layers = net->linear_layers();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const double gain = l + 1 == layers.size() ? 1e-2 : std::sqrt(2.0);
+    for (int64_t k = 0; k < 2; ++k) {
+      const auto w = layers[l].first[k].t();  // [out, in]
+      const auto gram = w.size(0) <= w.size(1) ? w.matmul(w.t()) : w.t().matmul(w);
+      expect_close(gram, gain * gain * torch::eye(gram.size(0)), 1e-5, "W W^T");
+    }
+    EXPECT_EQ(layers[l].second.abs().max().item<float>(), 0.0f);
+  }
+}
+
 // The SAC core (algo/sac_core.h) with torch ops and autograd, for the CQL and SAC references:
 // copies of an algorithm's actor and critics, the temperature, their optimisers, and a generator
 // seeded as the algorithm's, drawn from in the same order.
 struct SacCoreReference {
   static constexpr double kMaxAction = 0.9;
-  SacCoreReference(Algorithm& algo, double actor_lr)
-      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction),
+  SacCoreReference(Algorithm& algo, double actor_lr, double alpha_lr = 3e-4,
+                   bool log_std_affine = false)
+      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction, -20.0, 2.0,
+              log_std_affine),
         q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
         q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
         actor_optim(actor->parameters(), torch::optim::AdamOptions(actor_lr)),
         q_optim(q->parameters(), torch::optim::AdamOptions(3e-4)),
-        alpha_optim(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(3e-4)) {
+        alpha_optim(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(alpha_lr)) {
     nn::hard_update(*actor, module_of(algo, "actor"));
     nn::hard_update(*q, module_of(algo, "q"));
     nn::hard_update(*q_target, module_of(algo, "q_target"));
@@ -407,22 +438,30 @@ struct SacCoreReference {
     q_optim.step();
     nn::soft_update(*q_target, *q, 0.005);
   }
-  // The actor's step through the fixed critics at a~ ~ pi(s), then the temperature's on the same
-  // sample. Returns the actor's loss.
-  torch::Tensor policy_step(const torch::Tensor& obs, const torch::Tensor& alpha) {
+  // The actor's loss through the fixed critics at a~ ~ pi(s), and the temperature's on the same
+  // sample, both before any step.
+  std::pair<torch::Tensor, torch::Tensor> policy_losses(const torch::Tensor& obs,
+                                                        const torch::Tensor& alpha) {
     auto [pi, log_pi] = actor->sample(obs, false, &gen);
-    torch::Tensor actor_loss;
-    {
-      const nn::FrozenParameters frozen(*q);
-      actor_loss = (alpha * log_pi - std::get<0>(both(q, obs, pi).min(0))).mean();
-      actor_optim.zero_grad();
-      actor_loss.backward();
-      actor_optim.step();
-    }
+    const nn::FrozenParameters frozen(*q);
+    const auto actor_loss = (alpha * log_pi - std::get<0>(both(q, obs, pi).min(0))).mean();
     const auto alpha_loss = -(log_alpha * (log_pi.detach() + static_cast<double>(-kAct))).mean();
+    return {actor_loss, alpha_loss};
+  }
+  // The temperature's step, then the actor's.
+  void policy_steps(const torch::Tensor& actor_loss, const torch::Tensor& alpha_loss) {
     alpha_optim.zero_grad();
     alpha_loss.backward();
     alpha_optim.step();
+    actor_optim.zero_grad();
+    actor_loss.backward();
+    actor_optim.step();
+  }
+  // The actor's step through the fixed critics at a~ ~ pi(s), then the temperature's on the same
+  // sample. Returns the actor's loss.
+  torch::Tensor policy_step(const torch::Tensor& obs, const torch::Tensor& alpha) {
+    auto [actor_loss, alpha_loss] = policy_losses(obs, alpha);
+    policy_steps(actor_loss, alpha_loss);
     return actor_loss;
   }
   void expect_matches(Algorithm& algo) {
@@ -440,8 +479,11 @@ struct SacCoreReference {
   torch::Generator gen = at::detail::createCPUGenerator(11);
 };
 
-// CQL with torch ops and autograd: the update the fused one replaced, the same draws from a
-// generator seeded as the algorithm's.
+// CQL with torch ops and autograd in CORL's order (algorithms/offline/cql.py, train()): every
+// loss from the parameters before the step, then the steps of alpha' (Lagrange), alpha, the
+// actor and the critics; the same draws from a generator seeded as the algorithm's. A fused
+// update that took a step before computing a later loss (e.g. the TD target from the updated
+// actor) fails this test.
 void cql_matches_autograd(bool lagrange) {
   torch::manual_seed(13);
   const auto& entry = AlgoRegistry::global().entry("cql");
@@ -455,20 +497,19 @@ void cql_matches_autograd(bool lagrange) {
   auto algo = entry.make(
       *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
   const double max_a = SacCoreReference::kMaxAction;
-  const double w = 5.0;  // conservative_weight, the same with the Lagrange variant
+  const double w = 10.0, target_gap = 10.0;  // CORL's cql_alpha; the Lagrange target
   const int64_t n = 3;
-  SacCoreReference sac(*algo, 1e-4);
-  auto log_alpha_prime = torch::zeros({}, torch::requires_grad());
+  // CORL: policy lr 3e-5 for the actor and the temperature, Q lr 3e-4 for the critics and alpha'.
+  SacCoreReference sac(*algo, 3e-5, 3e-5, /*log_std_affine=*/true);
+  auto log_alpha_prime = torch::ones({}, torch::requires_grad());  // CORL's Scalar(1.0)
   torch::optim::Adam oap(std::vector<torch::Tensor>{log_alpha_prime},
                          torch::optim::AdamOptions(3e-4));
   auto& gen = sac.gen;
   for (int step = 0; step < 3; ++step) {
     const auto b = random_batch();
     const Metrics m = algo->update(b);
-    const auto actor_loss = sac.policy_step(b.observations, sac.log_alpha.exp().detach());
+    const auto alpha = sac.log_alpha.exp().detach();
     const auto target = sac.td_target(b, std::nullopt);  // no entropy term
-    const auto q_data = SacCoreReference::both(sac.q, b.observations, b.actions);
-    const auto td_loss = SacCoreReference::td_loss(q_data, target);
     const auto obs_rep = b.observations.repeat_interleave(n, 0),
                next_rep = b.next_observations.repeat_interleave(n, 0);
     const auto random_actions = torch::rand({kRows * n, kAct}, gen) * (2.0 * max_a) - max_a;
@@ -478,29 +519,35 @@ void cql_matches_autograd(bool lagrange) {
       std::tie(pi_s, logp_s) = sac.actor->sample(obs_rep, false, &gen);
       std::tie(pi_next, logp_next) = sac.actor->sample(next_rep, false, &gen);
     }
+    auto [actor_loss, alpha_loss] = sac.policy_losses(b.observations, alpha);
+    const auto q_data = SacCoreReference::both(sac.q, b.observations, b.actions);
+    const auto td_loss = SacCoreReference::td_loss(q_data, target);
     const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
     const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
     const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
-    torch::Tensor gap = torch::zeros({});
+    torch::Tensor gap[2];
     for (int64_t i = 0; i < 2; ++i) {
-      gap = gap + reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
-                                                   q_pi_next[i], logp_next.view({kRows, n}),
-                                                   q_data[i], kAct, max_a);
+      gap[i] = reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
+                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
+                                                kAct, max_a);
     }
-    torch::Tensor conservative = w * gap;
+    torch::Tensor conservative = w * (gap[0] + gap[1]);
     if (lagrange) {
+      // CORL: 0.5 * (-alpha' w (gap_1 - target) - alpha' w (gap_2 - target)), the gaps fixed.
       const auto alpha_prime = log_alpha_prime.exp().clamp(0.0, 1e6);
-      conservative = alpha_prime.detach() * w * (gap - 20.0);
-      const auto alpha_prime_loss =
-          -(log_alpha_prime.exp().clamp(0.0, 1e6) * w * (gap.detach() - 20.0));
+      conservative = alpha_prime.detach() * w * (gap[0] + gap[1] - 2.0 * target_gap);
+      const auto alpha_prime_loss = 0.5 * (-alpha_prime * w * (gap[0].detach() - target_gap) -
+                                           alpha_prime * w * (gap[1].detach() - target_gap));
       oap.zero_grad();
       alpha_prime_loss.backward();
       oap.step();
     }
+    sac.policy_steps(actor_loss, alpha_loss);
     sac.critic_step(td_loss + conservative);
 
+    const double gap_sum = (gap[0] + gap[1]).item<double>();
     EXPECT_NEAR(m.at("td_loss"), td_loss.item<double>(), 1e-5 * (1 + td_loss.item<double>()));
-    EXPECT_NEAR(m.at("cql_gap"), gap.item<double>() / 2, 1e-5 * (1 + std::abs(gap.item<double>())));
+    EXPECT_NEAR(m.at("cql_gap"), gap_sum / 2, 1e-5 * (1 + std::abs(gap_sum)));
     EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
                 1e-5 * (1 + std::abs(actor_loss.item<double>())));
     sac.expect_matches(*algo);

@@ -1,10 +1,25 @@
 // CQL: Kumar, Zhou, Tucker & Levine 2020, "Conservative Q-Learning for Offline Reinforcement
-// Learning", the SAC-based CQL(H) with importance-sampled logsumexp (the paper's App. F).
-// Defaults: the paper's D4RL gym settings (App. F): 3x256 networks, policy lr 1e-4, Q lr 3e-4,
-// conservative weight 5.0 without the Lagrange variant (10.0 with it, target action gap 10),
-// 10 sampled actions, automatic entropy tuning with target entropy -act_dim, tau 0.005.
-// The TD backup has no entropy term (CORL's default). --set cql.lagrange=true turns on the
-// Lagrange variant, which tunes the conservative weight so that the gap stays near the target.
+// Learning", the SAC-based CQL(H) with importance-sampled logsumexp (the paper's App. F), as
+// CORL runs it on locomotion (algorithms/offline/cql.py and configs/offline/cql/*/*_v2.yaml;
+// docs/reference-implementations.md):
+//   - conservative weight (CORL's cql_alpha) 10, with or without the Lagrange variant;
+//   - policy lr 3e-5 and Q lr 3e-4; the entropy temperature's lr is the policy's, the Lagrange
+//     multiplier's the Q's; log alpha starts at 0, log alpha' at 1;
+//   - 3x256 networks; critics initialised orthogonally (gain sqrt(2), last layer 1e-2, biases
+//     0), the actor's last layer xavier-uniform with gain 1e-2, the actor's log_std through a
+//     learned scale and offset (starting at 1 and -1), clamped to [-20, 2];
+//   - 10 sampled actions per kind (uniform, pi(s), pi(s') scored at s), target entropy
+//     -act_dim, Polyak 5e-3, no entropy term in the TD backup;
+//   - every loss from the parameters before the step: the TD target and the 3 N sampled
+//     actions come from the not-yet-updated actor, the actor's loss from the not-yet-updated
+//     critics and temperature; then the steps (CORL's order: alpha', alpha, actor, critics);
+//   - CQL-Lagrange (--set cql.lagrange=true): alpha' = clamp(exp(log alpha'), 0, 1e6) tunes the
+//     conservative term alpha' w (gap - target_gap) of each critic; its loss is the mean over
+//     the two critics, -0.5 sum_k alpha' w (gap_k - target_gap).
+// Reward scaling is off by default: CORL normalises rewards on hopper-medium only (one of its
+// 18 locomotion configs); --set reward_scaling=on does the same here.
+// The paper's own settings differ (policy lr 1e-4, weight 5 without the Lagrange variant):
+// set them with --set cql.actor_lr=1e-4 cql.conservative_weight=5.
 // The actor, critics and temperature are the SAC core's (algo/sac_core.h); this file adds the
 // conservative term, its Lagrange multiplier and the order of the steps.
 #include <algorithm>
@@ -23,11 +38,12 @@ namespace stitch {
 namespace {
 
 struct CqlConfig : AlgoConfig {
-  double actor_lr = 1e-4;
+  double actor_lr = 3e-5;
   double critic_lr = 3e-4;
-  double alpha_lr = 3e-4;  // entropy and Lagrange multipliers
+  double alpha_lr = 3e-5;        // the entropy temperature's (CORL: the policy lr)
+  double alpha_prime_lr = 3e-4;  // the Lagrange multiplier's (CORL: the Q lr)
   double tau = 0.005;
-  double conservative_weight = 5.0;
+  double conservative_weight = 10.0;
   int num_actions = 10;  // sampled actions per state for the logsumexp
   bool lagrange = false;
   double target_action_gap = 10.0;
@@ -36,7 +52,8 @@ struct CqlConfig : AlgoConfig {
   void describe(ConfigFields& f) override {
     f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
     f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
-    f.add("alpha_lr", alpha_lr, "entropy / Lagrange multiplier learning rate", kRateRange);
+    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
+    f.add("alpha_prime_lr", alpha_prime_lr, "Lagrange multiplier learning rate", kRateRange);
     f.add("tau", tau, "target Q update rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
@@ -53,35 +70,35 @@ struct CqlConfig : AlgoConfig {
 class Cql : public SacCore {
  public:
   Cql(const CqlConfig& c, const AlgoDims& d, uint64_t seed)
-      : SacCore(sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim)), d,
-                seed),
+      : SacCore(core_options(c, d), d, seed),
         config_(c),
-        log_alpha_prime_(torch::zeros({}, torch::requires_grad())),
+        log_alpha_prime_(torch::ones({}, torch::requires_grad())),
         sampler_(*actor_, actor_flat_, nullptr),
         alpha_prime_optim_(std::vector<torch::Tensor>{log_alpha_prime_},
-                           torch::optim::AdamOptions(c.alpha_lr)) {
+                           torch::optim::AdamOptions(c.alpha_prime_lr)) {
     scalars_->register_parameter("log_alpha_prime", log_alpha_prime_);
   }
 
   std::string name() const override { return "cql"; }
 
-  // One step in the order of the autograd version the fused path replaced (and with the same
-  // draws from the generator): the actor through the smaller Q and the entropy temperature (two
-  // independent steps on one sample of pi(s)); the TD target from pi(s') of the updated actor;
-  // then one pass of each Q member over the data rows and the 3 N sampled actions per state
-  // (random, pi(s), pi(s') at s) for the TD and conservative terms together.
+  // One step, every loss from the parameters before it (CORL's update): the TD target from
+  // the target Qs at a' ~ pi(s') without the entropy term, and the 3 N sampled actions per
+  // state (random, pi(s), pi(s') at s), both from the actor before its step; then the actor
+  // through the smaller Q and the temperature (two independent steps on one sample of pi(s),
+  // with the critics and the temperature before their steps); then one pass of each Q member
+  // over the data rows and the sampled actions for the TD and conservative terms together;
+  // then the Lagrange multiplier. Draws: eps for pi(s'), the uniform actions, eps for the two
+  // sampled blocks, eps for the actor's pi(s).
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
     const int64_t batch = raw.rows, n = config_.num_actions, rep = batch * n;
     const SingleThreadedBlas single_blas;
     Metrics m;
 
-    // Policy and entropy temperature (SAC); the TD target from the target Qs at a' ~ pi(s')
-    // without the entropy term.
     const double alpha = temperature();
-    const double actor_loss = policy_step(raw.s, batch, alpha).actor_loss;
     const float* target = td_target(raw, std::nullopt);
     const int64_t rows = critic_input(raw);
+    const double actor_loss = policy_step(raw.s, batch, alpha).actor_loss;
 
     // L = sum_k [mean (Q_k(s, a) - target)^2 + c mean_s (logsumexp_j v_kj(s) - Q_k(s, a))], the
     // v_kj being Q_k at the 3 N sampled actions minus their log-density (importance sampling).
@@ -108,10 +125,10 @@ class Cql : public SacCore {
       gap[k] /= static_cast<double>(batch);
     });
     const double gap_sum = gap[0] + gap[1];
-    if (config_.lagrange) {  // L' = -alpha' w (gap - 2 target_gap), one target gap per member
+    if (config_.lagrange) {  // L' = -0.5 alpha' w (gap_1 + gap_2 - 2 target_gap)
       scalar_adam_step(log_alpha_prime_, alpha_prime_optim_,
                        losses::cql_lagrange_gradient(log_alpha_prime_.item<double>(),
-                                                     config_.conservative_weight, gap_sum,
+                                                     0.5 * config_.conservative_weight, gap_sum,
                                                      2.0 * config_.target_action_gap));
       m["alpha_prime"] = alpha_prime;
     }
@@ -174,6 +191,12 @@ class Cql : public SacCore {
                                 x_q_.data() + (batch + blk * rep) * cols);
     }
     return rows;
+  }
+
+  static SacCoreOptions core_options(const CqlConfig& c, const AlgoDims& d) {
+    SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
+    o.corl_networks = true;
+    return o;
   }
 
   CqlConfig config_;
