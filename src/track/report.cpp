@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "track/durable.h"
 #include "track/run_files.h"
 #include "track/svg.h"
@@ -33,6 +34,12 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
     }
     g.normalized = normalized;
     g.scores.push_back(normalized ? *last.normalized : last.mean);
+    if (last.d4rl && g.d4rl_scores.size() + 1 == g.scores.size()) {
+      g.d4rl_scores.push_back(*last.d4rl);
+    } else {
+      g.d4rl_scores.clear();  // only where every run has D4RL's score
+    }
+    g.wall_s += r.wall_s;
     g.runs.push_back(r.dir);
   }
   if (groups.empty()) fail("report: no run with an evaluation");
@@ -45,6 +52,16 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
     g.mean = interval(stats::mean);
     g.median = interval([](const std::vector<double>& x) { return stats::median(x); });
     g.iqm = interval([](const std::vector<double>& x) { return stats::iqm(x); });
+    if (g.d4rl_scores.size() == g.scores.size()) {
+      const stats::Scores d = {g.d4rl_scores};
+      g.d4rl_mean = stats::bootstrap_interval(d, stats::mean, o.replicates, o.confidence, o.seed);
+      g.d4rl_iqm = stats::bootstrap_interval(
+          d, [](const std::vector<double>& x) { return stats::iqm(x); }, o.replicates, o.confidence,
+          o.seed);
+    } else {
+      g.d4rl_scores.clear();
+    }
+    g.wall_s /= static_cast<double>(g.scores.size());
     // The gap to 100 only means something for normalised scores.
     if (g.normalized)
       g.optimality_gap =
@@ -61,10 +78,12 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
   std::string csv =
       "algo,dataset,env,score,seeds,mean,mean_low,mean_high,median,median_low,median_high,iqm,iqm_"
       "low,"
-      "iqm_high,optimality_gap,optimality_gap_low,optimality_gap_high\n";
+      "iqm_high,optimality_gap,optimality_gap_low,optimality_gap_high,d4rl_mean,d4rl_mean_low,"
+      "d4rl_mean_high,d4rl_iqm,d4rl_iqm_low,d4rl_iqm_high,wall_s\n";
   std::string md =
       "| algo | dataset | env | score | seeds | mean [95% CI] | median [95% CI] | IQM [95% CI] | "
-      "optimality gap [95% CI] |\n|---|---|---|---|---|---|---|---|---|\n";
+      "optimality gap [95% CI] | D4RL-normalised mean [95% CI] | D4RL-normalised IQM [95% CI] | "
+      "wall time / run |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   auto cell = [](const stats::Interval& i) {
     return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.point, i.low, i.high);
   };
@@ -73,19 +92,25 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
     auto nums = [](const stats::Interval& i) {
       return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high);
     };
-    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", g.algo, g.dataset, g.env, kind,
+    const bool d4rl = !g.d4rl_scores.empty();
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.1f}\n", g.algo, g.dataset, g.env, kind,
                        g.scores.size(), nums(g.mean), nums(g.median), nums(g.iqm),
-                       g.normalized ? nums(g.optimality_gap) : ",,");
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo, g.dataset, g.env,
-                      kind, g.scores.size(), cell(g.mean), cell(g.median), cell(g.iqm),
-                      g.normalized ? cell(g.optimality_gap) : "-");
+                       g.normalized ? nums(g.optimality_gap) : ",,",
+                       d4rl ? nums(g.d4rl_mean) : ",,", d4rl ? nums(g.d4rl_iqm) : ",,", g.wall_s);
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo,
+                      g.dataset, g.env, kind, g.scores.size(), cell(g.mean), cell(g.median),
+                      cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",
+                      d4rl ? cell(g.d4rl_mean) : "-", d4rl ? cell(g.d4rl_iqm) : "-",
+                      human_duration(g.wall_s));
   }
   md +=
       "\nScores are each run's last evaluation: normalised with the suite's reference returns "
       "(suite/references.json: its random and expert behaviour policies, 0 = random, 100 = expert; "
       "D4RL's definition, not D4RL's references) where the env has them, "
-      "else the raw mean return. Intervals: 95% percentile bootstrap over seeds (rliable, Agarwal "
-      "et al. 2021).\n";
+      "else the raw mean return. D4RL-normalised: the same returns with D4RL's reference returns "
+      "(Fu et al. 2020), where D4RL has the env. Intervals: 95% percentile bootstrap over seeds "
+      "(rliable, Agarwal et al. 2021). Wall time: the mean over the runs, to each run's last "
+      "logged step.\n";
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
   write_file_atomic(csv_path, csv);
@@ -158,14 +183,16 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
   std::string t =
       "<table><tr><th>algo</th><th>dataset</th><th>env</th><th>score</th><th>seeds</th><th>mean</"
       "th>"
-      "<th>median</th><th>IQM</th><th>optimality gap</th></tr>\n";
+      "<th>median</th><th>IQM</th><th>optimality gap</th><th>D4RL-normalised mean</th>"
+      "<th>wall time / run</th></tr>\n";
   for (const ReportGroup& g : groups) {
     t += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
-        "td><td>{}</td></tr>\n",
+        "td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env),
         g.normalized ? "normalised" : "return", g.scores.size(), cell(g.mean), cell(g.median),
-        cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-");
+        cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",
+        g.d4rl_scores.empty() ? "-" : cell(g.d4rl_mean), human_duration(g.wall_s));
   }
   return t + "</table>\n";
 }

@@ -32,6 +32,10 @@ struct ReportGroup {
   std::vector<double> scores;  // one per run (seed), in run order
   std::vector<std::string> runs;
   stats::Interval mean, median, iqm, optimality_gap;
+  // The same runs scored with D4RL's references (empty unless every run has that score).
+  std::vector<double> d4rl_scores;
+  stats::Interval d4rl_mean, d4rl_iqm;
+  double wall_s = 0.0;  // mean wall time per run (to its last logged step)
 };
 
 struct ReportOptions {

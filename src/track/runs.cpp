@@ -111,6 +111,8 @@ RunSummary read_run(const std::string& dir) {
     EvalPoint p{.step = field(e, "step", int64_t{0}), .mean = field(e, "mean", 0.0)};
     if (e.contains("normalized") && e["normalized"].is_number())
       p.normalized = e["normalized"].get<double>();
+    if (e.contains("d4rl_normalized") && e["d4rl_normalized"].is_number())
+      p.d4rl = e["d4rl_normalized"].get<double>();
     r.evaluations.push_back(p);
   }
   const json meta = read_object(fs::path(dir) / "meta.json");

@@ -13,7 +13,8 @@ namespace stitch {
 struct EvalPoint {
   int64_t step = 0;
   double mean = 0.0;
-  std::optional<double> normalized;
+  std::optional<double> normalized;  // with the suite's references (or the env's own)
+  std::optional<double> d4rl;        // with D4RL's references, where D4RL has the env
 };
 
 struct RunSummary {

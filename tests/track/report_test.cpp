@@ -37,6 +37,7 @@ void make_run(const fs::path& dir, const std::string& algo, const std::string& d
     const double score = final_score * k / 3.0;
     json line{{"step", 100 * k}, {"mean", 10 * score}, {"returns", {10 * score}}};
     if (normalized) line["normalized"] = score;
+    if (normalized) line["d4rl_normalized"] = 0.9 * score;  // other references, other scale
     eval << line.dump() << "\n";
   }
 }
@@ -116,6 +117,12 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
   const std::string csv = testing::read_file((out / "summary.csv").string());
   EXPECT_NE(csv.find("iql,hopper-medium.hdf5,hopper-v4,normalised,5,60,"), std::string::npos)
       << csv;
+  // D4RL's normalisation beside the suite's (mean 0.9 * 60), and the wall time per run.
+  const size_t iql_line = csv.find("iql,hopper-medium.hdf5");
+  const std::string line = csv.substr(iql_line, csv.find('\n', iql_line) - iql_line);
+  EXPECT_NE(line.find(",54,"), std::string::npos) << line;
+  EXPECT_EQ(line.substr(line.size() - 4), ",3.0") << line;
+  EXPECT_NE(testing::read_file((out / "summary.md").string()).find("| 3s |"), std::string::npos);
 
   // Deterministic: the same runs and options give the same bytes.
   const fs::path again = dir / "again";
