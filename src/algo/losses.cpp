@@ -61,15 +61,19 @@ double td3_bc_actor_loss(double lambda, double q_mean, bool bc, double bc_sum, i
   return loss;
 }
 
-double min_q_actor_loss(const float* qa, const float* qb, const float* log_pi, int64_t rows,
-                        double alpha, float* dqa, float* dqb, float* dlog_pi) {
+double min_q_actor_loss(const float* const* q, int members, const float* log_pi, int64_t rows,
+                        double alpha, float* const* dq, float* dlog_pi) {
   const float inv_rows = 1.0f / static_cast<float>(rows);
   double loss = 0;
   for (int64_t i = 0; i < rows; ++i) {
-    const bool first = qa[i] <= qb[i];  // torch's min(0) picks the first of equal values
-    loss += alpha * log_pi[i] - (first ? qa[i] : qb[i]);
-    dqa[i] = first ? -inv_rows : 0.0f;  // the gradient flows to the smaller member only
-    dqb[i] = first ? 0.0f : -inv_rows;
+    int smallest = 0;  // torch's min(0) picks the first of equal values
+    for (int k = 1; k < members; ++k) {
+      if (q[k][i] < q[smallest][i]) smallest = k;
+    }
+    loss += alpha * log_pi[i] - q[smallest][i];
+    for (int k = 0; k < members; ++k) {
+      dq[k][i] = k == smallest ? -inv_rows : 0.0f;  // the gradient flows to that member only
+    }
     dlog_pi[i] = static_cast<float>(alpha) * inv_rows;
   }
   return loss / static_cast<double>(rows);

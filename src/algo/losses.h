@@ -58,11 +58,12 @@ double td3_bc_actor_loss(double lambda, double q_mean, bool bc, double bc_sum, i
 
 // ---- SAC (Haarnoja et al. 2018, arXiv:1812.05905) -----------------------------------------
 
-// The actor loss through twin critics: L = mean_i (alpha log pi_i - min(qa_i, qb_i)), the critics
-// and alpha held fixed. Returns L; writes dL/dqa and dL/dqb (-1 / rows for the smaller member,
-// the first of equal values as torch's min, 0 for the other) and dL/dlog_pi = alpha / rows.
-double min_q_actor_loss(const float* qa, const float* qb, const float* log_pi, int64_t rows,
-                        double alpha, float* dqa, float* dqb, float* dlog_pi);
+// The actor loss through an ensemble of critics: L = mean_i (alpha log pi_i - min_k q[k]_i), the
+// critics and alpha held fixed (q: `members` pointers to [rows]). Returns L; writes dL/dq[k]
+// (-1 / rows for the smallest member, the first of equal values as torch's min, 0 for the
+// others) and dL/dlog_pi = alpha / rows.
+double min_q_actor_loss(const float* const* q, int members, const float* log_pi, int64_t rows,
+                        double alpha, float* const* dq, float* dlog_pi);
 
 // The temperature loss (Sec. 5, Eq. 18): L = -mean_i log_alpha (log pi_i + target_entropy),
 // log pi held fixed. Its gradient with respect to log_alpha and the mean log pi (-entropy).

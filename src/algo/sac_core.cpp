@@ -11,9 +11,9 @@ SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t s
     : Algorithm(seed),
       dims_(dims),
       actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action,
-             -20.0, 2.0, /*log_std_affine=*/options.corl_networks),
-      q_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
-      q_target_(2, dims.obs_dim + dims.act_dim, 1, options.hidden),
+             options.log_std_min, options.log_std_max, /*log_std_affine=*/options.corl_networks),
+      q_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden),
+      q_target_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden),
       actor_flat_(*actor_),
       policy_(*actor_, actor_flat_, actor_flat_.grad()),
       options_(options),
@@ -24,13 +24,29 @@ SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t s
       q_adam_(fused_steps::flat_adam(q_flat_, options.critic_lr)),
       alpha_optim_(std::vector<torch::Tensor>{log_alpha_},
                    torch::optim::AdamOptions(options.alpha_lr)) {
-  if (options.corl_networks) {  // in place: the parameters are views of the flat buffers
+  // In place: the parameters are views of the flat buffers.
+  if (options.corl_networks) {
     nn::orthogonal_init(*q_, std::sqrt(2.0), 1e-2);
     actor_->init_heads_xavier(1e-2);
   }
+  if (options.edac_init) {
+    nn::edac_init(*q_, 0.1, 3e-3);
+    actor_->init_edac(0.1, 1e-3);
+  }
   nn::hard_update(*q_target_, *q_);
   scalars_->register_parameter("log_alpha", log_alpha_);
-  for (int k = 0; k < 2; ++k) {
+  const int n = options.critics;
+  q_net_.resize(n);
+  q_frozen_.resize(n);
+  q_target_net_.resize(n);
+  tape_q_.resize(n);
+  tape_frozen_.resize(n);
+  tape_target_.resize(n);
+  dq_.resize(n);
+  dx_.resize(n);
+  q_out_.resize(n);
+  dq_out_.resize(n);
+  for (int k = 0; k < n; ++k) {
     q_net_[k] = nn::fused_member(*q_, k, q_flat_, q_flat_.grad());
     q_frozen_[k] = nn::fused_member(*q_, k, q_flat_, nullptr);
     q_target_net_[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
@@ -49,12 +65,16 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b,
   x_.resize(static_cast<size_t>(rows * (obs + act)));
   policy_.sample(b.s2, rows, eps.data_ptr<float>(), next_action_.data(), next_log_pi_.data());
   nn::fused::concat_columns(b.s2, obs, next_action_.data(), act, rows, x_.data());
-  tasks().parallel_for(2, [&](int64_t k) {
+  const int n = critics();
+  tasks().parallel_for(n, [&](int64_t k) {
     nn::fused::forward(q_target_net_[k], x_.data(), rows, tape_target_[k]);
   });
-  const float *t1 = tape_target_[0].output(), *t2 = tape_target_[1].output();
   float* next_value = target_.data();
-  for (int64_t i = 0; i < rows; ++i) next_value[i] = std::min(t1[i], t2[i]);
+  std::copy_n(tape_target_[0].output(), rows, next_value);
+  for (int k = 1; k < n; ++k) {
+    const float* t = tape_target_[k].output();
+    for (int64_t i = 0; i < rows; ++i) next_value[i] = std::min(next_value[i], t[i]);
+  }
   if (entropy_alpha) {
     const float alpha = static_cast<float>(*entropy_alpha);
     for (int64_t i = 0; i < rows; ++i) next_value[i] -= alpha * next_log_pi_[i];
@@ -64,7 +84,7 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b,
 }
 
 void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss) {
-  tasks().parallel_for(2, [&](int64_t k) {
+  tasks().parallel_for(critics(), [&](int64_t k) {
     nn::fused::forward(q_net_[k], x, rows, tape_q_[k]);
     dq_[k].resize(static_cast<size_t>(rows));
     loss(static_cast<int>(k), tape_q_[k].output(), dq_[k].data());
@@ -78,6 +98,27 @@ void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss) 
 }
 
 SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, double alpha) {
+  const PolicyStepResult r = actor_step(s, rows, alpha);
+  // Temperature: -mean log_alpha (log pi(a~|s) + target entropy), on the actor's sample.
+  const auto temperature =
+      losses::sac_temperature_loss(log_pi_.data(), rows, options_.target_entropy);
+  scalar_adam_step(log_alpha_, alpha_optim_, temperature.d_log_alpha);
+  return r;
+}
+
+double SacCore::temperature_step(const float* s, int64_t rows) {
+  const int64_t act = dims_.act_dim;
+  const auto eps = torch::randn({rows, act}, generator_);
+  pi_.resize(static_cast<size_t>(rows * act));
+  log_pi_.resize(static_cast<size_t>(rows));
+  policy_.sample(s, rows, eps.data_ptr<float>(), pi_.data(), log_pi_.data());
+  const auto temperature =
+      losses::sac_temperature_loss(log_pi_.data(), rows, options_.target_entropy);
+  scalar_adam_step(log_alpha_, alpha_optim_, temperature.d_log_alpha);
+  return temperature.log_pi_mean;
+}
+
+SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, double alpha) {
   const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
   const auto n = static_cast<size_t>(rows);
   const auto eps = torch::randn({rows, act}, generator_);  // read by policy_.backward
@@ -88,30 +129,33 @@ SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, dou
   // Actor: Q_k(s, a~), the loss, back through each (fixed) critic to a~, then the policy.
   x_.resize(n * static_cast<size_t>(cols));
   nn::fused::concat_columns(s, obs, pi_.data(), act, rows, x_.data());
-  tasks().parallel_for(
-      2, [&](int64_t k) { nn::fused::forward(q_frozen_[k], x_.data(), rows, tape_frozen_[k]); });
-  for (auto& v : dq_) v.resize(n);
+  const int members = critics();
+  tasks().parallel_for(members, [&](int64_t k) {
+    nn::fused::forward(q_frozen_[k], x_.data(), rows, tape_frozen_[k]);
+  });
+  for (int k = 0; k < members; ++k) {
+    dq_[k].resize(n);
+    q_out_[k] = tape_frozen_[k].output();
+    dq_out_[k] = dq_[k].data();
+  }
   dlog_pi_.resize(n);
-  const double actor_loss =
-      losses::min_q_actor_loss(tape_frozen_[0].output(), tape_frozen_[1].output(), log_pi_.data(),
-                               rows, alpha, dq_[0].data(), dq_[1].data(), dlog_pi_.data());
+  const double actor_loss = losses::min_q_actor_loss(q_out_.data(), members, log_pi_.data(), rows,
+                                                     alpha, dq_out_.data(), dlog_pi_.data());
   for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
-  tasks().parallel_for(2, [&](int64_t k) {
+  tasks().parallel_for(members, [&](int64_t k) {
     nn::fused::backward(q_frozen_[k], tape_frozen_[k], dq_[k].data(), dx_[k].data());
   });
-  dpi_.resize(n * static_cast<size_t>(act));
-  for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j < act; ++j)
-      dpi_[i * act + j] = dx_[0][i * cols + obs + j] + dx_[1][i * cols + obs + j];
+  dpi_.assign(n * static_cast<size_t>(act), 0.0f);
+  for (int k = 0; k < members; ++k) {  // in member order: the same sum for any thread count
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < act; ++j) dpi_[i * act + j] += dx_[k][i * cols + obs + j];
+    }
   }
   policy_.backward(dpi_.data(), dlog_pi_.data());
   actor_adam_->step(actor_flat_);
-
-  // Temperature: -mean log_alpha (log pi(a~|s) + target entropy).
-  const auto temperature =
-      losses::sac_temperature_loss(log_pi_.data(), rows, options_.target_entropy);
-  scalar_adam_step(log_alpha_, alpha_optim_, temperature.d_log_alpha);
-  return {.actor_loss = actor_loss, .log_pi_mean = temperature.log_pi_mean};
+  double log_pi_mean = 0;
+  for (int64_t i = 0; i < rows; ++i) log_pi_mean += log_pi_[i];
+  return {.actor_loss = actor_loss, .log_pi_mean = log_pi_mean / static_cast<double>(rows)};
 }
 
 void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {

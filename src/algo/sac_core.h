@@ -1,12 +1,12 @@
 // The SAC core that SAC (src/algo/online/sac.cpp) and CQL (src/algo/offline/cql.cpp) are built
 // on: Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications" (arXiv:1812.05905),
 // with automatic entropy tuning (Sec. 5) and twin Q networks with clipped double-Q targets.
-// It owns a tanh-Gaussian actor, the twin critics (one EnsembleMlp of 2) and their target
-// copies, the temperature alpha = exp(log_alpha) with its Adam, all trained on the fused path
-// (nn/fused_mlp.h), and the steps an update is made of:
+// It owns a tanh-Gaussian actor, the critics (one EnsembleMlp of N members, 2 by default) and
+// their target copies, the temperature alpha = exp(log_alpha) with its Adam, all trained on the
+// fused path (nn/fused_mlp.h), and the steps an update is made of:
 //
 //   td_target    y = r + discount (1 - terminal) (min_k Q'_k(s', a') [- alpha log pi(a'|s')]),
-//                a' ~ pi(s')
+//                a' ~ pi(s'), the min over all N members
 //   critic_step  each critic's loss (the caller's: its value and dL/dQ), Adam, Polyak of the
 //                targets
 //   policy_step  actor: mean (alpha log pi(a~|s) - min_k Q_k(s, a~)), a~ ~ pi(s)
@@ -15,10 +15,11 @@
 //
 // The losses' arithmetic is in algo/losses.h. A subclass writes update() from these steps in its
 // paper's order: Sac as they are, Cql with its conservative term in its critic loss and a
-// backup without the entropy term. Every random draw comes from generator_ when a step is
-// called, so an update's draws are in the order of its calls. The two critics run as two tasks
-// on the compute threads, single-threaded BLAS each (call update() under SingleThreadedBlas), so
-// 1 and 2 threads give the same numbers.
+// backup without the entropy term, SacN with N members and the temperature stepped first (its
+// own sample). Every random draw comes from generator_ when a step is called, so an update's
+// draws are in the order of its calls. The critic members run as tasks on the compute threads,
+// single-threaded BLAS each (call update() under SingleThreadedBlas), and every sum over members
+// runs in member order afterwards, so 1 and 2 threads give the same numbers.
 //
 // Checkpoints: modules actor, q, q_target, scalars (log_alpha, then what a subclass registers),
 // actor_adam, q_adam; optimiser alpha (a subclass may add its own).
@@ -47,6 +48,13 @@ struct SacCoreOptions {
   double initial_alpha;         // the temperature at the start
   double target_entropy;        // of the temperature's loss
   std::vector<int64_t> hidden;  // hidden widths of the actor and of each critic
+  int critics = 2;              // members of the critic ensemble (SAC-N, EDAC: N)
+  // The actor's log_std clamp (SAC and CQL: [-20, 2]; the EDAC paper's SAC-N: [-5, 2]).
+  double log_std_min = -20.0, log_std_max = 2.0;
+  // The EDAC paper's initialisation (CORL's SAC-N and EDAC): every hidden layer's bias 0.1, the
+  // critics' last layer uniform in [-3e-3, 3e-3] (weights and bias), the actor's heads uniform
+  // in [-1e-3, 1e-3]; the other weights at libtorch's default.
+  bool edac_init = false;
   // CORL's CQL networks: the critics initialised orthogonally (gain sqrt(2), last layer 1e-2,
   // biases 0: nn::orthogonal_init), the actor's heads xavier-uniform with gain 1e-2 and biases
   // 0, and the actor's log_std through learned scale and offset (nn::TanhGaussianPolicy's
@@ -91,17 +99,24 @@ class SacCore : public Algorithm {
 
   // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).
   using CriticLoss = std::function<void(int k, const float* q, float* dq)>;
-  // One step of both critics on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the two
-  // members as two tasks), then Adam and the Polyak update of the target critics.
+  // One step of every critic on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the
+  // members as tasks), then Adam and the Polyak update of the target critics.
   void critic_step(const float* x, int64_t rows, const CriticLoss& loss);
+  int critics() const { return options_.critics; }
 
   struct PolicyStepResult {
     double actor_loss;
     double log_pi_mean;  // of the actor's sample (-entropy)
   };
   // The actor's step at a~ ~ pi(s) (noise [rows, act_dim] drawn now) through the critics (their
-  // weights fixed) with temperature `alpha`, then the temperature's step on that log pi(a~|s).
+  // weights fixed; the min over members) with temperature `alpha`, then the temperature's step
+  // on that log pi(a~|s).
   PolicyStepResult policy_step(const float* s, int64_t rows, double alpha);
+  // The actor's step alone (as policy_step, without the temperature's).
+  PolicyStepResult actor_step(const float* s, int64_t rows, double alpha);
+  // The temperature's step on its own sample a ~ pi(s) (noise drawn now; no actor gradient).
+  // Returns mean log pi(a|s).
+  double temperature_step(const float* s, int64_t rows);
 
   // One Adam step of a scalar (a temperature or a Lagrange multiplier) whose gradient is g.
   static void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
@@ -120,10 +135,13 @@ class SacCore : public Algorithm {
   nn::FlatAdam actor_adam_, q_adam_;
   torch::optim::Adam alpha_optim_;  // one scalar: torch's Adam is fine
 
-  nn::fused::Mlp q_net_[2], q_frozen_[2], q_target_net_[2];  // members: trained, fixed, target
-  nn::fused::Tape tape_q_[2], tape_frozen_[2], tape_target_[2];
-  std::vector<float> next_action_, next_log_pi_, target_, x_, dq_[2], dx_[2], pi_, log_pi_, dpi_,
-      dlog_pi_;
+  // Per member: trained, fixed (the actor's step) and target views, their tapes and buffers.
+  std::vector<nn::fused::Mlp> q_net_, q_frozen_, q_target_net_;
+  std::vector<nn::fused::Tape> tape_q_, tape_frozen_, tape_target_;
+  std::vector<std::vector<float>> dq_, dx_;
+  std::vector<const float*> q_out_;
+  std::vector<float*> dq_out_;
+  std::vector<float> next_action_, next_log_pi_, target_, x_, pi_, log_pi_, dpi_, dlog_pi_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -108,6 +108,14 @@ void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain)
   }
 }
 
+void edac_init(EnsembleMlpImpl& net, double hidden_bias, double last_bound) {
+  torch::NoGradGuard no_grad;
+  const auto layers = net.linear_layers();  // views of the parameters
+  for (size_t l = 0; l + 1 < layers.size(); ++l) layers[l].second.fill_(hidden_bias);
+  layers.back().first.uniform_(-last_bound, last_bound);
+  layers.back().second.uniform_(-last_bound, last_bound);
+}
+
 std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::linear_layers() const {
   if (!norms_.empty()) fail("this ensemble has LayerNorm and has no fused path");
   std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
@@ -172,6 +180,15 @@ void TanhGaussianPolicyImpl::init_heads_xavier(double gain) {
   for (auto* head : {&mean_, &log_std_}) {
     (*head)->weight.uniform_(-bound, bound);
     (*head)->bias.zero_();
+  }
+}
+
+void TanhGaussianPolicyImpl::init_edac(double hidden_bias, double head_bound) {
+  torch::NoGradGuard no_grad;
+  for (auto& [w, b] : trunk_->relu_linear_layers()) b.fill_(hidden_bias);  // views: in place
+  for (auto* head : {&mean_, &log_std_}) {
+    (*head)->weight.uniform_(-head_bound, head_bound);
+    (*head)->bias.uniform_(-head_bound, head_bound);
   }
 }
 

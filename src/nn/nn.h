@@ -73,6 +73,11 @@ TORCH_MODULE(EnsembleMlp);
 // every bias 0. Draws from torch's global generator.
 void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain);
 
+// The EDAC paper's critic initialisation (CORL's SAC-N and EDAC): every hidden layer's bias
+// `hidden_bias`, the last layer's weights and biases uniform in [-last_bound, last_bound], the
+// other weights as they are (libtorch's default). Draws from torch's global generator.
+void edac_init(EnsembleMlpImpl& net, double hidden_bias, double last_bound);
+
 // a = max_action * tanh(mlp(obs)).
 class DeterministicPolicyImpl : public torch::nn::Module {
  public:
@@ -126,6 +131,9 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   // CORL's initialisation of the heads (its actor's last layer): xavier-uniform with gain
   // `gain` over the heads as one [2 act_dim, width] layer, biases 0.
   void init_heads_xavier(double gain);
+  // The EDAC paper's initialisation (CORL's SAC-N and EDAC actor): every trunk bias
+  // `hidden_bias`, the heads' weights and biases uniform in [-head_bound, head_bound].
+  void init_edac(double hidden_bias, double head_bound);
 
  private:
   std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);

@@ -402,11 +402,11 @@ TEST(Fused, OrthogonalInitGivesOrthogonalMembers) {
 struct SacCoreReference {
   static constexpr double kMaxAction = 0.9;
   SacCoreReference(Algorithm& algo, double actor_lr, double alpha_lr = 3e-4,
-                   bool log_std_affine = false)
-      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction, -20.0, 2.0,
-              log_std_affine),
-        q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
-        q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
+                   bool log_std_affine = false, int members = 2, double log_std_min = -20.0)
+      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction, log_std_min,
+              2.0, log_std_affine),
+        q(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
+        q_target(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
         actor_optim(actor->parameters(), torch::optim::AdamOptions(actor_lr)),
         q_optim(q->parameters(), torch::optim::AdamOptions(3e-4)),
         alpha_optim(std::vector<torch::Tensor>{log_alpha}, torch::optim::AdamOptions(alpha_lr)) {
@@ -582,9 +582,74 @@ TEST(Fused, SacUpdateMatchesAutograd) {
   }
 }
 
+// SAC-N with torch ops and autograd in CORL's order (sac_n.py, update()): the temperature on its
+// own sample, the actor with the new temperature, the critics from the updated actor, Polyak.
+TEST(Fused, SacNUpdateMatchesAutograd) {
+  torch::manual_seed(16);
+  const auto& entry = AlgoRegistry::global().entry("sac_n");
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  for (const char* o : {"hidden=16", "layers=2", "critics=5"}) f.apply_override(o);
+  auto algo = entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  SacCoreReference sac(*algo, 3e-4, 3e-4, false, /*members=*/5, /*log_std_min=*/-5.0);
+  for (int step = 0; step < 3; ++step) {
+    const auto b = random_batch();
+    const Metrics m = algo->update(b);
+    torch::Tensor log_pi;
+    {
+      torch::NoGradGuard no_grad;
+      log_pi = sac.actor->sample(b.observations, false, &sac.gen).second;
+    }
+    const auto alpha_loss = -(sac.log_alpha * (log_pi + static_cast<double>(-kAct))).mean();
+    sac.alpha_optim.zero_grad();
+    alpha_loss.backward();
+    sac.alpha_optim.step();
+    const auto alpha = sac.log_alpha.exp().detach();
+    torch::Tensor actor_loss;
+    {
+      auto [pi, lp] = sac.actor->sample(b.observations, false, &sac.gen);
+      const nn::FrozenParameters frozen(*sac.q);
+      actor_loss =
+          (alpha * lp - std::get<0>(SacCoreReference::both(sac.q, b.observations, pi).min(0)))
+              .mean();
+      sac.actor_optim.zero_grad();
+      actor_loss.backward();
+      sac.actor_optim.step();
+    }
+    const auto target = sac.td_target(b, alpha);
+    const auto q_loss =
+        SacCoreReference::td_loss(SacCoreReference::both(sac.q, b.observations, b.actions), target);
+    sac.critic_step(q_loss);
+
+    EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("alpha"), alpha.item<double>(), 1e-6);
+    sac.expect_matches(*algo);
+  }
+}
+
+// The EDAC paper's initialisation (SAC-N): hidden biases 0.1, the critics' last layer and the
+// actor's heads small and uniform.
+TEST(Fused, SacNStartsFromTheEdacInitialisation) {
+  torch::manual_seed(17);
+  auto algo = make("sac_n");
+  const auto q = module_of(*algo, "q").named_parameters();
+  EXPECT_EQ(q["linear0.bias"].min().item<float>(), 0.1f);
+  EXPECT_EQ(q["linear2.bias"].max().item<float>(), 0.1f);
+  EXPECT_LE(q["linear3.weight"].abs().max().item<float>(), 3e-3f);
+  EXPECT_LE(q["linear3.bias"].abs().max().item<float>(), 3e-3f);
+  const auto actor = module_of(*algo, "actor").named_parameters();
+  EXPECT_LE(actor["mean.weight"].abs().max().item<float>(), 1e-3f);
+  EXPECT_LE(actor["log_std.bias"].abs().max().item<float>(), 1e-3f);
+  EXPECT_EQ(q["linear0.weight"].size(0), 10);  // N = 10 members by default
+}
+
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3", "sac_n"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});
@@ -644,7 +709,7 @@ namespace {
 // The halves of a batch of 1 or 3 rows are uneven or empty: still finite, and a batch of one
 // row moves the parameters.
 TEST(Fused, TinyAndOddBatchesWork) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "sac_n"}) {
     for (int64_t rows : {1, 3}) {
       torch::manual_seed(15);
       auto algo = make(name);

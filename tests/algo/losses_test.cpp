@@ -76,12 +76,23 @@ TEST(Losses, MinQActorLossByHand) {
   // to the smaller member (the first of equal ones).
   const float qa[] = {1, 5, 2}, qb[] = {2, 4, 2}, log_pi[] = {-1, 0, 1};
   float dqa[3], dqb[3], dlog_pi[3];
-  EXPECT_NEAR(losses::min_q_actor_loss(qa, qb, log_pi, 3, 0.5, dqa, dqb, dlog_pi), -7.0 / 3.0,
-              1e-12);
+  const float* q[] = {qa, qb};
+  float* dq[] = {dqa, dqb};
+  EXPECT_NEAR(losses::min_q_actor_loss(q, 2, log_pi, 3, 0.5, dq, dlog_pi), -7.0 / 3.0, 1e-12);
   const float third = 1.0f / 3.0f;
   EXPECT_EQ(std::vector<float>(dqa, dqa + 3), (std::vector<float>{-third, 0, -third}));
   EXPECT_EQ(std::vector<float>(dqb, dqb + 3), (std::vector<float>{0, -third, 0}));
   EXPECT_FLOAT_EQ(dlog_pi[2], 0.5f / 3.0f);
+  // Three members: qc = [0, 9, 2] is the smallest on row 0 only (row 2: a tie, the first wins).
+  const float qc[] = {0, 9, 2};
+  float dqc[3];
+  const float* q3[] = {qa, qb, qc};
+  float* dq3[] = {dqa, dqb, dqc};
+  // ((-0.5 - 0) + (0 - 4) + (0.5 - 2)) / 3 = -2.
+  EXPECT_NEAR(losses::min_q_actor_loss(q3, 3, log_pi, 3, 0.5, dq3, dlog_pi), -2.0, 1e-12);
+  EXPECT_EQ(std::vector<float>(dqa, dqa + 3), (std::vector<float>{0, 0, -third}));
+  EXPECT_EQ(std::vector<float>(dqb, dqb + 3), (std::vector<float>{0, -third, 0}));
+  EXPECT_EQ(std::vector<float>(dqc, dqc + 3), (std::vector<float>{-third, 0, 0}));
 }
 
 TEST(Losses, SacTemperatureGradientByHand) {
