@@ -10,7 +10,8 @@
 # on one core over its working corpus build-fuzz/corpus/<reader>/, seeded from
 # tests/fuzz/corpus/<reader>/ (not from the regressions: under the fuzzer libhdf5's own crashes
 # are not contained, so its kept inputs would crash every run again). Prints per target the
-# executions, the crash inputs found (crashes, hangs, out-of-memory) and the new corpus inputs.
+# executions, the crash inputs found (crashes, hangs, out-of-memory: each replayed once to say
+# whether it crashes inside libhdf5 or in stitch's own code) and the new corpus inputs.
 # Crash inputs go to build-fuzz/crashes/<reader>/: fix the reader, then copy each input to
 # tests/fuzz/regressions/<reader>/ so that fuzz_replay_tests keeps it fixed.
 #
@@ -53,6 +54,16 @@ if [ "${STITCH_FUZZ_NO_BUILD:-0}" != 1 ]; then
 fi
 
 count() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+
+# Where a crash input crashes: "libhdf5" when the innermost frame outside the sanitizer runtime
+# and libc (malloc, memcpy, ...) is in libhdf5 (contained by load_dataset's crash guard outside
+# the fuzzer: keep one of a kind in tests/fuzz/regressions/<reader>/), else "stitch" (a bug).
+where_it_crashes() {
+  local frames
+  frames=$(ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 timeout 60 "$1" "$2" 2>&1 |
+    grep -E '^ +#[0-9]+ ' | grep -vE ' in (__interceptor_|__asan|__sanitizer|malloc|calloc|realloc|free|memcpy|memmove|memset|__mem|operator new)|libc\.so|sanitizer_common' | head -1)
+  if [[ $frames == *libhdf5* ]]; then echo libhdf5; else echo stitch; fi
+}
 summary=()
 for r in "${selected[@]}"; do
   corpus=build-fuzz/corpus/$r
@@ -62,6 +73,7 @@ for r in "${selected[@]}"; do
   corpus_before=$(count "$corpus")
   crashes_before=$(count "$crashes")
   log=build-fuzz/logs/$r.log
+  touch "$log.start"  # crash inputs newer than this are this run's
   echo "== $r: $seconds s over $corpus_before inputs (log: $log)"
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 "build-fuzz/tests/fuzz/$(target_of "$r")" \
     "$corpus" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
@@ -71,8 +83,20 @@ for r in "${selected[@]}"; do
   execs=$(grep -oE '^#[0-9]+:' "$log" | tail -1 | tr -dc '0-9')
   found=$(($(count "$crashes") - crashes_before))
   added=$(($(count "$corpus") - corpus_before))
-  line=$(printf '%-18s %6s s %10s execs %4s crash inputs %6s new corpus inputs' "$r" "$seconds" \
-    "${execs:-0}" "$found" "$added")
+  in_hdf5=0
+  in_stitch=()
+  if ((found > 0)); then
+    while IFS= read -r input; do
+      if [ "$(where_it_crashes "build-fuzz/tests/fuzz/$(target_of "$r")" "$input")" = libhdf5 ]; then
+        in_hdf5=$((in_hdf5 + 1))
+      else
+        in_stitch+=("$input")
+      fi
+    done < <(find "$crashes" -maxdepth 1 -type f -newer "$log.start" | sort)
+  fi
+  line=$(printf '%-18s %6s s %10s execs %4s crash inputs (%s in libhdf5, %s in stitch) %6s new corpus inputs' \
+    "$r" "$seconds" "${execs:-0}" "$found" "$in_hdf5" "${#in_stitch[@]}" "$added")
+  for input in "${in_stitch[@]}"; do line+=$'\n'"    in stitch: $input"; done
   echo "$line"
   summary+=("$line")
 done
