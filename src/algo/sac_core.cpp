@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "algo/losses.h"
+#include "core/error.h"
 
 namespace stitch {
 
@@ -83,18 +84,92 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b,
   return target_.data();
 }
 
-void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss) {
+void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss,
+                          const std::function<void()>& extra) {
   tasks().parallel_for(critics(), [&](int64_t k) {
     nn::fused::forward(q_net_[k], x, rows, tape_q_[k]);
     dq_[k].resize(static_cast<size_t>(rows));
     loss(static_cast<int>(k), tape_q_[k].output(), dq_[k].data());
     nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
   });
+  if (extra) extra();
   q_adam_->advance();
   const float tau = static_cast<float>(options_.tau);
   tasks().parallel_for(2, [&](int64_t h) {
     fused_steps::adam_half(static_cast<int>(h), q_adam_, q_flat_, nullptr, &q_target_flat_, tau);
   });
+}
+
+double SacCore::add_diversity_gradient(double eta, int64_t rows) {
+  const int n = critics();
+  STITCH_CHECK(n >= 2, "the diversity term needs at least 2 critics, got {}", n);
+  const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+  if (q_diversity_.empty()) {  // views writing weight gradients only (d/dbias of dQ/da is 0)
+    diversity_grad_.assign(static_cast<size_t>(q_flat_.size()), 0.0f);
+    q_diversity_.resize(n);
+    tape_diversity_.resize(n);
+    input_grad_.resize(n);
+    diversity_dx_.resize(n);
+    for (int k = 0; k < n; ++k) {
+      q_diversity_[k] = nn::fused_member(*q_, k, q_flat_, diversity_grad_.data());
+      for (auto& layer : q_diversity_[k]) layer.gb = nullptr;
+    }
+  }
+  // g_k = dQ_k/dx at the rows of the critics' forward (the fixed view: no weight gradients).
+  ones_.assign(static_cast<size_t>(rows), 1.0f);
+  tasks().parallel_for(n, [&](int64_t k) {
+    input_grad_[k].resize(static_cast<size_t>(rows * cols));
+    nn::fused::backward(q_frozen_[k], tape_q_[k], ones_.data(), input_grad_[k].data());
+  });
+  // Per row: L_b = ||U||^2 - sum_k ||u_k||^2 with U = sum_k u_k, so w_k = dL/du_k =
+  // 2 (U - u_k) / ((N - 1) B), and through u = g / (|g| + e):
+  // dL/dg = (w - g (g . w) / (|g| (|g| + e))) / (|g| + e). c_k holds dL/dg_k in its action
+  // columns (zeros for the state's).
+  constexpr double kEps = 1e-10;
+  const double scale = 2.0 / (static_cast<double>(n - 1) * static_cast<double>(rows));
+  std::vector<double> u(static_cast<size_t>(n * act)), norm(n), total(act);
+  double loss = 0;
+  for (auto& c : diversity_dx_) c.assign(static_cast<size_t>(rows * cols), 0.0f);
+  for (int64_t b = 0; b < rows; ++b) {
+    std::fill(total.begin(), total.end(), 0.0);
+    double self = 0;
+    for (int k = 0; k < n; ++k) {
+      const float* g = input_grad_[k].data() + b * cols + obs;
+      double sq = 0;
+      for (int64_t j = 0; j < act; ++j) sq += static_cast<double>(g[j]) * g[j];
+      norm[k] = std::sqrt(sq);
+      for (int64_t j = 0; j < act; ++j) {
+        u[k * act + j] = g[j] / (norm[k] + kEps);
+        total[j] += u[k * act + j];
+        self += u[k * act + j] * u[k * act + j];
+      }
+    }
+    double all = 0;
+    for (int64_t j = 0; j < act; ++j) all += total[j] * total[j];
+    loss += all - self;
+    for (int k = 0; k < n; ++k) {
+      const float* g = input_grad_[k].data() + b * cols + obs;
+      float* c = diversity_dx_[k].data() + b * cols + obs;
+      double gw = 0;  // g . w, w = dL/du_k
+      for (int64_t j = 0; j < act; ++j) gw += g[j] * scale * (total[j] - u[k * act + j]);
+      const double d = norm[k] + kEps;
+      const double radial = norm[k] > 0 ? gw / (norm[k] * d) : 0.0;  // |g|'s gradient at 0 is 0
+      for (int64_t j = 0; j < act; ++j) {
+        const double w = scale * (total[j] - u[k * act + j]);
+        c[j] = static_cast<float>((w - g[j] * radial) / d);
+      }
+    }
+  }
+  // d/dtheta_k sum_b c_kb . g_kb: the masked linear net on c, backward at the same pattern, its
+  // output gradient eta per row; added to the TD gradients in one pass.
+  const std::vector<float> etas(static_cast<size_t>(rows), static_cast<float>(eta));
+  tasks().parallel_for(n, [&](int64_t k) {
+    nn::fused::forward_masked(q_diversity_[k], tape_q_[k], diversity_dx_[k].data(), rows,
+                              tape_diversity_[k]);
+    nn::fused::backward(q_diversity_[k], tape_diversity_[k], etas.data(), nullptr, &tape_q_[k]);
+  });
+  nn::fused::axpy_range(q_flat_.grad(), diversity_grad_.data(), 0, q_flat_.size());
+  return loss / (static_cast<double>(n - 1) * static_cast<double>(rows));
 }
 
 SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, double alpha) {

@@ -100,8 +100,16 @@ class SacCore : public Algorithm {
   // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).
   using CriticLoss = std::function<void(int k, const float* q, float* dq)>;
   // One step of every critic on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the
-  // members as tasks), then Adam and the Polyak update of the target critics.
-  void critic_step(const float* x, int64_t rows, const CriticLoss& loss);
+  // members as tasks), `extra` (null: none; it may add to the gradients, e.g.
+  // add_diversity_gradient), then Adam and the Polyak update of the target critics.
+  void critic_step(const float* x, int64_t rows, const CriticLoss& loss,
+                   const std::function<void()>& extra = nullptr);
+  // EDAC's ensemble-diversity term at the rows critic_step's forward ran on (call it from
+  // critic_step's `extra`): with g_k = dQ_k(s, a)/da and u_k = g_k / (||g_k|| + 1e-10),
+  // L = (1 / (N - 1)) mean_rows sum_{i != j} <u_i, u_j>; adds eta dL/dtheta to the critics'
+  // gradients (through nn::fused::forward_masked: the second derivative of a ReLU net) and
+  // returns L.
+  double add_diversity_gradient(double eta, int64_t rows);
   int critics() const { return options_.critics; }
 
   struct PolicyStepResult {
@@ -136,8 +144,10 @@ class SacCore : public Algorithm {
   torch::optim::Adam alpha_optim_;  // one scalar: torch's Adam is fine
 
   // Per member: trained, fixed (the actor's step) and target views, their tapes and buffers.
-  std::vector<nn::fused::Mlp> q_net_, q_frozen_, q_target_net_;
-  std::vector<nn::fused::Tape> tape_q_, tape_frozen_, tape_target_;
+  std::vector<nn::fused::Mlp> q_net_, q_frozen_, q_target_net_, q_diversity_;
+  std::vector<nn::fused::Tape> tape_q_, tape_frozen_, tape_target_, tape_diversity_;
+  std::vector<std::vector<float>> input_grad_, diversity_dx_;
+  std::vector<float> diversity_grad_, ones_;  // the diversity term's gradient, q_flat_'s layout
   std::vector<std::vector<float>> dq_, dx_;
   std::vector<const float*> q_out_;
   std::vector<float*> dq_out_;

@@ -64,7 +64,22 @@ int blas_int(int64_t n) { return static_cast<int>(n); }
 
 }  // namespace
 
+namespace {
+void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, const Tape* masks);
+}  // namespace
+
 void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
+  forward_impl(net, x, rows, tape, nullptr);
+}
+
+void forward_masked(const Mlp& net, const Tape& masks, const float* x, int64_t rows, Tape& tape) {
+  STITCH_CHECK(masks.h.size() == net.size() && masks.rows == rows,
+               "fused::forward_masked without a forward of the same rows");
+  forward_impl(net, x, rows, tape, &masks);
+}
+
+namespace {
+void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, const Tape* masks) {
   STITCH_CHECK(!net.empty(), "fused::forward on an empty MLP");
   tape.input = x;
   tape.rows = rows;
@@ -75,7 +90,11 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
     const Layer& layer = net[l];
     auto& y = tape.h[l];
     ensure(y, rows * layer.out);
-    fill_rows(y.data(), layer.b, rows, layer.out);
+    if (masks == nullptr) {
+      fill_rows(y.data(), layer.b, rows, layer.out);
+    } else {
+      std::fill_n(y.data(), rows * layer.out, 0.0f);  // no bias
+    }
     const int n = blas_int(layer.out), k = blas_int(layer.in);
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
       cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y.data(),
@@ -87,14 +106,26 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n,
                   1.0f, y.data(), n);
     }
-    if (layer.relu) relu_inplace(y.data(), rows * layer.out);
+    if (layer.relu) {
+      if (masks == nullptr) {
+        relu_inplace(y.data(), rows * layer.out);
+      } else {
+        relu_mask(y.data(), masks->h[l].data(), rows * layer.out);
+      }
+    }
     in_data = y.data();
   }
 }
 
-void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
+}  // namespace
+
+void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape* masks) {
   STITCH_CHECK(tape.h.size() == net.size() && tape.input != nullptr,
                "fused::backward without a forward");
+  STITCH_CHECK(masks == nullptr || (masks->h.size() == net.size() && masks->rows == tape.rows),
+               "fused::backward: the masks' tape has another shape");
+  // The ReLU masks: where the (masks' or this) forward's ReLU output was positive.
+  auto mask_of = [&](size_t l) { return (masks != nullptr ? masks->h[l] : tape.h[l]).data(); };
   const int64_t rows = tape.rows;
   const int m = blas_int(rows);
   const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
@@ -103,7 +134,7 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
     const int64_t n = rows * net.back().out;
     ensure(tape.scratch[next], n);
     std::memcpy(tape.scratch[next].data(), dy, static_cast<size_t>(n) * sizeof(float));
-    relu_mask(tape.scratch[next].data(), tape.h.back().data(), n);
+    relu_mask(tape.scratch[next].data(), mask_of(net.size() - 1), n);
     dz = tape.scratch[next].data();
     next ^= 1;
   }
@@ -130,7 +161,7 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx) {
       dst = tape.scratch[next].data();
     }
     const float* mask =
-        li > 0 && net[li - 1].relu ? x : nullptr;  // the previous layer's ReLU output
+        li > 0 && net[li - 1].relu ? mask_of(li - 1) : nullptr;  // the previous layer's ReLU
     if (layer.out == 1) {
       outer_masked(dz, layer.w, rows, layer.in, mask, dst);
     } else {

@@ -45,9 +45,17 @@ struct Tape {
 // y = net(x) for x [rows, in]; the tape keeps x's pointer, which must stay valid for backward.
 void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape);
 
+// The same layers as a linear map at the ReLU pattern of another forward (`masks`, of the same
+// rows): no biases, and each ReLU replaced by "keep where masks' output was positive". For ReLU
+// nets this is the input-gradient's derivative: c . dQ/dx = forward_masked(c) (EDAC's
+// diversity term differentiates dQ/da with respect to the weights through it).
+void forward_masked(const Mlp& net, const Tape& masks, const float* x, int64_t rows, Tape& tape);
+
 // Backward of the forward recorded in `tape` for dy = dLoss/dOutput [rows, out]: writes each
-// layer's gw/gb that is not null, and dx = dLoss/dx [rows, in] when dx is not null.
-void backward(const Mlp& net, Tape& tape, const float* dy, float* dx);
+// layer's gw/gb that is not null, and dx = dLoss/dx [rows, in] when dx is not null. With
+// `masks`, the ReLU gradients follow that tape's pattern instead (the backward of
+// forward_masked).
+void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape* masks = nullptr);
 
 // Adam (Kingma & Ba 2015) as torch.optim.Adam computes it, over n values at once: step counts
 // from 1; m, v start at zero.

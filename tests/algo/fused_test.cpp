@@ -584,13 +584,16 @@ TEST(Fused, SacUpdateMatchesAutograd) {
 
 // SAC-N with torch ops and autograd in CORL's order (sac_n.py, update()): the temperature on its
 // own sample, the actor with the new temperature, the critics from the updated actor, Polyak.
-TEST(Fused, SacNUpdateMatchesAutograd) {
+// EDAC adds eta L_div to the critics' loss, L_div differentiated through dQ/da (create_graph).
+void sac_n_matches_autograd(bool edac) {
   torch::manual_seed(16);
-  const auto& entry = AlgoRegistry::global().entry("sac_n");
+  const auto& entry = AlgoRegistry::global().entry(edac ? "edac" : "sac_n");
   auto config = entry.make_config();
   ConfigFields f;
   config->describe(f);
   for (const char* o : {"hidden=16", "layers=2", "critics=5"}) f.apply_override(o);
+  const double eta = 2.5;
+  if (edac) f.apply_override("eta=2.5");
   auto algo = entry.make(
       *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
   SacCoreReference sac(*algo, 3e-4, 3e-4, false, /*members=*/5, /*log_std_min=*/-5.0);
@@ -621,14 +624,53 @@ TEST(Fused, SacNUpdateMatchesAutograd) {
     const auto target = sac.td_target(b, alpha);
     const auto q_loss =
         SacCoreReference::td_loss(SacCoreReference::both(sac.q, b.observations, b.actions), target);
-    sac.critic_step(q_loss);
+    torch::Tensor diversity = torch::zeros({});
+    if (edac) {  // CORL's edac.py _critic_diversity_loss, in libtorch
+      const int64_t n = 5;
+      const auto a = b.actions.unsqueeze(0).repeat({n, 1, 1}).requires_grad_(true);
+      const auto s = b.observations.unsqueeze(0).repeat({n, 1, 1});
+      const auto q = sac.q->forward(torch::cat({s, a}, 2)).squeeze(-1);
+      auto g = torch::autograd::grad({q.sum()}, {a}, {}, true, true)[0];
+      g = g / (g.norm(2, 2, true) + 1e-10);
+      const auto gb = g.transpose(0, 1);                                      // [B, N, A]
+      const auto gram = gb.matmul(gb.transpose(1, 2)) * (1 - torch::eye(n));  // i != j
+      diversity = gram.sum({1, 2}).mean() / static_cast<double>(n - 1);
+    }
+    sac.critic_step(q_loss + eta * diversity);
 
     EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
     EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
                 1e-5 * (1 + std::abs(actor_loss.item<double>())));
     EXPECT_NEAR(m.at("alpha"), alpha.item<double>(), 1e-6);
+    if (edac) {
+      EXPECT_NEAR(m.at("diversity"), diversity.item<double>(), 1e-5);
+    }
     sac.expect_matches(*algo);
   }
+}
+
+TEST(Fused, SacNUpdateMatchesAutograd) { sac_n_matches_autograd(false); }
+TEST(Fused, EdacUpdateMatchesAutograd) { sac_n_matches_autograd(true); }
+
+// The diversity term's gradient alone moves EDAC off SAC-N: with eta 0 they are the same update.
+TEST(Fused, EdacWithEtaZeroIsSacN) {
+  std::vector<std::vector<torch::Tensor>> params;
+  for (const std::string name : {"sac_n", "edac"}) {
+    torch::manual_seed(18);
+    const auto& entry = AlgoRegistry::global().entry(name);
+    auto config = entry.make_config();
+    ConfigFields f;
+    config->describe(f);
+    for (const char* o : {"hidden=16", "layers=2", "critics=3"}) f.apply_override(o);
+    if (name == "edac") f.apply_override("eta=0");
+    auto algo = entry.make(
+        *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+    torch::manual_seed(19);
+    for (int step = 0; step < 3; ++step) algo->update(random_batch());
+    params.push_back(module_of(*algo, "q").parameters());
+  }
+  for (size_t i = 0; i < params[0].size(); ++i)
+    EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << i;
 }
 
 // The EDAC paper's initialisation (SAC-N): hidden biases 0.1, the critics' last layer and the
@@ -649,7 +691,7 @@ TEST(Fused, SacNStartsFromTheEdacInitialisation) {
 
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3", "sac_n"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});
@@ -709,7 +751,7 @@ namespace {
 // The halves of a batch of 1 or 3 rows are uneven or empty: still finite, and a batch of one
 // row moves the parameters.
 TEST(Fused, TinyAndOddBatchesWork) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "sac_n"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "sac_n", "edac"}) {
     for (int64_t rows : {1, 3}) {
       torch::manual_seed(15);
       auto algo = make(name);

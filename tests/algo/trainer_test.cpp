@@ -75,7 +75,7 @@ class TrainerTest : public ::testing::Test {
 using testing::error_of;
 
 TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
-  for (const std::string algo : {"td3_bc", "iql", "cql", "sac_n"}) {
+  for (const std::string algo : {"td3_bc", "iql", "cql", "sac_n", "edac"}) {
     train(config(algo, 200, algo + "_full"), false);
     const std::string interrupted = config(algo, 200, algo + "_killed");
     const TrainResult first = train(interrupted, false, /*stop_after_steps=*/100);
