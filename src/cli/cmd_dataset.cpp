@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "data/corrupt.h"
 #include "data/csv_import.h"
 #include "data/io.h"
 #include "data/stats.h"
@@ -85,6 +86,40 @@ void add_dataset_commands(CLI::App& app) {
       setup_runtime(false);
       const Dataset d = load_dataset(args->in);
       save_dataset(d, args->out, args->options());
+      print_written(d, args->out);
+    });
+  }
+  {  // corrupt
+    struct Args : WriteArgs {
+      std::string in, out, target, kind = "random";
+      CorruptOptions corrupt;
+    };
+    auto args = std::make_shared<Args>();
+    auto* cmd = dataset->add_subcommand(
+        "corrupt", "corrupt a fraction of the rows as RIQL does (robustness experiments)");
+    cmd->add_option("in", args->in, "input dataset")->required();
+    cmd->add_option("out", args->out, "output path")->required();
+    cmd->add_option("--target", args->target, "obs, actions, rewards or dynamics")->required();
+    cmd->add_option("--kind", args->kind, "random, or adversarial (rewards only)")
+        ->capture_default_str();
+    cmd->add_option("--rate", args->corrupt.rate, "fraction of rows corrupted, in [0, 1]")
+        ->capture_default_str();
+    cmd->add_option("--scale", args->corrupt.scale, "corruption scale (epsilon)")
+        ->capture_default_str();
+    cmd->add_option("--seed", args->corrupt.seed, "seed of the rows and the noise")
+        ->capture_default_str();
+    add_write_options(cmd, *args);
+    cmd->callback([args] {
+      setup_runtime(false);
+      CorruptOptions o = args->corrupt;
+      o.target = parse_corrupt_target(args->target);
+      o.kind = parse_corrupt_kind(args->kind);
+      LoadReport report;
+      Dataset d = load_dataset(args->in, {}, &report);
+      const int64_t rows = corrupt_dataset(d, o, !report.derived_next_observations);
+      save_dataset(d, args->out, args->options());
+      fmt::print("corrupted {} of {} rows ({}, {}, rate {}, scale {}, seed {})\n", rows, d.size(),
+                 corrupt_target_name(o.target), args->kind, o.rate, o.scale, o.seed);
       print_written(d, args->out);
     });
   }

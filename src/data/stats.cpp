@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "data/corrupt.h"
 
 namespace stitch {
 namespace {
@@ -121,6 +122,15 @@ DatasetStats compute_stats(const Dataset& d, const LoadReport& report,
   s.actions = ranges(d.actions, d.act_dim);
   s.anomalies = report.warnings;
   s.metadata = d.metadata;
+  if (const auto it = d.infos.find("corrupted"); it != d.infos.end() && it->second.width == 1) {
+    for (const auto target : {CorruptTarget::kObservations, CorruptTarget::kActions,
+                              CorruptTarget::kRewards, CorruptTarget::kDynamics}) {
+      const int bit = corrupt_target_bit(target);
+      int64_t n = 0;
+      for (const double v : it->second.data) n += (static_cast<int64_t>(v) & bit) != 0;
+      if (n > 0) s.corrupted[corrupt_target_name(target)] = n;
+    }
+  }
 
   s.ref_min = options.ref_min;
   s.ref_max = options.ref_max;
@@ -161,6 +171,11 @@ std::string format_stats_text(const DatasetStats& s, const std::string& name) {
   append_line(out, "transitions  {}", s.transitions);
   append_line(out, "episodes     {}  (terminated {}, timed out {}, cut {})", s.episodes,
               s.terminated, s.timed_out, s.cut);
+  for (const auto& [target, rows] : s.corrupted) {
+    append_line(out, "corrupted    {}: {} rows ({:.1f}%)", target, rows,
+                100.0 * static_cast<double>(rows) /
+                    static_cast<double>(std::max<int64_t>(1, s.transitions)));
+  }
   append_line(out, "length       min {:.0f}  mean {:.1f}  max {:.0f}", s.length_min, s.length_mean,
               s.length_max);
   append_line(out, "return       min {:.3f}  median {:.3f}  mean {:.3f}  max {:.3f}  ({})",
@@ -238,6 +253,7 @@ std::string format_stats_json(const DatasetStats& s, const std::string& name) {
   j["unique_cells"] = s.unique_cells;
   j["reference_unique_cells"] = s.reference_unique_cells;
   j["anomalies"] = s.anomalies;
+  j["corrupted"] = s.corrupted;
   nlohmann::json meta = nlohmann::json::object();
   for (const auto& [key, value] : s.metadata) {
     const auto v = nlohmann::json::parse(value, nullptr, false);

@@ -55,6 +55,8 @@ struct DatasetStats {
   std::optional<double> saco;
   std::optional<double> ref_min, ref_max;
   std::map<std::string, std::string> metadata;  // the dataset's metadata (JSON text values)
+  // Rows marked in infos/corrupted, per target (stitch dataset corrupt); empty when none.
+  std::map<std::string, int64_t> corrupted;
 };
 
 DatasetStats compute_stats(const Dataset& dataset, const LoadReport& report,

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -104,6 +105,29 @@ TEST_F(DatasetCli, BadInputIsAOneLineError) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("noise 'gaussian'"));
   EXPECT_FALSE(fs::exists(path("x.hdf5")));
+}
+
+TEST_F(DatasetCli, CorruptWritesTheCorruptedDataOrNothing) {
+  auto r = stitch("collect --env pendulum-v1 --policy scripted --transitions 1000 --out " +
+                  path("clean.hdf5"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = stitch("dataset corrupt " + path("clean.hdf5") + " " + path("bad.hdf5") +
+             " --target rewards --rate 0.3 --seed 4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rows (rewards, random, rate 0.3, scale 1, seed 4)"));
+  r = stitch("dataset info " + path("bad.hdf5"));
+  EXPECT_THAT(r.out, HasSubstr("corrupted    rewards: "));
+  // Bad arguments: one error line each, and no output file.
+  for (const std::string& bad :
+       {std::string("--target rewards --rate 1.5"), std::string("--target velocity"),
+        std::string("--target obs --kind adversarial"),
+        std::string("--target rewards --scale -2")}) {
+    r = stitch("dataset corrupt " + path("clean.hdf5") + " " + path("never.hdf5") + " " + bad);
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_THAT(r.err, HasSubstr("error: ")) << bad;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
+    EXPECT_FALSE(fs::exists(path("never.hdf5"))) << bad;
+  }
 }
 
 }  // namespace
