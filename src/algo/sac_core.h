@@ -40,6 +40,26 @@
 
 namespace stitch {
 
+// The keys every algorithm on the SAC core has (SAC, CQL, SAC-N, EDAC); each sets its own
+// defaults in its constructor and adds its other keys after describe_shared's.
+struct SacFamilyConfig : AlgoConfig {
+  double actor_lr = 3e-4;
+  double critic_lr = 3e-4;
+  double alpha_lr = 3e-4;  // the entropy temperature's
+  double tau = 0.005;
+  int64_t hidden = 256;
+  int layers = 2;
+  void describe_shared(ConfigFields& f) {
+    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
+    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
+    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
+    f.add("tau", tau, "target Q update rate", kRateRange);
+    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
+    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
+  }
+  std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
+};
+
 struct SacCoreOptions {
   double actor_lr;
   double critic_lr;
@@ -62,10 +82,9 @@ struct SacCoreOptions {
   bool corl_networks = false;
 };
 
-// The options from an algorithm config with SAC's keys (actor_lr, critic_lr, alpha_lr, tau,
-// widths()).
-template <typename Config>
-SacCoreOptions sac_core_options(const Config& c, double initial_alpha, double target_entropy) {
+// The options from an algorithm config with SAC's keys.
+inline SacCoreOptions sac_core_options(const SacFamilyConfig& c, double initial_alpha,
+                                       double target_entropy) {
   return {.actor_lr = c.actor_lr,
           .critic_lr = c.critic_lr,
           .alpha_lr = c.alpha_lr,

@@ -37,34 +37,27 @@
 namespace stitch {
 namespace {
 
-struct CqlConfig : AlgoConfig {
-  double actor_lr = 3e-5;
-  double critic_lr = 3e-4;
-  double alpha_lr = 3e-5;        // the entropy temperature's (CORL: the policy lr)
+struct CqlConfig : SacFamilyConfig {
+  CqlConfig() {
+    actor_lr = 3e-5;
+    alpha_lr = 3e-5;  // the entropy temperature's (CORL: the policy lr)
+    layers = 3;
+  }
   double alpha_prime_lr = 3e-4;  // the Lagrange multiplier's (CORL: the Q lr)
-  double tau = 0.005;
   double conservative_weight = 10.0;
   int num_actions = 10;  // sampled actions per state for the logsumexp
   bool lagrange = false;
   double target_action_gap = 10.0;
-  int64_t hidden = 256;
-  int layers = 3;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
-    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
-    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
+    describe_shared(f);
     f.add("alpha_prime_lr", alpha_prime_lr, "Lagrange multiplier learning rate", kRateRange);
-    f.add("tau", tau, "target Q update rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
     f.add("num_actions", num_actions, "sampled actions per state", {.min = 1, .max = 1000});
     f.add("lagrange", lagrange, "tune the conservative weight (CQL-Lagrange)");
     f.add("target_action_gap", target_action_gap, "Lagrange target for the CQL gap",
           {.min = 0, .max = 1e6});
-    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
-    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
   }
-  std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };
 
 class Cql : public SacCore {

@@ -34,28 +34,16 @@
 namespace stitch {
 namespace {
 
-struct SacNConfig : AlgoConfig {
-  explicit SacNConfig(bool edac = false) : edac(edac) {}
+struct SacNConfig : SacFamilyConfig {
+  explicit SacNConfig(bool edac = false) : edac(edac) { layers = 3; }
   bool edac;         // EDAC: the diversity term (not a config key: the algorithm's name)
   double eta = 1.0;  // EDAC's diversity weight
-  double actor_lr = 3e-4;
-  double critic_lr = 3e-4;
-  double alpha_lr = 3e-4;
-  double tau = 0.005;
   int critics = 10;
-  int64_t hidden = 256;
-  int layers = 3;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
-    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
-    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
-    f.add("tau", tau, "target Q update rate", kRateRange);
+    describe_shared(f);
     f.add("critics", critics, "critics in the ensemble (N)", {.min = edac ? 2 : 1, .max = 1000});
     if (edac) f.add("eta", eta, "weight of the ensemble-diversity term", {.min = 0, .max = 1e6});
-    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
-    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
   }
-  std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };
 
 class SacN : public SacCore {

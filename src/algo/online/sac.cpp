@@ -22,28 +22,16 @@
 namespace stitch {
 namespace {
 
-struct SacConfig : AlgoConfig {
-  double actor_lr = 3e-4;
-  double critic_lr = 3e-4;
-  double alpha_lr = 3e-4;
-  double tau = 0.005;
+struct SacConfig : SacFamilyConfig {
   double initial_alpha = 1.0;
   double target_entropy = 0.0;  // 0: -act_dim (the paper's heuristic)
-  int64_t hidden = 256;
-  int layers = 2;
   void describe(ConfigFields& f) override {
-    f.add("actor_lr", actor_lr, "policy learning rate", kRateRange);
-    f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
-    f.add("alpha_lr", alpha_lr, "entropy temperature learning rate", kRateRange);
-    f.add("tau", tau, "target Q update rate", kRateRange);
+    describe_shared(f);
     f.add("initial_alpha", initial_alpha, "initial entropy temperature",
           {.min = 0, .max = 1e6, .min_open = true});
     f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
           {.min = -1e6, .max = 1e6});
-    f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
-    f.add("layers", layers, "hidden layers", {.min = 1, .max = 64});
   }
-  std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };
 
 class Sac : public SacCore {
