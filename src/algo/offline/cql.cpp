@@ -17,7 +17,7 @@
 //     conservative term alpha' w (gap - target_gap) of each critic; its loss is the mean over
 //     the two critics, -0.5 sum_k alpha' w (gap_k - target_gap).
 // Reward scaling is off by default: CORL normalises rewards on hopper-medium only (one of its
-// 18 locomotion configs); --set reward_scaling=on does the same here.
+// 18 locomotion configs); --set reward_scaling=locomotion does the same here.
 // The paper's own settings differ (policy lr 1e-4, weight 5 without the Lagrange variant):
 // set them with --set cql.actor_lr=1e-4 cql.conservative_weight=5.
 // The actor, critics and temperature are the SAC core's (algo/sac_core.h); this file adds the
