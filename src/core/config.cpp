@@ -238,6 +238,11 @@ void apply_json_file(ConfigFields& fields, const std::string& path) {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail("config file '{}': invalid JSON at byte {}", path, e.byte);
+  } catch (const nlohmann::json::exception& e) {
+    // E.g. a number beyond a double's range (nlohmann's out_of_range 406, found by the fuzzer).
+    std::string what = e.what();
+    if (const size_t close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
+    fail("config file '{}': invalid JSON: {}", path, what.substr(0, 120));
   }
   fields.apply_json(j, "config file '" + path + "'");
 }

@@ -112,6 +112,10 @@ TEST(Config, BadJsonFileNamesFile) {
   TestConfig c;
   EXPECT_THAT(error_of([&] { resolve_config(c, path, {}); }),
               HasSubstr("config file '" + path + "': invalid JSON"));
+  // A number beyond a double's range is nlohmann's out_of_range, not a parse_error (fuzzer).
+  std::ofstream(path) << R"({"steps": -8888E8889})";
+  EXPECT_THAT(error_of([&] { resolve_config(c, path, {}); }),
+              HasSubstr("': invalid JSON: number overflow parsing '-8888E8889'"));
   std::ofstream(path) << R"({"steps": [1, 2]})";
   EXPECT_THAT(error_of([&] { resolve_config(c, path, {}); }),
               HasSubstr("'steps' must be a string, number or boolean"));
