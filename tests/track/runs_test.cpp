@@ -60,14 +60,18 @@ TEST(Runs, KilledRunsAreReadable) {
                  (dir / "done").string() + " > /dev/null")
                     .c_str()),
             0);
-  // Runs killed (SIGKILL, no chance to clean up) after different times.
-  for (const char* t : {"0.05", "0.3", "0.8"}) {
+  // Runs killed (SIGKILL, no chance to clean up) after different times; under a sanitizer the
+  // process starts several times slower, so the times stretch with it.
+  const bool sanitized =
+      std::getenv("ASAN_OPTIONS") != nullptr || std::getenv("TSAN_OPTIONS") != nullptr;
+  for (const double seconds : {0.05, 0.3, 0.8}) {
+    const std::string t = fmt::format("{}", sanitized ? 10 * seconds : seconds);
     const std::string cmd = fmt::format(
         "timeout -s KILL {} {} --log-level warn train --algo stream-ac --env pendulum-v1 --online "
         "--steps 100000000 "
         "--set log_every=1000 --set eval_every=20000 --set eval_episodes=2 --run-dir {} > "
         "/dev/null 2>&1",
-        t, cli, (dir / (std::string("killed-") + t)).string());
+        t, cli, (dir / ("killed-" + t)).string());
     std::system(cmd.c_str());
   }
   // A SIGKILLed process takes a moment to be torn down (it reads as running until it is a
