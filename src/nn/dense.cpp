@@ -2,11 +2,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STITCH_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define STITCH_TARGET_CLONES
-#endif
+#include "nn/target_clones.h"
 
 namespace stitch::nn {
 
