@@ -18,6 +18,10 @@ TensorBatch as_tensors(Batch& b) {
   t.next_observations = torch::from_blob(b.next_observations.data(), {b.size, b.obs_dim}, opts);
   t.terminals = torch::from_blob(b.terminals.data(), {b.size}, opts);
   t.discounts = torch::from_blob(b.discounts.data(), {b.size}, opts);
+  if (!b.next_actions.empty()) {
+    t.next_actions = torch::from_blob(b.next_actions.data(), {b.size, b.act_dim}, opts);
+    t.next_action_valid = torch::from_blob(b.next_action_valid.data(), {b.size}, opts);
+  }
   return t;
 }
 

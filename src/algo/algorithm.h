@@ -31,6 +31,7 @@ using Metrics = std::map<std::string, double>;
 // Tensor views over a Batch's buffers (torch::from_blob: no copy). [B, ...] float32.
 struct TensorBatch {
   torch::Tensor observations, actions, rewards, next_observations, terminals, discounts;
+  torch::Tensor next_actions, next_action_valid;  // undefined unless the sampler fills them
 };
 // The Batch must outlive the views.
 TensorBatch as_tensors(Batch& batch);

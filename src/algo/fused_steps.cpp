@@ -25,7 +25,12 @@ RawBatch::RawBatch(const TensorBatch& b)
       s2(column(b.next_observations, "next_observations")),
       r(column(b.rewards, "rewards")),
       terminal(column(b.terminals, "terminals")),
-      discount(column(b.discounts, "discounts")) {}
+      discount(column(b.discounts, "discounts")) {
+  if (b.next_actions.defined()) {
+    next_a = column(b.next_actions, "next_actions");
+    next_a_valid = column(b.next_action_valid, "next_action_valid");
+  }
+}
 
 ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool) {
   const int threads = std::min(2, compute_threads());
@@ -38,20 +43,27 @@ nn::FlatAdam flat_adam(const nn::FlatParameters& params, double lr) {
 }
 
 void adam_half(int h, nn::FlatAdam& adam, nn::FlatParameters& params, const float* second,
-               nn::FlatParameters* target, float tau) {
+               nn::FlatParameters* target, float tau, bool target_first) {
   const int64_t size = params.size(), begin = h == 0 ? 0 : size / 2, end = h == 0 ? size / 2 : size;
   if (second != nullptr) nn::fused::axpy_range(params.grad(), second, begin, end);
+  auto move_target = [&] {
+    if (target != nullptr)
+      nn::fused::polyak(target->data() + begin, params.data() + begin, end - begin, tau);
+  };
+  if (target_first) move_target();
   adam->step(params, begin, end);
-  if (target != nullptr)
-    nn::fused::polyak(target->data() + begin, params.data() + begin, end - begin, tau);
+  if (!target_first) move_target();
 }
 
 std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape,
                                          const float* x, const float* target, int64_t rows,
-                                         int64_t batch, std::vector<float>& dq) {
+                                         int64_t batch, std::vector<float>& dq, float huber_delta) {
   nn::fused::forward(net, x, rows, tape);
   dq.resize(static_cast<size_t>(rows));
-  const auto loss_and_sum = losses::squared_td_error(tape.output(), target, rows, batch, dq.data());
+  const auto loss_and_sum =
+      huber_delta > 0.0f
+          ? losses::huber_td_error(tape.output(), target, rows, batch, huber_delta, dq.data())
+          : losses::squared_td_error(tape.output(), target, rows, batch, dq.data());
   nn::fused::backward(net, tape, dq.data(), nullptr);
   return loss_and_sum;
 }

@@ -21,6 +21,8 @@ struct RawBatch {
   explicit RawBatch(const TensorBatch& b);
   int64_t rows;
   const float *s, *a, *s2, *r, *terminal, *discount;
+  // Null unless the batch has them (SamplerOptions::next_actions).
+  const float *next_a = nullptr, *next_a_valid = nullptr;
 };
 
 // The pool of the compute threads (at most 2 tasks at once), rebuilt when their number changed.
@@ -32,16 +34,17 @@ nn::FlatAdam flat_adam(const nn::FlatParameters& params, double lr);
 // Half h (0 or 1) of one Adam step over a flat buffer, so that two tasks share the step (call
 // adam->advance() once before both): adds `second` (another half-batch's gradient of the same
 // layout; null: none) into the gradient, steps Adam, then moves `target` (null: none) towards
-// the new parameters by tau (Polyak).
+// the new parameters by tau (Polyak); with target_first, towards the parameters before the step.
 void adam_half(int h, nn::FlatAdam& adam, nn::FlatParameters& params, const float* second = nullptr,
-               nn::FlatParameters* target = nullptr, float tau = 0.0f);
+               nn::FlatParameters* target = nullptr, float tau = 0.0f, bool target_first = false);
 
 // One critic member's TD step on `rows` rows of a minibatch of `batch`: Q = net(x),
-// L = sum (Q - target)^2 / batch (losses::squared_td_error), its gradient written into the
-// member's slots (dq: scratch).
+// L = sum (Q - target)^2 / batch (losses::squared_td_error), or with huber_delta > 0 the Huber
+// loss (losses::huber_td_error), its gradient written into the member's slots (dq: scratch).
 // Returns (L, sum of Q).
 std::pair<double, double> td_member_step(const nn::fused::Mlp& net, nn::fused::Tape& tape,
                                          const float* x, const float* target, int64_t rows,
-                                         int64_t batch, std::vector<float>& dq);
+                                         int64_t batch, std::vector<float>& dq,
+                                         float huber_delta = 0.0f);
 
 }  // namespace stitch::fused_steps

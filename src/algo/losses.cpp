@@ -24,6 +24,34 @@ std::pair<double, double> squared_td_error(const float* q, const float* target, 
   return {loss / static_cast<double>(batch), sum};
 }
 
+std::pair<double, double> huber_td_error(const float* q, const float* target, int64_t rows,
+                                         int64_t batch, float delta, float* dq) {
+  const float inv_batch = 1.0f / static_cast<float>(batch);
+  double loss = 0, sum = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float d = q[i] - target[i];
+    const float ad = std::abs(d);
+    if (ad < delta) {
+      loss += static_cast<double>(d) * d / (2.0 * delta);
+      dq[i] = d / delta * inv_batch;
+    } else {
+      loss += static_cast<double>(ad) - 0.5 * delta;
+      dq[i] = (d > 0 ? 1.0f : -1.0f) * inv_batch;
+    }
+    sum += q[i];
+  }
+  return {loss / static_cast<double>(batch), sum};
+}
+
+float quantile(float* values, int n, float alpha) {
+  std::sort(values, values + n);
+  const double pos = static_cast<double>(alpha) * (n - 1);
+  const int lo = static_cast<int>(std::floor(pos));
+  if (lo >= n - 1) return values[n - 1];
+  const float frac = static_cast<float>(pos - lo);
+  return values[lo] + frac * (values[lo + 1] - values[lo]);
+}
+
 double expectile_loss(const float* u, int64_t rows, float tau, int64_t batch, float* d_prediction) {
   const float inv_batch = 1.0f / static_cast<float>(batch);
   double sum = 0;
@@ -43,9 +71,9 @@ double td3_bc_lambda(double alpha, double q_abs_sum, int64_t batch) {
   return alpha / (q_abs_sum / static_cast<double>(batch));
 }
 
-double behaviour_cloning(const float* pi, const float* a, int64_t count, int64_t total,
-                         float* d_pi) {
-  const float coef = 2.0f / static_cast<float>(total);
+double behaviour_cloning(const float* pi, const float* a, int64_t count, int64_t total, float* d_pi,
+                         float weight) {
+  const float coef = 2.0f * weight / static_cast<float>(total);
   double sum = 0;
   for (int64_t e = 0; e < count; ++e) {
     const float d = pi[e] - a[e];

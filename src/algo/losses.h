@@ -29,6 +29,17 @@ void td_target(const float* reward, const float* discount, const float* terminal
 std::pair<double, double> squared_td_error(const float* q, const float* target, int64_t rows,
                                            int64_t batch, float* dq);
 
+// The same with the Huber loss (RIQL, Yang et al. 2024: robust to corrupted targets), as
+// torch's smooth_l1_loss with beta = delta: l(d) = d^2 / (2 delta) for |d| < delta, |d| - delta / 2
+// beyond; L = sum_i l(q_i - y_i) / batch. Returns the rows' part of L and their sum of q; writes
+// dL/dq_i (d / delta inside, sign(d) beyond, over batch) into dq.
+std::pair<double, double> huber_td_error(const float* q, const float* target, int64_t rows,
+                                         int64_t batch, float delta, float* dq);
+
+// The alpha-quantile of n values as torch.quantile computes it (linear interpolation between
+// the order statistics at position alpha (n - 1)); sorts `values` in place. alpha in [0, 1].
+float quantile(float* values, int n, float alpha);
+
 // ---- IQL (Kostrikov, Nair & Levine 2021) --------------------------------------------------
 
 // Expectile regression (Eq. 5): L = sum_i |tau - 1(u_i < 0)| u_i^2 / batch, u = target -
@@ -48,10 +59,11 @@ float awr_weight(float advantage, float temperature, float max_weight);
 
 // lambda from the sum of |Q| over the batch's `batch` rows.
 double td3_bc_lambda(double alpha, double q_abs_sum, int64_t batch);
-// The BC term on `count` of the batch's `total` action entries (rows * act_dim): returns the
-// entries' sum of (pi - a)^2 and adds its gradient 2 (pi - a) / total into d_pi.
-double behaviour_cloning(const float* pi, const float* a, int64_t count, int64_t total,
-                         float* d_pi);
+// The BC term on `count` of the batch's action entries, weight * sum (pi - a)^2 / total: returns
+// the entries' sum of (pi - a)^2 and adds the term's gradient 2 weight (pi - a) / total into d_pi
+// (TD3+BC: total = rows * act_dim, weight 1; ReBRAC: total = rows, weight beta_actor).
+double behaviour_cloning(const float* pi, const float* a, int64_t count, int64_t total, float* d_pi,
+                         float weight = 1.0f);
 // L from the batch's mean Q and its sum of squared BC errors over `total` entries (bc_sum and
 // total ignored without BC).
 double td3_bc_actor_loss(double lambda, double q_mean, bool bc, double bc_sum, int64_t total);

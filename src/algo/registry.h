@@ -31,6 +31,8 @@ struct AlgoEntry {
   bool normalize_observations = false;     // trainer default (e.g. TD3+BC normalises states)
   bool locomotion_reward_scaling = false;  // trainer default (IQL's r * 1000 / return range)
   int64_t learning_starts = 5000;  // online: default env steps of random actions before updates
+  int64_t batch_size = 256;        // trainer default minibatch size (ReBRAC: 1024)
+  bool next_actions = false;       // offline: batches carry the dataset's next actions
   bool online = false;  // learns from the env (`--online`): the online loop for `make`, the
                         // streaming loop for `make_stream`; otherwise from a dataset
   std::function<std::unique_ptr<AlgoConfig>()> make_config;

@@ -17,23 +17,44 @@
 namespace stitch {
 namespace {
 
+// Flax's LayerNorm epsilon (CORL's ReBRAC is JAX); torch's default is 1e-5.
+constexpr double kFlaxLayerNormEps = 1e-6;
+
+std::vector<int64_t> widths(const Td3Config& c) {
+  return std::vector<int64_t>(static_cast<size_t>(c.hidden_layers), c.hidden);
+}
+
+nn::EnsembleMlp make_critic(const Td3Config& c, const AlgoDims& d) {
+  return nn::EnsembleMlp(2, d.obs_dim + d.act_dim, 1, widths(c), c.rebrac() && c.critic_layer_norm,
+                         kFlaxLayerNormEps);
+}
+
 class Td3 : public Algorithm {
  public:
   Td3(const Td3Config& c, const AlgoDims& d, uint64_t seed)
       : Algorithm(seed),
         config_(c),
         dims_(d),
-        actor_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
-        actor_target_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}},
-                      d.max_action),
-        critic_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
-        critic_target_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
+        actor_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = widths(c)}, d.max_action),
+        actor_target_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = widths(c)}, d.max_action),
+        critic_(make_critic(c, d)),
+        critic_target_(make_critic(c, d)),
         actor_flat_(*actor_),
         actor_target_flat_(*actor_target_),
         critic_flat_(*critic_),
         critic_target_flat_(*critic_target_),
         actor_adam_(fused_steps::flat_adam(actor_flat_, c.actor_lr)),
         critic_adam_(fused_steps::flat_adam(critic_flat_, c.critic_lr)) {
+    if (c.rebrac()) {
+      // CORL's ReBRAC: hidden biases 0.1, the last layers' weights and biases U(-1e-3, 1e-3)
+      // (actor) and U(-3e-3, 3e-3) (critics); hidden weights as torch's default (its pytorch_init).
+      nn::edac_init(*critic_, 0.1, 3e-3);
+      torch::NoGradGuard no_grad;
+      auto layers = actor_->action_layers();  // views of the parameters
+      for (size_t l = 0; l + 1 < layers.size(); ++l) layers[l].second.fill_(0.1);
+      layers.back().first.uniform_(-1e-3, 1e-3);
+      layers.back().second.uniform_(-1e-3, 1e-3);
+    }
     nn::hard_update(*actor_target_, *actor_);
     nn::hard_update(*critic_target_, *critic_);
     actor_grad_half_ = torch::zeros({actor_flat_.size()});
@@ -49,10 +70,12 @@ class Td3 : public Algorithm {
       critic_net_[k] = nn::fused_member(*critic_, k, critic_flat_, critic_flat_.grad());
       critic_target_net_[k] = nn::fused_member(*critic_target_, k, critic_target_flat_, nullptr);
     }
-    q1_frozen_ = nn::fused_member(*critic_, 0, critic_flat_, nullptr);
+    for (int k = 0; k < 2; ++k) q_frozen_[k] = nn::fused_member(*critic_, k, critic_flat_, nullptr);
   }
 
-  std::string name() const override { return config_.bc ? "td3_bc" : "td3"; }
+  std::string name() const override {
+    return config_.rebrac() ? "rebrac" : config_.bc() ? "td3_bc" : "td3";
+  }
 
   // One step on the fused path (nn/fused_mlp.h), as two tasks per phase on the compute threads:
   //   target (rows split in halves): pi'(s') + noise, both target critics, the TD target;
@@ -81,7 +104,13 @@ class Td3 : public Algorithm {
     next_action_.resize(static_cast<size_t>(n * act));
     target_.resize(static_cast<size_t>(n));
 
-    // Target: r + discount * min_k Q'_k(s', clip(pi'(s') + clip(noise))).
+    // Target: r + discount * min_k Q'_k(s', a') with a' = clip(pi'(s') + clip(noise)); ReBRAC
+    // subtracts critic_bc_coef ||a' - a'_data||^2 from the min, a'_data the dataset's next
+    // action (none where the episode ends: terminal rows do not bootstrap, and at a truncation
+    // the penalty is left out; CORL drops those rows).
+    STITCH_CHECK(!config_.rebrac() || raw.next_a != nullptr,
+                 "rebrac: the batch has no next actions (SamplerOptions::next_actions)");
+    const float critic_bc = static_cast<float>(config_.critic_bc_coef);
     const auto noise = (torch::randn({n, act}, generator_) * (config_.policy_noise * max_a))
                            .clamp(-config_.noise_clip * max_a, config_.noise_clip * max_a);
     const float* eps = noise.data_ptr<float>();
@@ -99,6 +128,17 @@ class Td3 : public Algorithm {
       const float *t1 = tape_target_[h][0].output(), *t2 = tape_target_[h][1].output();
       float* target = target_.data() + r0;
       for (int64_t i = 0; i < m; ++i) target[i] = std::min(t1[i], t2[i]);
+      if (config_.rebrac()) {
+        for (int64_t i = r0; i < r0 + m; ++i) {
+          if (raw.next_a_valid[i] == 0.0f) continue;
+          float sq = 0.0f;
+          for (int64_t j = 0; j < act; ++j) {
+            const float d = next_action_[i * act + j] - raw.next_a[i * act + j];
+            sq += d * d;
+          }
+          target[i - r0] -= critic_bc * sq;
+        }
+      }
       losses::td_target(r + r0, disc + r0, term + r0, target, m, target);
     });
 
@@ -112,7 +152,8 @@ class Td3 : public Algorithm {
     // Adam; on actor steps also the critics' Polyak update (nothing below reads the targets).
     // Updates 2, 4, 6, ... (policy_freq 2) move the actor and the targets: the authors count
     // updates from 1 and check after counting (sfujim/TD3, TD3.py; the same in TD3_BC and CORL).
-    const bool actor_step_now = (steps_ + 1) % config_.policy_freq == 0;
+    // ReBRAC's (CORL's rebrac.py: i % policy_freq == 0 counting from 0) are updates 1, 3, 5, ...
+    const bool actor_step_now = (steps_ + (config_.rebrac() ? 0 : 1)) % config_.policy_freq == 0;
     const float tau = static_cast<float>(config_.tau);
     critic_adam_->advance();
     in_halves([&](int h) {
@@ -137,7 +178,7 @@ class Td3 : public Algorithm {
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
     torch::NoGradGuard no_grad;
     const auto a = actor_->forward(obs);
-    if (deterministic || config_.bc) return a;
+    if (deterministic || config_.bc()) return a;
     const double max_a = dims_.max_action;
     return (a + torch::randn(a.sizes(), generator_) * (config_.exploration_noise * max_a))
         .clamp(-max_a, max_a);
@@ -164,48 +205,77 @@ class Td3 : public Algorithm {
   nn::FlatAdam actor_adam_, critic_adam_;
   double last_actor_loss_ = 0.0;
 
-  // The actor's step through Q1 (its weights fixed): TD3's L = -mean Q1(s, pi(s)); TD3+BC's
-  // L = -lambda mean Q1(s, pi(s)) + mean((pi(s) - a)^2), lambda = alpha / mean|Q1| (no
-  // gradient through lambda). Returns L; runs the actor's Adam.
+  // The actor's step through the critics (their weights fixed; no gradient through lambda):
+  //   TD3:    L = -mean Q1(s, pi(s));
+  //   TD3+BC: L = -lambda mean Q1(s, pi(s)) + mean((pi(s) - a)^2), lambda = alpha / mean|Q1|;
+  //   ReBRAC: L = mean_b(actor_bc_coef ||pi(s) - a||^2 - lambda min_k Q_k(s, pi(s))), lambda =
+  //           1 / mean|min_k Q_k| with normalize_q, else 1 (the min's gradient goes to the
+  //           smaller member, the first of equal values).
+  // Returns L; runs the actor's Adam and Polyak update (ReBRAC's target actor mixes in the
+  // parameters from before this step, as CORL's rebrac.py does).
   template <typename Halves, typename Begin, typename Rows>
   double actor_step(const float* s, const float* a, int64_t n, Halves& in_halves, Begin& begin_of,
                     Rows& rows_of) {
     const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
     const float max_a = static_cast<float>(dims_.max_action);
+    const int members = config_.rebrac() ? 2 : 1;
     pi_.resize(static_cast<size_t>(n * act));
-    dsa_.resize(static_cast<size_t>(n * cols));
+    dsa_[0].resize(static_cast<size_t>(n * cols));
+    dsa_[1].resize(static_cast<size_t>(n * cols));
     dpre_.resize(static_cast<size_t>(n * act));
-    dq_[0].resize(static_cast<size_t>(n));
+    argmin_.resize(static_cast<size_t>(n));
+    for (auto& d : dq_) d.resize(static_cast<size_t>(n));
     double q_sum[2] = {0, 0}, q_abs[2] = {0, 0}, mse[2] = {0, 0};
-    in_halves([&](int h) {  // pi(s) and Q1(s, pi(s))
+    in_halves([&](int h) {  // pi(s) and Q(s, pi(s))
       const int64_t r0 = begin_of(h), m = rows_of(h);
       nn::fused::forward(actor_net_[h], s + r0 * obs, m, tape_actor_[h]);
       const float* pre = tape_actor_[h].output();
       float* pi = pi_.data() + r0 * act;
       for (int64_t i = 0; i < m * act; ++i) pi[i] = max_a * std::tanh(pre[i]);
       nn::fused::concat_columns(s + r0 * obs, obs, pi, act, m, sa_.data() + r0 * cols);
-      nn::fused::forward(q1_frozen_, sa_.data() + r0 * cols, m, tape_q1_[h]);
-      const float* q = tape_q1_[h].output();
+      for (int k = 0; k < members; ++k)
+        nn::fused::forward(q_frozen_[k], sa_.data() + r0 * cols, m, tape_q_[h][k]);
+      const float* q1 = tape_q_[h][0].output();
+      const float* q2 = members > 1 ? tape_q_[h][1].output() : q1;
       for (int64_t i = 0; i < m; ++i) {
-        q_sum[h] += q[i];
-        q_abs[h] += std::abs(q[i]);
+        const bool second = q2[i] < q1[i];
+        const float q = second ? q2[i] : q1[i];
+        argmin_[r0 + i] = second ? 1 : 0;
+        q_sum[h] += q;
+        q_abs[h] += std::abs(q);
       }
     });
     const double q_mean = (q_sum[0] + q_sum[1]) / static_cast<double>(n);
-    const double lambda =
-        config_.bc ? losses::td3_bc_lambda(config_.alpha, q_abs[0] + q_abs[1], n) : 1.0;
-    const float dq = static_cast<float>(-lambda / static_cast<double>(n));  // dL/dQ1
-    in_halves([&](int h) {  // back through Q1 to the action, then through the actor
+    double lambda = 1.0;
+    if (config_.rebrac()) {
+      if (config_.normalize_q) lambda = losses::td3_bc_lambda(1.0, q_abs[0] + q_abs[1], n);
+    } else if (config_.bc()) {
+      lambda = losses::td3_bc_lambda(config_.alpha, q_abs[0] + q_abs[1], n);
+    }
+    const float dq = static_cast<float>(-lambda / static_cast<double>(n));  // dL/dQ
+    const float actor_bc = static_cast<float>(config_.actor_bc_coef);
+    in_halves([&](int h) {  // back through the critics to the action, then through the actor
       const int64_t r0 = begin_of(h), m = rows_of(h);
-      std::fill(dq_[0].begin() + r0, dq_[0].begin() + r0 + m, dq);
-      float* dsa = dsa_.data() + r0 * cols;
-      nn::fused::backward(q1_frozen_, tape_q1_[h], dq_[0].data() + r0, dsa);
+      for (int k = 0; k < members; ++k) {
+        for (int64_t i = r0; i < r0 + m; ++i) dq_[k][i] = argmin_[i] == k ? dq : 0.0f;
+        nn::fused::backward(q_frozen_[k], tape_q_[h][k], dq_[k].data() + r0,
+                            dsa_[k].data() + r0 * cols);
+      }
+      const float* dsa0 = dsa_[0].data() + r0 * cols;
+      const float* dsa1 = dsa_[1].data() + r0 * cols;
       float* dpi = dpre_.data() + r0 * act;  // dL/dpi, then dL/dpre in place
       const float* pi = pi_.data() + r0 * act;
       for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < act; ++j) dpi[i * act + j] = dsa[i * cols + obs + j];
+        for (int64_t j = 0; j < act; ++j) {
+          const int64_t c = i * cols + obs + j;
+          dpi[i * act + j] = members > 1 ? dsa0[c] + dsa1[c] : dsa0[c];
+        }
       }
-      if (config_.bc) mse[h] = losses::behaviour_cloning(pi, a + r0 * act, m * act, n * act, dpi);
+      if (config_.rebrac()) {
+        mse[h] = losses::behaviour_cloning(pi, a + r0 * act, m * act, n, dpi, actor_bc);
+      } else if (config_.bc()) {
+        mse[h] = losses::behaviour_cloning(pi, a + r0 * act, m * act, n * act, dpi);
+      }
       for (int64_t e = 0; e < m * act; ++e) {
         const float t = pi[e] / max_a;
         dpi[e] = dpi[e] * max_a * (1.0f - t * t);
@@ -217,20 +287,31 @@ class Td3 : public Algorithm {
     in_halves([&](int h) {  // gradient = first half's + second half's; Adam and Polyak on half the
                             // buffer each
       fused_steps::adam_half(h, actor_adam_, actor_flat_, actor_grad_half_.data_ptr<float>(),
-                             &actor_target_flat_, tau);
+                             &actor_target_flat_, tau, /*target_first=*/config_.rebrac());
     });
-    return losses::td3_bc_actor_loss(lambda, q_mean, config_.bc, mse[0] + mse[1], n * act);
+    if (config_.rebrac()) {
+      return config_.actor_bc_coef * (mse[0] + mse[1]) / static_cast<double>(n) - lambda * q_mean;
+    }
+    return losses::td3_bc_actor_loss(lambda, q_mean, config_.bc(), mse[0] + mse[1], n * act);
   }
 
   nn::fused::Mlp actor_net_[2], actor_target_net_[2], critic_net_[2], critic_target_net_[2],
-      q1_frozen_;
-  nn::fused::Tape tape_actor_[2], tape_q1_[2], tape_critic_[2], tape_target_[2][2];
-  std::vector<float> sa_, sa_next_, next_action_, target_, dq_[2], pi_, dsa_, dpre_;
+      q_frozen_[2];
+  nn::fused::Tape tape_actor_[2], tape_q_[2][2], tape_critic_[2], tape_target_[2][2];
+  std::vector<float> sa_, sa_next_, next_action_, target_, dq_[2], pi_, dsa_[2], dpre_;
+  std::vector<uint8_t> argmin_;    // per row: the critic with the smaller Q(s, pi(s))
   torch::Tensor actor_grad_half_;  // the second half-batch's actor gradient
   std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace
+
+Td3Config::Td3Config(Td3Variant v) : variant(v) {
+  if (rebrac()) {
+    actor_lr = critic_lr = 1e-3;
+    hidden_layers = 3;
+  }
+}
 
 void Td3Config::describe(ConfigFields& f) {
   f.add("actor_lr", actor_lr, "actor learning rate", kRateRange);
@@ -242,14 +323,24 @@ void Td3Config::describe(ConfigFields& f) {
   f.add("noise_clip", noise_clip, "target smoothing noise clip (times max_action)",
         {.min = 0, .max = 10});
   f.add("policy_freq", policy_freq, "critic updates per actor update", {.min = 1, .max = 1000});
-  if (bc) {
+  if (rebrac()) {
+    f.add("actor_bc_coef", actor_bc_coef, "weight of the actor's BC term ||pi(s) - a||^2",
+          {.min = 0, .max = 1e6});
+    f.add("critic_bc_coef", critic_bc_coef,
+          "weight of the target's penalty ||a' - a'_data||^2 (0: none)", {.min = 0, .max = 1e6});
+    f.add("normalize_q", normalize_q, "divide the actor's Q term by mean|min Q|");
+    f.add("critic_layer_norm", critic_layer_norm,
+          "LayerNorm after each hidden ReLU of the critics");
+  } else if (bc()) {
     f.add("alpha", alpha, "BC weight: lambda = alpha / mean|Q|",
           {.min = 0, .max = 1e6, .min_open = true});
   } else {
     f.add("exploration_noise", exploration_noise, "acting noise std (times max_action)",
           {.min = 0, .max = 10});
   }
-  f.add("hidden", hidden, "hidden width (two layers)", {.min = 1, .max = 65536});
+  f.add("hidden", hidden, "hidden width", {.min = 1, .max = 65536});
+  f.add("hidden_layers", hidden_layers, "hidden layers of the actor and the critics",
+        {.min = 1, .max = 16});
 }
 
 std::unique_ptr<Algorithm> make_td3(const Td3Config& config, const AlgoDims& dims, uint64_t seed) {

@@ -53,6 +53,10 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
     r.train.learning_starts = r.entry->learning_starts;
     f.apply_override("learning_starts=" + std::to_string(r.train.learning_starts));
   }
+  if (r.train.batch_size == 0) {  // the same
+    r.train.batch_size = r.entry->batch_size;
+    f.apply_override("batch_size=" + std::to_string(r.train.batch_size));
+  }
   if (r.train.run_dir.empty()) {
     r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
     f.apply_override("run_dir=" + r.train.run_dir);
@@ -91,7 +95,8 @@ void TrainConfig::describe(ConfigFields& f) {
         {.min = 0, .max = kMaxSteps});
   f.add("env", env, "env id for evaluation and action bounds");
   f.add("steps", steps, "gradient steps", {.min = 1, .max = kMaxSteps});
-  f.add("batch_size", batch_size, "minibatch size (at most 2^20)", {.min = 1, .max = 1 << 20});
+  f.add("batch_size", batch_size, "minibatch size, at most 2^20 (0: the algorithm's default)",
+        {.min = 0, .max = 1 << 20});
   f.add("discount", discount, "discount factor", {.min = 0, .max = 1});
   f.add("seed", seed, "seed of networks, sampling and evaluation", {.min = 0});  // any uint64
   f.add("eval_every", eval_every, "evaluate every N steps (0: at the end only)",

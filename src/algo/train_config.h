@@ -28,7 +28,7 @@ struct TrainConfig {
   int64_t snapshot_every = 0;     // keep snapshots/step-N.pt every N env steps (0: never)
   std::string env;                // registered env id, for evaluation and the action bounds
   int64_t steps = 100000;         // gradient steps
-  int64_t batch_size = 256;
+  int64_t batch_size = 0;  // 0: the algorithm's default (AlgoEntry::batch_size: 256; ReBRAC 1024)
   double discount = 0.99;
   uint64_t seed = 0;
   int64_t eval_every = 5000;  // 0: only at the end

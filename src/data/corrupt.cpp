@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/rng.h"
 
 namespace stitch {
@@ -133,7 +134,8 @@ int64_t corrupt_dataset(Dataset& d, const CorruptOptions& o, bool next_recorded)
   }
   auto record = nlohmann::json::array();
   if (const auto it = d.metadata.find("corruption"); it != d.metadata.end()) {
-    auto j = nlohmann::json::parse(d.metadata_string("corruption"), nullptr, false);
+    // Through the depth check: the record is copied and dumped below, which recurses.
+    auto j = parse_json(d.metadata_string("corruption"), "metadata 'corruption'");
     if (j.is_array()) record = j;
   }
   record.push_back({{"target", target},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace stitch {
 
@@ -32,12 +33,22 @@ void Dataset::index_episodes() {
   }
 }
 
-std::vector<int64_t> cut_episode_ends(const Dataset& d) {
+nlohmann::json cut_episode_ends_json(const Dataset& d, std::string_view source) {
   const auto it = d.metadata.find(kCutEpisodeEnds);
-  if (it == d.metadata.end()) return {};
-  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (it == d.metadata.end()) return nullptr;
+  auto j = parse_json(it->second, source);
   // Files store lists as JSON text in a string (D4RL's metadata/* hold scalars and strings).
-  if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  if (j.is_string()) j = parse_json(j.get<std::string>(), source);
+  return j;
+}
+
+std::vector<int64_t> cut_episode_ends(const Dataset& d) {
+  nlohmann::json j;
+  try {
+    j = cut_episode_ends_json(d, kCutEpisodeEnds);
+  } catch (const Error&) {
+    return {};  // nested too deep: validate_dataset reports it with the file's name
+  }
   std::vector<int64_t> rows;
   if (!j.is_array()) return rows;
   for (const auto& v : j) {

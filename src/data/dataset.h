@@ -19,7 +19,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stitch {
@@ -88,6 +90,10 @@ struct Dataset {
 // validate_dataset reports them), and the setter (an empty list removes the key).
 std::vector<int64_t> cut_episode_ends(const Dataset& d);
 void set_cut_episode_ends(Dataset& d, std::vector<int64_t> rows);
+// That key's value as JSON: files store the list as JSON text, itself sometimes inside a JSON
+// string. Parsed through core/json_read.h (throws Error "<source>: JSON nested deeper than ..."
+// rather than recursing through a hostile file); null when absent, discarded when not JSON.
+nlohmann::json cut_episode_ends_json(const Dataset& d, std::string_view source);
 
 // Returns over the complete episodes (not cut), or over all episodes when none is complete.
 std::vector<double> complete_episode_returns(const Dataset& d);

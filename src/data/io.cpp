@@ -362,11 +362,13 @@ Dataset read_minari(const std::string& path, const LoadOptions&, LoadReport& rep
 }
 
 // Action bounds declared for the data: Minari's action_space, else the registered env's.
-bool declared_action_bounds(const Dataset& d, std::vector<float>& low, std::vector<float>& high) {
+bool declared_action_bounds(const Dataset& d, const std::string& source, std::vector<float>& low,
+                            std::vector<float>& high) {
   const auto it = d.metadata.find("action_space");
   if (it != d.metadata.end()) {
-    auto j = nlohmann::json::parse(it->second, nullptr, false);
-    if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+    const std::string where = source + ": metadata 'action_space'";
+    auto j = parse_json(it->second, where);
+    if (j.is_string()) j = parse_json(j.get<std::string>(), where);
     if (j.is_object() && j.contains("type") && j["type"] == "Box" && j.contains("low") &&
         j.contains("high")) {
       try {
@@ -403,11 +405,10 @@ void check_finite(const std::vector<T>& column, int64_t width, const std::string
 
 // The metadata's list of budget-cut episode ends must name time-out rows of this data.
 void check_cut_episode_ends(const Dataset& d, const std::string& source) {
-  const auto it = d.metadata.find(kCutEpisodeEnds);
-  if (it == d.metadata.end()) return;
-  auto j = nlohmann::json::parse(it->second, nullptr, false);
-  if (j.is_string()) j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
-  const std::string shown = it->second.substr(0, 80);
+  const nlohmann::json j =
+      cut_episode_ends_json(d, fmt::format("{}: metadata '{}'", source, kCutEpisodeEnds));
+  if (j.is_null()) return;
+  const std::string shown = d.metadata.at(kCutEpisodeEnds).substr(0, 80);
   if (!j.is_array())
     fail("{}: metadata '{}': {} is not a list of rows", source, kCutEpisodeEnds, shown);
   for (const auto& v : j) {
@@ -586,7 +587,7 @@ void validate_dataset(const Dataset& d, const std::string& source, const LoadOpt
     check_finite(col.data, col.width, source, "infos/" + name);
 
   std::vector<float> low, high;
-  if (declared_action_bounds(d, low, high)) {
+  if (declared_action_bounds(d, source, low, high)) {
     for (int64_t i = 0; i < d.size(); ++i) {
       for (int64_t k = 0; k < d.act_dim; ++k) {
         const float a = d.actions[i * d.act_dim + k];

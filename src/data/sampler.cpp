@@ -107,6 +107,10 @@ Batch Sampler::make_batch() const {
   b.discounts.resize(n);
   if (options_.return_to_go) b.returns_to_go.resize(n);
   if (!data_.costs.empty()) b.costs.resize(n);
+  if (options_.next_actions) {
+    b.next_actions.resize(n * data_.act_dim);
+    b.next_action_valid.resize(n);
+  }
   b.indices.resize(n);
   return b;
 }
@@ -124,6 +128,7 @@ void Sampler::fill_row(int64_t b, int64_t row, Batch& batch) const {
                 od * sizeof(float));
     batch.terminals[b] = data_.terminals[row];
     batch.discounts[b] = static_cast<float>(options_.discount);
+    fill_next_action(b, row, batch);
     return;
   }
   // n-step: sum rewards until n steps, a terminal, or the episode's end; bootstrap from the last
@@ -147,6 +152,21 @@ void Sampler::fill_row(int64_t b, int64_t row, Batch& batch) const {
               od * sizeof(float));
   batch.terminals[b] = terminal ? 1.0f : 0.0f;
   batch.discounts[b] = static_cast<float>(scale);
+  fill_next_action(b, last, batch);
+}
+
+void Sampler::fill_next_action(int64_t b, int64_t last, Batch& batch) const {
+  if (batch.next_actions.empty()) return;
+  const int64_t ad = data_.act_dim;
+  // Row last + 1 follows `last` in the same episode unless the episode ends at `last`.
+  const bool valid = !data_.terminals[last] && last + 1 < episode_end_[last];
+  batch.next_action_valid[b] = valid ? 1.0f : 0.0f;
+  float* dst = &batch.next_actions[b * ad];
+  if (valid) {
+    std::memcpy(dst, &data_.actions[(last + 1) * ad], ad * sizeof(float));
+  } else {
+    std::fill_n(dst, ad, 0.0f);
+  }
 }
 
 void Sampler::sample(Batch& batch) {
@@ -162,7 +182,8 @@ void Sampler::sample(Batch& batch) {
   const GatherColumns cols{data_.observations.data(), data_.next_observations.data(),
                            data_.actions.data(), data_.rewards.data(), data_.terminals.data()};
   const int64_t* idx = batch.indices.data();
-  if (options_.n_step > 1 || !batch.costs.empty() || !batch.returns_to_go.empty()) {
+  if (options_.n_step > 1 || !batch.costs.empty() || !batch.returns_to_go.empty() ||
+      !batch.next_actions.empty()) {
     for (int64_t b = 0; b < std::min(kPrefetchAhead, batch.size); ++b)
       prefetch_row(cols, idx[b], od, ad);
     for (int64_t b = 0; b < batch.size; ++b) {

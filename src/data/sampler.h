@@ -24,7 +24,12 @@ struct Batch {
   std::vector<float> discounts;          // [B]: discount^k of the bootstrap term (k = steps used)
   std::vector<float> returns_to_go;      // [B] when SamplerOptions::return_to_go
   std::vector<float> costs;              // [B] when the data has costs
-  std::vector<int64_t> indices;          // [B]: dataset rows
+  // When SamplerOptions::next_actions: the action recorded after the bootstrap state (row t+1's,
+  // for 1-step targets) [B, act_dim], and 1 where there is one, 0 where the episode ends there
+  // (terminal or truncated; then zeros).
+  std::vector<float> next_actions;
+  std::vector<float> next_action_valid;
+  std::vector<int64_t> indices;  // [B]: dataset rows
 };
 
 struct SamplerOptions {
@@ -33,6 +38,7 @@ struct SamplerOptions {
   double discount = 0.99;     // for n-step rewards and `discounts`
   bool return_to_go = false;  // fill returns_to_go (discounted by rtg_discount, within the episode)
   double rtg_discount = 1.0;
+  bool next_actions = false;  // fill next_actions (ReBRAC's critic penalty)
   uint64_t seed = 0;
 };
 
@@ -53,6 +59,7 @@ class Sampler {
 
  private:
   void fill_row(int64_t b, int64_t row, Batch& batch) const;
+  void fill_next_action(int64_t b, int64_t last, Batch& batch) const;
 
   const Dataset& data_;
   SamplerOptions options_;

@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -42,20 +43,69 @@ void column_sums(const float* __restrict dz, int64_t rows, int64_t out, float* _
   }
 }
 
-// dst[r, i] = dz[r] * w[i] (a layer with one output), masked by h > 0 when h is not null.
-// Branch-free inner loops, so that both vectorise.
+// dst[r, i] = dz[r] * w[i] (a layer with one output).
 STITCH_TARGET_CLONES
-void outer_masked(const float* __restrict dz, const float* __restrict w, int64_t rows, int64_t in,
-                  const float* __restrict h, float* __restrict dst) {
+void outer(const float* __restrict dz, const float* __restrict w, int64_t rows, int64_t in,
+           float* __restrict dst) {
   for (int64_t r = 0; r < rows; ++r) {
     const float g = dz[r];
     float* __restrict d = dst + r * in;
     for (int64_t i = 0; i < in; ++i) d[i] = g * w[i];
   }
-  if (h != nullptr) relu_mask(dst, h, rows * in);
 }
 
 int blas_int(int64_t n) { return static_cast<int>(n); }
+
+// LayerNorm of each row of y [rows, n] in place: normed = (y - mean) * rstd, y = normed * scale +
+// shift, rstd = 1 / sqrt(var + eps) (biased variance). Mean and variance are summed in double.
+void layer_norm_rows(float* __restrict y, int64_t rows, int64_t n, const float* __restrict scale,
+                     const float* __restrict shift, float eps, float* __restrict normed,
+                     float* __restrict rstd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict row = y + r * n;
+    float* __restrict out = normed + r * n;
+    double sum = 0.0, sq = 0.0;
+    for (int64_t j = 0; j < n; ++j) sum += row[j];
+    const double mean = sum / static_cast<double>(n);
+    for (int64_t j = 0; j < n; ++j) {
+      const double d = row[j] - mean;
+      sq += d * d;
+    }
+    const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + eps));
+    const float m = static_cast<float>(mean);
+    rstd[r] = inv;
+    for (int64_t j = 0; j < n; ++j) {
+      out[j] = (row[j] - m) * inv;
+      row[j] = out[j] * scale[j] + shift[j];
+    }
+  }
+}
+
+// Backward of layer_norm_rows: g [rows, n], the gradient w.r.t. its output, becomes the gradient
+// w.r.t. its input, dx = rstd (dxhat - mean(dxhat) - normed mean(dxhat normed)) with dxhat =
+// g scale; writes the scale's and shift's gradients (sums over rows) where not null.
+void layer_norm_rows_backward(float* __restrict g, const float* __restrict normed,
+                              const float* __restrict rstd, int64_t rows, int64_t n,
+                              const float* __restrict scale, float* __restrict g_scale,
+                              float* __restrict g_shift) {
+  if (g_scale != nullptr) std::fill_n(g_scale, n, 0.0f);
+  if (g_shift != nullptr) std::fill_n(g_shift, n, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict gr = g + r * n;
+    const float* __restrict xr = normed + r * n;
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (g_scale != nullptr) g_scale[j] += gr[j] * xr[j];
+      if (g_shift != nullptr) g_shift[j] += gr[j];
+      const float d = gr[j] * scale[j];
+      s1 += d;
+      s2 += static_cast<double>(d) * xr[j];
+    }
+    const float m1 = static_cast<float>(s1 / static_cast<double>(n));
+    const float m2 = static_cast<float>(s2 / static_cast<double>(n));
+    for (int64_t j = 0; j < n; ++j) gr[j] = rstd[r] * (gr[j] * scale[j] - m1 - xr[j] * m2);
+  }
+}
 
 }  // namespace
 
@@ -70,15 +120,23 @@ void forward(const Mlp& net, const float* x, int64_t rows, Tape& tape) {
 void forward_masked(const Mlp& net, const Tape& masks, const float* x, int64_t rows, Tape& tape) {
   STITCH_CHECK(masks.h.size() == net.size() && masks.rows == rows,
                "fused::forward_masked without a forward of the same rows");
+  for (const Layer& layer : net)
+    STITCH_CHECK(layer.ln_scale == nullptr, "fused::forward_masked on an MLP with LayerNorm");
   forward_impl(net, x, rows, tape, &masks);
 }
 
 namespace {
 void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, const Tape* masks) {
   STITCH_CHECK(!net.empty(), "fused::forward on an empty MLP");
+  STITCH_CHECK(net.back().ln_scale == nullptr, "fused::forward: LayerNorm on the last layer");
   tape.input = x;
   tape.rows = rows;
-  if (tape.h.size() != net.size()) tape.h.resize(net.size());
+  if (tape.h.size() != net.size()) {
+    tape.h.resize(net.size());
+    tape.pre_norm.resize(net.size());
+    tape.normed.resize(net.size());
+    tape.rstd.resize(net.size());
+  }
   const float* in_data = x;
   const int m = blas_int(rows);
   for (size_t l = 0; l < net.size(); ++l) {
@@ -108,6 +166,15 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
         relu_mask(y.data(), masks->h[l].data(), rows * layer.out);
       }
     }
+    if (layer.ln_scale != nullptr) {
+      ensure(tape.pre_norm[l], rows * layer.out);
+      ensure(tape.normed[l], rows * layer.out);
+      ensure(tape.rstd[l], rows);
+      std::memcpy(tape.pre_norm[l].data(), y.data(),
+                  static_cast<size_t>(rows * layer.out) * sizeof(float));
+      layer_norm_rows(y.data(), rows, layer.out, layer.ln_scale, layer.ln_shift, layer.ln_eps,
+                      tape.normed[l].data(), tape.rstd[l].data());
+    }
     in_data = y.data();
   }
 }
@@ -119,8 +186,17 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
                "fused::backward without a forward");
   STITCH_CHECK(masks == nullptr || (masks->h.size() == net.size() && masks->rows == tape.rows),
                "fused::backward: the masks' tape has another shape");
-  // The ReLU masks: where the (masks' or this) forward's ReLU output was positive.
-  auto mask_of = [&](size_t l) { return (masks != nullptr ? masks->h[l] : tape.h[l]).data(); };
+  if (masks != nullptr) {
+    for (const Layer& layer : net)
+      STITCH_CHECK(layer.ln_scale == nullptr,
+                   "fused::backward with masks on an MLP with LayerNorm");
+  }
+  // The ReLU masks: where the (masks' or this) forward's ReLU output was positive (before the
+  // LayerNorm, where the layer has one).
+  auto mask_of = [&](size_t l) -> const float* {
+    if (net[l].ln_scale != nullptr) return tape.pre_norm[l].data();
+    return (masks != nullptr ? masks->h[l] : tape.h[l]).data();
+  };
   const int64_t rows = tape.rows;
   const int m = blas_int(rows);
   const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
@@ -155,20 +231,24 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
       ensure(tape.scratch[next], rows * layer.in);
       dst = tape.scratch[next].data();
     }
+    const Layer* below = li > 0 ? &net[li - 1] : nullptr;
     const float* mask =
-        li > 0 && net[li - 1].relu ? mask_of(li - 1) : nullptr;  // the previous layer's ReLU
+        below != nullptr && below->relu ? mask_of(li - 1) : nullptr;  // the previous layer's ReLU
     if (layer.out == 1) {
-      outer_masked(dz, layer.w, rows, layer.in, mask, dst);
-    } else {
-      if (layer.layout == Layout::OutIn) {  // dx = dz W, W [out, in]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k,
-                    0.0f, dst, k);
-      } else {  // dx = dz W^T, W [in, out]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f,
-                    dst, k);
-      }
-      if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
+      outer(dz, layer.w, rows, layer.in, dst);
+    } else if (layer.layout == Layout::OutIn) {  // dx = dz W, W [out, in]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k, 0.0f,
+                  dst, k);
+    } else {  // dx = dz W^T, W [in, out]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f,
+                  dst, k);
     }
+    // A LayerNorm below: its backward comes between this layer's and the ReLU mask.
+    if (below != nullptr && below->ln_scale != nullptr) {
+      layer_norm_rows_backward(dst, tape.normed[li - 1].data(), tape.rstd[li - 1].data(), rows,
+                               layer.in, below->ln_scale, below->g_ln_scale, below->g_ln_shift);
+    }
+    if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
     dz = dst;
     next ^= 1;
   }

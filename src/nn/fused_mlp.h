@@ -28,6 +28,14 @@ struct Layer {
   float* gw = nullptr;  // their gradients, overwritten by backward; null: not computed
   float* gb = nullptr;
   bool relu = true;  // ReLU on the output
+  // LayerNorm after the ReLU (ReBRAC's block order: Dense, ReLU, LayerNorm), y = (x - mean) /
+  // sqrt(var + eps) * scale + shift over the layer's outputs (biased variance, as torch's and
+  // Flax's); null scale: none. Not on the last layer, and not with forward_masked.
+  const float* ln_scale = nullptr;
+  const float* ln_shift = nullptr;
+  float* g_ln_scale = nullptr;  // their gradients, overwritten by backward; null: not computed
+  float* g_ln_shift = nullptr;
+  float ln_eps = 1e-5f;
 };
 
 // Layers in order; the builders (nn.h) put a ReLU after every layer but the last.
@@ -38,7 +46,11 @@ struct Tape {
   const float* input = nullptr;
   int64_t rows = 0;
   std::vector<std::vector<float>> h;  // output of each layer [rows, out], after its ReLU if any
-  std::vector<float> scratch[2];      // backward's gradient buffers
+                                      // (and its LayerNorm if any)
+  // Layers with LayerNorm: the ReLU's output [rows, out], the normalised values before scale
+  // and shift [rows, out], and 1 / sqrt(var + eps) per row.
+  std::vector<std::vector<float>> pre_norm, normed, rstd;
+  std::vector<float> scratch[2];  // backward's gradient buffers
   const float* output() const { return h.back().data(); }
 };
 

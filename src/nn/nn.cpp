@@ -64,8 +64,8 @@ torch::Tensor EnsembleLinearImpl::forward(const torch::Tensor& x) {
 }
 
 EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
-                                 std::vector<int64_t> hidden, bool layer_norm)
-    : ensemble_(ensemble) {
+                                 std::vector<int64_t> hidden, bool layer_norm, double ln_eps)
+    : ensemble_(ensemble), ln_eps_(ln_eps) {
   if (ensemble < 1) fail("ensemble size must be >= 1, got {}", ensemble);
   int64_t width = in;
   hidden.push_back(out);
@@ -73,21 +73,33 @@ EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
     layers_.push_back(
         register_module("linear" + std::to_string(i), EnsembleLinear(ensemble, width, hidden[i])));
     if (layer_norm && i + 1 < hidden.size()) {
-      norms_.push_back(
-          register_module("norm" + std::to_string(i),
-                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden[i]}))));
+      const std::string name = "norm" + std::to_string(i);
+      norm_scale_.push_back(
+          register_parameter(name + "_scale", torch::ones({ensemble, 1, hidden[i]})));
+      norm_shift_.push_back(
+          register_parameter(name + "_shift", torch::zeros({ensemble, 1, hidden[i]})));
     }
     width = hidden[i];
   }
 }
+
+namespace {
+// Linear, then on hidden layers ReLU and (with scale defined) LayerNorm over the last dimension.
+torch::Tensor hidden_block(torch::Tensor x, const torch::Tensor& scale, const torch::Tensor& shift,
+                           double eps) {
+  x = torch::relu(x);
+  if (!scale.defined()) return x;
+  return torch::layer_norm(x, {x.size(-1)}, {}, {}, eps) * scale + shift;
+}
+}  // namespace
 
 torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
   if (x.dim() == 2) x = x.unsqueeze(0).expand({ensemble_, x.size(0), x.size(1)});
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x);
     if (i + 1 < layers_.size()) {
-      if (!norms_.empty()) x = norms_[i]->forward(x);
-      x = torch::relu(x);
+      x = norm_scale_.empty() ? hidden_block(x, {}, {}, ln_eps_)
+                              : hidden_block(x, norm_scale_[i], norm_shift_[i], ln_eps_);
     }
   }
   return x;
@@ -117,9 +129,15 @@ void edac_init(EnsembleMlpImpl& net, double hidden_bias, double last_bound) {
 }
 
 std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::linear_layers() const {
-  if (!norms_.empty()) fail("this ensemble has LayerNorm and has no fused path");
   std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
   for (const auto& layer : layers_) out.emplace_back(layer->weight.detach(), layer->bias.detach());
+  return out;
+}
+
+std::vector<std::pair<torch::Tensor, torch::Tensor>> EnsembleMlpImpl::norm_layers() const {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> out;
+  for (size_t i = 0; i < norm_scale_.size(); ++i)
+    out.emplace_back(norm_scale_[i].detach(), norm_shift_[i].detach());
   return out;
 }
 
@@ -129,8 +147,8 @@ torch::Tensor EnsembleMlpImpl::forward_member(torch::Tensor x, int64_t k) {
     x = torch::addmm(layers_[i]->bias[k], x,
                      layers_[i]->weight[k]);  // [B, in] x [in, out] + [1, out]
     if (i + 1 < layers_.size()) {
-      if (!norms_.empty()) x = norms_[i]->forward(x);
-      x = torch::relu(x);
+      x = norm_scale_.empty() ? hidden_block(x, {}, {}, ln_eps_)
+                              : hidden_block(x, norm_scale_[i][k], norm_shift_[i][k], ln_eps_);
     }
   }
   return x;
@@ -379,6 +397,18 @@ fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParamete
     net.push_back(fused_layer(w[k], b[k], fused::Layout::InOut, params, grads));
   }
   if (!net.empty()) net.back().relu = false;
+  const auto norms = ensemble.norm_layers();
+  for (size_t l = 0; l < norms.size(); ++l) {
+    const auto& [scale, shift] = norms[l];
+    fused::Layer& layer = net[l];
+    layer.ln_scale = params.slot_of(scale[k], params.data());
+    layer.ln_shift = params.slot_of(shift[k], params.data());
+    if (grads != nullptr) {
+      layer.g_ln_scale = params.slot_of(scale[k], grads);
+      layer.g_ln_shift = params.slot_of(shift[k], grads);
+    }
+    layer.ln_eps = static_cast<float>(ensemble.ln_eps());
+  }
   return net;
 }
 

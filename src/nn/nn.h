@@ -50,21 +50,28 @@ class EnsembleLinearImpl : public torch::nn::Module {
 TORCH_MODULE(EnsembleLinear);
 
 // An ensemble of E MLPs (ReLU); x [B, in] (shared by all members) or [E, B, in] -> [E, B, out].
+// With layer_norm, each hidden block is Linear, ReLU, LayerNorm (ReBRAC's order, CORL's
+// rebrac.py), each member with its own LayerNorm scale and shift ([E, 1, width], starting at 1
+// and 0) and `ln_eps` in the variance.
 class EnsembleMlpImpl : public torch::nn::Module {
  public:
   EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out, std::vector<int64_t> hidden,
-                  bool layer_norm = false);
+                  bool layer_norm = false, double ln_eps = 1e-5);
   torch::Tensor forward(torch::Tensor x);
   // Member k alone: x [B, in] -> [B, out]; equals forward(x)[k] (TD3's actor needs only Q1).
   torch::Tensor forward_member(torch::Tensor x, int64_t k);
   int64_t ensemble_size() const { return ensemble_; }
-  // (weight [E, in, out], bias [E, 1, out]) of each layer; throws Error with LayerNorm.
+  // (weight [E, in, out], bias [E, 1, out]) of each layer.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> linear_layers() const;
+  // (scale [E, 1, width], shift [E, 1, width]) of each hidden layer's LayerNorm; empty without.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> norm_layers() const;
+  double ln_eps() const { return ln_eps_; }
 
  private:
   int64_t ensemble_;
+  double ln_eps_;
   std::vector<EnsembleLinear> layers_;
-  std::vector<torch::nn::LayerNorm> norms_;
+  std::vector<torch::Tensor> norm_scale_, norm_shift_;
 };
 TORCH_MODULE(EnsembleMlp);
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/progress.h"
 #include "core/timer.h"
 #include "data/io.h"
@@ -149,7 +150,7 @@ std::string last_error_line(const fs::path& log) {
 }  // namespace
 
 std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& out_dir) {
-  const json grid = json::parse(read_file_text(path), nullptr, false);
+  const json grid = parse_json(read_file_text(path), path);
   if (grid.is_discarded() || !grid.is_object()) fail("{}: not a JSON object", path);
   static const std::set<std::string> kKeys = {"algos", "datasets", "env", "seeds",
                                               "steps", "online",   "set", "_about"};

@@ -55,33 +55,43 @@ TEST(Fused, MlpForwardAndBackwardMatchAutograd) {
   }
 }
 
-TEST(Fused, EnsembleMemberMatchesAutogradAndFrozenLayersSkipWeights) {
-  torch::manual_seed(4);
-  nn::EnsembleMlp ens(2, 4, 1, std::vector<int64_t>{8, 8});
-  nn::FlatParameters flat(*ens);
-  const auto x = torch::randn({5, 4}, torch::requires_grad());
-  const auto dy = torch::randn({5, 1});
-  for (int64_t k = 0; k < 2; ++k) {
-    const auto net = nn::fused_member(*ens, k, flat, flat.grad());
+// Every member of `ens` (input width 4) on the fused path against autograd: output, dx and
+// every parameter's gradient; returns x and dy for further checks.
+std::pair<torch::Tensor, torch::Tensor> expect_members_match_autograd(nn::EnsembleMlpImpl& ens,
+                                                                      nn::FlatParameters& flat,
+                                                                      int64_t rows) {
+  const auto x = torch::randn({rows, 4}, torch::requires_grad());
+  const auto dy = torch::randn({rows, 1});
+  for (int64_t k = 0; k < ens.ensemble_size(); ++k) {
+    const auto net = nn::fused_member(ens, k, flat, flat.grad());
     nn::fused::Tape tape;
-    nn::fused::forward(net, x.data_ptr<float>(), 5, tape);
-    std::vector<float> dx(5 * 4);
+    nn::fused::forward(net, x.data_ptr<float>(), rows, tape);
+    std::vector<float> dx(rows * 4);
     std::fill(flat.grad(), flat.grad() + flat.size(), 0.0f);
     nn::fused::backward(net, tape, dy.data_ptr<float>(), dx.data());
-    ens->zero_grad();
+    ens.zero_grad();
     if (x.grad().defined()) x.grad().zero_();
-    const auto y = ens->forward_member(x, k);
-    expect_close(from(tape.output(), {5, 1}), y.detach(), 1e-6, "member output");
+    const auto y = ens.forward_member(x, k);
+    expect_close(from(tape.output(), {rows, 1}), y.detach(), 1e-5, "member output");
+    expect_close(y.detach(), ens.forward(x)[k].detach(), 1e-5, "forward_member vs forward");
     (y * dy).sum().backward();
-    expect_close(from(dx.data(), {5, 4}), x.grad(), 1e-5, "member dx");
+    expect_close(from(dx.data(), {rows, 4}), x.grad(), 1e-5, "member dx");
     const auto grads = from(flat.grad(), {flat.size()});
     int64_t offset = 0;
-    for (const auto& p : ens->parameters()) {
+    for (const auto& p : ens.parameters()) {
       expect_close(grads.narrow(0, offset, p.numel()).view(p.sizes()), p.grad(), 1e-5,
                    "member gradient");
       offset += p.numel();
     }
   }
+  return {x, dy};
+}
+
+TEST(Fused, EnsembleMemberMatchesAutogradAndFrozenLayersSkipWeights) {
+  torch::manual_seed(4);
+  nn::EnsembleMlp ens(2, 4, 1, std::vector<int64_t>{8, 8});
+  nn::FlatParameters flat(*ens);
+  const auto [x, dy] = expect_members_match_autograd(*ens, flat, 5);
   // Without gradient slots only dx is computed: the buffer stays untouched.
   std::fill(flat.grad(), flat.grad() + flat.size(), 7.0f);
   const auto frozen = nn::fused_member(*ens, 0, flat, nullptr);
@@ -90,6 +100,22 @@ TEST(Fused, EnsembleMemberMatchesAutogradAndFrozenLayersSkipWeights) {
   std::vector<float> dx(5 * 4);
   nn::fused::backward(frozen, tape, dy.data_ptr<float>(), dx.data());
   for (int64_t i = 0; i < flat.size(); ++i) ASSERT_EQ(flat.grad()[i], 7.0f);
+}
+
+// Members with LayerNorm after each hidden ReLU (ReBRAC's critics), LayerNorm's scale and shift
+// included, at scales and shifts away from their initial 1 and 0.
+TEST(Fused, EnsembleMemberWithLayerNormMatchesAutograd) {
+  torch::manual_seed(14);
+  nn::EnsembleMlp ens(3, 4, 1, std::vector<int64_t>{8, 6, 5}, /*layer_norm=*/true, 1e-6);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& [scale, shift] : ens->norm_layers()) {
+      scale.uniform_(0.5, 1.5);
+      shift.uniform_(-0.3, 0.3);
+    }
+  }
+  nn::FlatParameters flat(*ens);
+  expect_members_match_autograd(*ens, flat, 7);
 }
 
 TEST(Fused, AdamMatchesTorchOptimAdam) {
@@ -198,6 +224,8 @@ TensorBatch random_batch(int64_t rows = kRows) {
   b.next_observations = torch::randn({rows, kObs});
   b.terminals = (torch::rand({rows}) < 0.2).to(torch::kFloat32);
   b.discounts = torch::full({rows}, 0.99);
+  b.next_actions = torch::rand({rows, kAct}) * 1.6 - 0.8;  // ReBRAC's; the others ignore them
+  b.next_action_valid = (torch::rand({rows}) < 0.7).to(torch::kFloat32);
   return b;
 }
 
@@ -227,13 +255,16 @@ void expect_same_parameters(torch::nn::Module& fused, torch::nn::Module& referen
 }
 
 // IQL with torch ops and autograd (CORL's order: V(s') and the advantage before the V step).
-TEST(Fused, IqlUpdateMatchesAutograd) {
-  torch::manual_seed(7);
-  auto algo = make("iql", 10);
+// RIQL (robust): 5 Q networks, V's target the 0.25-quantile of the target Qs (torch.quantile),
+// and the Huber loss on the clamped Q target, averaged over members and rows.
+void iql_matches_autograd(bool robust) {
+  torch::manual_seed(robust ? 18 : 7);
+  auto algo = make(robust ? "riql" : "iql", 10);
+  const int64_t members = robust ? 5 : 2;
   const nn::MlpOptions opts{.hidden = {kHidden, kHidden}};
   nn::GaussianPolicy actor(kObs, kAct, opts, 0.9);
-  nn::EnsembleMlp q(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::EnsembleMlp q_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp q(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp q_target(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
   nn::Mlp value(kObs, 1, opts);
   nn::hard_update(*actor, module_of(*algo, "actor"));
   nn::hard_update(*q, module_of(*algo, "q"));
@@ -242,24 +273,30 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
   torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
   torch::optim::Adam oq(q->parameters(), torch::optim::AdamOptions(3e-4));
   torch::optim::Adam ov(value->parameters(), torch::optim::AdamOptions(3e-4));
+  const double delta = 1.0;
   for (int step = 0; step < 4; ++step) {
-    const auto b = random_batch();
+    auto b = random_batch();
+    if (step == 1) b.rewards = b.rewards * 300.0;  // RIQL: targets beyond [-100, 1000], clamped
     const Metrics m = algo->update(b);
     const auto sa = torch::cat({b.observations, b.actions}, 1);
     torch::Tensor target_q, target;
     {
       torch::NoGradGuard no_grad;
-      target_q = std::get<0>(q_target->forward(sa).min(0)).squeeze(-1);
+      const auto qs = q_target->forward(sa).squeeze(-1);
+      target_q = robust ? torch::quantile(qs, 0.25, 0) : std::get<0>(qs.min(0));
       target = reference::td_target(b.rewards, b.discounts, b.terminals,
                                     value->forward(b.next_observations).squeeze(-1));
+      if (robust) target = target.clamp(-100.0, 1000.0);
     }
     const auto adv = target_q - value->forward(b.observations).squeeze(-1);
     const auto value_loss = reference::expectile_loss(adv, 0.7);
     ov.zero_grad();
     value_loss.backward();
     ov.step();
-    const auto qs = q->forward(sa).squeeze(-1);
-    const auto q_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
+    const auto d = q->forward(sa).squeeze(-1) - target.unsqueeze(0);
+    const auto q_loss =
+        robust ? torch::where(d.abs() < delta, d.pow(2) / (2 * delta), d.abs() - delta / 2).mean()
+               : d.pow(2).mean(1).sum();
     oq.zero_grad();
     q_loss.backward();
     oq.step();
@@ -284,24 +321,31 @@ TEST(Fused, IqlUpdateMatchesAutograd) {
   }
 }
 
+TEST(Fused, IqlUpdateMatchesAutograd) { iql_matches_autograd(false); }
+TEST(Fused, RiqlUpdateMatchesAutograd) { iql_matches_autograd(true); }
+
 // TD3+BC with torch ops and autograd; the target noise comes from a generator seeded as the
-// algorithm's.
-TEST(Fused, Td3BcUpdateMatchesAutograd) {
-  torch::manual_seed(8);
-  auto algo = make("td3_bc");
-  const nn::MlpOptions opts{.hidden = {kHidden, kHidden}};
-  const double max_a = 0.9;
+// algorithm's. ReBRAC (CORL's rebrac.py): LayerNorm critics of 3 hidden layers, the critic's
+// BC penalty on the dataset's next actions, the actor's BC term weighted by actor_bc_coef and its
+// Q term (the min of both critics) divided by mean|min Q|, actor steps on updates 1, 3, ..., and
+// the target actor moved towards the actor from before its step.
+void td3_bc_matches_autograd(bool rebrac) {
+  torch::manual_seed(rebrac ? 16 : 8);
+  auto algo = make(rebrac ? "rebrac" : "td3_bc");
+  const std::vector<int64_t> widths(rebrac ? 3 : 2, kHidden);
+  const nn::MlpOptions opts{.hidden = widths};
+  const double max_a = 0.9, lr = rebrac ? 1e-3 : 3e-4;
   nn::DeterministicPolicy actor(kObs, kAct, opts, max_a), actor_target(kObs, kAct, opts, max_a);
-  nn::EnsembleMlp critic(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
-  nn::EnsembleMlp critic_target(2, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden});
+  nn::EnsembleMlp critic(2, kObs + kAct, 1, widths, rebrac, 1e-6);
+  nn::EnsembleMlp critic_target(2, kObs + kAct, 1, widths, rebrac, 1e-6);
   nn::hard_update(*actor, module_of(*algo, "actor"));
   nn::hard_update(*actor_target, module_of(*algo, "actor_target"));
   nn::hard_update(*critic, module_of(*algo, "critic"));
   nn::hard_update(*critic_target, module_of(*algo, "critic_target"));
-  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(3e-4));
-  torch::optim::Adam oc(critic->parameters(), torch::optim::AdamOptions(3e-4));
+  torch::optim::Adam oa(actor->parameters(), torch::optim::AdamOptions(lr));
+  torch::optim::Adam oc(critic->parameters(), torch::optim::AdamOptions(lr));
   auto generator = at::detail::createCPUGenerator(11);
-  for (int step = 0; step < 4; ++step) {
+  for (int step = 0; step < 5; ++step) {
     const auto b = random_batch();
     const Metrics m = algo->update(b);
     torch::Tensor target;
@@ -312,8 +356,10 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
       const auto next_action =
           (actor_target->forward(b.next_observations) + noise).clamp(-max_a, max_a);
       const auto next_q = critic_target->forward(torch::cat({b.next_observations, next_action}, 1));
-      target = reference::td_target(b.rewards, b.discounts, b.terminals,
-                                    std::get<0>(next_q.min(0)).squeeze(-1));
+      auto next_value = std::get<0>(next_q.min(0)).squeeze(-1);
+      if (rebrac)  // critic_bc_coef 1
+        next_value -= (next_action - b.next_actions).pow(2).sum(1) * b.next_action_valid;
+      target = reference::td_target(b.rewards, b.discounts, b.terminals, next_value);
     }
     const auto qs = critic->forward(torch::cat({b.observations, b.actions}, 1)).squeeze(-1);
     const auto critic_loss = (qs - target.unsqueeze(0)).pow(2).mean(1).sum();
@@ -322,14 +368,24 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
     oc.step();
     EXPECT_NEAR(m.at("critic_loss"), critic_loss.item<double>(),
                 1e-5 * (1 + critic_loss.item<double>()));
-    if ((step + 1) % 2 == 0) {  // the authors' delay: updates 2, 4, ... move the actor
+    // The authors' TD3 delay moves the actor on updates 2, 4, ...; CORL's ReBRAC on 1, 3, ...
+    if ((step + (rebrac ? 0 : 1)) % 2 == 0) {
       const auto pi = actor->forward(b.observations);
-      const auto q_pi = critic->forward_member(torch::cat({b.observations, pi}, 1), 0).squeeze(-1);
-      const auto actor_loss = reference::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);
+      const auto sa = torch::cat({b.observations, pi}, 1);
+      torch::Tensor actor_loss;
+      if (rebrac) {  // actor_bc_coef 1
+        const auto q_min = std::get<0>(critic->forward(sa).squeeze(-1).min(0));
+        const auto lambda = 1.0 / q_min.abs().mean().detach();
+        actor_loss = ((pi - b.actions).pow(2).sum(1) - lambda * q_min).mean();
+      } else {
+        const auto q_pi = critic->forward_member(sa, 0).squeeze(-1);
+        actor_loss = reference::td3_bc_actor_loss(q_pi, pi, b.actions, 2.5);
+      }
       oa.zero_grad();
       actor_loss.backward();
+      if (rebrac) nn::soft_update(*actor_target, *actor, 0.005);  // before the actor's step
       oa.step();
-      nn::soft_update(*actor_target, *actor, 0.005);
+      if (!rebrac) nn::soft_update(*actor_target, *actor, 0.005);
       nn::soft_update(*critic_target, *critic, 0.005);
       EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
                   1e-4 * (1 + std::abs(actor_loss.item<double>())));
@@ -340,6 +396,25 @@ TEST(Fused, Td3BcUpdateMatchesAutograd) {
     expect_same_parameters(module_of(*algo, "critic_target"), *critic_target, 1e-5,
                            "critic_target");
   }
+}
+
+TEST(Fused, Td3BcUpdateMatchesAutograd) { td3_bc_matches_autograd(false); }
+TEST(Fused, RebracUpdateMatchesAutograd) { td3_bc_matches_autograd(true); }
+
+// CORL's ReBRAC initialisation: hidden biases 0.1, last layers small, LayerNorm at 1 and 0.
+TEST(Fused, RebracStartsFromCorlsInitialisation) {
+  torch::manual_seed(17);
+  auto algo = make("rebrac");
+  auto& critic = dynamic_cast<nn::EnsembleMlpImpl&>(module_of(*algo, "critic"));
+  const auto layers = critic.linear_layers();
+  ASSERT_EQ(layers.size(), 4u);  // 3 hidden layers and the output
+  for (size_t l = 0; l + 1 < layers.size(); ++l)
+    EXPECT_TRUE(layers[l].second.eq(0.1f).all().item<bool>());
+  EXPECT_LE(layers.back().first.abs().max().item<float>(), 3e-3f);
+  ASSERT_EQ(critic.norm_layers().size(), 3u);
+  EXPECT_TRUE(critic.norm_layers()[0].first.eq(1.0f).all().item<bool>());
+  const auto actor = module_of(*algo, "actor").parameters();
+  EXPECT_LE(actor.back().abs().max().item<float>(), 1e-3f);
 }
 
 void tanh_gaussian_matches_autograd(bool log_std_affine) {
@@ -691,7 +766,8 @@ TEST(Fused, SacNStartsFromTheEdacInitialisation) {
 
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac"}) {
+  for (const std::string name :
+       {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac", "rebrac", "riql"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});
@@ -751,7 +827,8 @@ namespace {
 // The halves of a batch of 1 or 3 rows are uneven or empty: still finite, and a batch of one
 // row moves the parameters.
 TEST(Fused, TinyAndOddBatchesWork) {
-  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "sac_n", "edac"}) {
+  for (const std::string name :
+       {"iql", "td3_bc", "cql", "sac", "sac_n", "edac", "rebrac", "riql"}) {
     for (int64_t rows : {1, 3}) {
       torch::manual_seed(15);
       auto algo = make(name);

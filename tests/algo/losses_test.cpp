@@ -33,6 +33,35 @@ TEST(Losses, SquaredTdErrorByHand) {
   EXPECT_FLOAT_EQ(dq[1], 1.5f);
 }
 
+TEST(Losses, HuberTdErrorByHand) {
+  // delta 1: q - y = [-0.5, 3]: l = [0.125, 2.5]; over a batch of 4: L part 2.625 / 4, dL/dq
+  // = [-0.5, 1] / 4.
+  const float q[] = {1.5f, 3}, y[] = {2, 0};
+  float dq[2];
+  const auto [loss, q_sum] = losses::huber_td_error(q, y, 2, 4, 1.0f, dq);
+  EXPECT_DOUBLE_EQ(loss, 2.625 / 4);
+  EXPECT_DOUBLE_EQ(q_sum, 4.5);
+  EXPECT_FLOAT_EQ(dq[0], -0.125f);
+  EXPECT_FLOAT_EQ(dq[1], 0.25f);
+  // delta 0.25 (RIQL's sigma 2): inside, d^2 / (2 delta) and d / delta.
+  const float q2[] = {0.1f}, y2[] = {0};
+  const auto [l2, s2] = losses::huber_td_error(q2, y2, 1, 1, 0.25f, dq);
+  EXPECT_NEAR(l2, 0.01 / 0.5, 1e-7);
+  EXPECT_FLOAT_EQ(dq[0], 0.4f);
+  (void)s2;
+}
+
+TEST(Losses, QuantileInterpolatesLikeTorch) {
+  float v[] = {5, 1, 4, 2, 3};
+  EXPECT_FLOAT_EQ(losses::quantile(v, 5, 0.25f), 2.0f);  // position 1: the 2nd smallest
+  float w[] = {4, 1, 3, 2};
+  EXPECT_FLOAT_EQ(losses::quantile(w, 4, 0.25f), 1.75f);  // position 0.75
+  float x[] = {4, 1, 3, 2};
+  EXPECT_FLOAT_EQ(losses::quantile(x, 4, 0.0f), 1.0f);
+  float y[] = {4, 1, 3, 2};
+  EXPECT_FLOAT_EQ(losses::quantile(y, 4, 1.0f), 4.0f);
+}
+
 TEST(Losses, ExpectileLossByHand) {
   // u = [1, -2, 0.5], tau = 0.7: weights [0.7, 0.3, 0.7]; sum 0.7*1 + 0.3*4 + 0.7*0.25, and
   // dL/dprediction = -2 w u / 3.

@@ -75,7 +75,7 @@ class TrainerTest : public ::testing::Test {
 using testing::error_of;
 
 TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
-  for (const std::string algo : {"td3_bc", "iql", "cql", "sac_n", "edac"}) {
+  for (const std::string algo : {"td3_bc", "iql", "cql", "sac_n", "edac", "rebrac", "riql"}) {
     train(config(algo, 200, algo + "_full"), false);
     const std::string interrupted = config(algo, 200, algo + "_killed");
     const TrainResult first = train(interrupted, false, /*stop_after_steps=*/100);
@@ -95,6 +95,17 @@ TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
       steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
     EXPECT_EQ(steps, (std::vector<int64_t>{50, 100, 150, 200})) << algo;
   }
+}
+
+// batch_size 0 (the default) takes the algorithm's own, ReBRAC's 1024 (CORL's); config.json
+// records the value used.
+TEST_F(TrainerTest, BatchSizeDefaultsToTheAlgorithms) {
+  auto batch = [&](const std::string& algo, std::vector<std::string> extra = {}) {
+    return nlohmann::json::parse(config(algo, 10, algo, extra))["batch_size"].get<int64_t>();
+  };
+  EXPECT_EQ(batch("iql"), 256);
+  EXPECT_EQ(batch("rebrac"), 1024);
+  EXPECT_EQ(batch("rebrac", {"batch_size=64"}), 64);
 }
 
 // A copied run directory resumes where it is: the stored run_dir is a record, not a target.

@@ -204,7 +204,7 @@ TEST(ConfigValidation, CliIqlHiddenMinus3IsExactlyOneLine) {
 TEST(ConfigValidation, CliTrainerKeys) {
   const std::string train = "train" + base_args("iql");
   expect_one_line_error(train + " --set batch_size=9223372036854775807",
-                        "config key 'batch_size': must be in [1, 1048576]");
+                        "config key 'batch_size': must be in [0, 1048576]");
   expect_one_line_error(
       train + " --steps 9223372036854775808",  // one past int64
       "config key 'steps': must be in [1, 1000000000000], got 9223372036854775808");

@@ -111,7 +111,12 @@ TEST(DatasetIo, BudgetCutEpisodesSurviveBothLayoutsMergesAndSelections) {
 
 TEST(DatasetIo, RejectsCutEpisodeEndsThatAreNotTimeOutRows) {
   Dataset d = pendulum_data(450);
-  for (const std::string bad : {"[10]", "[450]", "[-1]", "\"x\"", "[1.5]"}) {
+  // The last two nest deeper than any stitch file (as a list, and as JSON text in a string):
+  // refused before anything recurses through them.
+  const std::string deep(100000, '[');
+  for (const std::string& bad :
+       {std::string("[10]"), std::string("[450]"), std::string("[-1]"), std::string("\"x\""),
+        std::string("[1.5]"), deep, nlohmann::json(deep).dump()}) {
     d.set_metadata_string(kCutEpisodeEnds, bad);
     const std::string path = temp_path("badcut.hdf5");
     save_dataset(d, path, {.force = true});
@@ -119,7 +124,8 @@ TEST(DatasetIo, RejectsCutEpisodeEndsThatAreNotTimeOutRows) {
       load_dataset(path);
       ADD_FAILURE() << bad;
     } catch (const Error& e) {
-      EXPECT_THAT(e.what(), HasSubstr("metadata 'cut_episode_ends'")) << bad;
+      EXPECT_THAT(e.what(), HasSubstr("metadata 'cut_episode_ends'")) << bad.substr(0, 20);
+      EXPECT_THAT(e.what(), HasSubstr(path)) << bad.substr(0, 20);
     }
   }
 }

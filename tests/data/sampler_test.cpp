@@ -40,6 +40,36 @@ TEST(Sampler, GatherCopiesTheRightRows) {
   EXPECT_FLOAT_EQ(b.discounts[0], 0.9f);
 }
 
+// ReBRAC's next actions: the action of the row after the bootstrap state, within the episode.
+TEST(Sampler, NextActionsComeFromTheSameEpisode) {
+  const Dataset d = testing::three_episodes();
+  Sampler sampler(d, {.batch_size = 4, .next_actions = true});
+  Batch b = sampler.make_batch();
+  sampler.gather({2, 3, 5, 8}, b);
+  // Row 3 is terminal (no next action); rows 2, 5, 8 are followed by rows 3, 6, 9.
+  EXPECT_EQ(b.next_action_valid, (std::vector<float>{1, 0, 1, 1}));
+  EXPECT_EQ(b.next_actions, (std::vector<float>{0.3f, 0.0f, 0.6f, 0.9f}));
+  // Random batches take the same path.
+  Sampler random(d, {.batch_size = 64, .next_actions = true, .seed = 2});
+  Batch r = random.make_batch();
+  random.sample(r);
+  for (int64_t i = 0; i < r.size; ++i) {
+    const int64_t row = r.indices[i];
+    EXPECT_EQ(r.next_action_valid[i], row == 3 ? 0.0f : 1.0f) << row;
+    if (row != 3) {
+      EXPECT_FLOAT_EQ(r.next_actions[i], d.actions[row + 1]);
+    }
+  }
+  // n-step: after the last row summed (row 4 with n = 3 stops at row 5; row 6 follows).
+  Sampler n_step(d, {.batch_size = 1, .n_step = 3, .next_actions = true});
+  Batch nb = n_step.make_batch();
+  n_step.gather({4}, nb);
+  EXPECT_EQ(nb.next_action_valid[0], 1.0f);
+  EXPECT_FLOAT_EQ(nb.next_actions[0], 0.6f);
+  // Without the option the columns stay empty.
+  EXPECT_TRUE(Sampler(d, {.batch_size = 2}).make_batch().next_actions.empty());
+}
+
 TEST(Sampler, NStepSumsStopAtTerminalsAndUnrecordedSuccessors) {
   const Dataset d = testing::three_episodes();
   Sampler sampler(d, {.batch_size = 3, .n_step = 3, .discount = 0.5});

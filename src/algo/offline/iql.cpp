@@ -9,6 +9,16 @@
 // from V before its step). The authors' JAX code computes the Q target and the actor's
 // advantage with the updated V; the difference is one step of V (lr 3e-4), and CORL's order
 // makes the three losses independent, which the fused update below exploits.
+//
+// RIQL (`riql`): Yang, Zhang, Chen, Wang & Zhang 2024, "Towards Robust Offline Reinforcement
+// Learning under Diverse Data Corruption" (ICLR 2024), as the authors' RIQL.py changes CORL's
+// IQL: K = 5 Q networks (EDAC's initialisation) instead of 2; V regresses onto the alpha = 0.25
+// quantile of the K target Qs instead of their min; the Q networks' TD loss is the Huber loss
+// (delta 1.0 on clean data; RIQL_config.py's per-corruption values in docs/algorithms.md) on a
+// target clamped to [-100, 1000], averaged over members and rows; observations normalised, no
+// reward scaling. Differences, named: the actor stays IQL's Gaussian (the authors' code switched
+// to a deterministic actor in 2024, after the paper), and the observation statistics come from
+// the observations alone (the authors' add the next observations).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -35,6 +45,11 @@ struct IqlConfig : AlgoConfig {
   double max_weight = 100.0;    // clip of exp(beta * advantage)
   bool cosine_schedule = true;  // actor lr cosine-decayed to 0 over the run
   int64_t hidden = 256;
+  // RIQL (not a key: fixed by the registered name) and its keys.
+  bool robust = false;
+  int64_t num_critics = 2;   // RIQL: 5
+  double quantile = 0.25;    // RIQL: V's target is this quantile of the K target Qs
+  double huber_delta = 1.0;  // RIQL: the Huber loss's threshold (1 / sigma^2 in RIQL.py)
   void describe(ConfigFields& f) override {
     f.add("actor_lr", actor_lr, "actor learning rate", kRateRange);
     f.add("critic_lr", critic_lr, "Q learning rate", kRateRange);
@@ -48,8 +63,17 @@ struct IqlConfig : AlgoConfig {
           {.min = 0, .max = 1e6, .min_open = true});
     f.add("cosine_schedule", cosine_schedule, "cosine-decay the actor lr over the run");
     f.add("hidden", hidden, "hidden width (two layers)", {.min = 1, .max = 65536});
+    if (robust) {
+      f.add("num_critics", num_critics, "Q networks (K)", {.min = 2, .max = 500});
+      f.add("quantile", quantile, "quantile of the target Qs for V's target", {.min = 0, .max = 1});
+      f.add("huber_delta", huber_delta, "threshold of the Q networks' Huber loss",
+            {.min = 0, .max = 1e6, .min_open = true});
+    }
   }
 };
+
+// RIQL's clamp of the Q networks' target (RIQL.py).
+constexpr float kRiqlTargetMin = -100.0f, kRiqlTargetMax = 1000.0f;
 
 class Iql : public Algorithm {
  public:
@@ -58,8 +82,9 @@ class Iql : public Algorithm {
         config_(c),
         dims_(d),
         actor_(d.obs_dim, d.act_dim, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}, d.max_action),
-        q_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
-        q_target_(2, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
+        q_(c.num_critics, d.obs_dim + d.act_dim, 1, std::vector<int64_t>{c.hidden, c.hidden}),
+        q_target_(c.num_critics, d.obs_dim + d.act_dim, 1,
+                  std::vector<int64_t>{c.hidden, c.hidden}),
         value_(d.obs_dim, 1, nn::MlpOptions{.hidden = {c.hidden, c.hidden}}),
         actor_flat_(*actor_),
         q_flat_(*q_),
@@ -68,7 +93,10 @@ class Iql : public Algorithm {
         actor_adam_(fused_steps::flat_adam(actor_flat_, c.actor_lr)),
         q_adam_(fused_steps::flat_adam(q_flat_, c.critic_lr)),
         value_adam_(fused_steps::flat_adam(value_flat_, c.value_lr)) {
+    // RIQL.py's VectorizedQ: EDAC's initialisation (hidden biases 0.1, last layer U(+-3e-3)).
+    if (c.robust) nn::edac_init(*q_, 0.1, 3e-3);
     nn::hard_update(*q_target_, *q_);
+    const auto members = static_cast<size_t>(c.num_critics);
     // Half h of the batch writes its gradients into buffer h (h = 0: the FlatParameters' own).
     actor_grad1_ = torch::zeros({actor_flat_.size()});
     q_grad1_ = torch::zeros({q_flat_.size()});
@@ -80,14 +108,20 @@ class Iql : public Algorithm {
       half.actor = nn::fused_mlp(actor_->action_layers(), actor_flat_, half.actor_grad);
       half.value = nn::fused_mlp(value_->relu_linear_layers(), value_flat_,
                                  h == 0 ? value_flat_.grad() : value_grad1_.data_ptr<float>());
-      for (int k = 0; k < 2; ++k) {
-        half.q[k] = nn::fused_member(*q_, k, q_flat_, q_grad);
-        half.q_target[k] = nn::fused_member(*q_target_, k, q_target_flat_, nullptr);
+      half.q.resize(members);
+      half.q_target.resize(members);
+      half.tape_q.resize(members);
+      half.tape_target.resize(members);
+      half.dq.resize(members);
+      for (size_t k = 0; k < members; ++k) {
+        half.q[k] = nn::fused_member(*q_, static_cast<int64_t>(k), q_flat_, q_grad);
+        half.q_target[k] =
+            nn::fused_member(*q_target_, static_cast<int64_t>(k), q_target_flat_, nullptr);
       }
     }
   }
 
-  std::string name() const override { return "iql"; }
+  std::string name() const override { return config_.robust ? "riql" : "iql"; }
   void set_total_steps(int64_t total) { total_steps_ = total; }
 
   // One step on the fused path (nn/fused_mlp.h). As in CORL's IQL, V(s') and the advantage come
@@ -110,6 +144,12 @@ class Iql : public Algorithm {
     fused_steps::task_pool(pool_);
     const int64_t split = n / 2;
     const float expectile = static_cast<float>(config_.expectile);
+    const int members = static_cast<int>(config_.num_critics);
+    const float alpha = static_cast<float>(config_.quantile);
+    const float huber = config_.robust ? static_cast<float>(config_.huber_delta) : 0.0f;
+    // IQL: each member's mean squared error, summed over the two; RIQL: the Huber loss averaged
+    // over members and rows.
+    const int64_t q_batch = config_.robust ? n * members : n;
 
     pool_->parallel_for(2, [&](int64_t hi) {
       Half& h = halves_[hi];
@@ -117,24 +157,37 @@ class Iql : public Algorithm {
       const int64_t r0 = hi == 0 ? 0 : split, m = hi == 0 ? split : n - split;
       float* sa = sa_.data() + r0 * cols;
       nn::fused::concat_columns(s + r0 * obs, obs, a + r0 * act, act, m, sa);
-      nn::fused::forward(h.q_target[0], sa, m, h.tape_target[0]);
-      nn::fused::forward(h.q_target[1], sa, m, h.tape_target[1]);
+      for (int k = 0; k < members; ++k) nn::fused::forward(h.q_target[k], sa, m, h.tape_target[k]);
       nn::fused::forward(h.value, s + r0 * obs, m, h.tape_v);
       nn::fused::forward(h.value, s2 + r0 * obs, m, h.tape_v_next);
-      const float *q1 = h.tape_target[0].output(), *q2 = h.tape_target[1].output();
       const float *v = h.tape_v.output(), *vn = h.tape_v_next.output();
       float* advantage = advantage_.data() + r0;
+      h.member_q.resize(static_cast<size_t>(members));
       for (int64_t i = 0; i < m; ++i) {
-        advantage[i] = std::min(q1[i], q2[i]) - v[i];
+        // V's target: the min of the target Qs (IQL), or their alpha-quantile (RIQL).
+        float target_q = h.tape_target[0].output()[i];
+        if (config_.robust) {
+          for (int k = 0; k < members; ++k) h.member_q[k] = h.tape_target[k].output()[i];
+          target_q = losses::quantile(h.member_q.data(), members, alpha);
+        } else {
+          for (int k = 1; k < members; ++k)
+            target_q = std::min(target_q, h.tape_target[k].output()[i]);
+        }
+        advantage[i] = target_q - v[i];
         h.stats.advantage += advantage[i];
       }
-      losses::td_target(r + r0, disc + r0, term + r0, vn, m, target_.data() + r0);  // for Q
+      float* q_target = target_.data() + r0;
+      losses::td_target(r + r0, disc + r0, term + r0, vn, m, q_target);  // for Q
+      if (config_.robust) {
+        for (int64_t i = 0; i < m; ++i)
+          q_target[i] = std::clamp(q_target[i], kRiqlTargetMin, kRiqlTargetMax);
+      }
       // V: expectile regression towards the target Q, u = the advantage.
       h.stats.value_loss = losses::expectile_loss(advantage, m, expectile, n, dv_.data() + r0);
       nn::fused::backward(h.value, h.tape_v, dv_.data() + r0, nullptr);
-      for (int k = 0; k < 2; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2
-        const auto [loss, q_sum] = fused_steps::td_member_step(h.q[k], h.tape_q[k], sa,
-                                                               target_.data() + r0, m, n, h.dq[k]);
+      for (int k = 0; k < members; ++k) {  // Q: sum_k mean (Q_k(s, a) - target)^2, or Huber
+        const auto [loss, q_sum] = fused_steps::td_member_step(
+            h.q[k], h.tape_q[k], sa, target_.data() + r0, m, q_batch, h.dq[k], huber);
         h.stats.q_loss += loss;
         h.stats.q_sum += q_sum;
       }
@@ -163,7 +216,7 @@ class Iql : public Algorithm {
     return {{"value_loss", (h0.value_loss + h1.value_loss) / nd},
             {"q_loss", h0.q_loss + h1.q_loss},
             {"actor_loss", h0.actor_loss + h1.actor_loss},
-            {"q_mean", (h0.q_sum + h1.q_sum) / (2.0 * nd)},
+            {"q_mean", (h0.q_sum + h1.q_sum) / (static_cast<double>(members) * nd)},
             {"advantage_mean", (h0.advantage + h1.advantage) / nd}};
   }
 
@@ -205,9 +258,12 @@ class Iql : public Algorithm {
     double value_loss = 0, q_loss = 0, q_sum = 0, advantage = 0, actor_loss = 0;
   };
   struct Half {  // one half of the batch: its views, tapes and partial sums
-    nn::fused::Mlp actor, value, q[2], q_target[2];
-    nn::fused::Tape tape_actor, tape_v, tape_v_next, tape_q[2], tape_target[2];
-    std::vector<float> dq[2];
+    nn::fused::Mlp actor, value;
+    std::vector<nn::fused::Mlp> q, q_target;  // one per member
+    nn::fused::Tape tape_actor, tape_v, tape_v_next;
+    std::vector<nn::fused::Tape> tape_q, tape_target;
+    std::vector<std::vector<float>> dq;
+    std::vector<float> member_q;  // one row's target Qs (RIQL's quantile)
     float* actor_grad = nullptr;  // for log_std's slot
     Stats stats;
   };
@@ -266,6 +322,12 @@ class Iql : public Algorithm {
   std::unique_ptr<ThreadPool> pool_;
 };
 
+std::unique_ptr<Algorithm> make_iql(const AlgoConfig& c, const AlgoDims& d, uint64_t seed) {
+  auto algo = std::make_unique<Iql>(dynamic_cast<const IqlConfig&>(c), d, seed);
+  algo->set_total_steps(d.total_steps);
+  return algo;
+}
+
 }  // namespace
 
 STITCH_REGISTER_ALGORITHM(
@@ -274,11 +336,21 @@ STITCH_REGISTER_ALGORITHM(
           .normalize_observations = true,
           .locomotion_reward_scaling = true,
           .make_config = [] { return std::make_unique<IqlConfig>(); },
-          .make = [](const AlgoConfig& c, const AlgoDims& d,
-                     uint64_t seed) -> std::unique_ptr<Algorithm> {
-            auto algo = std::make_unique<Iql>(dynamic_cast<const IqlConfig&>(c), d, seed);
-            algo->set_total_steps(d.total_steps);
-            return algo;
-          }});
+          .make = make_iql});
+
+STITCH_REGISTER_ALGORITHM(
+    riql,
+    {.name = "riql",
+     .summary = "RIQL (Yang et al. 2024): IQL robust to corrupted data (K Qs, quantile, Huber)",
+     .normalize_observations = true,
+     .locomotion_reward_scaling = false,
+     .make_config =
+         [] {
+           auto c = std::make_unique<IqlConfig>();
+           c->robust = true;
+           c->num_critics = 5;
+           return c;
+         },
+     .make = make_iql});
 
 }  // namespace stitch

@@ -51,7 +51,10 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     norm.reward_scale = locomotion_reward_scale(data);
     scale_rewards(data, norm.reward_scale);
   }
-  Sampler sampler(data, {.batch_size = c.batch_size, .discount = c.discount, .seed = c.seed});
+  Sampler sampler(data, {.batch_size = c.batch_size,
+                         .discount = c.discount,
+                         .next_actions = cfg.entry->next_actions,
+                         .seed = c.seed});
   Batch batch = sampler.make_batch();
   const TensorBatch tensors = as_tensors(batch);
   torch::manual_seed(c.seed);  // network initialisation

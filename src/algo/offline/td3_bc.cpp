@@ -12,7 +12,7 @@ STITCH_REGISTER_ALGORITHM(
              .summary = "TD3+BC (Fujimoto & Gu 2021): TD3 with a BC term, normalised states",
              .normalize_observations = true,
              .locomotion_reward_scaling = false,
-             .make_config = [] { return std::make_unique<Td3Config>(/*behaviour_cloning=*/true); },
+             .make_config = [] { return std::make_unique<Td3Config>(Td3Variant::td3_bc); },
              .make = [](const AlgoConfig& c, const AlgoDims& d,
                         uint64_t seed) -> std::unique_ptr<Algorithm> {
                return make_td3(dynamic_cast<const Td3Config&>(c), d, seed);

@@ -13,7 +13,7 @@ STITCH_REGISTER_ALGORITHM(
           .summary = "TD3 (Fujimoto et al. 2018): twin delayed DDPG; online",
           .learning_starts = 25000,  // the authors' start_timesteps (sfujim/TD3, main.py)
           .online = true,
-          .make_config = [] { return std::make_unique<Td3Config>(/*behaviour_cloning=*/false); },
+          .make_config = [] { return std::make_unique<Td3Config>(Td3Variant::td3); },
           .make = [](const AlgoConfig& c, const AlgoDims& d,
                      uint64_t seed) -> std::unique_ptr<Algorithm> {
             return make_td3(dynamic_cast<const Td3Config&>(c), d, seed);
