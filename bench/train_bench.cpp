@@ -1,5 +1,7 @@
 // Offline-RL update throughput at the D4RL locomotion sizes (obs 17, act 6, batch 256, two hidden
-// layers of 256; CQL with 2 layers too) for IQL, TD3+BC and CQL, with BLAS threads 1 and 2,
+// layers of 256; CQL with 2 layers too) for IQL, TD3+BC and CQL, and for the ensemble and
+// regularised methods at CORL's sizes (SAC-N and EDAC with N = 10 critics of 3x256; ReBRAC with
+// 3x256 LayerNorm critics at batch 1024), with BLAS threads 1 and 2,
 // beside the Python reference bench/reference/offline_update.py (same math, Debian's
 // python3-torch), run from this same binary. Also prints the achieved GFLOP/s (matmul FLOPs of
 // one update, counted below) against the best measured sgemm GFLOP/s of this machine: one
@@ -25,10 +27,14 @@ namespace stitch {
 namespace {
 
 constexpr int64_t kObs = 17, kAct = 6, kHidden = 256, kBatch = 256;
+constexpr int64_t kEnsemble = 10;       // SAC-N and EDAC: CORL's script default N
+constexpr int64_t kRebracBatch = 1024;  // ReBRAC's batch (CORL)
 
-// Matmul FLOPs of one forward pass of an MLP in -> 256 -> 256 -> out on the batch.
-double mlp_flops(int64_t in, int64_t out, int64_t rows = kBatch) {
-  return 2.0 * rows * (in * kHidden + kHidden * kHidden + kHidden * out);
+int64_t batch_of(const std::string& algo) { return algo == "rebrac" ? kRebracBatch : kBatch; }
+
+// Matmul FLOPs of one forward pass of an MLP in -> 256 x layers -> out on the batch.
+double mlp_flops(int64_t in, int64_t out, int64_t rows = kBatch, int layers = 2) {
+  return 2.0 * rows * (in * kHidden + (layers - 1) * kHidden * kHidden + kHidden * out);
 }
 
 // Matmul FLOPs of one update; a trained pass counts 3x its forward (forward, grad input, grad
@@ -44,6 +50,25 @@ double update_flops(const std::string& algo) {
     // target actor + target Qs (no grad) + Qs (trained); every 2nd step actor (trained) + Q1
     // through pi (gradient to the action only)
     return actor + 2 * q + 3 * 2 * q + 0.5 * (3 * actor + 2 * q);
+  }
+  if (algo == "sac_n" || algo == "edac") {
+    // 3 hidden layers; the actor's heads (mean and log-std) as one 2A-wide output layer. As
+    // CORL orders it: a no-grad sample for the temperature, the actor's sample (trained) through
+    // the N critics (gradient to the action only), a no-grad sample at s', the N target critics,
+    // the N critics (trained). EDAC adds per member dQ/da on the data (2x) and that gradient's
+    // derivative with respect to the weights (3x).
+    const double q3 = mlp_flops(kObs + kAct, 1, kBatch, 3),
+                 a3 = mlp_flops(kObs, 2 * kAct, kBatch, 3);
+    const double n = static_cast<double>(kEnsemble);
+    const double sac_n = a3 + 3 * a3 + 2 * n * q3 + a3 + n * q3 + 3 * n * q3;
+    return algo == "edac" ? sac_n + 5 * n * q3 : sac_n;
+  }
+  if (algo == "rebrac") {
+    // As TD3+BC with 3 hidden layers at batch 1024, the actor's Q term through both critics
+    // (LayerNorm's elementwise work not counted).
+    const double q3 = mlp_flops(kObs + kAct, 1, kRebracBatch, 3),
+                 a3 = mlp_flops(kObs, kAct, kRebracBatch, 3);
+    return a3 + 2 * q3 + 3 * 2 * q3 + 0.5 * (3 * a3 + 2 * 2 * q3);
   }
   // CQL: actor at s (trained, through both Qs, gradient to the action only), actor at s' (no
   // grad), target Qs, Qs on data (trained), and 3 x N = 30 sampled actions per state through
@@ -74,16 +99,21 @@ void BM_Update(benchmark::State& state, const char* algo) {
   ConfigFields f;
   config->describe(f);
   if (std::string(algo) == "cql") f.apply_override("layers=2");
+  if (std::string(algo) == "sac_n" || std::string(algo) == "edac")
+    f.apply_override(fmt::format("critics={}", kEnsemble));
   torch::manual_seed(0);
   auto algorithm = entry.make(
       *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 1.0, .total_steps = 1000000}, 0);
+  const int64_t rows = batch_of(algo);
   TensorBatch b;
-  b.observations = torch::randn({kBatch, kObs});
-  b.actions = torch::rand({kBatch, kAct}) * 2 - 1;
-  b.rewards = torch::randn({kBatch});
-  b.next_observations = torch::randn({kBatch, kObs});
-  b.terminals = torch::zeros({kBatch});
-  b.discounts = torch::full({kBatch}, 0.99);
+  b.observations = torch::randn({rows, kObs});
+  b.actions = torch::rand({rows, kAct}) * 2 - 1;
+  b.rewards = torch::randn({rows});
+  b.next_observations = torch::randn({rows, kObs});
+  b.terminals = torch::zeros({rows});
+  b.discounts = torch::full({rows}, 0.99);
+  b.next_actions = torch::rand({rows, kAct}) * 2 - 1;  // ReBRAC's; the others ignore them
+  b.next_action_valid = torch::ones({rows});
   for (int i = 0; i < 10; ++i) algorithm->update(b);
   Stopwatch clock;
   for (auto _ : state) benchmark::DoNotOptimize(algorithm->update(b));
@@ -178,6 +208,30 @@ BENCHMARK_CAPTURE(BM_Update, cql, "cql")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, sac_n, "sac_n")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, edac, "edac")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, rebrac, "rebrac")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
 
 double python_rate(const std::string& algo, int threads) {
   const std::string cmd =
@@ -199,7 +253,8 @@ void print_comparison() {
       kRepetitions);
   fmt::print("{:<8} {:>14} {:>14} {:>8} {:>12} {:>16}\n", "algo", "stitch upd/s", "python upd/s",
              "ratio", "GFLOP/s", "% of best sgemm");
-  for (const char* algo : {"iql", "td3_bc", "cql"}) {
+  for (const char* algo : {"iql", "td3_bc", "cql", "sac_n", "edac", "rebrac"}) {
+    if (!g_updates_per_s.count(fmt::format("{}/1", algo))) continue;  // filtered out
     const double ours = std::max(median(g_updates_per_s[fmt::format("{}/1", algo)]),
                                  median(g_updates_per_s[fmt::format("{}/2", algo)]));
     const double py = std::max(python_rate(algo, 1), python_rate(algo, 2));

@@ -56,54 +56,75 @@ void outer(const float* __restrict dz, const float* __restrict w, int64_t rows, 
 
 int blas_int(int64_t n) { return static_cast<int>(n); }
 
-// LayerNorm of each row of y [rows, n] in place: normed = (y - mean) * rstd, y = normed * scale +
-// shift, rstd = 1 / sqrt(var + eps) (biased variance). Mean and variance are summed in double.
-void layer_norm_rows(float* __restrict y, int64_t rows, int64_t n, const float* __restrict scale,
-                     const float* __restrict shift, float eps, float* __restrict normed,
-                     float* __restrict rstd) {
+// Sums of n floats in 16 fixed lanes, then the lanes in order: vectorises without -ffast-math
+// (no reassociation needed) and gives the same bits on every run.
+constexpr int kLanes = 16;
+
+STITCH_TARGET_CLONES
+float lane_sum(const float* __restrict x, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[j + l];
+  }
+  for (; j < n; ++j) acc[j % kLanes] += x[j];
+  float sum = 0.0f;
+  for (float v : acc) sum += v;
+  return sum;
+}
+
+// LayerNorm of each row of x [rows, n] into y: normed = (x - mean) * rstd, y = normed * scale +
+// shift, rstd = 1 / sqrt(var + eps) (biased variance, two passes).
+STITCH_TARGET_CLONES
+void layer_norm_rows(const float* __restrict x, float* __restrict y, int64_t rows, int64_t n,
+                     const float* __restrict scale, const float* __restrict shift, float eps,
+                     float* __restrict normed, float* __restrict rstd) {
+  const float inv_n = 1.0f / static_cast<float>(n);
   for (int64_t r = 0; r < rows; ++r) {
-    float* __restrict row = y + r * n;
+    const float* __restrict xr = x + r * n;
     float* __restrict out = normed + r * n;
-    double sum = 0.0, sq = 0.0;
-    for (int64_t j = 0; j < n; ++j) sum += row[j];
-    const double mean = sum / static_cast<double>(n);
+    const float mean = lane_sum(xr, n) * inv_n;
     for (int64_t j = 0; j < n; ++j) {
-      const double d = row[j] - mean;
-      sq += d * d;
+      const float d = xr[j] - mean;
+      out[j] = d * d;
     }
-    const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(n) + eps));
-    const float m = static_cast<float>(mean);
+    const float inv = 1.0f / std::sqrt(lane_sum(out, n) * inv_n + eps);
     rstd[r] = inv;
+    float* __restrict yr = y + r * n;
     for (int64_t j = 0; j < n; ++j) {
-      out[j] = (row[j] - m) * inv;
-      row[j] = out[j] * scale[j] + shift[j];
+      out[j] = (xr[j] - mean) * inv;
+      yr[j] = out[j] * scale[j] + shift[j];
     }
   }
 }
 
 // Backward of layer_norm_rows: g [rows, n], the gradient w.r.t. its output, becomes the gradient
 // w.r.t. its input, dx = rstd (dxhat - mean(dxhat) - normed mean(dxhat normed)) with dxhat =
-// g scale; writes the scale's and shift's gradients (sums over rows) where not null.
+// g scale; writes the scale's and shift's gradients (sums over rows) where not null. `work`:
+// n floats of scratch.
+STITCH_TARGET_CLONES
 void layer_norm_rows_backward(float* __restrict g, const float* __restrict normed,
                               const float* __restrict rstd, int64_t rows, int64_t n,
                               const float* __restrict scale, float* __restrict g_scale,
-                              float* __restrict g_shift) {
+                              float* __restrict g_shift, float* __restrict work) {
   if (g_scale != nullptr) std::fill_n(g_scale, n, 0.0f);
   if (g_shift != nullptr) std::fill_n(g_shift, n, 0.0f);
+  const float inv_n = 1.0f / static_cast<float>(n);
   for (int64_t r = 0; r < rows; ++r) {
     float* __restrict gr = g + r * n;
     const float* __restrict xr = normed + r * n;
-    double s1 = 0.0, s2 = 0.0;
-    for (int64_t j = 0; j < n; ++j) {
-      if (g_scale != nullptr) g_scale[j] += gr[j] * xr[j];
-      if (g_shift != nullptr) g_shift[j] += gr[j];
-      const float d = gr[j] * scale[j];
-      s1 += d;
-      s2 += static_cast<double>(d) * xr[j];
+    if (g_scale != nullptr) {
+      for (int64_t j = 0; j < n; ++j) g_scale[j] += gr[j] * xr[j];
     }
-    const float m1 = static_cast<float>(s1 / static_cast<double>(n));
-    const float m2 = static_cast<float>(s2 / static_cast<double>(n));
-    for (int64_t j = 0; j < n; ++j) gr[j] = rstd[r] * (gr[j] * scale[j] - m1 - xr[j] * m2);
+    if (g_shift != nullptr) {
+      for (int64_t j = 0; j < n; ++j) g_shift[j] += gr[j];
+    }
+    for (int64_t j = 0; j < n; ++j) gr[j] *= scale[j];  // dxhat
+    const float m1 = lane_sum(gr, n) * inv_n;
+    for (int64_t j = 0; j < n; ++j) work[j] = gr[j] * xr[j];
+    const float m2 = lane_sum(work, n) * inv_n;
+    const float inv = rstd[r];
+    for (int64_t j = 0; j < n; ++j) gr[j] = inv * (gr[j] - m1 - xr[j] * m2);
   }
 }
 
@@ -141,41 +162,41 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
   const int m = blas_int(rows);
   for (size_t l = 0; l < net.size(); ++l) {
     const Layer& layer = net[l];
-    auto& y = tape.h[l];
-    ensure(y, rows * layer.out);
+    const bool norm = layer.ln_scale != nullptr;
+    // With a LayerNorm the linear layer and its ReLU write pre_norm, the LayerNorm h.
+    auto& out = norm ? tape.pre_norm[l] : tape.h[l];
+    ensure(out, rows * layer.out);
+    float* y = out.data();
     if (masks == nullptr) {
-      fill_rows(y.data(), layer.b, rows, layer.out);
+      fill_rows(y, layer.b, rows, layer.out);
     } else {
-      std::fill_n(y.data(), rows * layer.out, 0.0f);  // no bias
+      std::fill_n(y, rows * layer.out, 0.0f);  // no bias
     }
     const int n = blas_int(layer.out), k = blas_int(layer.in);
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y.data(),
-                  1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y, 1);
     } else if (layer.layout == Layout::OutIn) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, in_data, k, layer.w, k,
-                  1.0f, y.data(), n);
+                  1.0f, y, n);
     } else {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n,
-                  1.0f, y.data(), n);
+                  1.0f, y, n);
     }
     if (layer.relu) {
       if (masks == nullptr) {
-        relu_inplace(y.data(), rows * layer.out);
+        relu_inplace(y, rows * layer.out);
       } else {
-        relu_mask(y.data(), masks->h[l].data(), rows * layer.out);
+        relu_mask(y, masks->h[l].data(), rows * layer.out);
       }
     }
-    if (layer.ln_scale != nullptr) {
-      ensure(tape.pre_norm[l], rows * layer.out);
+    if (norm) {
+      ensure(tape.h[l], rows * layer.out);
       ensure(tape.normed[l], rows * layer.out);
       ensure(tape.rstd[l], rows);
-      std::memcpy(tape.pre_norm[l].data(), y.data(),
-                  static_cast<size_t>(rows * layer.out) * sizeof(float));
-      layer_norm_rows(y.data(), rows, layer.out, layer.ln_scale, layer.ln_shift, layer.ln_eps,
-                      tape.normed[l].data(), tape.rstd[l].data());
+      layer_norm_rows(y, tape.h[l].data(), rows, layer.out, layer.ln_scale, layer.ln_shift,
+                      layer.ln_eps, tape.normed[l].data(), tape.rstd[l].data());
     }
-    in_data = y.data();
+    in_data = tape.h[l].data();
   }
 }
 
@@ -245,8 +266,10 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
     }
     // A LayerNorm below: its backward comes between this layer's and the ReLU mask.
     if (below != nullptr && below->ln_scale != nullptr) {
+      ensure(tape.ln_work, layer.in);
       layer_norm_rows_backward(dst, tape.normed[li - 1].data(), tape.rstd[li - 1].data(), rows,
-                               layer.in, below->ln_scale, below->g_ln_scale, below->g_ln_shift);
+                               layer.in, below->ln_scale, below->g_ln_scale, below->g_ln_shift,
+                               tape.ln_work.data());
     }
     if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
     dz = dst;

@@ -50,6 +50,7 @@ struct Tape {
   // Layers with LayerNorm: the ReLU's output [rows, out], the normalised values before scale
   // and shift [rows, out], and 1 / sqrt(var + eps) per row.
   std::vector<std::vector<float>> pre_norm, normed, rstd;
+  std::vector<float> ln_work;     // LayerNorm backward's scratch
   std::vector<float> scratch[2];  // backward's gradient buffers
   const float* output() const { return h.back().data(); }
 };
