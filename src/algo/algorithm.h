@@ -55,6 +55,14 @@ class Algorithm {
   // The deterministic action path as ReLU-MLP layers (weight [out, in], bias [out]), ending in
   // max_action * tanh: what `stitch export` writes for the deployable inference path.
   virtual std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() = 0;
+  // The critics' Q(s, a), [members, B], differentiable with respect to obs [B, obs_dim] (as the
+  // algorithm sees them: normalised where it trains on normalised ones) and actions [B, act_dim];
+  // undefined for an algorithm without one (BC). For attacks on a trained agent (algo/attack.h).
+  virtual torch::Tensor q_values(const torch::Tensor& obs, const torch::Tensor& actions) {
+    (void)obs;
+    (void)actions;
+    return {};
+  }
 
   int64_t steps() const { return steps_; }
 

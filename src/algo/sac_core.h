@@ -102,6 +102,9 @@ class SacCore : public Algorithm {
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override;
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override;
+  torch::Tensor q_values(const torch::Tensor& obs, const torch::Tensor& actions) override {
+    return q_->forward(torch::cat({obs, actions}, 1)).squeeze(-1);
+  }
 
  protected:
   SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed);

@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <optional>
+
+#include "algo/attack.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "data/corrupt.h"
@@ -91,7 +94,7 @@ void add_dataset_commands(CLI::App& app) {
   }
   {  // corrupt
     struct Args : WriteArgs {
-      std::string in, out, target, kind = "random";
+      std::string in, out, target, kind = "random", attack;
       CorruptOptions corrupt;
     };
     auto args = std::make_shared<Args>();
@@ -100,8 +103,13 @@ void add_dataset_commands(CLI::App& app) {
     cmd->add_option("in", args->in, "input dataset")->required();
     cmd->add_option("out", args->out, "output path")->required();
     cmd->add_option("--target", args->target, "obs, actions, rewards or dynamics")->required();
-    cmd->add_option("--kind", args->kind, "random, or adversarial (rewards only)")
+    cmd->add_option("--kind", args->kind,
+                    "random, or adversarial (rewards: -scale r; obs, actions, dynamics: against "
+                    "the critics of --attack)")
         ->capture_default_str();
+    cmd->add_option("--attack", args->attack,
+                    "adversarial obs, actions, dynamics: the trained agent to attack (a checkpoint "
+                    "or run directory; RIQL attacks EDAC)");
     cmd->add_option("--rate", args->corrupt.rate, "fraction of rows corrupted, in [0, 1]")
         ->capture_default_str();
     cmd->add_option("--scale", args->corrupt.scale, "corruption scale (epsilon)")
@@ -114,9 +122,16 @@ void add_dataset_commands(CLI::App& app) {
       CorruptOptions o = args->corrupt;
       o.target = parse_corrupt_target(args->target);
       o.kind = parse_corrupt_kind(args->kind);
+      if (!args->attack.empty() &&
+          (o.kind != CorruptKind::kAdversarial || o.target == CorruptTarget::kRewards)) {
+        fail("--attack: only with --kind adversarial and --target obs, actions or dynamics");
+      }
       LoadReport report;
       Dataset d = load_dataset(args->in, {}, &report);
-      const int64_t rows = corrupt_dataset(d, o, !report.derived_next_observations);
+      std::optional<AdversarialAttack> attack;
+      if (!args->attack.empty()) attack = q_attack(args->attack);
+      const int64_t rows =
+          corrupt_dataset(d, o, !report.derived_next_observations, attack ? &*attack : nullptr);
       save_dataset(d, args->out, args->options());
       fmt::print("corrupted {} of {} rows ({}, {}, rate {}, scale {}, seed {})\n", rows, d.size(),
                  corrupt_target_name(o.target), args->kind, o.rate, o.scale, o.seed);

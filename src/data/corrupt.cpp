@@ -73,7 +73,8 @@ std::vector<double> column_std(const std::vector<float>& x, int64_t width) {
 
 }  // namespace
 
-int64_t corrupt_dataset(Dataset& d, const CorruptOptions& o, bool next_recorded) {
+int64_t corrupt_dataset(Dataset& d, const CorruptOptions& o, bool next_recorded,
+                        const AdversarialAttack* attack) {
   const char* target = corrupt_target_name(o.target);
   if (!(o.rate >= 0.0 && o.rate <= 1.0)) fail("--rate {}: must be in [0, 1]", o.rate);
   if (!(o.scale >= 0.0 && std::isfinite(o.scale)))
@@ -83,10 +84,11 @@ int64_t corrupt_dataset(Dataset& d, const CorruptOptions& o, bool next_recorded)
         "dynamics corruption needs the next observations the file records; this dataset has none "
         "(they were derived from the following rows)");
   }
-  if (o.kind == CorruptKind::kAdversarial && o.target != CorruptTarget::kRewards) {
+  const bool attacked = o.kind == CorruptKind::kAdversarial && o.target != CorruptTarget::kRewards;
+  if (attacked && attack == nullptr) {
     fail(
-        "adversarial corruption of {} attacks a pretrained agent's Q with gradient steps, which "
-        "stitch does not have yet: use --kind random, or --target rewards",
+        "adversarial corruption of {} attacks a trained agent's critics: name its checkpoint with "
+        "--attack (e.g. a run of stitch train --algo edac on the clean data)",
         target);
   }
 
@@ -97,6 +99,10 @@ int64_t corrupt_dataset(Dataset& d, const CorruptOptions& o, bool next_recorded)
   }
   auto perturb = [&](std::vector<float>& column, int64_t width) {
     const std::vector<double> std = column_std(column, width);  // of the clean column
+    if (attacked) {
+      (*attack)(d, o.target, rows, std, o.scale, column, rng);
+      return;
+    }
     for (const int64_t i : rows) {
       for (int64_t j = 0; j < width; ++j) {
         column[i * width + j] += static_cast<float>(rng.uniform(-o.scale, o.scale) * std[j]);

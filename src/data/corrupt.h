@@ -7,8 +7,9 @@
 //   random    observations / actions / dynamics (next_observations): x + U(-scale, scale) * std,
 //             std the column's per-dimension standard deviation over the clean data (actions
 //             are not clipped to their bounds); rewards: replaced by U(-30 scale, 30 scale);
-//   adversarial rewards: r -> -scale * r. The other adversarial kinds attack a pretrained
-//             agent's Q with gradient steps; stitch does not have them (an error says so).
+//   adversarial rewards: r -> -scale * r; observations / actions / dynamics: x + p * std with
+//             p in [-scale, scale] found by gradient steps that lower a trained agent's Q
+//             (an AdversarialAttack: src/algo/attack.h builds one from a checkpoint).
 //
 // The corrupted rows are marked in the per-row column infos/corrupted (a bit per target:
 // observations 1, actions 2, rewards 4, dynamics 8), which stays aligned with its rows through
@@ -17,8 +18,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "core/rng.h"
 #include "data/dataset.h"
 
 namespace stitch {
@@ -43,9 +47,18 @@ const char* corrupt_target_name(CorruptTarget target);
 // The bit of infos/corrupted for a target.
 int corrupt_target_bit(CorruptTarget target);
 
+// An adversarial perturbation of `rows` of the target's column (observations, actions or
+// next_observations of `d`, `width` wide): writes column[i] = clean + p * std with each
+// p in [-scale, scale], drawing what it draws from `rng`.
+using AdversarialAttack = std::function<void(
+    const Dataset& d, CorruptTarget target, const std::vector<int64_t>& rows,
+    const std::vector<double>& std, double scale, std::vector<float>& column, Rng& rng)>;
+
 // Corrupts `d` in place and returns how many rows were corrupted. `next_recorded`: whether the
-// source stored next_observations (dynamics corruption needs them). Checks every option first:
-// on bad options it throws Error and `d` is unchanged.
-int64_t corrupt_dataset(Dataset& d, const CorruptOptions& options, bool next_recorded);
+// source stored next_observations (dynamics corruption needs them); `attack`: required for
+// adversarial observations, actions and dynamics. Checks every option first: on bad options it
+// throws Error and `d` is unchanged.
+int64_t corrupt_dataset(Dataset& d, const CorruptOptions& options, bool next_recorded,
+                        const AdversarialAttack* attack = nullptr);
 
 }  // namespace stitch

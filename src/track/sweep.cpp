@@ -152,12 +152,12 @@ std::string last_error_line(const fs::path& log) {
 std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& out_dir) {
   const json grid = parse_json(read_file_text(path), path);
   if (grid.is_discarded() || !grid.is_object()) fail("{}: not a JSON object", path);
-  static const std::set<std::string> kKeys = {"algos", "datasets", "env", "seeds",
-                                              "steps", "online",   "set", "_about"};
+  static const std::set<std::string> kKeys = {"algos",  "datasets", "env",     "seeds", "steps",
+                                              "online", "set",      "configs", "_about"};
   for (const auto& [key, value] : grid.items()) {
     if (!kKeys.count(key)) {
-      fail("{}: unknown grid key '{}' (algos, datasets, env, seeds, steps, online, set)", path,
-           key);
+      fail("{}: unknown grid key '{}' (algos, datasets, env, seeds, steps, online, set, configs)",
+           path, key);
     }
   }
   const std::vector<std::string> algos = strings(field(grid, path, "algos", true), path, "algos");
@@ -183,6 +183,17 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
     fail("{}: 'steps' must be an integer >= 1, got {}", path, steps_j.dump());
   const json& set_j = field(grid, path, "set", false);
   if (!set_j.is_null() && !set_j.is_object()) fail("{}: 'set' must be an object", path);
+  // Per-algorithm config files by dataset: {"rebrac": "suite/configs/rebrac/{dataset}.json"}.
+  const json& configs_j = field(grid, path, "configs", false);
+  if (!configs_j.is_null() && !configs_j.is_object()) fail("{}: 'configs' must be an object", path);
+  std::map<std::string, std::string> configs;
+  if (configs_j.is_object()) {
+    for (const auto& [algo, pattern] : configs_j.items()) {
+      if (!pattern.is_string() || pattern.get<std::string>().find("{dataset}") == std::string::npos)
+        fail("{}: 'configs'.'{}' must be a path with {{dataset}} in it", path, algo);
+      configs[algo] = pattern.get<std::string>();
+    }
+  }
 
   std::vector<SweepCell> cells;
   std::set<std::string> names;
@@ -207,6 +218,13 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
           c.train_args.push_back("--online");
         } else {
           c.train_args.insert(c.train_args.end(), {"--dataset", dataset});
+          if (const auto it = configs.find(algo); it != configs.end()) {
+            std::string file = it->second;
+            file.replace(file.find("{dataset}"), 9, stem(dataset));
+            if (!fs::is_regular_file(file))
+              fail("{}: 'configs'.'{}': no config file {} for {}", path, algo, file, dataset);
+            c.train_args.insert(c.train_args.end(), {"--config", file});
+          }
         }
         if (!steps_j.is_null()) {
           c.train_args.insert(c.train_args.end(),

@@ -121,6 +121,8 @@ TEST_F(DatasetCli, CorruptWritesTheCorruptedDataOrNothing) {
   for (const std::string& bad :
        {std::string("--target rewards --rate 1.5"), std::string("--target velocity"),
         std::string("--target obs --kind adversarial"),
+        std::string("--target obs --kind adversarial --attack /nonexistent/run"),
+        std::string("--target rewards --attack /nonexistent/run"),
         std::string("--target rewards --scale -2")}) {
     r = stitch("dataset corrupt " + path("clean.hdf5") + " " + path("never.hdf5") + " " + bad);
     EXPECT_EQ(r.exit_code, 1) << bad;

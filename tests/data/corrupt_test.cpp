@@ -131,7 +131,7 @@ TEST(Corrupt, BadOptionsChangeNothing) {
                     d, {.target = CorruptTarget::kObservations, .kind = CorruptKind::kAdversarial},
                     true);
               }),
-              HasSubstr("stitch does not have yet"));
+              HasSubstr("attacks a trained agent's critics: name its checkpoint with --attack"));
   EXPECT_THAT(error_of([] { parse_corrupt_target("velocity"); }),
               HasSubstr("--target 'velocity': expected obs, actions, rewards or dynamics"));
   EXPECT_EQ(d.rewards, clean.rewards);

@@ -96,6 +96,27 @@ TEST_F(SweepTest, CellsHaveStableNamesAndTheirOwnKeys) {
               HasSubstr("needs 'seeds'"));
 }
 
+// Per-dataset config files (ReBRAC's coefficients): {dataset} becomes the dataset's file stem,
+// and a missing file is an error naming it.
+TEST_F(SweepTest, ConfigsGiveEachDatasetItsOwnFile) {
+  std::ofstream(dir_ / "td3_bc-pendulum-noisy.json") << R"({"td3_bc": {"alpha": 4}})";
+  nlohmann::json g = toy(300);
+  g["configs"] = {{"td3_bc", (dir_ / "td3_bc-{dataset}.json").string()}};
+  const auto cells = sweep_cells(grid(g), "out");
+  ASSERT_EQ(cells.size(), 4u);
+  const auto& bc = cells[0].train_args;
+  EXPECT_EQ(std::find(bc.begin(), bc.end(), "--config"), bc.end());
+  const auto& td3_bc = cells[3].train_args;
+  const auto it = std::find(td3_bc.begin(), td3_bc.end(), "--config");
+  ASSERT_NE(it, td3_bc.end());
+  EXPECT_EQ(*(it + 1), (dir_ / "td3_bc-pendulum-noisy.json").string());
+  g["configs"] = {{"td3_bc", (dir_ / "missing-{dataset}.json").string()}};
+  EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }),
+              HasSubstr("no config file " + (dir_ / "missing-pendulum-noisy.json").string()));
+  g["configs"] = {{"td3_bc", "no-placeholder.json"}};
+  EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }), HasSubstr("with {dataset} in it"));
+}
+
 TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
   const std::string g = grid(toy(3000));
   const std::string cli = STITCH_CLI_PATH;

@@ -240,6 +240,9 @@ class Iql : public Algorithm {
   std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
     return actor_->action_layers();
   }
+  torch::Tensor q_values(const torch::Tensor& obs, const torch::Tensor& actions) override {
+    return q_->forward(torch::cat({obs, actions}, 1)).squeeze(-1);
+  }
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override {
     return {};  // Adam's state lives in the *_adam modules
   }
