@@ -22,6 +22,7 @@
 #include "bench_main.h"
 #include "core/runtime.h"
 #include "core/timer.h"
+#include "nn/matmul.h"
 
 namespace stitch {
 namespace {
@@ -91,9 +92,17 @@ double median(std::vector<double> v) {
 std::map<std::string, std::vector<double>>
     g_updates_per_s;  // "algo/threads" -> updates/s of each repetition
 
-void BM_Update(benchmark::State& state, const char* algo) {
+void BM_Update(benchmark::State& state, const char* algo, nn::fused::Precision precision) {
   const int threads = static_cast<int>(state.range(0));
+  const bool bf16 = precision == nn::fused::Precision::kBf16;
+  if (bf16 && !nn::fused::cpu_has_bf16_matmul()) {
+    state.SkipWithError("no AMX or AVX-512 BF16 on this CPU: bf16 unmeasured");
+    for (auto _ : state) {
+    }
+    return;
+  }
   set_compute_threads({.threads = threads, .torch_threads = 1});
+  nn::fused::set_matmul_precision(precision);
   const auto& entry = AlgoRegistry::global().entry(algo);
   auto config = entry.make_config();
   ConfigFields f;
@@ -118,7 +127,8 @@ void BM_Update(benchmark::State& state, const char* algo) {
   Stopwatch clock;
   for (auto _ : state) benchmark::DoNotOptimize(algorithm->update(b));
   const double rate = static_cast<double>(state.iterations()) / clock.seconds();
-  g_updates_per_s[fmt::format("{}/{}", algo, threads)].push_back(rate);
+  g_updates_per_s[fmt::format("{}{}/{}", algo, bf16 ? "/bf16" : "", threads)].push_back(rate);
+  nn::fused::set_matmul_precision(nn::fused::Precision::kFp32);
   state.SetItemsProcessed(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(update_flops(algo) * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
@@ -171,7 +181,58 @@ void BM_Sgemm256Pair(benchmark::State& state) {
   state.counters["GFLOP/s"] = g_sgemm_pair.back();
 }
 
+// The bf16 bar: nn::fused::gemm in bf16 at 256x256x256 (operands cast on the way in, as the
+// fused path does), one thread, and two one-thread calls at once.
+std::vector<double> g_bf16_bar, g_bf16_bar_pair;
+
+void BM_GemmBf16(benchmark::State& state) {
+  if (!nn::fused::cpu_has_bf16_matmul()) {
+    state.SkipWithError("no AMX or AVX-512 BF16 on this CPU");
+    for (auto _ : state) {
+    }
+    return;
+  }
+  const bool pair = state.range(0) == 2;
+  set_compute_threads({.threads = 1, .torch_threads = 1});
+  nn::fused::set_matmul_precision(nn::fused::Precision::kBf16);
+  std::atomic<bool> stop = false;
+  std::atomic<int64_t> other = 0;
+  auto work = [](std::vector<float>& a, std::vector<float>& b, std::vector<float>& c) {
+    nn::fused::gemm(false, false, 256, 256, 256, a.data(), 256, b.data(), 256, 0.0f, c.data(), 256);
+  };
+  std::thread partner;
+  if (pair) {
+    partner = std::thread([&] {
+      std::vector<float> a(256 * 256, 0.5f), b(256 * 256, 0.25f), c(256 * 256);
+      while (!stop.load(std::memory_order_relaxed)) {
+        work(a, b, c);
+        other.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  std::vector<float> a(256 * 256, 0.5f), b(256 * 256, 0.25f), c(256 * 256);
+  work(a, b, c);
+  const int64_t other_before = other.load();
+  Stopwatch clock;
+  for (auto _ : state) work(a, b, c);
+  const double secs = clock.seconds();
+  const auto calls = static_cast<double>(state.iterations() + other.load() - other_before);
+  stop = true;
+  if (partner.joinable()) partner.join();
+  nn::fused::set_matmul_precision(nn::fused::Precision::kFp32);
+  (pair ? g_bf16_bar_pair : g_bf16_bar).push_back(2.0 * 256 * 256 * 256 * calls / secs / 1e9);
+  state.counters["GFLOP/s"] = (pair ? g_bf16_bar_pair : g_bf16_bar).back();
+}
+
 constexpr int kRepetitions = 3;
+BENCHMARK(BM_GemmBf16)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(0.5)
+    ->UseRealTime()
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
 BENCHMARK(BM_Sgemm256)
     ->ArgName("threads")
     ->Arg(1)
@@ -184,7 +245,7 @@ BENCHMARK(BM_Sgemm256Pair)
     ->UseRealTime()
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, iql, "iql")
+BENCHMARK_CAPTURE(BM_Update, iql, "iql", nn::fused::Precision::kFp32)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -192,7 +253,7 @@ BENCHMARK_CAPTURE(BM_Update, iql, "iql")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc")
+BENCHMARK_CAPTURE(BM_Update, iql_bf16, "iql", nn::fused::Precision::kBf16)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -200,7 +261,7 @@ BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, cql, "cql")
+BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc", nn::fused::Precision::kFp32)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -208,7 +269,7 @@ BENCHMARK_CAPTURE(BM_Update, cql, "cql")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, sac_n, "sac_n")
+BENCHMARK_CAPTURE(BM_Update, td3_bc_bf16, "td3_bc", nn::fused::Precision::kBf16)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -216,7 +277,7 @@ BENCHMARK_CAPTURE(BM_Update, sac_n, "sac_n")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, edac, "edac")
+BENCHMARK_CAPTURE(BM_Update, cql, "cql", nn::fused::Precision::kFp32)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -224,7 +285,47 @@ BENCHMARK_CAPTURE(BM_Update, edac, "edac")
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, rebrac, "rebrac")
+BENCHMARK_CAPTURE(BM_Update, sac_n, "sac_n", nn::fused::Precision::kFp32)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, sac_n_bf16, "sac_n", nn::fused::Precision::kBf16)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, edac, "edac", nn::fused::Precision::kFp32)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, edac_bf16, "edac", nn::fused::Precision::kBf16)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, rebrac, "rebrac", nn::fused::Precision::kFp32)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(kRepetitions)
+    ->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_Update, rebrac_bf16, "rebrac", nn::fused::Precision::kBf16)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
@@ -266,6 +367,28 @@ void print_comparison() {
       "sgemm 256x256x256: {:.1f} GFLOP/s (1 thread), {:.1f} (one call on 2 threads), {:.1f} (two "
       "1-thread calls at once)\n",
       sgemm1, sgemm2, pair);
+
+  if (g_bf16_bar.empty()) return;
+  const double bar = std::max(median(g_bf16_bar), median(g_bf16_bar_pair));
+  fmt::print("\nbf16 matmuls (nn/matmul.h, oneDNN ISA {}) against fp32, same run\n",
+             nn::fused::matmul_isa());
+  fmt::print("{:<8} {:>12} {:>12} {:>8} {:>12} {:>16}\n", "algo", "fp32 upd/s", "bf16 upd/s",
+             "speedup", "bf16 GFLOP/s", "% of bf16 bar");
+  for (const char* algo : {"iql", "td3_bc", "sac_n", "edac", "rebrac"}) {
+    const std::string key = fmt::format("{}/bf16", algo);
+    if (!g_updates_per_s.count(key + "/1")) continue;
+    const double fp32 = std::max(median(g_updates_per_s[fmt::format("{}/1", algo)]),
+                                 median(g_updates_per_s[fmt::format("{}/2", algo)]));
+    const double bf16 =
+        std::max(median(g_updates_per_s[key + "/1"]), median(g_updates_per_s[key + "/2"]));
+    const double gflops = bf16 * update_flops(algo) / 1e9;
+    fmt::print("{:<8} {:>12.1f} {:>12.1f} {:>8.2f} {:>12.1f} {:>15.0f}%\n", algo, fp32, bf16,
+               fp32 > 0 ? bf16 / fp32 : 0.0, gflops, 100.0 * gflops / bar);
+  }
+  fmt::print(
+      "bf16 256x256x256 (operands cast in): {:.1f} GFLOP/s (1 thread), {:.1f} (two 1-thread "
+      "calls at once)\n",
+      median(g_bf16_bar), median(g_bf16_bar_pair));
 }
 
 }  // namespace

@@ -12,6 +12,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   # cblas.h and libblas.so: the fused training path calls sgemm itself (src/nn/fused_mlp.cpp)
   libblas-dev
+  # oneDNN: bf16 matmuls on AMX / AVX-512 BF16 for --set precision=bf16 (src/nn/matmul.cpp)
+  libdnnl-dev
   # physics: MuJoCo; its CMake package also needs qhull headers and OpenGL
   libmujoco-dev libqhull-dev libopengl-dev
   # datasets, and SHA-256 for their provenance

@@ -107,6 +107,8 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("log_every", log_every, "log losses every N steps", {.min = 1, .max = kMaxSteps});
   f.add("normalize_observations", normalize_observations, "auto | true | false");
   f.add("reward_scaling", reward_scaling, "auto | none | locomotion");
+  f.add("precision", precision,
+        "matmuls of the fused updates: fp32 | bf16 | auto (bf16 on AMX or AVX-512 BF16 CPUs)");
   f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
 }
 
@@ -121,6 +123,9 @@ void TrainConfig::validate() const {
       normalize_observations != "false") {
     fail("config key 'normalize_observations': expected auto, true or false, got '{}'",
          normalize_observations);
+  }
+  if (precision != "fp32" && precision != "bf16" && precision != "auto") {
+    fail("config key 'precision': expected fp32, bf16 or auto, got '{}'", precision);
   }
   if (reward_scaling != "auto" && reward_scaling != "none" && reward_scaling != "locomotion") {
     fail("config key 'reward_scaling': expected auto, none or locomotion, got '{}'",

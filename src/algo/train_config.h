@@ -37,7 +37,10 @@ struct TrainConfig {
   int64_t log_every = 1000;
   std::string normalize_observations = "auto";  // auto (the algorithm's default) | true | false
   std::string reward_scaling = "auto";          // auto | none | locomotion
-  std::string run_dir;                          // default runs/<algo>-<env>-s<seed>
+  // The fused path's matmuls (nn/matmul.h): fp32 | bf16 | auto (bf16 where the CPU runs bf16
+  // products in hardware: AMX or AVX-512 BF16; fp32 elsewhere).
+  std::string precision = "fp32";
+  std::string run_dir;  // default runs/<algo>-<env>-s<seed>
 
   void describe(ConfigFields& f);
   void validate() const;

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
+#include "nn/matmul.h"
 #include "track/checkpoint.h"
 #include "track/meta.h"
 #include "track/run_files.h"
@@ -33,11 +34,20 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   }
   fs::create_directories(run_dir);
   const LogFileTee tee(run_dir / "stdout.log");  // the run's log lines, kept with the run
+  // The matmul precision for this run's updates, and the ISA that runs them, in meta.json.
+  const nn::fused::Precision precision =
+      cfg.train.precision == "bf16" ||
+              (cfg.train.precision == "auto" && nn::fused::cpu_has_bf16_matmul())
+          ? nn::fused::Precision::kBf16
+          : nn::fused::Precision::kFp32;
+  nn::fused::set_matmul_precision(precision);
   nlohmann::json fields{{"algo", cfg.train.algo},
                         {"env", cfg.train.env},
                         {"seed", cfg.train.seed},
                         {"planned_steps", cfg.train.steps},
-                        {"online", cfg.train.online}};
+                        {"online", cfg.train.online},
+                        {"precision", nn::fused::precision_name(precision)},
+                        {"matmul_isa", nn::fused::matmul_isa()}};
   if (!cfg.train.online) {
     fields["dataset"] = cfg.train.dataset;
     if (fs::is_regular_file(cfg.train.dataset))

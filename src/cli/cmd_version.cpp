@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "core/runtime.h"
+#include "nn/matmul.h"
 
 namespace stitch::cli {
 
@@ -10,6 +11,8 @@ void add_version_command(CLI::App& app) {
   cmd->callback([] {
     setup_runtime(/*warn_about_blas=*/true);
     fmt::print("{}", version_report());
+    fmt::print("matmul ISA (oneDNN): {}; bf16 products in hardware: {}\n", nn::fused::matmul_isa(),
+               nn::fused::cpu_has_bf16_matmul() ? "yes" : "no");
   });
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "nn/matmul.h"
 #include "nn/target_clones.h"
 
 namespace stitch::nn::fused {
@@ -55,6 +56,14 @@ void outer(const float* __restrict dz, const float* __restrict w, int64_t rows, 
 }
 
 int blas_int(int64_t n) { return static_cast<int>(n); }
+
+// fp32 product, row-major (the fp32 path calls OpenBLAS directly, whatever the precision
+// setting, so a forward and its backward always agree).
+void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+           float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
 
 // Sums of n floats in 16 fixed lanes, then the lanes in order: vectorises without -ffast-math
 // (no reassociation needed) and gives the same bits on every run.
@@ -157,7 +166,10 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
     tape.pre_norm.resize(net.size());
     tape.normed.resize(net.size());
     tape.rstd.resize(net.size());
+    tape.x16.resize(net.size());
+    tape.w16.resize(net.size());
   }
+  tape.bf16 = matmul_precision() == Precision::kBf16;
   const float* in_data = x;
   const int m = blas_int(rows);
   for (size_t l = 0; l < net.size(); ++l) {
@@ -175,12 +187,19 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
     const int n = blas_int(layer.out), k = blas_int(layer.in);
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
       cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y, 1);
+    } else if (tape.bf16) {  // the input and the weight cast once, kept for the backward
+      const bool out_in = layer.layout == Layout::OutIn;
+      to_bf16(in_data, rows, layer.in, layer.in, tape.x16[l]);
+      if (out_in) {
+        to_bf16(layer.w, layer.out, layer.in, layer.in, tape.w16[l]);
+      } else {
+        to_bf16(layer.w, layer.in, layer.out, layer.out, tape.w16[l]);
+      }
+      gemm_bf16(false, out_in, m, n, k, tape.x16[l], tape.w16[l], 1.0f, y, n);
     } else if (layer.layout == Layout::OutIn) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, in_data, k, layer.w, k,
-                  1.0f, y, n);
+      sgemm(false, true, m, n, k, in_data, k, layer.w, k, 1.0f, y, n);
     } else {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_data, k, layer.w, n,
-                  1.0f, y, n);
+      sgemm(false, false, m, n, k, in_data, k, layer.w, n, 1.0f, y, n);
     }
     if (layer.relu) {
       if (masks == nullptr) {
@@ -234,15 +253,23 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
     const Layer& layer = net[li];
     const float* x = li == 0 ? tape.input : tape.h[li - 1].data();
     const int n = blas_int(layer.out), k = blas_int(layer.in);
+    const bool bf16 = tape.bf16 && layer.out > 1;  // one-output layers stay fp32 (GEMV)
+    if (bf16) to_bf16(dz, rows, layer.out, layer.out, tape.dz16);
     if (layer.gw != nullptr) {
       if (layer.out == 1) {
         cblas_sgemv(CblasRowMajor, CblasTrans, m, k, 1.0f, x, k, dz, 1, 0.0f, layer.gw, 1);
       } else if (layer.layout == Layout::OutIn) {  // gw [out, in] = dz^T x
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, m, 1.0f, dz, n, x, k, 0.0f,
-                    layer.gw, k);
+        if (bf16) {
+          gemm_bf16(true, false, n, k, m, tape.dz16, tape.x16[li], 0.0f, layer.gw, k);
+        } else {
+          sgemm(true, false, n, k, m, dz, n, x, k, 0.0f, layer.gw, k);
+        }
       } else {  // gw [in, out] = x^T dz
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dz, n, 0.0f,
-                    layer.gw, n);
+        if (bf16) {
+          gemm_bf16(true, false, k, n, m, tape.x16[li], tape.dz16, 0.0f, layer.gw, n);
+        } else {
+          sgemm(true, false, k, n, m, x, k, dz, n, 0.0f, layer.gw, n);
+        }
       }
     }
     if (layer.gb != nullptr) column_sums(dz, rows, layer.out, layer.gb);
@@ -257,12 +284,13 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
         below != nullptr && below->relu ? mask_of(li - 1) : nullptr;  // the previous layer's ReLU
     if (layer.out == 1) {
       outer(dz, layer.w, rows, layer.in, dst);
+    } else if (bf16) {  // the weight as the forward cast it
+      gemm_bf16(false, layer.layout == Layout::InOut, m, k, n, tape.dz16, tape.w16[li], 0.0f, dst,
+                k);
     } else if (layer.layout == Layout::OutIn) {  // dx = dz W, W [out, in]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, n, 1.0f, dz, n, layer.w, k, 0.0f,
-                  dst, k);
+      sgemm(false, false, m, k, n, dz, n, layer.w, k, 0.0f, dst, k);
     } else {  // dx = dz W^T, W [in, out]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dz, n, layer.w, n, 0.0f,
-                  dst, k);
+      sgemm(false, true, m, k, n, dz, n, layer.w, n, 0.0f, dst, k);
     }
     // A LayerNorm below: its backward comes between this layer's and the ReLU mask.
     if (below != nullptr && below->ln_scale != nullptr) {

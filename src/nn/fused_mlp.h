@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "nn/matmul.h"
+
 namespace stitch::nn::fused {
 
 enum class Layout { OutIn, InOut };
@@ -50,7 +52,12 @@ struct Tape {
   // Layers with LayerNorm: the ReLU's output [rows, out], the normalised values before scale
   // and shift [rows, out], and 1 / sqrt(var + eps) per row.
   std::vector<std::vector<float>> pre_norm, normed, rstd;
-  std::vector<float> ln_work;     // LayerNorm backward's scratch
+  std::vector<float> ln_work;  // LayerNorm backward's scratch
+  // In bf16 precision (nn/matmul.h): each layer's input and weight as the forward cast them,
+  // reused by the backward's products, and the backward's cast of the layer's output gradient.
+  bool bf16 = false;
+  std::vector<Bf16Block> x16, w16;
+  Bf16Block dz16;
   std::vector<float> scratch[2];  // backward's gradient buffers
   const float* output() const { return h.back().data(); }
 };
