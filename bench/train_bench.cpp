@@ -245,94 +245,31 @@ BENCHMARK(BM_Sgemm256Pair)
     ->UseRealTime()
     ->Repetitions(kRepetitions)
     ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, iql, "iql", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, iql_bf16, "iql", nn::fused::Precision::kBf16)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, td3_bc, "td3_bc", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, td3_bc_bf16, "td3_bc", nn::fused::Precision::kBf16)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, cql, "cql", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, sac_n, "sac_n", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, sac_n_bf16, "sac_n", nn::fused::Precision::kBf16)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, edac, "edac", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, edac_bf16, "edac", nn::fused::Precision::kBf16)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, rebrac, "rebrac", nn::fused::Precision::kFp32)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK_CAPTURE(BM_Update, rebrac_bf16, "rebrac", nn::fused::Precision::kBf16)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->MinTime(2.0)
-    ->Unit(benchmark::kMillisecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
+// BM_Update/<algo>[_bf16]/threads:{1,2} for each algorithm, bf16 where it has the fused path's
+// products worth measuring (CQL's samplers are measured in fp32 only).
+const bool g_updates_registered = [] {
+  struct Entry {
+    const char* algo;
+    bool bf16;
+  };
+  for (const Entry& e : {Entry{"iql", true}, Entry{"td3_bc", true}, Entry{"cql", false},
+                         Entry{"sac_n", true}, Entry{"edac", true}, Entry{"rebrac", true}}) {
+    for (const bool bf16 : {false, true}) {
+      if (bf16 && !e.bf16) continue;
+      benchmark::RegisterBenchmark(
+          fmt::format("BM_Update/{}{}", e.algo, bf16 ? "_bf16" : "").c_str(), BM_Update, e.algo,
+          bf16 ? nn::fused::Precision::kBf16 : nn::fused::Precision::kFp32)
+          ->ArgName("threads")
+          ->Arg(1)
+          ->Arg(2)
+          ->MinTime(2.0)
+          ->Unit(benchmark::kMillisecond)
+          ->Repetitions(kRepetitions)
+          ->ReportAggregatesOnly(true);
+    }
+  }
+  return true;
+}();
 
 double python_rate(const std::string& algo, int threads) {
   const std::string cmd =
