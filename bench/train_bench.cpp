@@ -291,10 +291,13 @@ void print_comparison() {
       kRepetitions);
   fmt::print("{:<8} {:>14} {:>14} {:>8} {:>12} {:>16}\n", "algo", "stitch upd/s", "python upd/s",
              "ratio", "GFLOP/s", "% of best sgemm");
+  // Updates/s of `key` ("algo" or "algo/bf16") at its better thread setting.
+  auto best = [](const std::string& key) {
+    return std::max(median(g_updates_per_s[key + "/1"]), median(g_updates_per_s[key + "/2"]));
+  };
   for (const char* algo : {"iql", "td3_bc", "cql", "sac_n", "edac", "rebrac"}) {
     if (!g_updates_per_s.count(fmt::format("{}/1", algo))) continue;  // filtered out
-    const double ours = std::max(median(g_updates_per_s[fmt::format("{}/1", algo)]),
-                                 median(g_updates_per_s[fmt::format("{}/2", algo)]));
+    const double ours = best(algo);
     const double py = std::max(python_rate(algo, 1), python_rate(algo, 2));
     const double gflops = ours * update_flops(algo) / 1e9;
     fmt::print("{:<8} {:>14.1f} {:>14.1f} {:>8.2f} {:>12.1f} {:>15.0f}%\n", algo, ours, py,
@@ -314,10 +317,7 @@ void print_comparison() {
   for (const char* algo : {"iql", "td3_bc", "sac_n", "edac", "rebrac"}) {
     const std::string key = fmt::format("{}/bf16", algo);
     if (!g_updates_per_s.count(key + "/1")) continue;
-    const double fp32 = std::max(median(g_updates_per_s[fmt::format("{}/1", algo)]),
-                                 median(g_updates_per_s[fmt::format("{}/2", algo)]));
-    const double bf16 =
-        std::max(median(g_updates_per_s[key + "/1"]), median(g_updates_per_s[key + "/2"]));
+    const double fp32 = best(algo), bf16 = best(key);
     const double gflops = bf16 * update_flops(algo) / 1e9;
     fmt::print("{:<8} {:>12.1f} {:>12.1f} {:>8.2f} {:>12.1f} {:>15.0f}%\n", algo, fp32, bf16,
                fp32 > 0 ? bf16 / fp32 : 0.0, gflops, 100.0 * gflops / bar);
