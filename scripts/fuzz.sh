@@ -3,7 +3,7 @@
 # of CI: CI replays the corpora and regression inputs through the same entry points in the
 # normal build (fuzz_replay_tests, tests/fuzz/corpus_replay_test.cpp).
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      (default: all, 60 s per target)
-# TARGET is a reader: d4rl minari checkpoint stream_checkpoint policy csv train_config
+# TARGET is a reader: d4rl minari checkpoint stream_checkpoint policy csv train_config sweep_grid
 # set_override run_dir suite_manifest suite_references (tests/fuzz/fuzz_entries.h).
 #
 # Builds the targets with clang in build-fuzz/ (-DSTITCH_FUZZ=ON), then runs each for SECONDS
@@ -27,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readers=(d4rl minari checkpoint stream_checkpoint policy csv train_config set_override run_dir
-  suite_manifest suite_references)
+  suite_manifest suite_references sweep_grid)
 which=${1:-all}
 seconds=${2:-60}
 which=${which%_fuzz}

@@ -27,6 +27,7 @@
 #include "suite/suite.h"
 #include "track/checkpoint.h"
 #include "track/runs.h"
+#include "track/sweep.h"
 
 namespace stitch::fuzz {
 namespace {
@@ -311,6 +312,13 @@ void fuzz_suite_references(const uint8_t* data, size_t size) {
   expect_errors_only([&] { parse_suite_references(as_text(data, size), "references.json"); });
 }
 
+void fuzz_sweep_grid(const uint8_t* data, size_t size) {
+  rejection().clear();
+  const fs::path grid = scratch() / "grid.json";
+  write_file(grid, as_text(data, size));
+  expect_errors_only([&] { sweep_cells(grid.string(), (scratch() / "sweep-out").string()); });
+}
+
 const std::string& last_rejection() { return rejection(); }
 
 const std::vector<Reader>& readers() {
@@ -326,6 +334,7 @@ const std::vector<Reader>& readers() {
       {"run_dir", fuzz_run_dir},
       {"suite_manifest", fuzz_suite_manifest},
       {"suite_references", fuzz_suite_references},
+      {"sweep_grid", fuzz_sweep_grid},
   };
   return all;
 }

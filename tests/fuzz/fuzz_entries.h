@@ -47,6 +47,8 @@ void fuzz_run_dir(const uint8_t* data, size_t size);
 void fuzz_suite_manifest(const uint8_t* data, size_t size);
 // A reference-returns file as STITCH_SUITE_REFERENCES names it (eval/scores.h).
 void fuzz_suite_references(const uint8_t* data, size_t size);
+// A sweep grid (stitch sweep GRID.json) through sweep_cells: the cells it would run.
+void fuzz_sweep_grid(const uint8_t* data, size_t size);
 
 // The message of the first Error the last entry call swallowed; "" when the input was read
 // (the replay test checks that every seed is).

@@ -5,7 +5,8 @@
 # a hand-written CSV. The whole corpus stays well under 1 MB.
 #   tests/fuzz/make_corpus.sh [STITCH_BINARY]     (default build/stitch)
 # Inputs whose first byte selects a file (run_dir, minari; see fuzz_entries.h) get that byte
-# prepended. corpus/d4rl/ also keeps two older files written by an earlier stitch.
+# prepended. corpus/d4rl/ also keeps two older files written by an earlier stitch, and
+# corpus/sweep_grid/ holds hand-written grids (offline, online, and a 'configs' key).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stitch=$(realpath "${1:-build/stitch}")
@@ -76,6 +77,7 @@ put stream_checkpoint stream_q_cartpole.cbor run_q/checkpoints/latest.cbor
 put stream_checkpoint stream_ac_pendulum.cbor run_ac/checkpoints/latest.cbor
 put train_config stream_q_config.json run_q/config.json
 put run_dir stream_q_meta.json run_q/meta.json 01
+
 
 # CSV import: the first line is the column spec (one line of JSON), the rest the CSV.
 cat >import.txt <<'EOF'
