@@ -39,7 +39,7 @@ test-all: format-check build
 # tests/sanitizers/; anything in stitch's own code fails the test.
 # No -Werror here: GCC 12 reports false maybe-uninitialized warnings inside std::regex and
 # std::function under -fsanitize=address.
-SAN_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTITCH_WERROR=OFF -DSTITCH_BUILD_BENCH=OFF
+SAN_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTITCH_WERROR=OFF -DSTITCH_BUILD_BENCH=OFF -DSTITCH_BUILD_PYTHON=OFF
 test-asan: format-check
 	cmake -S . -B build-asan $(SAN_FLAGS) -DSTITCH_SANITIZE=address,undefined
 	ASAN_OPTIONS=$(ASAN_OPTS) UBSAN_OPTIONS=$(UBSAN_OPTS) cmake --build build-asan -j $(JOBS)

@@ -47,7 +47,7 @@ if [ "${STITCH_FUZZ_NO_BUILD:-0}" != 1 ]; then
     apt-get install -y -qq clang >/dev/null
   fi
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTITCH_FUZZ=ON -DSTITCH_BUILD_TESTS=OFF -DSTITCH_BUILD_BENCH=OFF >/dev/null
+    -DSTITCH_FUZZ=ON -DSTITCH_BUILD_TESTS=OFF -DSTITCH_BUILD_BENCH=OFF -DSTITCH_BUILD_PYTHON=OFF >/dev/null
   targets=()
   for r in "${selected[@]}"; do targets+=("$(target_of "$r")"); done
   cmake --build build-fuzz -j "${STITCH_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"

@@ -26,6 +26,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # Python reference implementations and interop checks (Debian's /usr/bin/python3)
   python3 python3-torch python3-h5py python3-numpy
+  # the Python module (import stitch): pybind11 and the interpreter's headers
+  pybind11-dev python3-dev
   # tests: an independent reader of TensorBoard files, and a browser that renders the report
   python3-protobuf chromium
 )

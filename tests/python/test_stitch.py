@@ -1,0 +1,172 @@
+"""`import stitch` (src/python/module.cpp) under Debian's /usr/bin/python3: Gymnasium-style envs
+and spaces, vector envs with same-step autoreset, datasets as numpy (round trip checked with
+h5py), and errors raised as stitch.Error with the CLI's messages. Run by ctest (label unit) with
+PYTHONPATH=build/python."""
+import os
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+import stitch
+
+
+class Envs(unittest.TestCase):
+    def test_spaces_and_spec(self):
+        env = stitch.make("pendulum-v1")
+        self.assertIn("pendulum-v1", stitch.envs())
+        self.assertEqual(env.spec.id, "pendulum-v1")
+        self.assertEqual(env.spec.max_episode_steps, 200)
+        obs_space, act_space = env.observation_space, env.action_space
+        self.assertEqual(obs_space.shape, (3,))
+        self.assertEqual(obs_space.dtype, np.float32)
+        np.testing.assert_array_equal(act_space.low, [-2.0])
+        np.testing.assert_array_equal(act_space.high, [2.0])
+        self.assertIsNone(act_space.n)
+        act_space.seed(1)
+        for _ in range(20):
+            self.assertTrue(act_space.contains(act_space.sample()))
+        self.assertFalse(act_space.contains(np.array([3.0], dtype=np.float32)))
+        self.assertFalse(act_space.contains(np.zeros(2, dtype=np.float32)))
+        cart = stitch.make("cartpole-v1")
+        self.assertEqual(cart.action_space.n, 2)
+        self.assertEqual(cart.action_space.shape, ())
+        self.assertTrue(cart.action_space.contains(1))
+        self.assertFalse(cart.action_space.contains(2))
+
+    def test_reset_and_step_follow_gymnasium(self):
+        env = stitch.make("hopper-v4")
+        obs, info = env.reset(seed=3)
+        self.assertEqual(obs.shape, (11,))
+        self.assertEqual(obs.dtype, np.float32)
+        self.assertIsInstance(info, dict)
+        obs2, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
+        self.assertEqual(obs2.shape, (11,))
+        self.assertIsInstance(reward, float)
+        self.assertIsInstance(terminated, bool)
+        self.assertIsInstance(truncated, bool)
+        self.assertIn("cost", info)
+        # float64 and list actions are converted
+        env.step(np.zeros(3))
+        env.step([0.1, 0.0, -0.1])
+
+    def test_same_seed_same_trajectory(self):
+        def rollout(seed):
+            env = stitch.make("pendulum-v1")
+            obs, _ = env.reset(seed=seed)
+            out = [obs]
+            for t in range(50):
+                out.append(env.step(np.array([np.sin(t)], dtype=np.float32))[0])
+            return np.stack(out)
+
+        np.testing.assert_array_equal(rollout(7), rollout(7))
+        self.assertFalse(np.array_equal(rollout(7), rollout(8)))
+
+    def test_bad_input_raises_with_the_cli_message(self):
+        env = stitch.make("pendulum-v1")
+        with self.assertRaisesRegex(stitch.Error, "before reset|reset"):
+            env.step(np.zeros(1, dtype=np.float32))
+        env.reset(seed=0)
+        with self.assertRaisesRegex(stitch.Error, r"expected shape \(1,\)"):
+            env.step(np.zeros(2, dtype=np.float32))
+        with self.assertRaisesRegex(stitch.Error, "action\\[0\\] is nan"):
+            env.step(np.array([np.nan], dtype=np.float32))
+        with self.assertRaisesRegex(stitch.Error, "unknown env id 'nope-v0'"):
+            stitch.make("nope-v0")
+        self.assertTrue(issubclass(stitch.Error, ValueError))
+
+
+class VectorEnvs(unittest.TestCase):
+    def test_vector_env_matches_single_envs_and_autoresets(self):
+        n, seed, steps = 3, 11, 200  # pendulum truncates at 200 steps
+        vec = stitch.make_vec("pendulum-v1", num_envs=n, threads=2)
+        self.assertEqual(vec.num_envs, n)
+        self.assertEqual(vec.single_action_space.shape, (1,))
+        obs, _ = vec.reset(seed=seed)
+        self.assertEqual(obs.shape, (n, 3))
+        singles = [stitch.make("pendulum-v1") for _ in range(n)]
+        first = [s.reset(seed=seed + i)[0] for i, s in enumerate(singles)]
+        np.testing.assert_array_equal(obs, np.stack(first))  # env i is seeded with seed + i
+        for t in range(steps):
+            actions = np.full((n, 1), np.cos(t), dtype=np.float32)
+            obs, rewards, terminated, truncated, infos = vec.step(actions)
+            expected = [s.step(actions[i]) for i, s in enumerate(singles)]
+            np.testing.assert_allclose(rewards, [e[1] for e in expected], rtol=0, atol=0)
+            if t + 1 < steps:
+                np.testing.assert_array_equal(obs, np.stack([e[0] for e in expected]))
+                self.assertFalse(truncated.any())
+        # The last step ended every episode: the final observations are the singles' last ones,
+        # and obs already holds the next episode's first observation.
+        self.assertTrue(truncated.all())
+        self.assertFalse(terminated.any())
+        np.testing.assert_array_equal(infos["final_observation"], np.stack([e[0] for e in expected]))
+        self.assertFalse(np.array_equal(obs, infos["final_observation"]))
+
+    def test_bad_actions(self):
+        vec = stitch.make_vec("hopper-v4", num_envs=2)
+        vec.reset(seed=0)
+        with self.assertRaisesRegex(stitch.Error, r"expected shape \(2, 3\)"):
+            vec.step(np.zeros((3, 3), dtype=np.float32))
+
+
+class Datasets(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="stitch_py_")
+
+    def data(self, n=30):
+        rng = np.random.default_rng(0)
+        terminals = np.zeros(n, dtype=bool)
+        timeouts = np.zeros(n, dtype=bool)
+        terminals[9] = True
+        timeouts[n - 1] = True
+        return {
+            "observations": rng.normal(size=(n, 3)).astype(np.float32),
+            "actions": rng.uniform(-2, 2, size=(n, 1)).astype(np.float32),
+            "rewards": rng.normal(size=n).astype(np.float32),
+            "terminals": terminals,
+            "timeouts": timeouts,
+            "metadata": {"env_id": "pendulum-v1", "note": "from python", "scale": 2.5},
+        }
+
+    def test_round_trip_through_h5py(self):
+        path = os.path.join(self.dir, "d.hdf5")
+        src = self.data()
+        stitch.save_dataset(path, src)
+        with h5py.File(path, "r") as f:  # an independent reader sees the same arrays
+            np.testing.assert_array_equal(f["observations"][:], src["observations"])
+            np.testing.assert_array_equal(f["actions"][:], src["actions"])
+            np.testing.assert_array_equal(f["rewards"][:], src["rewards"])
+            np.testing.assert_array_equal(f["terminals"][:].astype(bool), src["terminals"])
+            np.testing.assert_array_equal(f["timeouts"][:].astype(bool), src["timeouts"])
+        back = stitch.load_dataset(path)
+        for key in ("observations", "actions", "rewards", "terminals", "timeouts"):
+            np.testing.assert_array_equal(back[key], src[key])
+        # next observations derived from the following rows within each episode
+        np.testing.assert_array_equal(back["next_observations"][0], src["observations"][1])
+        self.assertEqual(back["metadata"]["env_id"], "pendulum-v1")
+        self.assertEqual(back["metadata"]["scale"], 2.5)
+        with self.assertRaisesRegex(stitch.Error, "exists"):
+            stitch.save_dataset(path, src)
+        stitch.save_dataset(path, src, force=True)
+        minari = os.path.join(self.dir, "m")
+        stitch.save_dataset(minari, src, layout="minari")
+        np.testing.assert_array_equal(stitch.load_dataset(minari)["actions"], src["actions"])
+
+    def test_bad_data_is_an_error_naming_the_key_and_row(self):
+        src = self.data()
+        src["rewards"][4] = np.nan
+        path = os.path.join(self.dir, "bad.hdf5")
+        with self.assertRaisesRegex(stitch.Error, "'rewards'.*row 4|row 4.*'rewards'"):
+            stitch.save_dataset(path, src)
+        self.assertFalse(os.path.exists(path))
+        src = self.data()
+        src["actions"] = src["actions"][:10]
+        with self.assertRaisesRegex(stitch.Error, "'actions' must be"):
+            stitch.save_dataset(path, src)
+        with self.assertRaisesRegex(stitch.Error, "no such file|not found|does not exist"):
+            stitch.load_dataset(os.path.join(self.dir, "missing.hdf5"))
+
+
+if __name__ == "__main__":
+    unittest.main()
