@@ -18,12 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "algo/train_config.h"
+#include "algo/trainer.h"
 #include "core/error.h"
 #include "core/json_read.h"
 #include "core/rng.h"
 #include "data/io.h"
+#include "deploy/policy.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
+#include "track/runs.h"
 
 namespace py = pybind11;
 
@@ -303,6 +307,100 @@ void save_dataset_py(const std::string& path, const py::dict& data, const std::s
   save_dataset(d, path, {.layout = parse_layout(layout), .force = force});
 }
 
+// The text of a Python value as a --set value: bools as true/false, the rest as str().
+std::string override_text(const py::handle& value) {
+  if (py::isinstance<py::bool_>(value)) return py::cast<bool>(value) ? "true" : "false";
+  return py::cast<std::string>(py::str(value));
+}
+
+// stitch.train: the CLI's trainer. Keyword arguments are trainer keys (steps=, seed=, ...);
+// `set` holds the rest as {"iql.expectile": 0.8}. Returns what the run reached.
+py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
+  std::vector<std::string> overrides = {"algo=" + algo};
+  py::dict set;
+  for (const auto& [key, value] : kwargs) {
+    const std::string k = py::cast<std::string>(key);
+    if (k == "set") {
+      set = py::cast<py::dict>(value);
+      continue;
+    }
+    if (value.is_none()) continue;
+    overrides.push_back(k + "=" + override_text(value));
+  }
+  for (const auto& [key, value] : set)
+    overrides.push_back(py::cast<std::string>(key) + "=" + override_text(value));
+  TrainResult r;
+  {
+    py::gil_scoped_release release;
+    TrainConfig config;
+    r = train(resolve_train_config(config, "", overrides), false);
+  }
+  py::list evaluations;
+  for (const auto& [step, e] : r.evaluations) {
+    py::dict d;
+    d["step"] = step;
+    d["mean"] = e.mean;
+    d["returns"] = e.returns;
+    evaluations.append(d);
+  }
+  py::dict out;
+  out["steps"] = r.steps;
+  out["run_dir"] = r.run_dir;
+  out["checkpoint"] = r.checkpoint;
+  out["evaluations"] = evaluations;
+  return out;
+}
+
+// stitch.load_run: a run directory's summary and evaluations (what `stitch runs` reads).
+py::dict load_run_py(const std::string& dir) {
+  const RunSummary s = read_run(dir);
+  py::dict out;
+  out["name"] = s.name;
+  out["algo"] = s.algo;
+  out["env"] = s.env;
+  out["dataset"] = s.dataset;
+  out["seed"] = s.seed;
+  out["planned_steps"] = s.planned_steps;
+  out["steps"] = s.steps;
+  out["wall_s"] = s.wall_s;
+  out["status"] = s.status;
+  out["error"] = s.error;
+  const auto n = static_cast<py::ssize_t>(s.evaluations.size());
+  py::array_t<int64_t> steps(n);
+  py::array_t<double> mean(n), normalized(n);
+  for (py::ssize_t i = 0; i < n; ++i) {
+    const EvalPoint& e = s.evaluations[i];
+    steps.mutable_at(i) = e.step;
+    mean.mutable_at(i) = e.mean;
+    normalized.mutable_at(i) = e.normalized.value_or(std::nan(""));
+  }
+  py::dict evaluations;
+  evaluations["step"] = steps;
+  evaluations["mean"] = mean;
+  evaluations["normalized"] = normalized;
+  out["evaluations"] = evaluations;
+  return out;
+}
+
+// The deployed policy (deploy/policy.h): one observation [obs_dim] or a batch [B, obs_dim].
+py::array_t<float> policy_act(const DeployedPolicy& p, const FloatArray& obs) {
+  const int64_t od = p.obs_dim(), ad = p.act_dim();
+  if (obs.ndim() == 1 && obs.shape(0) == od) {
+    py::array_t<float> out(ad);
+    p.act({obs.data(), static_cast<size_t>(od)}, {out.mutable_data(), static_cast<size_t>(ad)});
+    return out;
+  }
+  if (obs.ndim() != 2 || obs.shape(1) != od)
+    fail("Policy.act: expected shape ({},) or (B, {}), got {} dimensions", od, od, obs.ndim());
+  const py::ssize_t b = obs.shape(0);
+  py::array_t<float> out({b, static_cast<py::ssize_t>(ad)});
+  for (py::ssize_t i = 0; i < b; ++i) {
+    p.act({obs.data() + i * od, static_cast<size_t>(od)},
+          {out.mutable_data() + i * ad, static_cast<size_t>(ad)});
+  }
+  return out;
+}
+
 }  // namespace
 }  // namespace stitch::python
 
@@ -353,8 +451,23 @@ PYBIND11_MODULE(stitch, m) {
       .def_property_readonly("single_action_space", &PyVectorEnv::single_action_space,
                              py::return_value_policy::reference_internal);
 
+  py::class_<DeployedPolicy>(m, "Policy")
+      .def_static("load", &DeployedPolicy::load, py::arg("path"),
+                  "a policy file written by `stitch export`")
+      .def_static("from_checkpoint", &export_checkpoint_policy, py::arg("checkpoint"),
+                  "a checkpoint's deterministic policy, as `stitch export` writes it")
+      .def("act", &policy_act, py::arg("obs"))
+      .def("save", &DeployedPolicy::save, py::arg("path"))
+      .def_property_readonly("obs_dim", &DeployedPolicy::obs_dim)
+      .def_property_readonly("act_dim", &DeployedPolicy::act_dim);
+
   m.def(
       "envs", [] { return EnvRegistry::global().ids(); }, "the registered env ids");
+  m.def("train", &train_py, py::arg("algo"),
+        "stitch train: keyword arguments are trainer keys (dataset=, env=, steps=, run_dir=, "
+        "seed=, ...), set={'<algo>.<key>': value} the algorithm's; the GIL is released");
+  m.def("load_run", &load_run_py, py::arg("run_dir"),
+        "a run directory's summary and its evaluations as numpy arrays");
   m.def(
       "make", [](const std::string& id) { return std::make_unique<PyEnv>(id); }, py::arg("id"),
       "an env with Gymnasium's API (reset/step, spaces, spec)");

@@ -168,5 +168,55 @@ class Datasets(unittest.TestCase):
             stitch.load_dataset(os.path.join(self.dir, "missing.hdf5"))
 
 
+class Training(unittest.TestCase):
+    def test_train_a_few_hundred_steps_then_load_the_run_and_its_policy(self):
+        work = tempfile.mkdtemp(prefix="stitch_py_train_")
+        # A small pendulum dataset from the Python env itself: a noisy swing-up heuristic.
+        env = stitch.make("pendulum-v1")
+        rng = np.random.default_rng(1)
+        obs_l, act_l, rew_l, term_l, tout_l = [], [], [], [], []
+        for episode in range(5):
+            obs, _ = env.reset(seed=episode)
+            done = False
+            while not done:
+                action = np.clip([-2.0 * obs[2] + rng.normal()], -2, 2).astype(np.float32)
+                nxt, reward, terminated, truncated, _ = env.step(action)
+                obs_l.append(obs), act_l.append(action), rew_l.append(reward)
+                term_l.append(terminated), tout_l.append(truncated)
+                obs, done = nxt, terminated or truncated
+        path = os.path.join(work, "pend.hdf5")
+        stitch.save_dataset(path, {
+            "observations": np.array(obs_l, np.float32), "actions": np.array(act_l, np.float32),
+            "rewards": np.array(rew_l, np.float32), "terminals": np.array(term_l),
+            "timeouts": np.array(tout_l), "metadata": {"env_id": "pendulum-v1"}})
+        run_dir = os.path.join(work, "run")
+        result = stitch.train("iql", dataset=path, env="pendulum-v1", steps=300, eval_every=0,
+                              eval_episodes=2, log_every=100, checkpoint_every=300,
+                              run_dir=run_dir, set={"iql.hidden": 32})
+        self.assertEqual(result["steps"], 300)
+        self.assertEqual(len(result["evaluations"]), 1)
+        self.assertEqual(len(result["evaluations"][0]["returns"]), 2)
+        run = stitch.load_run(run_dir)
+        self.assertEqual(run["algo"], "iql")
+        self.assertEqual(run["status"], "finished")
+        np.testing.assert_array_equal(run["evaluations"]["step"], [300])
+        self.assertAlmostEqual(run["evaluations"]["mean"][0], result["evaluations"][0]["mean"])
+        policy = stitch.Policy.from_checkpoint(result["checkpoint"])
+        self.assertEqual((policy.obs_dim, policy.act_dim), (3, 1))
+        action = policy.act(np.zeros(3, np.float32))
+        self.assertEqual(action.shape, (1,))
+        self.assertTrue(np.all(np.abs(action) <= 2.0))
+        batch = policy.act(np.zeros((4, 3), np.float32))
+        np.testing.assert_array_equal(batch[0], action)
+        file = os.path.join(work, "iql.policy")
+        policy.save(file)
+        np.testing.assert_array_equal(stitch.Policy.load(file).act(np.ones(3)), policy.act(np.ones(3)))
+        # The CLI's errors, as exceptions.
+        with self.assertRaisesRegex(stitch.Error, "unknown config key 'nope'"):
+            stitch.train("iql", dataset=path, env="pendulum-v1", nope=1)
+        with self.assertRaisesRegex(stitch.Error, "expected shape \\(3,\\)"):
+            policy.act(np.zeros(5, np.float32))
+
+
 if __name__ == "__main__":
     unittest.main()
