@@ -7,11 +7,14 @@
 // anything numpy converts) and are read in place when float32 and contiguous, converted
 // otherwise. Stepping a vector env releases the GIL. stitch's errors raise stitch.Error (a
 // ValueError) with the CLI's message.
+#include <fmt/format.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <signal.h>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -23,6 +26,7 @@
 #include "core/error.h"
 #include "core/json_read.h"
 #include "core/rng.h"
+#include "core/stop.h"
 #include "data/io.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
@@ -313,6 +317,51 @@ std::string override_text(const py::handle& value) {
   return py::cast<std::string>(py::str(value));
 }
 
+// While alive, Ctrl-C (SIGINT) asks the training loop to stop (core/stop.h) instead of reaching
+// Python's handler, which cannot run while C++ holds no GIL; the previous handler comes back at
+// the end.
+class CtrlCStops {
+ public:
+  CtrlCStops() {
+    clear_stop_request();
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { request_stop(); };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_);
+  }
+  ~CtrlCStops() { sigaction(SIGINT, &old_, nullptr); }
+  CtrlCStops(const CtrlCStops&) = delete;
+  CtrlCStops& operator=(const CtrlCStops&) = delete;
+
+ private:
+  struct sigaction old_ {};
+};
+
+// Runs `fn` (a training call) with the GIL released and Ctrl-C stopping it; a stopped run raises
+// KeyboardInterrupt naming its step and how to continue it.
+TrainResult run_training(const std::function<TrainResult()>& fn) {
+  TrainResult r;
+  bool stopped = false;
+  {
+    py::gil_scoped_release release;
+    const CtrlCStops ctrl_c;
+    r = fn();
+    stopped = stop_requested();
+    clear_stop_request();
+  }
+  if (stopped) {
+    PyErr_SetString(PyExc_KeyboardInterrupt,
+                    fmt::format("training stopped at step {} with a checkpoint; "
+                                "stitch.resume('{}') continues it",
+                                r.steps, r.run_dir)
+                        .c_str());
+    throw py::error_already_set();
+  }
+  return r;
+}
+
+py::dict train_result(const TrainResult& r);
+
 // stitch.train: the CLI's trainer. Keyword arguments are trainer keys (steps=, seed=, ...);
 // `set` holds the rest as {"iql.expectile": 0.8}. Returns what the run reached.
 py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
@@ -329,12 +378,12 @@ py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
   }
   for (const auto& [key, value] : set)
     overrides.push_back(py::cast<std::string>(key) + "=" + override_text(value));
-  TrainResult r;
-  {
-    py::gil_scoped_release release;
-    TrainConfig config;
-    r = train(resolve_train_config(config, "", overrides), false);
-  }
+  TrainConfig config;
+  const std::string json = resolve_train_config(config, "", overrides);
+  return train_result(run_training([&] { return train(json, false); }));
+}
+
+py::dict train_result(const TrainResult& r) {
   py::list evaluations;
   for (const auto& [step, e] : r.evaluations) {
     py::dict d;
@@ -466,6 +515,12 @@ PYBIND11_MODULE(stitch, m) {
   m.def("train", &train_py, py::arg("algo"),
         "stitch train: keyword arguments are trainer keys (dataset=, env=, steps=, run_dir=, "
         "seed=, ...), set={'<algo>.<key>': value} the algorithm's; the GIL is released");
+  m.def(
+      "resume",
+      [](const std::string& run_dir) {
+        return train_result(run_training([&] { return resume_training(run_dir); }));
+      },
+      py::arg("run_dir"), "continues a stopped or killed run from its checkpoint");
   m.def("load_run", &load_run_py, py::arg("run_dir"),
         "a run directory's summary and its evaluations as numpy arrays");
   m.def(

@@ -13,6 +13,7 @@
 
 #include "algo/algorithm.h"
 #include "core/error.h"
+#include "core/stop.h"
 #include "data/collect.h"
 #include "data/io.h"
 #include "env/registry.h"
@@ -95,6 +96,18 @@ TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
       steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
     EXPECT_EQ(steps, (std::vector<int64_t>{50, 100, 150, 200})) << algo;
   }
+}
+
+// A stop request (core/stop.h, what the Python module's Ctrl-C sends) ends an offline run after
+// the current step with a checkpoint; the run resumes to the end.
+TEST_F(TrainerTest, AStopRequestCheckpointsAndTheRunResumes) {
+  request_stop();
+  const std::string cfg = config("iql", 200, "stopped");
+  const TrainResult first = train(cfg, false);
+  clear_stop_request();
+  EXPECT_EQ(first.steps, 1);
+  EXPECT_TRUE(fs::exists(dir_ / "stopped" / "checkpoints" / "latest.pt"));
+  EXPECT_EQ(train(cfg, /*resume=*/true).steps, 200);
 }
 
 // batch_size 0 (the default) takes the algorithm's own, ReBRAC's 1024 (CORL's); config.json

@@ -3,7 +3,9 @@ and spaces, vector envs with same-step autoreset, datasets as numpy (round trip 
 h5py), and errors raised as stitch.Error with the CLI's messages. Run by ctest (label unit) with
 PYTHONPATH=build/python."""
 import os
+import signal
 import tempfile
+import threading
 import unittest
 
 import h5py
@@ -216,6 +218,22 @@ class Training(unittest.TestCase):
             stitch.train("iql", dataset=path, env="pendulum-v1", nope=1)
         with self.assertRaisesRegex(stitch.Error, "expected shape \\(3,\\)"):
             policy.act(np.zeros(5, np.float32))
+
+        # Ctrl-C stops training with a checkpoint (KeyboardInterrupt); resume finishes the run.
+        long_run = os.path.join(work, "long")
+        timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        with self.assertRaisesRegex(KeyboardInterrupt, "training stopped at step"):
+            stitch.train("iql", dataset=path, env="pendulum-v1", steps=30000, eval_every=0,
+                         eval_episodes=1, log_every=10000, checkpoint_every=30000,
+                         run_dir=long_run, set={"iql.hidden": 16})
+        timer.join()
+        stopped = stitch.load_run(long_run)
+        self.assertEqual(stopped["status"], "stopped")
+        self.assertLess(stopped["steps"], 30000)
+        self.assertTrue(os.path.exists(os.path.join(long_run, "checkpoints", "latest.pt")))
+        self.assertEqual(stitch.resume(long_run)["steps"], 30000)
+        self.assertEqual(stitch.load_run(long_run)["status"], "finished")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 
 #include "algo/training_loop.h"
 #include "core/error.h"
+#include "core/stop.h"
 #include "core/runtime.h"
 #include "core/timer.h"
 #include "data/io.h"
@@ -102,7 +103,9 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     if ((c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps) {
       result.evaluations.emplace_back(done, evaluate_and_log(c, policy, done, log));
     }
-    if (done % c.checkpoint_every == 0 || done == c.steps || done == stop_after_steps) {
+    // A stop request (core/stop.h) or the test hook: checkpoint here and return.
+    const bool stop = done == stop_after_steps || stop_requested();
+    if (done % c.checkpoint_every == 0 || done == c.steps || stop) {
       save_algorithm_checkpoint(checkpoint, *algo,
                                 {.config_json = cfg.json_text,
                                  .obs_dim = dims.obs_dim,
@@ -112,7 +115,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
                                  .normalizers = norm});
     }
     result.steps = done;
-    if (done == stop_after_steps) break;
+    if (stop) break;
   }
   return result;
 }
