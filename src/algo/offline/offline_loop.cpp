@@ -15,8 +15,8 @@
 
 #include "algo/training_loop.h"
 #include "core/error.h"
-#include "core/stop.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "core/timer.h"
 #include "data/io.h"
 #include "data/sampler.h"
