@@ -230,6 +230,9 @@ py::dict load_dataset_py(const std::string& path) {
   }
   out["terminals"] = terminals;
   out["timeouts"] = timeouts;
+  py::array_t<bool> has_next(n);  // whether next_observations row i is a recorded successor
+  for (py::ssize_t i = 0; i < n; ++i) has_next.mutable_at(i) = d.has_next[i] != 0;
+  out["has_next"] = has_next;
   if (!d.costs.empty()) out["costs"] = to_numpy(d.costs.data(), {n});
   for (const auto& [name, col] : d.infos) {
     py::array_t<double> a = col.width == 1
@@ -535,6 +538,24 @@ PYBIND11_MODULE(stitch, m) {
       "num_envs copies stepped together in C++ (same-step autoreset, the GIL released)");
   m.def("load_dataset", &load_dataset_py, py::arg("path"),
         "a D4RL file or Minari dataset as a dict of numpy arrays (copies) and 'metadata'");
+  m.def(
+      "qlearning_dataset",
+      [](const py::dict& data) {
+        // D4RL's qlearning_dataset: the transitions to learn from, time-out rows (and rows
+        // without a recorded successor) left out.
+        const py::module_ np = py::module_::import("numpy");
+        py::object keep = np.attr("logical_not")(data["timeouts"]);
+        if (data.contains("has_next")) keep = np.attr("logical_and")(keep, data["has_next"]);
+        py::dict out;
+        for (const char* key :
+             {"observations", "actions", "next_observations", "rewards", "terminals"}) {
+          out[key] = data[key].attr("__getitem__")(keep);
+        }
+        return out;
+      },
+      py::arg("data"),
+      "D4RL's qlearning_dataset over load_dataset's dict: observations, actions, "
+      "next_observations, rewards, terminals of the rows that are not time-outs");
   m.def("save_dataset", &save_dataset_py, py::arg("path"), py::arg("data"),
         py::arg("layout") = "d4rl", py::arg("force") = false,
         "writes a dict of arrays (observations, actions, rewards, terminals, timeouts, ...), "

@@ -147,6 +147,14 @@ class Datasets(unittest.TestCase):
         # next observations derived from the following rows within each episode
         np.testing.assert_array_equal(back["next_observations"][0], src["observations"][1])
         self.assertEqual(back["metadata"]["env_id"], "pendulum-v1")
+        # D4RL's qlearning_dataset: the time-out row (the last) and the row without a recorded
+        # successor (the same one here) are left out; terminal rows stay.
+        q = stitch.qlearning_dataset(back)
+        self.assertEqual(sorted(q), ["actions", "next_observations", "observations", "rewards",
+                                     "terminals"])
+        self.assertEqual(len(q["rewards"]), 29)
+        self.assertTrue(q["terminals"][9])
+        np.testing.assert_array_equal(q["next_observations"][3], src["observations"][4])
         self.assertEqual(back["metadata"]["scale"], 2.5)
         with self.assertRaisesRegex(stitch.Error, "exists"):
             stitch.save_dataset(path, src)
