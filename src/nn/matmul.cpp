@@ -11,6 +11,7 @@
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.h"
@@ -67,6 +68,9 @@ struct Bf16Context {
   struct Product {
     dnnl::matmul primitive;
     memory a, b, c;
+    // The execute() arguments, built once: they share the memory objects above, whose data
+    // handles each call rebinds (no allocation per product).
+    std::unordered_map<int, memory> args;
   };
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
@@ -95,8 +99,12 @@ struct Bf16Context {
       attr.set_post_ops(ops);
     }
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
-    Product p{dnnl::matmul(pd), memory(ad, engine, DNNL_MEMORY_NONE),
-              memory(bd, engine, DNNL_MEMORY_NONE), memory(cd, engine, DNNL_MEMORY_NONE)};
+    Product p{dnnl::matmul(pd),
+              memory(ad, engine, DNNL_MEMORY_NONE),
+              memory(bd, engine, DNNL_MEMORY_NONE),
+              memory(cd, engine, DNNL_MEMORY_NONE),
+              {}};
+    p.args = {{DNNL_ARG_SRC, p.a}, {DNNL_ARG_WEIGHTS, p.b}, {DNNL_ARG_DST, p.c}};
     return products.emplace(key, std::move(p)).first->second;
   }
 };
@@ -137,8 +145,7 @@ void gemm_bf16(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const Bf16Bloc
   p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
   p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
   p.c.set_data_handle(c);
-  p.primitive.execute(ctx.stream,
-                      {{DNNL_ARG_SRC, p.a}, {DNNL_ARG_WEIGHTS, p.b}, {DNNL_ARG_DST, p.c}});
+  p.primitive.execute(ctx.stream, p.args);
   ctx.stream.wait();
 }
 
