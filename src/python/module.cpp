@@ -354,8 +354,8 @@ TrainResult run_training(const std::function<TrainResult()>& fn) {
   }
   if (stopped) {
     PyErr_SetString(PyExc_KeyboardInterrupt,
-                    fmt::format("training stopped at step {} with a checkpoint; "
-                                "stitch.resume('{}') continues it",
+                    fmt::format("training stopped at step {}; stitch.resume('{}') continues it "
+                                "from its last checkpoint",
                                 r.steps, r.run_dir)
                         .c_str());
     throw py::error_already_set();

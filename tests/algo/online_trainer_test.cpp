@@ -12,6 +12,7 @@
 #include "algo/trainer.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/stop.h"
 #include "data/sampler.h"
 #include "testing/errors.h"
 #include "testing/run_command.h"
@@ -101,6 +102,24 @@ TEST_F(OnlineTrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
     }
     EXPECT_EQ(replays, 1);
   }
+}
+
+// A stop request (core/stop.h: the Python module's Ctrl-C) ends an online run after the current
+// step without a checkpoint of its own, so resuming from the last regular checkpoint still ends
+// exactly where an uninterrupted run does.
+TEST_F(OnlineTrainerTest, AStopRequestLeavesTheLastCheckpointAndTheResumeExact) {
+  const TrainResult full = train(config("sac", 700, "full"), false);
+  const std::string cfg = config("sac", 700, "stopped");
+  EXPECT_EQ(train(cfg, false, /*stop_after_steps=*/300).steps, 400);
+  request_stop();
+  const TrainResult stopped = resume_training((dir_ / "stopped").string());
+  clear_stop_request();
+  EXPECT_EQ(stopped.steps, 401);  // one step past the checkpoint at 400
+  EXPECT_EQ(resume_training((dir_ / "stopped").string()).steps, 700);
+  const auto a = state("sac", "full"), b = state("sac", "stopped");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+  EXPECT_EQ(full.steps, 700);
 }
 
 TEST_F(OnlineTrainerTest, CheckpointsCutEpisodesAndTheLogsSayWhere) {

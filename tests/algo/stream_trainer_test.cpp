@@ -10,6 +10,7 @@
 
 #include "algo/trainer.h"
 #include "core/error.h"
+#include "core/stop.h"
 #include "deploy/policy.h"
 #include "track/run_files.h"
 
@@ -71,6 +72,18 @@ TEST_F(StreamTrainerTest, ResumedRunEndsInTheStateOfAnUninterruptedRun) {
     EXPECT_EQ(agent_state(a), agent_state(b)) << algo;
     EXPECT_EQ(log(a, "episodes.jsonl"), log(b, "episodes.jsonl")) << algo;
   }
+}
+
+// A stop request (core/stop.h: the Python module's Ctrl-C) ends the run at the end of the
+// current episode with a checkpoint; the resumed run ends as an uninterrupted one.
+TEST_F(StreamTrainerTest, AStopRequestEndsAtAnEpisodeBoundaryAndResumesExactly) {
+  train(config("stream-ac", "pendulum-v1", 1000, "full"), false);
+  request_stop();
+  const TrainResult first = train(config("stream-ac", "pendulum-v1", 1000, "stopped"), false);
+  clear_stop_request();
+  EXPECT_EQ(first.steps, 200);  // pendulum's episodes are 200 steps
+  EXPECT_EQ(train(config("stream-ac", "pendulum-v1", 1000, "stopped"), true).steps, 1000);
+  EXPECT_EQ(agent_state("full"), agent_state("stopped"));
 }
 
 TEST_F(StreamTrainerTest, SameSeedGivesIdenticalRuns) {

@@ -17,6 +17,7 @@
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "core/timer.h"
 #include "data/sampler.h"
 #include "env/registry.h"
@@ -195,6 +196,10 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         if (stop_after_steps > 0 && step >= stop_after_steps) break;
       }
     }
+    // A stop request (core/stop.h): stop after this step without a checkpoint of its own, as a
+    // kill would, so that a resume from the last regular one replays exactly what an
+    // uninterrupted run does (a checkpoint here would cut the episodes where no run cuts them).
+    if (stop_requested() && step < c.steps) break;
   }
   result.steps = step;
   return result;

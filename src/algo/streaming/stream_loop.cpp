@@ -24,6 +24,7 @@
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/stop.h"
 #include "core/timer.h"
 #include "env/registry.h"
 #include "track/checkpoint.h"
@@ -256,7 +257,8 @@ TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     ++episode;
     // Checkpoint before the next reset: a resumed run starts by resetting into this episode.
     const int64_t episode_start = step - t;
-    const bool stop = stop_after_steps > 0 && step >= stop_after_steps;
+    // The test hook, or a stop request (core/stop.h): at the end of this episode.
+    const bool stop = (stop_after_steps > 0 && step >= stop_after_steps) || stop_requested();
     if (step < c.steps &&
         (stop || step / c.checkpoint_every != episode_start / c.checkpoint_every)) {
       save_stream_checkpoint(checkpoint, checkpoint_state(false));
