@@ -16,16 +16,20 @@ import numpy as np
 import stitch
 
 
-def python_step_us(env_id, steps=100000):
-    env = stitch.make(env_id)
+def step_us(env, action, steps=100000):
+    """us per step of a Gymnasium-style env in a Python loop (resetting at episode ends)."""
     env.reset(seed=0)
-    action = np.zeros(env.action_space.shape, dtype=np.float32)
     start = time.perf_counter()
     for _ in range(steps):
         _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
     return (time.perf_counter() - start) / steps * 1e6
+
+
+def python_step_us(env_id):
+    env = stitch.make(env_id)
+    return step_us(env, np.zeros(env.action_space.shape, dtype=np.float32))
 
 
 class NumpyPendulum:
@@ -64,15 +68,7 @@ def gymnasium_pendulum_us(steps=100000):
         import gymnasium
     except ImportError:
         return None
-    env = gymnasium.make("Pendulum-v1")
-    env.reset(seed=0)
-    action = np.zeros(1, dtype=np.float32)
-    start = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    return (time.perf_counter() - start) / steps * 1e6
+    return step_us(gymnasium.make("Pendulum-v1"), np.zeros(1, dtype=np.float32), steps)
 
 
 def vector_rate(env_id="hopper-v4", n=16, steps=5000, threads=1):
