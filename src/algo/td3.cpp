@@ -49,11 +49,7 @@ class Td3 : public Algorithm {
       // CORL's ReBRAC: hidden biases 0.1, the last layers' weights and biases U(-1e-3, 1e-3)
       // (actor) and U(-3e-3, 3e-3) (critics); hidden weights as torch's default (its pytorch_init).
       nn::edac_init(*critic_, 0.1, 3e-3);
-      torch::NoGradGuard no_grad;
-      auto layers = actor_->action_layers();  // views of the parameters
-      for (size_t l = 0; l + 1 < layers.size(); ++l) layers[l].second.fill_(0.1);
-      layers.back().first.uniform_(-1e-3, 1e-3);
-      layers.back().second.uniform_(-1e-3, 1e-3);
+      nn::edac_init(actor_->action_layers(), 0.1, 1e-3);  // views of the parameters
     }
     nn::hard_update(*actor_target_, *actor_);
     nn::hard_update(*critic_target_, *critic_);

@@ -57,14 +57,6 @@ void outer(const float* __restrict dz, const float* __restrict w, int64_t rows, 
 
 int blas_int(int64_t n) { return static_cast<int>(n); }
 
-// fp32 product, row-major (the fp32 path calls OpenBLAS directly, whatever the precision
-// setting, so a forward and its backward always agree).
-void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-           float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
-              k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-}
-
 // Sums of n floats in 16 fixed lanes, then the lanes in order: vectorises without -ffast-math
 // (no reassociation needed) and gives the same bits on every run.
 constexpr int kLanes = 16;

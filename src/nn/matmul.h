@@ -30,6 +30,11 @@ const char* precision_name(Precision precision);
 std::string matmul_isa();
 bool cpu_has_bf16_matmul();
 
+// The same product in fp32 through OpenBLAS whatever the precision setting (the fp32 path, so
+// that a forward and its backward always agree).
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
 // c[m, n] = op(a) op(b) + beta c, row-major as cblas_sgemm (op: transpose when trans_*), with
 // beta 0 or 1, in the current precision.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,

@@ -121,8 +121,12 @@ void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain)
 }
 
 void edac_init(EnsembleMlpImpl& net, double hidden_bias, double last_bound) {
+  edac_init(net.linear_layers(), hidden_bias, last_bound);  // views of the parameters
+}
+
+void edac_init(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& layers,
+               double hidden_bias, double last_bound) {
   torch::NoGradGuard no_grad;
-  const auto layers = net.linear_layers();  // views of the parameters
   for (size_t l = 0; l + 1 < layers.size(); ++l) layers[l].second.fill_(hidden_bias);
   layers.back().first.uniform_(-last_bound, last_bound);
   layers.back().second.uniform_(-last_bound, last_bound);

@@ -84,6 +84,10 @@ void orthogonal_init(EnsembleMlpImpl& net, double hidden_gain, double last_gain)
 // `hidden_bias`, the last layer's weights and biases uniform in [-last_bound, last_bound], the
 // other weights as they are (libtorch's default). Draws from torch's global generator.
 void edac_init(EnsembleMlpImpl& net, double hidden_bias, double last_bound);
+// The same over (weight, bias) views of a network's layers in order (e.g. a policy's
+// action_layers(), for ReBRAC's actor).
+void edac_init(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& layers,
+               double hidden_bias, double last_bound);
 
 // a = max_action * tanh(mlp(obs)).
 class DeterministicPolicyImpl : public torch::nn::Module {
