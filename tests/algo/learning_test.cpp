@@ -146,7 +146,8 @@ TEST(Learning, RebracBeatsBcOnTheReplayMixture) {
   // 3 hidden layers of 64 with LayerNorm critics, batch 256 instead of 1024, and CORL's
   // hopper-medium coefficients (0.01, 0.01) instead of the script defaults (1.0, 1.0), with which
   // the BC terms dominate here as TD3+BC's does (-941 over 3 seeds). Measured on 2026-12-03:
-  // -278, -251, -328 (mean -285) at 5,000 steps; actor coefficient 0.001: -182.
+  // -368, -349, -334 (mean -350) at 5,000 steps, after LayerNorm's sums moved to float lanes
+  // (-285 before: rounding alone moves it); actor coefficient 0.001: -182.
   const double rebrac = mean_over_seeds(
       "rebrac", replay_mixture(), 5000, 64,
       {"batch_size=256", "rebrac.actor_bc_coef=0.01", "rebrac.critic_bc_coef=0.01"});
