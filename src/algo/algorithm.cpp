@@ -18,6 +18,9 @@ TensorBatch as_tensors(Batch& b) {
   t.next_observations = torch::from_blob(b.next_observations.data(), {b.size, b.obs_dim}, opts);
   t.terminals = torch::from_blob(b.terminals.data(), {b.size}, opts);
   t.discounts = torch::from_blob(b.discounts.data(), {b.size}, opts);
+  if (!b.returns_to_go.empty()) {
+    t.returns_to_go = torch::from_blob(b.returns_to_go.data(), {b.size}, opts);
+  }
   if (!b.next_actions.empty()) {
     t.next_actions = torch::from_blob(b.next_actions.data(), {b.size, b.act_dim}, opts);
     t.next_action_valid = torch::from_blob(b.next_action_valid.data(), {b.size}, opts);
@@ -105,7 +108,7 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   if (!archive.try_read("algorithm", stored) || !stored.isString()) {
     fail("checkpoint has no 'algorithm' name");
   }
-  if (stored.toStringRef() != name()) {
+  if (stored.toStringRef() != name() && !adopting_) {
     fail("checkpoint holds algorithm '{}', not '{}'", stored.toStringRef(), name());
   }
   // A missing part means another layout: since the fused training path, IQL, TD3+BC, TD3, CQL
@@ -136,6 +139,17 @@ void Algorithm::load(torch::serialize::InputArchive& archive) {
   }
   steps_ = steps.item<int64_t>();
   generator_.set_state(generator_state);
+}
+
+void Algorithm::adopt(torch::serialize::InputArchive& archive) {
+  adopting_ = true;
+  try {
+    load(archive);
+  } catch (...) {
+    adopting_ = false;
+    throw;
+  }
+  adopting_ = false;
 }
 
 DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action, std::vector<float> obs_mean,

@@ -32,6 +32,7 @@ using Metrics = std::map<std::string, double>;
 struct TensorBatch {
   torch::Tensor observations, actions, rewards, next_observations, terminals, discounts;
   torch::Tensor next_actions, next_action_valid;  // undefined unless the sampler fills them
+  torch::Tensor returns_to_go;  // [B] Monte-Carlo returns (Cal-QL); undefined unless filled
 };
 // The Batch must outlive the views.
 TensorBatch as_tensors(Batch& batch);
@@ -47,6 +48,10 @@ class Algorithm {
   // Complete state: networks, optimisers, step counter, random generator.
   virtual void save(torch::serialize::OutputArchive& archive) const;
   virtual void load(torch::serialize::InputArchive& archive);
+  // Loads the state of another algorithm's checkpoint whose modules and optimisers this one
+  // shares (by name and shape), for fine-tuning online: Cal-QL or WSRL from CQL. Parts the
+  // checkpoint has and this algorithm does not are ignored.
+  void adopt(torch::serialize::InputArchive& archive);
   // Every trainable module, by name (for checkpoints and NaN checks).
   virtual std::vector<std::pair<std::string, torch::nn::Module*>> modules() = 0;
   // libtorch optimisers, saved in checkpoints. Algorithms on the fused path keep their Adam
@@ -69,7 +74,9 @@ class Algorithm {
  protected:
   explicit Algorithm(uint64_t seed);
   int64_t steps_ = 0;
-  torch::Generator generator_;  // all sampling inside updates draws from here
+  torch::Generator generator_;
+  bool adopting_ = false;  // load() accepts another algorithm's name (adopt)  // all sampling
+                           // inside updates draws from here
 };
 
 // The algorithm's deterministic policy (policy_layers()) as a torch-free DeployedPolicy; pass

@@ -30,6 +30,7 @@ RawBatch::RawBatch(const TensorBatch& b)
     next_a = column(b.next_actions, "next_actions");
     next_a_valid = column(b.next_action_valid, "next_action_valid");
   }
+  if (b.returns_to_go.defined()) returns_to_go = column(b.returns_to_go, "returns_to_go");
 }
 
 ThreadPool& task_pool(std::unique_ptr<ThreadPool>& pool) {

@@ -23,6 +23,7 @@ struct RawBatch {
   const float *s, *a, *s2, *r, *terminal, *discount;
   // Null unless the batch has them (SamplerOptions::next_actions).
   const float *next_a = nullptr, *next_a_valid = nullptr;
+  const float* returns_to_go = nullptr;  // null unless the batch has them (Cal-QL)
 };
 
 // The pool of the compute threads (at most 2 tasks at once), rebuilt when their number changed.

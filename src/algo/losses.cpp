@@ -116,13 +116,14 @@ TemperatureGradient sac_temperature_loss(const float* log_pi, int64_t rows, doub
 
 double cql_logsumexp(const float* const (&q)[3], const float* const (&log_pi)[2],
                      double log_uniform, int64_t n, double weight, int64_t batch,
-                     float* const (&dq)[3], std::vector<double>& scratch) {
+                     float* const (&dq)[3], std::vector<double>& scratch, float lower_bound) {
   std::vector<double>& v = scratch;
   v.resize(static_cast<size_t>(3 * n));
   double top = -std::numeric_limits<double>::infinity();
   for (int b = 0; b < 3; ++b) {
     for (int64_t j = 0; j < n; ++j) {
-      const double value = static_cast<double>(q[b][j]) - (b == 0 ? log_uniform : log_pi[b - 1][j]);
+      const float bounded = b == 0 ? q[b][j] : std::max(q[b][j], lower_bound);
+      const double value = static_cast<double>(bounded) - (b == 0 ? log_uniform : log_pi[b - 1][j]);
       v[b * n + j] = value;
       top = std::max(top, value);
     }
@@ -130,8 +131,12 @@ double cql_logsumexp(const float* const (&q)[3], const float* const (&log_pi)[2]
   double sum = 0;
   for (auto& value : v) sum += (value = std::exp(value - top));
   for (int b = 0; b < 3; ++b) {
-    for (int64_t j = 0; j < n; ++j)
-      dq[b][j] = static_cast<float>(weight * v[b * n + j] / sum / static_cast<double>(batch));
+    for (int64_t j = 0; j < n; ++j) {
+      const bool clipped = b > 0 && q[b][j] < lower_bound;
+      dq[b][j] = clipped
+                     ? 0.0f
+                     : static_cast<float>(weight * v[b * n + j] / sum / static_cast<double>(batch));
+    }
   }
   return top + std::log(sum);
 }

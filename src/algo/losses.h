@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -93,10 +94,13 @@ TemperatureGradient sac_temperature_loss(const float* log_pi, int64_t rows, doub
 // the log-density of block 0 the constant log_uniform = -act_dim * log(2 max_action), that of
 // blocks 1 and 2 log_pi[0][j] and log_pi[1][j]. Returns lse; writes weight * d lse / d q[b][j] /
 // batch (the softmax, times the conservative weight over the batch size) into dq[b][j].
-// scratch: 3 n doubles, reused.
+// scratch: 3 n doubles, reused. Cal-QL (Nakamoto et al. 2023, Eq. 5): with lower_bound finite,
+// the policy blocks' q (1 and 2, not the uniform one) count as max(q, lower_bound), so their
+// dq is 0 where q < lower_bound.
 double cql_logsumexp(const float* const (&q)[3], const float* const (&log_pi)[2],
                      double log_uniform, int64_t n, double weight, int64_t batch,
-                     float* const (&dq)[3], std::vector<double>& scratch);
+                     float* const (&dq)[3], std::vector<double>& scratch,
+                     float lower_bound = -std::numeric_limits<float>::infinity());
 
 // CQL-Lagrange's multiplier loss -clamp(exp(log_alpha'), 0, 1e6) * weight * (gap - target_gap),
 // the gap held fixed: its gradient with respect to log_alpha' (the clamp passing it inside).

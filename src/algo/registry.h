@@ -25,6 +25,20 @@ struct AlgoDims {
   std::string env;          // the env id (streaming prediction acts with its scripted policy)
 };
 
+// What `stitch finetune --algo NAME` does by default with a pre-trained checkpoint
+// (algo/o2o/finetune.h); an algorithm whose `from` is empty does not fine-tune.
+struct FinetuneDefaults {
+  std::vector<std::string> from;  // the checkpoint algorithms it continues
+  int64_t learning_starts = 0;    // env steps of the pre-trained policy before updates (warm-up)
+  double offline_ratio = 0.5;     // share of each minibatch drawn from the offline data
+  double utd_ratio = 1.0;         // gradient steps per env step
+  // The keys `stitch finetune` takes from a checkpoint of another algorithm (those that shape
+  // the networks); empty: every key the method shares. From its own algorithm's: every key.
+  std::vector<std::string> network_keys;
+  // Method keys set after the checkpoint's, before the user's ("key=value").
+  std::vector<std::string> set;
+};
+
 struct AlgoEntry {
   std::string name;
   std::string summary;
@@ -33,6 +47,8 @@ struct AlgoEntry {
   int64_t learning_starts = 5000;  // online: default env steps of random actions before updates
   int64_t batch_size = 256;        // trainer default minibatch size (ReBRAC: 1024)
   bool next_actions = false;       // offline: batches carry the dataset's next actions
+  bool returns_to_go = false;      // batches carry Monte-Carlo returns-to-go (Cal-QL)
+  FinetuneDefaults finetune;       // online fine-tuning from a checkpoint (stitch finetune)
   bool online = false;  // learns from the env (`--online`): the online loop for `make`, the
                         // streaming loop for `make_stream`; otherwise from a dataset
   std::function<std::unique_ptr<AlgoConfig>()> make_config;

@@ -13,8 +13,9 @@ SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t s
       dims_(dims),
       actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action,
              options.log_std_min, options.log_std_max, /*log_std_affine=*/options.corl_networks),
-      q_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden),
-      q_target_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden),
+      q_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden, options.layer_norm),
+      q_target_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden,
+                options.layer_norm),
       actor_flat_(*actor_),
       policy_(*actor_, actor_flat_, actor_flat_.grad()),
       options_(options),
@@ -66,14 +67,26 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b,
   x_.resize(static_cast<size_t>(rows * (obs + act)));
   policy_.sample(b.s2, rows, eps.data_ptr<float>(), next_action_.data(), next_log_pi_.data());
   nn::fused::concat_columns(b.s2, obs, next_action_.data(), act, rows, x_.data());
-  const int n = critics();
-  tasks().parallel_for(n, [&](int64_t k) {
+  // The members whose min is taken: all, or a REDQ subset drawn with replacement.
+  std::vector<int64_t> members;
+  if (options_.target_subsample > 0) {
+    const auto drawn = torch::randint(critics(), {options_.target_subsample}, generator_,
+                                      torch::TensorOptions().dtype(torch::kInt64));
+    members.assign(drawn.data_ptr<int64_t>(), drawn.data_ptr<int64_t>() + drawn.numel());
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+  } else {
+    for (int64_t k = 0; k < critics(); ++k) members.push_back(k);
+  }
+  const int64_t n = static_cast<int64_t>(members.size());
+  tasks().parallel_for(n, [&](int64_t j) {
+    const int64_t k = members[static_cast<size_t>(j)];
     nn::fused::forward(q_target_net_[k], x_.data(), rows, tape_target_[k]);
   });
   float* next_value = target_.data();
-  std::copy_n(tape_target_[0].output(), rows, next_value);
-  for (int k = 1; k < n; ++k) {
-    const float* t = tape_target_[k].output();
+  std::copy_n(tape_target_[members[0]].output(), rows, next_value);
+  for (int64_t j = 1; j < n; ++j) {
+    const float* t = tape_target_[members[static_cast<size_t>(j)]].output();
     for (int64_t i = 0; i < rows; ++i) next_value[i] = std::min(next_value[i], t[i]);
   }
   if (entropy_alpha) {
@@ -103,6 +116,7 @@ void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss,
 double SacCore::add_diversity_gradient(double eta, int64_t rows) {
   const int n = critics();
   STITCH_CHECK(n >= 2, "the diversity term needs at least 2 critics, got {}", n);
+  STITCH_CHECK(!options_.layer_norm, "the diversity term is for critics without LayerNorm");
   const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
   if (q_diversity_.empty()) {  // views writing weight gradients only (d/dbias of dQ/da is 0)
     diversity_grad_.assign(static_cast<size_t>(q_flat_.size()), 0.0f);
@@ -240,6 +254,11 @@ void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, doub
 
 void SacCore::load(torch::serialize::InputArchive& archive) {
   Algorithm::load(archive);
+  // torch's Adam restores its learning rate with its state: the config's wins (a checkpoint of
+  // another algorithm, adopted for fine-tuning, has its own).
+  for (auto& group : alpha_optim_.param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(options_.alpha_lr);
+  }
   for (auto* f : {&actor_flat_, &q_flat_, &q_target_flat_}) f->rebind();
 }
 

@@ -69,6 +69,12 @@ struct SacCoreOptions {
   double target_entropy;        // of the temperature's loss
   std::vector<int64_t> hidden;  // hidden widths of the actor and of each critic
   int critics = 2;              // members of the critic ensemble (SAC-N, EDAC: N)
+  // LayerNorm after each hidden ReLU of every critic member (nn::EnsembleMlp's layer_norm; WSRL's
+  // ensembles, as REDQ-style critics need to stay calibrated online).
+  bool layer_norm = false;
+  // The TD target's min over this many members drawn with replacement from generator_ at each
+  // step (REDQ, Chen et al. 2021; WSRL: 2 of 10); 0: the min over all members.
+  int target_subsample = 0;
   // The actor's log_std clamp (SAC and CQL: [-20, 2]; the EDAC paper's SAC-N: [-5, 2]).
   double log_std_min = -20.0, log_std_max = 2.0;
   // The EDAC paper's initialisation (CORL's SAC-N and EDAC): every hidden layer's bias 0.1, the
@@ -116,7 +122,8 @@ class SacCore : public Algorithm {
 
   // The TD target of the batch's rows from a' ~ pi(s') (noise [rows, act_dim] drawn now):
   // y = r + discount (1 - terminal) (min_k Q'_k(s', a') - entropy_alpha log pi(a'|s')), without
-  // the entropy term when entropy_alpha is empty. Returns y [rows], valid until the next call.
+  // the entropy term when entropy_alpha is empty; the min over target_subsample members drawn
+  // after the noise when that option is set. Returns y [rows], valid until the next call.
   const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha);
 
   // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).

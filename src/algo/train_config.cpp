@@ -12,6 +12,31 @@ namespace {
 
 using nlohmann::json;
 
+// A fine-tuning config: an algorithm that fine-tunes, online keys, and the offline data where a
+// share of each minibatch comes from it.
+void check_finetune(const ResolvedTrainConfig& r) {
+  const TrainConfig& t = r.train;
+  if (r.entry->finetune.from.empty()) {
+    std::string methods;
+    for (const auto& name : AlgoRegistry::global().names()) {
+      if (!AlgoRegistry::global().entry(name).finetune.from.empty()) {
+        methods += (methods.empty() ? "" : ", ") + name;
+      }
+    }
+    fail("config key 'algo': {} does not fine-tune a checkpoint online (methods: {})", t.algo,
+         methods);
+  }
+  if (t.online) fail("config key 'online': fine-tuning (from) is online already; leave it out");
+  if (t.offline_ratio > 1) {
+    fail("config key 'offline_ratio': expected -1 (the method's default) or [0, 1], got {}",
+         t.offline_ratio);
+  }
+  if (t.offline_ratio > 0 && t.dataset.empty()) {
+    fail("config key 'offline_ratio': {} of each minibatch from offline data needs --dataset FILE",
+         t.offline_ratio);
+  }
+}
+
 ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& overrides,
                             TrainConfig base) {
   ResolvedTrainConfig r;
@@ -36,29 +61,49 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   for (const auto& kv : overrides) f.apply_override(kv);
   r.train.validate();
   r.algo->validate();
-  if (r.entry->online && !r.train.online) {
-    fail("{} learns online from the env, one transition at a time: add --online", r.train.algo);
-  }
-  if (!r.entry->online && r.train.online) {
-    std::string online;
-    for (const auto& name : AlgoRegistry::global().names()) {
-      if (AlgoRegistry::global().entry(name).online) online += (online.empty() ? "" : ", ") + name;
+  const bool finetune = !r.train.from.empty();
+  if (finetune) {
+    check_finetune(r);
+  } else {
+    if (r.entry->online && !r.train.online) {
+      fail("{} learns online from the env, one transition at a time: add --online", r.train.algo);
     }
-    fail("{} learns from a dataset; --online works with {}", r.train.algo, online);
+    if (!r.entry->online && r.train.online) {
+      std::string online;
+      for (const auto& name : AlgoRegistry::global().names()) {
+        if (AlgoRegistry::global().entry(name).online)
+          online += (online.empty() ? "" : ", ") + name;
+      }
+      fail("{} learns from a dataset; --online works with {}", r.train.algo, online);
+    }
+    if (!r.train.online && r.train.dataset.empty()) {
+      fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
+    }
+    if (r.train.offline_ratio >= 0) {
+      fail("config key 'offline_ratio': only for fine-tuning (from, `stitch finetune`)");
+    }
   }
-  if (!r.train.online && r.train.dataset.empty()) {
-    fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
-  }
-  if (r.train.learning_starts < 0) {  // written back, so config.json holds the value used
-    r.train.learning_starts = r.entry->learning_starts;
+  // Defaults written back, so that config.json holds the values used.
+  if (r.train.learning_starts < 0) {
+    r.train.learning_starts =
+        finetune ? r.entry->finetune.learning_starts : r.entry->learning_starts;
     f.apply_override("learning_starts=" + std::to_string(r.train.learning_starts));
+  }
+  if (r.train.utd_ratio == 0.0) {
+    r.train.utd_ratio = finetune ? r.entry->finetune.utd_ratio : 1.0;
+    f.apply_override(fmt::format("utd_ratio={}", r.train.utd_ratio));
+  }
+  if (finetune && r.train.offline_ratio < 0) {
+    r.train.offline_ratio = r.train.dataset.empty() ? 0.0 : r.entry->finetune.offline_ratio;
+    f.apply_override(fmt::format("offline_ratio={}", r.train.offline_ratio));
   }
   if (r.train.batch_size == 0) {  // the same
     r.train.batch_size = r.entry->batch_size;
     f.apply_override("batch_size=" + std::to_string(r.train.batch_size));
   }
   if (r.train.run_dir.empty()) {
-    r.train.run_dir = fmt::format("runs/{}-{}-s{}", r.train.algo, r.train.env, r.train.seed);
+    r.train.run_dir = fmt::format("runs/{}{}-{}-s{}", finetune ? "finetune-" : "", r.train.algo,
+                                  r.train.env, r.train.seed);
     f.apply_override("run_dir=" + r.train.run_dir);
   }
   r.json_text = f.to_json().dump(2);
@@ -73,6 +118,13 @@ ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
   return resolve(j, {}, TrainConfig{});
 }
 
+std::string resolve_train_config_text(const std::string& config_json,
+                                      const std::vector<std::string>& overrides) {
+  const auto j = parse_json(config_json, "training config");
+  if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
+  return resolve(j, overrides, TrainConfig{}).json_text;
+}
+
 void TrainConfig::describe(ConfigFields& f) {
   f.add("algo", algo, "algorithm (see `stitch train --help`)");
   f.add("dataset", dataset, "dataset: D4RL file or Minari dataset");
@@ -82,10 +134,13 @@ void TrainConfig::describe(ConfigFields& f) {
   constexpr int64_t kMaxSteps = 1'000'000'000'000;
   f.add("num_envs", num_envs, "online: envs stepped together", {.min = 1, .max = 1024});
   f.add("learning_starts", learning_starts,
-        "online: env steps of random actions before updates (-1: the algorithm's default)",
+        "online: env steps of random actions before updates (fine-tuning: of the pre-trained "
+        "policy; -1: the algorithm's default)",
         {.min = -1, .max = kMaxSteps});
-  f.add("utd_ratio", utd_ratio, "online: gradient steps per transition",
-        {.min = 0, .max = 1000, .min_open = true});
+  f.add("utd_ratio", utd_ratio,
+        "online: gradient steps per transition (0: the algorithm's default, 1; fine-tuning: the "
+        "method's)",
+        {.min = 0, .max = 1000});
   f.add("buffer_size", buffer_size,
         "online: replay buffer capacity, allocated up front at 4 * (2 obs_dim + act_dim + 2) "
         "bytes per transition (at most 1e8)",
@@ -110,6 +165,11 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("precision", precision,
         "matmuls of the fused updates: fp32 | bf16 | auto (bf16 on AMX or AVX-512 BF16 CPUs)");
   f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
+  f.add("from", from,
+        "fine-tune this checkpoint online with algo (`stitch finetune`); steps count env steps");
+  f.add("offline_ratio", offline_ratio,
+        "fine-tuning: share of each minibatch from the offline dataset (-1: the method's default)",
+        {.min = -1, .max = 1});
 }
 
 void TrainConfig::validate() const {

@@ -23,7 +23,9 @@ struct TrainConfig {
   // Env steps of uniformly random actions before updates; -1: the algorithm's own default
   // (AlgoEntry::learning_starts: TD3 25,000 as in its authors' main.py, SAC 5,000).
   int64_t learning_starts = -1;
-  double utd_ratio = 1.0;         // gradient steps per transition (update-to-data ratio)
+  // Gradient steps per transition (update-to-data ratio); 0: the algorithm's default (1; when
+  // fine-tuning, AlgoEntry::finetune's: WSRL 4).
+  double utd_ratio = 0.0;
   int64_t buffer_size = 1000000;  // replay capacity
   int64_t snapshot_every = 0;     // keep snapshots/step-N.pt every N env steps (0: never)
   std::string env;                // registered env id, for evaluation and the action bounds
@@ -40,7 +42,14 @@ struct TrainConfig {
   // The fused path's matmuls (nn/matmul.h): fp32 | bf16 | auto (bf16 where the CPU runs bf16
   // products in hardware: AMX or AVX-512 BF16; fp32 elsewhere).
   std::string precision = "fp32";
-  std::string run_dir;  // default runs/<algo>-<env>-s<seed>
+  std::string run_dir;  // default runs/<algo>-<env>-s<seed>, runs/finetune-<algo>-<env>-s<seed>
+  // Offline-to-online fine-tuning (algo/o2o/finetune.h): the pre-trained checkpoint to continue
+  // online with `algo`; `steps` then counts env steps and learning_starts counts env steps of the
+  // pre-trained policy (a warm-up) before updates. The dataset, where given, is the offline data
+  // kept for mixing: offline_ratio of each minibatch comes from it (-1: the method's default;
+  // 0: no offline data).
+  std::string from;
+  double offline_ratio = -1.0;
 
   void describe(ConfigFields& f);
   void validate() const;
@@ -55,6 +64,9 @@ struct ResolvedTrainConfig {
   std::string json_text;
 };
 ResolvedTrainConfig resolve_train_config_text(const std::string& config_json);
+// The same with "key=value" overrides applied after the text's keys; returns the full JSON text.
+std::string resolve_train_config_text(const std::string& config_json,
+                                      const std::vector<std::string>& overrides);
 
 // Resolves the config (trainer keys, then "<algo>.<key>" keys) from a JSON file and --set
 // overrides, and returns the full JSON text.

@@ -48,7 +48,9 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
                         {"online", cfg.train.online},
                         {"precision", nn::fused::precision_name(precision)},
                         {"matmul_isa", nn::fused::matmul_isa()}};
-  if (!cfg.train.online) {
+  const bool finetune = !cfg.train.from.empty();
+  if (finetune) fields["from"] = cfg.train.from;
+  if (!cfg.train.online && !cfg.train.dataset.empty()) {
     fields["dataset"] = cfg.train.dataset;
     if (fs::is_regular_file(cfg.train.dataset))
       fields["dataset_sha256"] = sha256_file(cfg.train.dataset);
@@ -56,8 +58,9 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   RunMeta meta(run_dir, fields, resume);
   try {
     const TrainResult r = cfg.entry->make_stream ? train_stream(cfg, resume, stop_after_steps)
-                          : cfg.entry->online    ? train_online(cfg, resume, stop_after_steps)
-                                                 : train_offline(cfg, resume, stop_after_steps);
+                          : cfg.entry->online || finetune
+                              ? train_online(cfg, resume, stop_after_steps)
+                              : train_offline(cfg, resume, stop_after_steps);
     meta.finish(r.steps >= cfg.train.steps ? "finished" : "stopped");
     return r;
   } catch (const std::exception& e) {

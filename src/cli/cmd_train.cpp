@@ -2,6 +2,7 @@
 #include <fmt/ranges.h>
 
 #include "algo/algorithm.h"
+#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -9,6 +10,34 @@
 #include "eval/evaluate.h"
 
 namespace stitch::cli {
+
+namespace {
+
+void print_result(const TrainResult& r) {
+  fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
+  if (!r.evaluations.empty()) {
+    const auto& [step, e] = r.evaluations.back();
+    fmt::print("final evaluation (step {}): mean return {:.3f} over {} episodes\n", step, e.mean,
+               e.returns.size());
+  }
+  fmt::print("checkpoint {}\n", r.checkpoint);
+}
+
+// --resume: the run's stored config.json is the whole config; only --run-dir picks the run.
+TrainResult resume_from_args(const ConfigArgs& args) {
+  std::string run_dir;
+  for (const std::string& kv : args.overrides()) {
+    if (kv.rfind("run_dir=", 0) == 0) {
+      run_dir = kv.substr(8);
+    } else {
+      fail("--resume continues a run with its stored config; '{}' cannot change it", kv);
+    }
+  }
+  if (run_dir.empty()) fail("--resume needs --run-dir DIR");
+  return resume_training(run_dir);
+}
+
+}  // namespace
 
 void add_train_commands(CLI::App& app) {
   {
@@ -33,30 +62,57 @@ void add_train_commands(CLI::App& app) {
                   "continue the run in --run-dir from its last checkpoint, with its stored config");
     cmd->callback([args, resume] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
-      TrainResult r;
       if (*resume) {
-        // The run's stored config.json is the whole config; only --run-dir picks the run.
-        std::string run_dir;
-        for (const std::string& kv : args->overrides()) {
-          if (kv.rfind("run_dir=", 0) == 0) {
-            run_dir = kv.substr(8);
-          } else {
-            fail("--resume continues a run with its stored config; '{}' cannot change it", kv);
-          }
-        }
-        if (run_dir.empty()) fail("--resume needs --run-dir DIR");
-        r = resume_training(run_dir);
-      } else {
-        TrainConfig config;
-        r = train(resolve_train_config(config, args->config_file, args->overrides()), false);
+        print_result(resume_from_args(*args));
+        return;
       }
-      fmt::print("trained {} steps; run directory {}\n", r.steps, r.run_dir);
-      if (!r.evaluations.empty()) {
-        const auto& [step, e] = r.evaluations.back();
-        fmt::print("final evaluation (step {}): mean return {:.3f} over {} episodes\n", step,
-                   e.mean, e.returns.size());
+      TrainConfig config;
+      print_result(
+          train(resolve_train_config(config, args->config_file, args->overrides()), false));
+    });
+  }
+  {
+    auto args = std::make_shared<ConfigArgs>();
+    auto resume = std::make_shared<bool>(false);
+    auto from = std::make_shared<std::string>();
+    std::string methods;
+    for (const auto& name : AlgoRegistry::global().names()) {
+      const AlgoEntry& e = AlgoRegistry::global().entry(name);
+      if (e.finetune.from.empty()) continue;
+      methods +=
+          fmt::format("\n  {:<8} from {} checkpoints", name, fmt::join(e.finetune.from, ", "));
+    }
+    auto* cmd = app.add_subcommand(
+        "finetune",
+        "continue a pre-trained checkpoint online (offline-to-online): its networks, optimiser "
+        "state and normalisers, on --env for --steps env steps; evaluated before the first step "
+        "and every eval_every env steps (the dip: `stitch report`)\nmethods (--algo):" +
+            methods);
+    cmd->add_option("--from", *from, "the pre-trained checkpoint (a run's checkpoints/latest.pt)");
+    add_config_options(cmd, args,
+                       {"algo", "env", "dataset", "steps", "seed", "run-dir", "offline-ratio",
+                        "utd-ratio", "num-envs"},
+                       "override a config key: --set key=value, the method's keys as <algo>.<key>");
+    cmd->add_option_function<std::string>(
+        "--warmup",
+        [args](const std::string& v) { args->shorthands.push_back("learning_starts=" + v); },
+        "env steps of the pre-trained policy before updates (config key learning_starts)");
+    cmd->add_flag("--resume", *resume,
+                  "continue the fine-tuning run in --run-dir from its last checkpoint");
+    cmd->callback([args, resume, from] {
+      setup_runtime(/*warn_about_blas=*/false);
+      if (*resume) {
+        if (!from->empty()) fail("--resume continues a run with its stored config; drop --from");
+        print_result(resume_from_args(*args));
+        return;
       }
-      fmt::print("checkpoint {}\n", r.checkpoint);
+      if (from->empty()) fail("finetune needs --from CHECKPOINT");
+      std::string method = "iql";
+      for (const std::string& kv : args->overrides()) {
+        if (kv.rfind("algo=", 0) == 0) method = kv.substr(5);
+      }
+      print_result(
+          train(finetune_config(*from, method, args->config_file, args->overrides()), false));
     });
   }
   {

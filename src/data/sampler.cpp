@@ -169,14 +169,16 @@ void Sampler::fill_next_action(int64_t b, int64_t last, Batch& batch) const {
   }
 }
 
-void Sampler::sample(Batch& batch) {
+void Sampler::sample(Batch& batch) { sample(batch, rng_); }
+
+void Sampler::sample(Batch& batch, Rng& rng) {
   STITCH_CHECK(batch.size == options_.batch_size && batch.obs_dim == data_.obs_dim,
                "batch not made by this sampler");
   const uint64_t n = rows_.size();
   if (all_rows_eligible_) {  // skip the lookup in rows_ (one more cache miss per row)
-    for (int64_t b = 0; b < batch.size; ++b) batch.indices[b] = static_cast<int64_t>(rng_.below(n));
+    for (int64_t b = 0; b < batch.size; ++b) batch.indices[b] = static_cast<int64_t>(rng.below(n));
   } else {
-    for (int64_t b = 0; b < batch.size; ++b) batch.indices[b] = rows_[rng_.below(n)];
+    for (int64_t b = 0; b < batch.size; ++b) batch.indices[b] = rows_[rng.below(n)];
   }
   const int64_t od = data_.obs_dim, ad = data_.act_dim;
   const GatherColumns cols{data_.observations.data(), data_.next_observations.data(),
@@ -216,6 +218,29 @@ void Sampler::gather(const std::vector<int64_t>& rows, Batch& batch) const {
   }
 }
 
+void copy_batch_rows(const Batch& from, Batch& to, int64_t at) {
+  STITCH_CHECK(from.obs_dim == to.obs_dim && from.act_dim == to.act_dim && at >= 0 &&
+                   at + from.size <= to.size,
+               "copy_batch_rows: {} rows at {} into a batch of {}", from.size, at, to.size);
+  auto rows = [&](const std::vector<float>& src, std::vector<float>& dst, int64_t width) {
+    if (src.empty() || dst.empty()) return;
+    std::copy_n(src.begin(), from.size * width, dst.begin() + at * width);
+  };
+  rows(from.observations, to.observations, from.obs_dim);
+  rows(from.actions, to.actions, from.act_dim);
+  rows(from.rewards, to.rewards, 1);
+  rows(from.next_observations, to.next_observations, from.obs_dim);
+  rows(from.terminals, to.terminals, 1);
+  rows(from.discounts, to.discounts, 1);
+  rows(from.returns_to_go, to.returns_to_go, 1);
+  rows(from.costs, to.costs, 1);
+  rows(from.next_actions, to.next_actions, from.act_dim);
+  rows(from.next_action_valid, to.next_action_valid, 1);
+  if (!from.indices.empty() && !to.indices.empty()) {
+    std::copy_n(from.indices.begin(), from.size, to.indices.begin() + at);
+  }
+}
+
 ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim)
     : capacity_(capacity), obs_dim_(obs_dim), act_dim_(act_dim) {
   if (capacity < 1) fail("replay buffer: capacity must be >= 1, got {}", capacity);
@@ -224,18 +249,20 @@ ReplayBuffer::ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim)
   actions_.resize(capacity * act_dim);
   rewards_.resize(capacity);
   costs_.resize(capacity);
+  returns_to_go_.resize(capacity);
   terminated_.resize(capacity);
   truncated_.resize(capacity);
 }
 
 void ReplayBuffer::add(const float* obs, const float* action, float reward, const float* next_obs,
-                       bool terminated, bool truncated, float cost) {
+                       bool terminated, bool truncated, float cost, float return_to_go) {
   const int64_t i = next_;
   std::memcpy(&obs_[i * obs_dim_], obs, obs_dim_ * sizeof(float));
   std::memcpy(&next_obs_[i * obs_dim_], next_obs, obs_dim_ * sizeof(float));
   std::memcpy(&actions_[i * act_dim_], action, act_dim_ * sizeof(float));
   rewards_[i] = reward;
   costs_[i] = cost;
+  returns_to_go_[i] = return_to_go;
   terminated_[i] = terminated;
   truncated_[i] = truncated;
   next_ = (next_ + 1) % capacity_;
@@ -268,6 +295,7 @@ void ReplayBuffer::sample(Batch& batch, Rng& rng) const {
     std::memcpy(&batch.actions[b * act_dim_], &actions_[i * act_dim_], act_dim_ * sizeof(float));
     batch.rewards[b] = rewards_[i];
     batch.costs[b] = costs_[i];
+    if (!batch.returns_to_go.empty()) batch.returns_to_go[b] = returns_to_go_[i];
     batch.terminals[b] = terminated_[i];
     batch.indices[b] = i;
   }
@@ -306,6 +334,7 @@ void ReplayBuffer::save(const std::string& path) const {
     f.write_floats("actions", actions_.data(), {size_, act_dim_}, 0);
     f.write_floats("rewards", rewards_.data(), {size_}, 0);
     f.write_floats("costs", costs_.data(), {size_}, 0);
+    f.write_floats("returns_to_go", returns_to_go_.data(), {size_}, 0);
     f.write_floats("terminated", terminated.data(), {size_}, 0);
     f.write_floats("truncated", truncated.data(), {size_}, 0);
     f.write_attribute("/", "capacity", capacity_);
@@ -344,6 +373,11 @@ void ReplayBuffer::load(const std::string& path) {
   read("actions", actions_, act_dim_);
   read("rewards", rewards_, 1);
   read("costs", costs_, 1);
+  if (f.exists("returns_to_go")) {  // written since offline-to-online fine-tuning (Cal-QL)
+    read("returns_to_go", returns_to_go_, 1);
+  } else {
+    std::fill(returns_to_go_.begin(), returns_to_go_.end(), 0.0f);
+  }
   std::vector<float> flags(static_cast<size_t>(capacity_));
   read("terminated", flags, 1);
   for (int64_t i = 0; i < size; ++i) terminated_[i] = flags[i] != 0.0f;

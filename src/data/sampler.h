@@ -49,8 +49,10 @@ class Sampler {
   Sampler(const Dataset& dataset, const SamplerOptions& options);
 
   Batch make_batch() const;
-  // Fills `batch` (made by make_batch) with batch_size random rows.
+  // Fills `batch` (made by make_batch) with batch_size random rows, drawn from the sampler's own
+  // generator or from `rng` (one generator for two sources: offline-to-online mixing).
   void sample(Batch& batch);
+  void sample(Batch& batch, Rng& rng);
   // Fills `batch` with the given rows (for evaluation and tests).
   void gather(const std::vector<int64_t>& rows, Batch& batch) const;
 
@@ -73,14 +75,20 @@ class Sampler {
 // A fixed-capacity ring buffer of transitions for online training; the oldest are overwritten.
 // `terminated` and `truncated` are stored apart: a transition stored with truncated = 1 still
 // bootstraps from its next observation.
+// Copies every column `to` has (returns_to_go, costs only where both have them) of from's rows
+// into to's rows [at, at + from.size): two sources' minibatches into one.
+void copy_batch_rows(const Batch& from, Batch& to, int64_t at);
+
 class ReplayBuffer {
  public:
   ReplayBuffer(int64_t capacity, int64_t obs_dim, int64_t act_dim);
 
-  // obs, next_obs: [obs_dim]; action: [act_dim].
+  // obs, next_obs: [obs_dim]; action: [act_dim]. return_to_go: the discounted return from this
+  // transition to its episode's end, when the caller knows it (Cal-QL's bound; 0 otherwise).
   void add(const float* obs, const float* action, float reward, const float* next_obs,
-           bool terminated, bool truncated, float cost = 0.0f);
-  // Fills `batch` (from make_batch) with uniform samples; throws Error when empty.
+           bool terminated, bool truncated, float cost = 0.0f, float return_to_go = 0.0f);
+  // Fills `batch` (from make_batch) with uniform samples (and returns_to_go where the batch has
+  // that column); throws Error when empty.
   void sample(Batch& batch, Rng& rng) const;
   Batch make_batch(int64_t batch_size) const;
 
@@ -99,7 +107,7 @@ class ReplayBuffer {
  private:
   int64_t capacity_, obs_dim_, act_dim_;
   int64_t size_ = 0, next_ = 0;
-  std::vector<float> obs_, actions_, rewards_, next_obs_, costs_;
+  std::vector<float> obs_, actions_, rewards_, next_obs_, costs_, returns_to_go_;
   std::vector<uint8_t> terminated_, truncated_;
 };
 

@@ -41,6 +41,16 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
     }
     g.wall_s += r.wall_s;
     g.runs.push_back(r.dir);
+    const auto ft = finetune_scores(r);
+    if (ft && ft->before.normalized.has_value() == normalized &&
+        g.before_scores.size() + 1 == g.scores.size()) {
+      g.before_scores.push_back(normalized ? *ft->before.normalized : ft->before.mean);
+      g.dip_scores.push_back(normalized ? *ft->dip.normalized : ft->dip.mean);
+      g.dip_step += static_cast<double>(ft->dip.step);
+    } else {
+      g.before_scores.clear();  // only where every run is a fine-tuning run
+      g.dip_scores.clear();
+    }
   }
   if (groups.empty()) fail("report: no run with an evaluation");
   std::vector<ReportGroup> out;
@@ -62,6 +72,16 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
       g.d4rl_scores.clear();
     }
     g.wall_s /= static_cast<double>(g.scores.size());
+    if (g.before_scores.size() == g.scores.size()) {
+      g.before = stats::bootstrap_interval({g.before_scores}, stats::mean, o.replicates,
+                                           o.confidence, o.seed);
+      g.dip = stats::bootstrap_interval({g.dip_scores}, stats::mean, o.replicates, o.confidence,
+                                        o.seed);
+      g.dip_step /= static_cast<double>(g.scores.size());
+    } else {
+      g.before_scores.clear();
+      g.dip_scores.clear();
+    }
     // The gap to 100 only means something for normalised scores.
     if (g.normalized)
       g.optimality_gap =
@@ -70,6 +90,35 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
   }
   return out;
 }
+
+namespace {
+
+// The fine-tuning groups' scores before, at the dip and after (Markdown; empty without any).
+template <typename Cell>
+std::string finetune_table(const std::vector<ReportGroup>& groups, const Cell& cell) {
+  std::string md;
+  for (const ReportGroup& g : groups) {
+    if (!g.finetune()) continue;
+    if (md.empty()) {
+      md = "\n## Fine-tuning\n\n| method | offline data | env | score | seeds | before [95% CI] | "
+           "dip [95% CI] | dip at env step (mean) | after [95% CI] |\n"
+           "|---|---|---|---|---|---|---|---|---|\n";
+    }
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.0f} | {} |\n", g.algo,
+                      g.dataset.substr(g.dataset.find(':') + 1), g.env,
+                      g.normalized ? "normalised" : "return", g.scores.size(), cell(g.before),
+                      cell(g.dip), g.dip_step, cell(g.mean));
+  }
+  if (!md.empty()) {
+    md +=
+        "\nBefore: the evaluation before the first online env step (the pre-trained policy). "
+        "Dip: each run's worst evaluation in its first 10% of env steps. After: the last "
+        "evaluation.\n";
+  }
+  return md;
+}
+
+}  // namespace
 
 std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
                                        const std::string& out_dir) {
@@ -111,6 +160,7 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       "(Fu et al. 2020), where D4RL has the env. Intervals: 95% percentile bootstrap over seeds "
       "(rliable, Agarwal et al. 2021). Wall time: the mean over the runs, to each run's last "
       "logged step.\n";
+  md += finetune_table(groups, cell);
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
   write_file_atomic(csv_path, csv);
@@ -334,7 +384,30 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
             "against D4RL's published references where D4RL has the task)"
           : "the raw mean return, or the normalised score where the env has reference returns",
       100 * o.confidence, o.replicates, o.seed);
-  html += "<h2>Summary</h2>\n" + html_table(groups) + "<h2>Charts</h2>\n";
+  html += "<h2>Summary</h2>\n" + html_table(groups);
+  if (std::any_of(groups.begin(), groups.end(),
+                  [](const ReportGroup& g) { return g.finetune(); })) {
+    html +=
+        "<h2>Fine-tuning</h2>\n<p>Before: the evaluation before the first online env step (the "
+        "pre-trained policy); dip: each run's worst evaluation in its first 10% of env steps; "
+        "after: the last evaluation. Means over seeds with bootstrap intervals.</p>\n<table><tr>"
+        "<th>method</th><th>offline data</th><th>env</th><th>seeds</th><th>before</th><th>dip</th>"
+        "<th>dip at env step</th><th>after</th></tr>\n";
+    for (const ReportGroup& g : groups) {
+      if (!g.finetune()) continue;
+      auto cell = [](const stats::Interval& i) {
+        return fmt::format("{:.1f} <small>[{:.1f}, {:.1f}]</small>", i.point, i.low, i.high);
+      };
+      html += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0f}</td>"
+          "<td>{}</td></tr>\n",
+          svg::escape(g.algo), svg::escape(g.dataset.substr(g.dataset.find(':') + 1)),
+          svg::escape(g.env), g.scores.size(), cell(g.before), cell(g.dip), g.dip_step,
+          cell(g.mean));
+    }
+    html += "</table>\n";
+  }
+  html += "<h2>Charts</h2>\n";
   for (const auto& [caption, svg_text] : charts) {
     html += "<figure>\n" + svg_text + "<figcaption>" + svg::escape(caption) +
             "</figcaption></figure>\n";

@@ -36,6 +36,13 @@ struct ReportGroup {
   std::vector<double> d4rl_scores;
   stats::Interval d4rl_mean, d4rl_iqm;
   double wall_s = 0.0;  // mean wall time per run (to its last logged step)
+  // Fine-tuning groups (every run has track/runs.h's finetune_scores): the score before the first
+  // env step, the dip (the worst in the first 10% of env steps) and after, in the group's
+  // score (normalised or return), bootstrap means over seeds; dip_step the mean step of the dip.
+  std::vector<double> before_scores, dip_scores;
+  stats::Interval before, dip;
+  double dip_step = 0.0;
+  bool finetune() const { return !before_scores.empty(); }
 };
 
 struct ReportOptions {

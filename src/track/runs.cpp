@@ -103,6 +103,16 @@ RunSummary read_run(const std::string& dir) {
                   : fs::path(field(c, "dataset", std::string())).filename().string();
   r.seed = field(c, "seed", uint64_t{0});
   r.planned_steps = field(c, "steps", int64_t{0});
+  r.from = field(c, "from", std::string());
+  if (!r.from.empty()) {
+    // Named by its offline data: the dataset it mixes in, else its pre-trained run's.
+    std::string data = field(c, "dataset", std::string());
+    if (data.empty()) {
+      const json pre = read_object(fs::path(r.from).parent_path().parent_path() / "config.json");
+      if (pre.is_object()) data = field(pre, "dataset", std::string());
+    }
+    r.dataset = "finetune:" + fs::path(data).filename().string();
+  }
   for (const json& m : read_lines(fs::path(dir) / "metrics.jsonl")) {
     r.steps = std::max(r.steps, field(m, "step", int64_t{0}));
     r.wall_s = std::max(r.wall_s, field(m, "wall_s", 0.0));
@@ -160,6 +170,20 @@ std::vector<RunSummary> find_runs(const std::string& dir) {
   std::vector<RunSummary> out;
   for (const auto& d : find_run_dirs(dir)) out.push_back(read_run(d));
   return out;
+}
+
+std::optional<FinetuneScores> finetune_scores(const RunSummary& run) {
+  const auto& evals = run.evaluations;
+  if (run.from.empty() || evals.empty() || evals.front().step != 0) return std::nullopt;
+  const auto first_after =
+      std::find_if(evals.begin(), evals.end(), [](const EvalPoint& p) { return p.step > 0; });
+  if (first_after == evals.end()) return std::nullopt;
+  const int64_t window = std::max((run.planned_steps + 9) / 10, first_after->step);
+  FinetuneScores s{.before = evals.front(), .dip = *first_after, .after = evals.back()};
+  for (auto it = first_after; it != evals.end() && it->step <= window; ++it) {
+    if (it->mean < s.dip.mean) s.dip = *it;
+  }
+  return s;
 }
 
 }  // namespace stitch

@@ -29,7 +29,17 @@ struct RunSummary {
   std::string status;
   std::string error;  // failed runs: the error
   std::vector<EvalPoint> evaluations;
+  std::string from;  // fine-tuning runs: the pre-trained checkpoint (config key `from`)
 };
+
+// A fine-tuning run's scores (the dip protocol of `stitch finetune`): the evaluation before its
+// first env step (step 0), the worst one in the first 10% of its planned env steps (the dip; the
+// first after step 0 when none falls there), and the last. Empty for other runs, and for runs
+// without an evaluation after step 0.
+struct FinetuneScores {
+  EvalPoint before, dip, after;
+};
+std::optional<FinetuneScores> finetune_scores(const RunSummary& run);
 
 // Whether `dir` is a run directory (holds a config.json with an "algo").
 bool is_run_dir(const std::string& dir);

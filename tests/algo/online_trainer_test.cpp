@@ -155,7 +155,7 @@ TEST_F(OnlineTrainerTest, BadInputIsAClearError) {
               HasSubstr("add --online"));
   EXPECT_THAT(error_of([&] { train(config("sac", 10, "b", {"env=cartpole-v1"}), false); }),
               HasSubstr("bounded Box actions"));
-  EXPECT_THAT(error_of([&] { train(config("sac", 10, "c", {"utd_ratio=0"}), false); }),
+  EXPECT_THAT(error_of([&] { train(config("sac", 10, "c", {"utd_ratio=-1"}), false); }),
               HasSubstr("utd_ratio"));
   TrainConfig c;
   EXPECT_THAT(error_of([&] {

@@ -211,8 +211,8 @@ TEST(ConfigValidation, CliTrainerKeys) {
   expect_one_line_error(train + " --set discount=nan",
                         "config key 'discount': expected a finite number, got 'nan'");
   expect_one_line_error(train + " --set eval_episodes=0", "config key 'eval_episodes'");
-  expect_one_line_error(train + " --set utd_ratio=0",
-                        "config key 'utd_ratio': must be in (0, 1000]");
+  expect_one_line_error(train + " --set utd_ratio=-1",
+                        "config key 'utd_ratio': must be in [0, 1000]");
 }
 
 TEST(ConfigValidation, CliJsonFileValuesAreCheckedToo) {

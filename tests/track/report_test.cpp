@@ -147,6 +147,41 @@ TEST(Report, RawReturnsAreNotPooledAcrossTasks) {
   fs::remove_all(dir);
 }
 
+// Fine-tuning runs (config key `from`): the summary's fine-tuning table gives the score before the
+// first env step, the dip (the worst in the first 10% of env steps) and after, means over seeds.
+TEST(Report, FinetuningRunsShowBeforeDipAndAfter) {
+  const fs::path dir = fresh_dir("finetune");
+  for (uint64_t s = 0; s < 2; ++s) {
+    const fs::path run = dir / fmt::format("ft-s{}", s);
+    fs::create_directories(run);
+    std::ofstream(run / "config.json") << json{
+        {"algo", "calql"},
+        {"env", "hopper-v4"},
+        {"dataset", "/d/hopper-medium.hdf5"},
+        {"from", "/pre/checkpoints/latest.pt"},
+        {"seed", s},
+        {"steps", 1000}}.dump();
+    std::ofstream eval(run / "eval.jsonl");
+    // before 50 / 60, dip at step 100 (40 / 30), 20 at step 500 is past the first 10%
+    const double before = 50.0 + 10.0 * s, dip = 40.0 - 10.0 * s;
+    for (const auto& [step, score] : std::vector<std::pair<int, double>>{
+             {0, before}, {50, before - 1}, {100, dip}, {500, 20.0}, {1000, 80.0}}) {
+      eval << json{{"step", step}, {"mean", 10 * score}, {"normalized", score}}.dump() << "\n";
+    }
+  }
+  write_report(find_runs(dir.string()), (dir / "out").string(), {.replicates = 200});
+  const std::string md = testing::read_file((dir / "out" / "summary.md").string());
+  EXPECT_NE(md.find("## Fine-tuning"), std::string::npos) << md;
+  EXPECT_NE(md.find("| calql | hopper-medium.hdf5 | hopper-v4 | normalised | 2 | 55.0 ["),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 35.0 ["), std::string::npos) << md;  // the dip
+  EXPECT_NE(md.find("| 100 | 80.0 ["), std::string::npos) << md;
+  const std::string html = testing::read_file((dir / "out" / "index.html").string());
+  EXPECT_NE(html.find("<h2>Fine-tuning</h2>"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Report, NoEvaluationIsAnError) { EXPECT_THROW(summarize_runs({}), Error); }
 
 TEST(Svg, NiceTicks) {

@@ -22,6 +22,20 @@
 // set them with --set cql.actor_lr=1e-4 cql.conservative_weight=5.
 // The actor, critics and temperature are the SAC core's (algo/sac_core.h); this file adds the
 // conservative term, its Lagrange multiplier and the order of the steps.
+// Ensembles (WSRL's pre-training, Zhou et al. 2024: `--use_redq`, 10 LayerNorm critics and the
+// target's min over 2 drawn of them): --set cql.critics=10 cql.layer_norm=true
+// cql.target_subsample=2. The conservative term then applies to every member (WSRL's code to the
+// same 2 drawn members), and the Lagrange multiplier's loss is the mean over the members.
+//
+// Cal-QL (registered as "calql", algo/o2o/calql.cpp): Nakamoto et al. 2023, "Cal-QL: Calibrated
+// Offline RL Pre-Training for Efficient Online Fine-Tuning", Eq. 5: in the logsumexp, the Q
+// values at the policy's actions (the pi(s) and pi(s') blocks, not the uniform one) count as
+// max(Q, G), G the state's Monte-Carlo discounted return-to-go in the batch (the sampler's for the
+// dataset, algo/o2o/finetune.h's for online episodes), so that the pushed-down values stay above
+// the behaviour policy's. Kept on online, as the authors' code does (CORL's cal_ql.py switches it
+// off when online training starts).
+#include "algo/offline/cql.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -38,7 +52,7 @@ namespace stitch {
 namespace {
 
 struct CqlConfig : SacFamilyConfig {
-  CqlConfig() {
+  explicit CqlConfig(bool calibrated = false) : calibrated(calibrated) {
     actor_lr = 3e-5;
     alpha_lr = 3e-5;  // the entropy temperature's (CORL: the policy lr)
     layers = 3;
@@ -48,8 +62,17 @@ struct CqlConfig : SacFamilyConfig {
   int num_actions = 10;  // sampled actions per state for the logsumexp
   bool lagrange = false;
   double target_action_gap = 10.0;
+  int critics = 2;
+  bool layer_norm = false;
+  int target_subsample = 0;
+  bool calibrated;  // Cal-QL (not a key: the algorithm's name)
   void describe(ConfigFields& f) override {
     describe_shared(f);
+    f.add("critics", critics, "critics in the ensemble", {.min = 1, .max = 1000});
+    f.add("layer_norm", layer_norm, "LayerNorm after each hidden ReLU of the critics");
+    f.add("target_subsample", target_subsample,
+          "TD target: min over this many members drawn with replacement (REDQ; 0: all)",
+          {.min = 0, .max = 1000});
     f.add("alpha_prime_lr", alpha_prime_lr, "Lagrange multiplier learning rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
@@ -68,11 +91,12 @@ class Cql : public SacCore {
         log_alpha_prime_(torch::ones({}, torch::requires_grad())),
         sampler_(*actor_, actor_flat_, nullptr),
         alpha_prime_optim_(std::vector<torch::Tensor>{log_alpha_prime_},
-                           torch::optim::AdamOptions(c.alpha_prime_lr)) {
+                           torch::optim::AdamOptions(c.alpha_prime_lr)),
+        lse_scratch_(static_cast<size_t>(c.critics)) {
     scalars_->register_parameter("log_alpha_prime", log_alpha_prime_);
   }
 
-  std::string name() const override { return "cql"; }
+  std::string name() const override { return config_.calibrated ? "calql" : "cql"; }
 
   // One step, every loss from the parameters before it (CORL's update): the TD target from
   // the target Qs at a' ~ pi(s') without the entropy term, and the 3 N sampled actions per
@@ -100,7 +124,11 @@ class Cql : public SacCore {
     const double alpha_prime = std::clamp(std::exp(log_alpha_prime_.item<double>()), 0.0, 1e6);
     const double c =
         config_.lagrange ? alpha_prime * config_.conservative_weight : config_.conservative_weight;
-    double td[2] = {0, 0}, gap[2] = {0, 0}, q_sum[2] = {0, 0};
+    const int members = critics();
+    std::vector<double> td(members), gap(members), q_sum(members);
+    const float* bound = raw.returns_to_go;
+    STITCH_CHECK(!config_.calibrated || bound != nullptr,
+                 "calql: the minibatch has no returns-to-go");
     critic_step(x_q_.data(), rows, [&](int k, const float* q, float* dq) {
       for (int64_t i = 0; i < batch; ++i) {
         const double d = static_cast<double>(q[i]) - target[i];
@@ -110,27 +138,33 @@ class Cql : public SacCore {
         const double lse = losses::cql_logsumexp(
             {q + at, q + at + rep, q + at + 2 * rep},
             {log_pi_rep_.data() + i * n, log_pi_next_rep_.data() + i * n}, log_uniform, n, c, batch,
-            {dq + at, dq + at + rep, dq + at + 2 * rep}, lse_scratch_[k]);
+            {dq + at, dq + at + rep, dq + at + 2 * rep}, lse_scratch_[k],
+            config_.calibrated ? bound[i] : -std::numeric_limits<float>::infinity());
         gap[k] += lse - q[i];
         dq[i] = static_cast<float>((2.0 * d - c) / static_cast<double>(batch));
       }
       td[k] /= static_cast<double>(batch);
       gap[k] /= static_cast<double>(batch);
     });
-    const double gap_sum = gap[0] + gap[1];
-    if (config_.lagrange) {  // L' = -0.5 alpha' w (gap_1 + gap_2 - 2 target_gap)
+    double gap_sum = 0, td_sum = 0, q_total = 0;
+    for (int k = 0; k < members; ++k) {  // in member order: the same sums on 1 and 2 threads
+      gap_sum += gap[k];
+      td_sum += td[k];
+      q_total += q_sum[k];
+    }
+    if (config_.lagrange) {  // L' = -(1/N) alpha' w sum_k (gap_k - target_gap)
       scalar_adam_step(log_alpha_prime_, alpha_prime_optim_,
                        losses::cql_lagrange_gradient(log_alpha_prime_.item<double>(),
-                                                     0.5 * config_.conservative_weight, gap_sum,
-                                                     2.0 * config_.target_action_gap));
+                                                     config_.conservative_weight / members, gap_sum,
+                                                     members * config_.target_action_gap));
       m["alpha_prime"] = alpha_prime;
     }
     ++steps_;
     m["actor_loss"] = actor_loss;
     m["alpha"] = alpha;
-    m["td_loss"] = td[0] + td[1];
-    m["cql_gap"] = gap_sum / 2.0;
-    m["q_mean"] = (q_sum[0] + q_sum[1]) / static_cast<double>(2 * batch);
+    m["td_loss"] = td_sum;
+    m["cql_gap"] = gap_sum / members;
+    m["q_mean"] = q_total / static_cast<double>(members * batch);
     return m;
   }
 
@@ -189,6 +223,9 @@ class Cql : public SacCore {
   static SacCoreOptions core_options(const CqlConfig& c, const AlgoDims& d) {
     SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
     o.corl_networks = true;
+    o.critics = c.critics;
+    o.layer_norm = c.layer_norm;
+    o.target_subsample = c.target_subsample;
     return o;
   }
 
@@ -198,21 +235,26 @@ class Cql : public SacCore {
   torch::optim::Adam alpha_prime_optim_;  // one scalar: torch's Adam is fine
   std::vector<float> obs_rep_, next_rep_, pi_rep_, pi_next_rep_, log_pi_rep_, log_pi_next_rep_,
       x_q_;
-  std::vector<double> lse_scratch_[2];
+  std::vector<std::vector<double>> lse_scratch_;  // per member
 };
 
 }  // namespace
+
+std::unique_ptr<AlgoConfig> make_cql_config(bool calibrated) {
+  return std::make_unique<CqlConfig>(calibrated);
+}
+
+std::unique_ptr<Algorithm> make_cql(const AlgoConfig& c, const AlgoDims& d, uint64_t seed) {
+  return std::make_unique<Cql>(dynamic_cast<const CqlConfig&>(c), d, seed);
+}
 
 STITCH_REGISTER_ALGORITHM(cql,
                           {.name = "cql",
                            .summary = "CQL (Kumar et al. 2020): SAC with a conservative Q penalty",
                            .normalize_observations = true,
                            .locomotion_reward_scaling = false,
-                           .make_config = [] { return std::make_unique<CqlConfig>(); },
-                           .make = [](const AlgoConfig& c, const AlgoDims& d,
-                                      uint64_t seed) -> std::unique_ptr<Algorithm> {
-                             return std::make_unique<Cql>(dynamic_cast<const CqlConfig&>(c), d,
-                                                          seed);
-                           }});
+                           .finetune = {.from = {"cql"}},
+                           .make_config = [] { return make_cql_config(false); },
+                           .make = make_cql});
 
 }  // namespace stitch

@@ -338,6 +338,9 @@ STITCH_REGISTER_ALGORITHM(
           .summary = "IQL (Kostrikov et al. 2021): expectile V, TD Q, advantage-weighted actor",
           .normalize_observations = true,
           .locomotion_reward_scaling = true,
+          // Continued online with its offline losses; the actor's cosine schedule, which ended
+          // at lr 0 with pre-training, off (a constant lr, as online).
+          .finetune = {.from = {"iql"}, .set = {"cosine_schedule=false"}},
           .make_config = [] { return std::make_unique<IqlConfig>(); },
           .make = make_iql});
 

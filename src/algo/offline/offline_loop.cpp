@@ -54,6 +54,8 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
   }
   Sampler sampler(data, {.batch_size = c.batch_size,
                          .discount = c.discount,
+                         .return_to_go = cfg.entry->returns_to_go,  // Cal-QL's bound
+                         .rtg_discount = c.discount,
                          .next_actions = cfg.entry->next_actions,
                          .seed = c.seed});
   Batch batch = sampler.make_batch();

@@ -12,6 +12,7 @@ STITCH_REGISTER_ALGORITHM(
              .summary = "TD3+BC (Fujimoto & Gu 2021): TD3 with a BC term, normalised states",
              .normalize_observations = true,
              .locomotion_reward_scaling = false,
+             .finetune = {.from = {"td3_bc"}},  // continued online with its offline losses
              .make_config = [] { return std::make_unique<Td3Config>(Td3Variant::td3_bc); },
              .make = [](const AlgoConfig& c, const AlgoDims& d,
                         uint64_t seed) -> std::unique_ptr<Algorithm> {

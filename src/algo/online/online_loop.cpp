@@ -1,6 +1,15 @@
 // The online loop (SAC, TD3): a VectorEnv feeds a replay buffer; after learning_starts env steps
 // of uniformly random actions, utd_ratio gradient steps per transition. `steps` counts env steps.
 //
+// Offline-to-online fine-tuning (config key `from`, `stitch finetune`; algo/o2o/finetune.h) runs
+// here too: the algorithm starts from the pre-trained checkpoint (networks, optimiser state,
+// normalisers), acts with the pre-trained policy during the learning_starts warm-up instead of at
+// random, sees observations and rewards normalised as in pre-training, and draws offline_ratio of
+// each minibatch from the offline dataset (the rest from the replay buffer). It is evaluated
+// before its first env step (step 0). Methods that need returns-to-go (Cal-QL) hold an episode's
+// transitions until it ends (or is cut at a checkpoint) and store them with their discounted
+// return from there to the episode's end, as Cal-QL's reference code does.
+//
 // Run directory (track/run_files.h): as the offline loop's, plus
 //   episodes.jsonl  one line per training episode: step, return, length ("cut": a partial one)
 //   checkpoints/latest.pt and checkpoints/replay-<step>.h5 (the replay buffer it points at)
@@ -14,11 +23,13 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "algo/o2o/finetune.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/stop.h"
 #include "core/timer.h"
+#include "data/io.h"
 #include "data/sampler.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
@@ -43,15 +54,14 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   dims.total_steps = c.steps;
   dims.env = c.env;
   const int64_t n = c.num_envs;
+  const bool finetune = !c.from.empty();
   VectorEnv venv = VectorEnv::make(c.env, static_cast<int>(n), 1, {.clip_actions = true});
   ReplayBuffer buffer(c.buffer_size, dims.obs_dim, dims.act_dim);
   Rng rng(c.seed);  // random warm-up actions and minibatch sampling
-  Batch batch = buffer.make_batch(c.batch_size);
-  std::fill(batch.discounts.begin(), batch.discounts.end(), static_cast<float>(c.discount));
-  const TensorBatch tensors = as_tensors(batch);
   torch::manual_seed(c.seed);
   std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
-  const Normalizers norm;  // online agents see raw observations
+  Normalizers norm;  // online agents see raw observations; fine-tuned ones, pre-training's
+  if (finetune && !resume) norm = adopt_pretrained(c, *cfg.entry, dims, *algo);
 
   OnlineLoopState state;
   int64_t& step = state.env_step;
@@ -64,11 +74,17 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     saved.read_algorithm([&](torch::serialize::InputArchive& a) { algo->load(a); });
     rng.set_state(saved.contents().sampler_rng);
     state = *saved.contents().online;
+    norm = saved.contents().normalizers;
     buffer.load(replay_file(step).string());
+  }
+  MixedBatch mixed(c, *cfg.entry, buffer, norm);  // reads the offline data: before the logs
+  if (resume) {
     files.rewind(step);
   } else {
     files.start(cfg.json_text);
   }
+  const TensorBatch tensors = as_tensors(mixed.batch);
+  EpisodeHold hold(cfg.entry->returns_to_go, n, dims, c.discount);
   auto cut_seed = [&](int64_t k) {
     return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64();
   };
@@ -92,10 +108,16 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     return every > 0 && after / every != before / every;
   };
 
+  if (finetune && !resume) result.evaluations.emplace_back(0, evaluate_and_log(c, policy, 0, log));
+  auto normalize = [&](std::span<float> rows) {
+    if (norm.observations) norm.obs.apply(rows);
+  };
+  normalize(obs);
+  std::vector<float> next_row(static_cast<size_t>(obs_dim));
   while (step < c.steps) {
-    if (step < c.learning_starts) {
+    if (step < c.learning_starts && !finetune) {
       for (float& a : actions) a = static_cast<float>(rng.uniform(-max_action, max_action));
-    } else {
+    } else {  // the policy's (fine-tuning's warm-up: the pre-trained policy's)
       const auto t = torch::from_blob(obs.data(), {n, obs_dim}, torch::kFloat32);
       const auto a = algo->act(t, /*deterministic=*/false).contiguous();
       std::memcpy(actions.data(), a.data_ptr<float>(), actions.size() * sizeof(float));
@@ -110,8 +132,11 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
       const bool ended = terminated || truncated;
       const float* next =
           (ended ? venv.final_observations() : venv.observations()).data() + i * obs_dim;
-      buffer.add(obs.data() + i * obs_dim, actions.data() + i * act_dim,
-                 static_cast<float>(venv.rewards()[i]), next, terminated, truncated || cut);
+      std::copy_n(next, obs_dim, next_row.data());
+      normalize(next_row);
+      hold.add(buffer, i, obs.data() + i * obs_dim, actions.data() + i * act_dim,
+               static_cast<float>(venv.rewards()[i] * norm.reward_scale), next_row.data(),
+               terminated, truncated || cut);
       returns[i] += venv.rewards()[i];
       ++lengths[i];
       if (ended || cut) {
@@ -127,11 +152,14 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
       }
     }
     obs.assign(venv.observations().begin(), venv.observations().end());
+    normalize(obs);
 
+    // Updates wait for a transition in the buffer: with episodes held for their returns-to-go,
+    // the first episode's updates run when it ends (as Cal-QL's do after each episode).
     if (step >= c.learning_starts) {
       state.credit += c.utd_ratio * static_cast<double>(n);
-      while (state.credit >= 1.0) {
-        buffer.sample(batch, rng);
+      while (state.credit >= 1.0 && buffer.size() > 0) {
+        mixed.sample(rng);
         last = algo->update(tensors);
         ++window_updates;
         state.credit -= 1.0;
@@ -193,6 +221,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         ++state.cuts;
         venv.reset(cut_seed(state.cuts));
         obs.assign(venv.observations().begin(), venv.observations().end());
+        normalize(obs);
         if (stop_after_steps > 0 && step >= stop_after_steps) break;
       }
     }
@@ -202,6 +231,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     if (stop_requested() && step < c.steps) break;
   }
   result.steps = step;
+  if (finetune && step >= c.steps) log_finetune_scores(files.dir);
   return result;
 }
 

@@ -1,0 +1,133 @@
+// WSRL: Zhou, Peng, Li, Levine & Kumar 2024, "Efficient Online Reinforcement Learning Fine-Tuning
+// Need Not Retain Offline Data". Fine-tuning without the offline data: a warm-up of 5,000 env
+// steps with the pre-trained (stochastic) policy and no updates seeds an empty replay buffer,
+// then SAC with a high update-to-data ratio on an ensemble of LayerNorm critics. Defaults from
+// the authors' code (github.com/zhouzypaul/wsrl: experiments/configs/{sac,wsrl}_config.py,
+// scripts/locomotion/launch_wsrl_finetune.sh):
+//   - 10 critics with LayerNorm; the TD target's min over 2 members drawn with replacement
+//     (REDQ), without the entropy term (backup_entropy False); the actor's loss through the min
+//     over all 10;
+//   - UTD 4: four critic steps per env step and one actor and temperature step (actor_delay 4);
+//   - actor lr 1e-4, critic lr 3e-4, temperature lr 1e-4, tau 5e-3, discount 0.99, target
+//     entropy -act_dim, no offline data, 5,000 warm-up steps.
+// Pre-training (the authors' MuJoCo runs: CQL with `--use_redq`, 10 LayerNorm critics, 2 drawn):
+//   stitch train --algo cql --set cql.critics=10 cql.layer_norm=true cql.target_subsample=2 ...
+// then `stitch finetune --algo wsrl --from RUN/checkpoints/latest.pt`, which takes the
+// checkpoint's network shape (hidden, layers, critics, layer_norm) and its normalisers.
+// Differences kept (named): the LayerNorm is after each hidden ReLU (stitch's fused block,
+// ReBRAC's order; WSRL's is Dense, LayerNorm, ReLU) and the actor has none (WSRL's does); the
+// temperature is exp(log alpha) (WSRL's: a softplus); the actor steps on the last 256-row
+// minibatch of the four (WSRL's: on their 1,024-row union); the actor's networks are CORL's CQL
+// actor (learned log-std scale and offset) so that a CQL checkpoint loads.
+// `stitch train --algo wsrl --online` trains the same learner from scratch (random warm-up
+// actions for learning_starts steps).
+#include <memory>
+#include <optional>
+#include <tuple>
+
+#include "algo/algorithm.h"
+#include "algo/losses.h"
+#include "algo/sac_core.h"
+#include "core/runtime.h"
+
+namespace stitch {
+namespace {
+
+struct WsrlConfig : SacFamilyConfig {
+  WsrlConfig() {
+    actor_lr = 1e-4;
+    alpha_lr = 1e-4;
+  }
+  int critics = 10;
+  bool layer_norm = true;
+  int target_subsample = 2;
+  int actor_delay = 4;
+  bool backup_entropy = false;
+  void describe(ConfigFields& f) override {
+    describe_shared(f);
+    f.add("critics", critics, "critics in the ensemble", {.min = 1, .max = 1000});
+    f.add("layer_norm", layer_norm, "LayerNorm after each hidden ReLU of the critics");
+    f.add("target_subsample", target_subsample,
+          "TD target: min over this many members drawn with replacement (REDQ; 0: all)",
+          {.min = 0, .max = 1000});
+    f.add("actor_delay", actor_delay, "critic steps per actor and temperature step",
+          {.min = 1, .max = 1000});
+    f.add("backup_entropy", backup_entropy, "the entropy term in the TD target");
+  }
+};
+
+class Wsrl : public SacCore {
+ public:
+  Wsrl(const WsrlConfig& c, const AlgoDims& d, uint64_t seed)
+      : SacCore(core_options(c, d), d, seed), config_(c) {}
+
+  std::string name() const override { return "wsrl"; }
+
+  // The critics on the target from a' ~ pi(s'); every actor_delay-th call, then the actor
+  // through the updated critics and the temperature on its sample.
+  Metrics update(const TensorBatch& b) override {
+    const fused_steps::RawBatch raw(b);
+    const int64_t batch = raw.rows;
+    const SingleThreadedBlas single_blas;
+    const double alpha = temperature();
+    const float* target =
+        td_target(raw, config_.backup_entropy ? std::optional<double>(alpha) : std::nullopt);
+    x_.resize(static_cast<size_t>(batch * (dims_.obs_dim + dims_.act_dim)));
+    nn::fused::concat_columns(raw.s, dims_.obs_dim, raw.a, dims_.act_dim, batch, x_.data());
+    const int members = critics();
+    std::vector<double> q_loss(members), q_sum(members);
+    critic_step(x_.data(), batch, [&](int k, const float* q, float* dq) {
+      std::tie(q_loss[k], q_sum[k]) = losses::squared_td_error(q, target, batch, batch, dq);
+    });
+    ++steps_;
+    Metrics m{{"alpha", alpha}};
+    double loss = 0, sum = 0;
+    for (int k = 0; k < members; ++k) {  // member order: the same sums on 1 and 2 threads
+      loss += q_loss[k];
+      sum += q_sum[k];
+    }
+    m["q_loss"] = loss;
+    m["q_mean"] = sum / static_cast<double>(members * batch);
+    if (steps_ % config_.actor_delay == 0) {
+      const auto [actor_loss, log_pi_mean] = policy_step(raw.s, batch, alpha);
+      last_actor_loss_ = actor_loss;
+      last_entropy_ = -log_pi_mean;
+    }
+    m["actor_loss"] = last_actor_loss_;
+    m["entropy"] = last_entropy_;
+    return m;
+  }
+
+ private:
+  static SacCoreOptions core_options(const WsrlConfig& c, const AlgoDims& d) {
+    SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
+    o.corl_networks = true;  // CQL's actor and critics, so that its checkpoints load
+    o.critics = c.critics;
+    o.layer_norm = c.layer_norm;
+    o.target_subsample = c.target_subsample;
+    return o;
+  }
+
+  WsrlConfig config_;
+  std::vector<float> x_;  // [s, a] of the batch
+  double last_actor_loss_ = 0.0, last_entropy_ = 0.0;
+};
+
+}  // namespace
+
+STITCH_REGISTER_ALGORITHM(
+    wsrl, {.name = "wsrl",
+           .summary = "WSRL (Zhou et al. 2024): warm-up, then high-UTD SAC on a LayerNorm ensemble",
+           .finetune = {.from = {"cql", "calql"},
+                        .learning_starts = 5000,
+                        .offline_ratio = 0.0,
+                        .utd_ratio = 4.0,
+                        .network_keys = {"hidden", "layers", "critics", "layer_norm"}},
+           .online = true,
+           .make_config = [] { return std::make_unique<WsrlConfig>(); },
+           .make = [](const AlgoConfig& c, const AlgoDims& d,
+                      uint64_t seed) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<Wsrl>(dynamic_cast<const WsrlConfig&>(c), d, seed);
+           }});
+
+}  // namespace stitch
