@@ -4,6 +4,11 @@ step the env, store the transition, one gradient step), the same math as stitch'
 entropy tuning, Adam 3e-4, two hidden layers of 256, batch 256) and Gymnasium's Pendulum-v1
 dynamics written in numpy (Debian has no gymnasium). Benchmark code only.
 Usage: online_sac.py STEPS LEARNING_STARTS THREADS -> prints {"env_steps_per_s": ...} as JSON.
+With `wsrl` after them, the update of stitch's WSRL (src/algo/o2o/wsrl.cpp) as `stitch finetune
+--algo wsrl` runs it: 10 critics with LayerNorm, the TD target's min over 2 members drawn with
+replacement and no entropy term, 4 critic steps per env step and one actor and temperature step
+(learning rates 1e-4, 3e-4, 1e-4); the first LEARNING_STARTS steps act with the policy (the
+warm-up) without updates.
 """
 import json
 import math
@@ -63,13 +68,16 @@ class Actor(nn.Module):
 
 def main():
     steps, starts, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    wsrl = len(sys.argv) > 4 and sys.argv[4] == "wsrl"
+    critics, utd, subsample, actor_lr = (10, 4, 2, 1e-4) if wsrl else (2, 1, 0, 3e-4)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    actor, q, q_t = Actor(), Ensemble(2, OBS + ACT, 1), Ensemble(2, OBS + ACT, 1)
+    actor = Actor()
+    q, q_t = Ensemble(critics, OBS + ACT, 1, ln=wsrl), Ensemble(critics, OBS + ACT, 1, ln=wsrl)
     q_t.load_state_dict(q.state_dict())
     log_alpha = torch.zeros((), requires_grad=True)
-    oa, oq = torch.optim.Adam(actor.parameters(), 3e-4), torch.optim.Adam(q.parameters(), 3e-4)
-    oal = torch.optim.Adam([log_alpha], 3e-4)
+    oa, oq = torch.optim.Adam(actor.parameters(), actor_lr), torch.optim.Adam(q.parameters(), 3e-4)
+    oal = torch.optim.Adam([log_alpha], actor_lr)
     buf_s = np.zeros((steps, OBS), np.float32)
     buf_a = np.zeros((steps, ACT), np.float32)
     buf_r = np.zeros(steps, np.float32)
@@ -78,10 +86,11 @@ def main():
     env, rng = Pendulum(0), np.random.default_rng(1)
     s = env.reset()
     t0 = time.perf_counter()
+    updates = 0
     for t in range(steps):
-        if t < starts:
+        if t < starts and not wsrl:
             a = rng.uniform(-MAX_A, MAX_A, ACT).astype(np.float32)
-        else:
+        else:  # WSRL's warm-up acts with the (pre-trained) policy
             with torch.no_grad():
                 a = actor.sample(torch.from_numpy(s).unsqueeze(0))[0][0].numpy()
         s2, r, term, trunc = env.step(a)
@@ -89,30 +98,39 @@ def main():
         s = env.reset() if term or trunc else s2
         if t + 1 < starts:
             continue
-        idx = rng.integers(0, t + 1, BATCH)
-        bs, ba, br = torch.from_numpy(buf_s[idx]), torch.from_numpy(buf_a[idx]), torch.from_numpy(buf_r[idx])
-        bs2, bd = torch.from_numpy(buf_s2[idx]), torch.from_numpy(buf_d[idx])
-        alpha = log_alpha.exp().detach()
-        with torch.no_grad():
-            a2, logp2 = actor.sample(bs2)
-            target = br + 0.99 * (1 - bd) * (q_t(torch.cat([bs2, a2], 1)).min(0).values - alpha * logp2)
-        qv = q(torch.cat([bs, ba], 1))
-        q_loss = ((qv - target.unsqueeze(0)) ** 2).mean(1).sum()
-        oq.zero_grad()
-        q_loss.backward()
-        oq.step()
-        pa, logp = actor.sample(bs)
-        actor_loss = (alpha * logp - q(torch.cat([bs, pa], 1)).min(0).values).mean()
-        oa.zero_grad()
-        actor_loss.backward()
-        oa.step()
-        alpha_loss = -(log_alpha * (logp.detach() - ACT)).mean()
-        oal.zero_grad()
-        alpha_loss.backward()
-        oal.step()
-        with torch.no_grad():
-            for p, pt in zip(q.parameters(), q_t.parameters()):
-                pt.mul_(0.995).add_(p, alpha=0.005)
+        for _ in range(utd):
+            idx = rng.integers(0, t + 1, BATCH)
+            bs, ba, br = torch.from_numpy(buf_s[idx]), torch.from_numpy(buf_a[idx]), torch.from_numpy(buf_r[idx])
+            bs2, bd = torch.from_numpy(buf_s2[idx]), torch.from_numpy(buf_d[idx])
+            alpha = log_alpha.exp().detach()
+            with torch.no_grad():
+                a2, logp2 = actor.sample(bs2)
+                qt = q_t(torch.cat([bs2, a2], 1))
+                if subsample:  # REDQ: the min over members drawn with replacement
+                    qt = qt[torch.randint(critics, (subsample,))]
+                    target = br + 0.99 * (1 - bd) * qt.min(0).values
+                else:
+                    target = br + 0.99 * (1 - bd) * (qt.min(0).values - alpha * logp2)
+            qv = q(torch.cat([bs, ba], 1))
+            q_loss = ((qv - target.unsqueeze(0)) ** 2).mean(1).sum()
+            oq.zero_grad()
+            q_loss.backward()
+            oq.step()
+            with torch.no_grad():
+                for p, pt in zip(q.parameters(), q_t.parameters()):
+                    pt.mul_(0.995).add_(p, alpha=0.005)
+            updates += 1
+            if updates % utd:
+                continue
+            pa, logp = actor.sample(bs)
+            actor_loss = (alpha * logp - q(torch.cat([bs, pa], 1)).min(0).values).mean()
+            oa.zero_grad()
+            actor_loss.backward()
+            oa.step()
+            alpha_loss = -(log_alpha * (logp.detach() - ACT)).mean()
+            oal.zero_grad()
+            alpha_loss.backward()
+            oal.step()
     print(json.dumps({"env_steps_per_s": steps / (time.perf_counter() - t0)}))
 
 
