@@ -79,8 +79,16 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
     if (!r.train.online && r.train.dataset.empty()) {
       fail("config key 'dataset': {} learns from a dataset (--dataset FILE)", r.train.algo);
     }
-    if (r.train.offline_ratio >= 0) {
-      fail("config key 'offline_ratio': only for fine-tuning (from, `stitch finetune`)");
+    // Online minibatch learners may mix offline data into every minibatch (RLPD-style).
+    if (r.train.offline_ratio >= 0 && !(r.train.online && r.entry->make)) {
+      fail(
+          "config key 'offline_ratio': for fine-tuning (from, `stitch finetune`) and online "
+          "minibatch learners with --dataset");
+    }
+    if (r.train.offline_ratio > 0 && r.train.dataset.empty()) {
+      fail(
+          "config key 'offline_ratio': {} of each minibatch from offline data needs --dataset FILE",
+          r.train.offline_ratio);
     }
   }
   // Defaults written back, so that config.json holds the values used.
@@ -168,7 +176,8 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("from", from,
         "fine-tune this checkpoint online with algo (`stitch finetune`); steps count env steps");
   f.add("offline_ratio", offline_ratio,
-        "fine-tuning: share of each minibatch from the offline dataset (-1: the method's default)",
+        "fine-tuning and online learners: share of each minibatch from the offline dataset "
+        "(-1: the fine-tuning method's default; online: none)",
         {.min = -1, .max = 1});
 }
 

@@ -47,7 +47,8 @@ struct TrainConfig {
   // online with `algo`; `steps` then counts env steps and learning_starts counts env steps of the
   // pre-trained policy (a warm-up) before updates. The dataset, where given, is the offline data
   // kept for mixing: offline_ratio of each minibatch comes from it (-1: the method's default;
-  // 0: no offline data).
+  // 0: no offline data). Online learners (SAC, TD3) take offline_ratio and a dataset too: RLPD's
+  // symmetric sampling (Ball et al. 2023) from scratch.
   std::string from;
   double offline_ratio = -1.0;
 

@@ -50,7 +50,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
                         {"matmul_isa", nn::fused::matmul_isa()}};
   const bool finetune = !cfg.train.from.empty();
   if (finetune) fields["from"] = cfg.train.from;
-  if (!cfg.train.online && !cfg.train.dataset.empty()) {
+  if (!cfg.train.dataset.empty() && (!cfg.train.online || cfg.train.offline_ratio > 0)) {
     fields["dataset"] = cfg.train.dataset;
     if (fs::is_regular_file(cfg.train.dataset))
       fields["dataset_sha256"] = sha256_file(cfg.train.dataset);

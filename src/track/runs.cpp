@@ -98,9 +98,10 @@ RunSummary read_run(const std::string& dir) {
   if (r.name.empty()) r.name = fs::path(dir).parent_path().filename().string();
   r.algo = field(c, "algo", std::string());
   r.env = field(c, "env", std::string());
-  r.dataset = field(c, "online", false)
-                  ? "online"
-                  : fs::path(field(c, "dataset", std::string())).filename().string();
+  const std::string data_file = fs::path(field(c, "dataset", std::string())).filename().string();
+  r.dataset = !field(c, "online", false)           ? data_file
+              : field(c, "offline_ratio", 0.0) > 0 ? "online+" + data_file  // RLPD-style mixing
+                                                   : "online";
   r.seed = field(c, "seed", uint64_t{0});
   r.planned_steps = field(c, "steps", int64_t{0});
   r.from = field(c, "from", std::string());

@@ -153,11 +153,13 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
   const json grid = parse_json(read_file_text(path), path);
   if (grid.is_discarded() || !grid.is_object()) fail("{}: not a JSON object", path);
   static const std::set<std::string> kKeys = {"algos",  "datasets", "env",     "seeds", "steps",
-                                              "online", "set",      "configs", "_about"};
+                                              "online", "set",      "configs", "from",  "_about"};
   for (const auto& [key, value] : grid.items()) {
     if (!kKeys.count(key)) {
-      fail("{}: unknown grid key '{}' (algos, datasets, env, seeds, steps, online, set, configs)",
-           path, key);
+      fail(
+          "{}: unknown grid key '{}' (algos, datasets, env, seeds, steps, online, set, configs, "
+          "from)",
+          path, key);
     }
   }
   const std::vector<std::string> algos = strings(field(grid, path, "algos", true), path, "algos");
@@ -195,6 +197,20 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
     }
   }
 
+  // Fine-tuning cells by algorithm: {"wsrl":
+  // "runs/pre/cql-{dataset}-s{seed}/checkpoints/latest.pt"}.
+  const json& from_j = field(grid, path, "from", false);
+  if (!from_j.is_null() && (!from_j.is_object() || online))
+    fail("{}: 'from' must be an object of checkpoint paths by algorithm (offline grids)", path);
+  std::map<std::string, std::string> from;
+  if (from_j.is_object()) {
+    for (const auto& [algo, pattern] : from_j.items()) {
+      if (!pattern.is_string() || pattern.get<std::string>().find("{seed}") == std::string::npos)
+        fail("{}: 'from'.'{}' must be a checkpoint path with {{seed}} in it", path, algo);
+      from[algo] = pattern.get<std::string>();
+    }
+  }
+
   std::vector<SweepCell> cells;
   std::set<std::string> names;
   const std::vector<std::string> sources = online ? std::vector<std::string>{""} : datasets;
@@ -214,6 +230,20 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
         c.train_args = {
             "train",     "--algo", algo, "--env", cell_env, "--seed", std::to_string(seed),
             "--run-dir", c.run_dir};
+        if (const auto it = from.find(algo); it != from.end()) {
+          // `stitch finetune` from the pre-trained run of this dataset and seed (its stored
+          // config carries `from`, so a resume is `train --resume` as for any cell).
+          std::string checkpoint = it->second;
+          for (const auto& [key, value] :
+               {std::pair<std::string, std::string>{"{dataset}", stem(dataset)},
+                {"{seed}", std::to_string(seed)}}) {
+            for (size_t at = checkpoint.find(key); at != std::string::npos;
+                 at = checkpoint.find(key, at + value.size()))
+              checkpoint.replace(at, key.size(), value);
+          }
+          c.train_args[0] = "finetune";
+          c.train_args.insert(c.train_args.end(), {"--from", checkpoint});
+        }
         if (online) {
           c.train_args.push_back("--online");
         } else {

@@ -9,8 +9,12 @@
 //    "seeds": [0, 1, 2],                            required
 //    "steps": 200000,                               optional (the trainer's default otherwise)
 //    "online": false,                               optional: online/streaming algorithms
-//    "set": {"eval_every": 10000, "iql.expectile": 0.8}}
+//    "set": {"eval_every": 10000, "iql.expectile": 0.8},
+//    "configs": {"rebrac": "suite/configs/rebrac/{dataset}.json"},  optional: config files
+//    "from": {"iql": "runs/table/iql-{dataset}-s{seed}/checkpoints/latest.pt"}}
 //   "set" keys apply to every cell; "<algo>.<key>" keys only to that algorithm's cells.
+//   "from" makes an algorithm's cells fine-tuning runs (`stitch finetune --from` the checkpoint
+//   of the same dataset file stem and seed, with --dataset the cell's dataset).
 //
 // Cell names are stable: <algo>-<dataset file stem or env>-s<seed>, under the output directory.
 // Each cell runs as `stitch train ...` in a worker process with --threads = cores / workers.

@@ -130,6 +130,29 @@ TEST_F(FinetuneTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   }
 }
 
+// RLPD-style (Ball et al. 2023): online SAC from scratch with half of each minibatch from the
+// offline data; the report names its data "online+<file>".
+TEST_F(FinetuneTest, OnlineLearnersMixOfflineDataRlpdStyle) {
+  TrainConfig c;
+  const auto run = dir_ / "rlpd";
+  const TrainResult r =
+      train(resolve_train_config(
+                c, "",
+                {"algo=sac", "online=true", "env=pendulum-v1", "steps=300", "learning_starts=100",
+                 "batch_size=32", "eval_every=0", "eval_episodes=1", "sac.hidden=16",
+                 "offline_ratio=0.5", "dataset=" + data().string(), "run_dir=" + run.string()}),
+            false);
+  EXPECT_EQ(r.steps, 300);
+  EXPECT_EQ(read_run(run.string()).dataset, "online+pendulum.hdf5");
+  TrainConfig d;
+  EXPECT_THAT(error_of([&] {
+                resolve_train_config(d, "",
+                                     {"algo=iql", "dataset=" + data().string(), "env=pendulum-v1",
+                                      "offline_ratio=0.5"});
+              }),
+              HasSubstr("config key 'offline_ratio': for fine-tuning"));
+}
+
 TEST(EpisodeHold, StoresEachTransitionWithItsReturnToGo) {
   ReplayBuffer buffer(10, 1, 1);
   EpisodeHold hold(/*returns_to_go=*/true, 1, {.obs_dim = 1, .act_dim = 1}, 0.5);

@@ -154,6 +154,22 @@ TEST(Losses, CqlLogsumexpByHand) {
   EXPECT_FLOAT_EQ(d0, 1.0f);
 }
 
+TEST(Losses, CalQlBoundsThePolicyBlocksOnly) {
+  // Cal-QL: with the bound G = 1.5, the policy blocks count max(q, G): q1 = 2 stays, q2 = 0
+  // becomes 1.5 with no gradient; the uniform block's q0 = 1 < G is not bounded.
+  const float q0 = 1, q1 = 2, q2 = 0, log_pi = -1, log_pi_next = 0.5f;
+  float d0 = 0, d1 = 0, d2 = 0;
+  std::vector<double> scratch;
+  const double v[] = {1 + std::log(2.0), 3.0, 1.5 - 0.5};
+  const double sum = std::exp(v[0]) + std::exp(v[1]) + std::exp(v[2]);
+  const double lse = losses::cql_logsumexp({&q0, &q1, &q2}, {&log_pi, &log_pi_next}, -std::log(2.0),
+                                           1, 5.0, 4, {&d0, &d1, &d2}, scratch, 1.5f);
+  EXPECT_NEAR(lse, std::log(sum), 1e-12);
+  EXPECT_NEAR(d0, 5.0 * std::exp(v[0]) / sum / 4, 1e-7);
+  EXPECT_NEAR(d1, 5.0 * std::exp(v[1]) / sum / 4, 1e-7);
+  EXPECT_EQ(d2, 0.0f);
+}
+
 TEST(Losses, CqlLagrangeGradientByHand) {
   // d/dlog_alpha' of -exp(log_alpha') w (gap - target) = -exp(log_alpha') w (gap - target).
   EXPECT_NEAR(losses::cql_lagrange_gradient(std::log(2.0), 5.0, 12.0, 20.0), 80.0, 1e-12);

@@ -117,6 +117,37 @@ TEST_F(SweepTest, ConfigsGiveEachDatasetItsOwnFile) {
   EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }), HasSubstr("with {dataset} in it"));
 }
 
+// "from": an algorithm's cells fine-tune the pre-trained run of the same dataset and seed
+// (`stitch finetune`), evaluated at env step 0; the others stay training cells.
+TEST_F(SweepTest, FromMakesFineTuningCells) {
+  const std::string cli = STITCH_CLI_PATH;
+  nlohmann::json pre = toy(200);
+  pre["algos"] = {"td3_bc"};
+  auto r = testing::run_command(fmt::format("{} --log-level warn sweep {} --out {}", cli, grid(pre),
+                                            (dir_ / "pre").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json ft = toy(300);
+  ft["from"] = {
+      {"td3_bc", (dir_ / "pre" / "td3_bc-{dataset}-s{seed}/checkpoints/latest.pt").string()}};
+  const auto cells = sweep_cells(grid(ft), (dir_ / "ft").string());
+  ASSERT_EQ(cells.size(), 4u);
+  EXPECT_EQ(cells[0].train_args[0], "train");  // bc: no "from"
+  const auto& args = cells[3].train_args;      // td3_bc, seed 1
+  EXPECT_EQ(args[0], "finetune");
+  const auto it = std::find(args.begin(), args.end(), "--from");
+  ASSERT_NE(it, args.end());
+  EXPECT_EQ(*(it + 1), (dir_ / "pre" / "td3_bc-pendulum-noisy-s1/checkpoints/latest.pt").string());
+  r = testing::run_command(fmt::format("{} --log-level warn sweep {} --out {} --replicates 100",
+                                       cli, grid(ft), (dir_ / "ft").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const RunSummary run = read_run((dir_ / "ft" / "td3_bc-pendulum-noisy-s1").string());
+  EXPECT_EQ(run.status, "finished");
+  ASSERT_TRUE(finetune_scores(run).has_value());
+  EXPECT_EQ(run.evaluations.front().step, 0);
+  ft["from"] = {{"td3_bc", "runs/no-seed/latest.pt"}};
+  EXPECT_THAT(error_of([&] { sweep_cells(grid(ft), "o"); }), HasSubstr("with {seed} in it"));
+}
+
 TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
   const std::string g = grid(toy(3000));
   const std::string cli = STITCH_CLI_PATH;

@@ -63,7 +63,7 @@ MixedBatch::MixedBatch(const TrainConfig& c, const AlgoEntry& entry, const Repla
     : buffer_(buffer) {
   const int64_t rows = c.batch_size;
   const int64_t offline_rows =
-      c.from.empty() ? 0 : static_cast<int64_t>(std::llround(c.offline_ratio * rows));
+      c.offline_ratio > 0 ? static_cast<int64_t>(std::llround(c.offline_ratio * rows)) : 0;
   auto with_returns = [&](Batch b) {
     if (entry.returns_to_go) b.returns_to_go.assign(static_cast<size_t>(b.size), 0.0f);
     std::fill(b.discounts.begin(), b.discounts.end(), static_cast<float>(c.discount));
