@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 
+#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
@@ -149,6 +150,9 @@ class FaultSweep : public ::testing::Test {
     return faults;
   }
 
+  void sweep_resume(const std::string& what,
+                    const std::function<std::string(const std::string&)>& config);
+  fs::path pendulum_data();
   fs::path dir_;
 };
 
@@ -202,22 +206,11 @@ TEST_F(FaultSweep, DatasetsPoliciesSuiteAndReportsSurviveEveryFault) {
   EXPECT_GT(faults, 50);
 }
 
-TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
-  const fs::path data = dir_ / "data.hdf5";
-  {
-    auto env = make_env("pendulum-v1");
-    auto policy = make_scripted_policy("pendulum-v1");
-    save_dataset(collect(*env, *policy, {.transitions = 500, .seed = 2, .gaussian_noise = 0.5}),
-                 data.string(), {});
-  }
-  auto config = [&](const std::string& run) {
-    TrainConfig c;
-    return resolve_train_config(
-        c, "",
-        {"algo=td3_bc", "dataset=" + data.string(), "env=pendulum-v1", "steps=60",
-         "checkpoint_every=20", "log_every=20", "eval_every=0", "eval_episodes=1",
-         "td3_bc.hidden=16", "run_dir=" + (dir_ / run).string()});
-  };
+// A run stopped at its first checkpoint, resumed with a fault at every durable call k: the
+// resume fails with one Error, loses nothing, and a plain resume afterwards ends with the
+// parameters of an uninterrupted run. `config(run)`: the run's config text (60 steps).
+void FaultSweep::sweep_resume(const std::string& what,
+                              const std::function<std::string(const std::string&)>& config) {
   auto parameters = [](const fs::path& checkpoint) {
     return testing::checkpoint_parameters(checkpoint.string());
   };
@@ -231,7 +224,7 @@ TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
   int faults = 0;
   for (int k = 0; k < static_cast<int>(ops.size()); ++k) {
     for (const Fault fault : faults_for(ops[k])) {
-      SCOPED_TRACE(fmt::format("resume: call {} ({}), errno {}{}", k, durable::op_name(ops[k]),
+      SCOPED_TRACE(fmt::format("{}: call {} ({}), errno {}{}", what, k, durable::op_name(ops[k]),
                                fault.errno_value, fault.short_write ? ", short write" : ""));
       const fs::path run = dir_ / fmt::format("k{}_{}_{}", k, fault.errno_value,
                                               fault.short_write ? "short" : "full");
@@ -246,9 +239,50 @@ TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
       ++faults;
     }
   }
-  fmt::print("fault sweep: train --resume: {} durable calls, {} faults injected, 0 losses\n",
-             ops.size(), faults);
+  fmt::print("fault sweep: {}: {} durable calls, {} faults injected, 0 losses\n", what, ops.size(),
+             faults);
   EXPECT_GT(faults, 10);
+}
+
+fs::path FaultSweep::pendulum_data() {
+  const fs::path data = dir_ / "data.hdf5";
+  auto env = make_env("pendulum-v1");
+  auto policy = make_scripted_policy("pendulum-v1");
+  save_dataset(collect(*env, *policy, {.transitions = 500, .seed = 2, .gaussian_noise = 0.5}),
+               data.string(), {});
+  return data;
+}
+
+TEST_F(FaultSweep, TrainResumesToTheSameParametersAfterEveryFault) {
+  const fs::path data = pendulum_data();
+  sweep_resume("train --resume", [&](const std::string& run) {
+    TrainConfig c;
+    return resolve_train_config(
+        c, "",
+        {"algo=td3_bc", "dataset=" + data.string(), "env=pendulum-v1", "steps=60",
+         "checkpoint_every=20", "log_every=20", "eval_every=0", "eval_episodes=1",
+         "td3_bc.hidden=16", "run_dir=" + (dir_ / run).string()});
+  });
+}
+
+// The online loop through fine-tuning (replay files, episodes.jsonl, held episodes' returns):
+// Cal-QL continued online with the offline data mixed in.
+TEST_F(FaultSweep, FinetuneResumesToTheSameParametersAfterEveryFault) {
+  const fs::path data = pendulum_data();
+  TrainConfig c;
+  train(resolve_train_config(
+            c, "",
+            {"algo=calql", "dataset=" + data.string(), "env=pendulum-v1", "steps=20",
+             "batch_size=16", "eval_every=0", "eval_episodes=1", "calql.hidden=16",
+             "calql.layers=1", "calql.num_actions=2", "run_dir=" + (dir_ / "pre").string()}),
+        false);
+  const std::string from = (dir_ / "pre" / "checkpoints" / "latest.pt").string();
+  sweep_resume("finetune --resume", [&](const std::string& run) {
+    return finetune_config(from, "calql", "",
+                           {"env=pendulum-v1", "steps=60", "checkpoint_every=20", "log_every=20",
+                            "eval_every=0", "eval_episodes=1", "batch_size=16",
+                            "dataset=" + data.string(), "run_dir=" + (dir_ / run).string()});
+  });
 }
 
 }  // namespace
