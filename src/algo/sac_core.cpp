@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "algo/losses.h"
 #include "core/error.h"
@@ -95,6 +96,39 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b,
   }
   losses::td_target(b.r, b.discount, b.terminal, next_value, rows, target_.data());
   return target_.data();
+}
+
+void CriticEnsembleKeys::describe(ConfigFields& f) {
+  f.add("critics", critics, "critics in the ensemble", {.min = 1, .max = 1000});
+  f.add("layer_norm", layer_norm, "LayerNorm after each hidden ReLU of the critics");
+  f.add("target_subsample", target_subsample,
+        "TD target: min over this many members drawn with replacement (REDQ; 0: all)",
+        {.min = 0, .max = 1000});
+}
+
+void CriticEnsembleKeys::apply(SacCoreOptions& o) const {
+  o.critics = critics;
+  o.layer_norm = layer_norm;
+  o.target_subsample = target_subsample;
+}
+
+SacCore::TdStep SacCore::td_critic_step(const fused_steps::RawBatch& b, const float* target,
+                                        const std::function<void()>& extra) {
+  const int64_t rows = b.rows;
+  x_data_.resize(static_cast<size_t>(rows * (dims_.obs_dim + dims_.act_dim)));
+  nn::fused::concat_columns(b.s, dims_.obs_dim, b.a, dims_.act_dim, rows, x_data_.data());
+  td_loss_.assign(static_cast<size_t>(critics()), 0.0);
+  td_sum_.assign(static_cast<size_t>(critics()), 0.0);
+  critic_step(
+      x_data_.data(), rows,
+      [&](int k, const float* q, float* dq) {
+        std::tie(td_loss_[k], td_sum_[k]) = losses::squared_td_error(q, target, rows, rows, dq);
+      },
+      extra);
+  TdStep out{0.0, 0.0};
+  for (int k = 0; k < critics(); ++k) out.loss += td_loss_[k], out.q_mean += td_sum_[k];
+  out.q_mean /= static_cast<double>(critics() * rows);
+  return out;
 }
 
 void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss,

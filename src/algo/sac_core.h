@@ -60,6 +60,18 @@ struct SacFamilyConfig : AlgoConfig {
   std::vector<int64_t> widths() const { return std::vector<int64_t>(layers, hidden); }
 };
 
+struct SacCoreOptions;
+
+// The critic-ensemble keys of the algorithms that take them (CQL and Cal-QL, WSRL); each sets its
+// defaults.
+struct CriticEnsembleKeys {
+  int critics = 2;
+  bool layer_norm = false;
+  int target_subsample = 0;
+  void describe(ConfigFields& f);
+  void apply(SacCoreOptions& o) const;
+};
+
 struct SacCoreOptions {
   double actor_lr;
   double critic_lr;
@@ -126,6 +138,15 @@ class SacCore : public Algorithm {
   // after the noise when that option is set. Returns y [rows], valid until the next call.
   const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha);
 
+  // The critics' TD step on the batch's (s, a): L = sum_k mean (Q_k(s, a) - y_i)^2 with y
+  // `target` [rows], through critic_step (with `extra`), the sums over members in member order.
+  struct TdStep {
+    double loss;    // L
+    double q_mean;  // mean Q over members and rows
+  };
+  TdStep td_critic_step(const fused_steps::RawBatch& b, const float* target,
+                        const std::function<void()>& extra = nullptr);
+
   // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).
   using CriticLoss = std::function<void(int k, const float* q, float* dq)>;
   // One step of every critic on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the
@@ -180,7 +201,8 @@ class SacCore : public Algorithm {
   std::vector<std::vector<float>> dq_, dx_;
   std::vector<const float*> q_out_;
   std::vector<float*> dq_out_;
-  std::vector<float> next_action_, next_log_pi_, target_, x_, pi_, log_pi_, dpi_, dlog_pi_;
+  std::vector<float> next_action_, next_log_pi_, target_, x_, pi_, log_pi_, dpi_, dlog_pi_, x_data_;
+  std::vector<double> td_loss_, td_sum_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -23,7 +23,6 @@
 // actions for learning_starts steps).
 #include <memory>
 #include <optional>
-#include <tuple>
 
 #include "algo/algorithm.h"
 #include "algo/losses.h"
@@ -38,18 +37,12 @@ struct WsrlConfig : SacFamilyConfig {
     actor_lr = 1e-4;
     alpha_lr = 1e-4;
   }
-  int critics = 10;
-  bool layer_norm = true;
-  int target_subsample = 2;
+  CriticEnsembleKeys ensemble{.critics = 10, .layer_norm = true, .target_subsample = 2};
   int actor_delay = 4;
   bool backup_entropy = false;
   void describe(ConfigFields& f) override {
     describe_shared(f);
-    f.add("critics", critics, "critics in the ensemble", {.min = 1, .max = 1000});
-    f.add("layer_norm", layer_norm, "LayerNorm after each hidden ReLU of the critics");
-    f.add("target_subsample", target_subsample,
-          "TD target: min over this many members drawn with replacement (REDQ; 0: all)",
-          {.min = 0, .max = 1000});
+    ensemble.describe(f);
     f.add("actor_delay", actor_delay, "critic steps per actor and temperature step",
           {.min = 1, .max = 1000});
     f.add("backup_entropy", backup_entropy, "the entropy term in the TD target");
@@ -72,22 +65,9 @@ class Wsrl : public SacCore {
     const double alpha = temperature();
     const float* target =
         td_target(raw, config_.backup_entropy ? std::optional<double>(alpha) : std::nullopt);
-    x_.resize(static_cast<size_t>(batch * (dims_.obs_dim + dims_.act_dim)));
-    nn::fused::concat_columns(raw.s, dims_.obs_dim, raw.a, dims_.act_dim, batch, x_.data());
-    const int members = critics();
-    std::vector<double> q_loss(members), q_sum(members);
-    critic_step(x_.data(), batch, [&](int k, const float* q, float* dq) {
-      std::tie(q_loss[k], q_sum[k]) = losses::squared_td_error(q, target, batch, batch, dq);
-    });
+    const TdStep td = td_critic_step(raw, target);
     ++steps_;
-    Metrics m{{"alpha", alpha}};
-    double loss = 0, sum = 0;
-    for (int k = 0; k < members; ++k) {  // member order: the same sums on 1 and 2 threads
-      loss += q_loss[k];
-      sum += q_sum[k];
-    }
-    m["q_loss"] = loss;
-    m["q_mean"] = sum / static_cast<double>(members * batch);
+    Metrics m{{"alpha", alpha}, {"q_loss", td.loss}, {"q_mean", td.q_mean}};
     if (steps_ % config_.actor_delay == 0) {
       const auto [actor_loss, log_pi_mean] = policy_step(raw.s, batch, alpha);
       last_actor_loss_ = actor_loss;
@@ -102,14 +82,11 @@ class Wsrl : public SacCore {
   static SacCoreOptions core_options(const WsrlConfig& c, const AlgoDims& d) {
     SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
     o.corl_networks = true;  // CQL's actor and critics, so that its checkpoints load
-    o.critics = c.critics;
-    o.layer_norm = c.layer_norm;
-    o.target_subsample = c.target_subsample;
+    c.ensemble.apply(o);
     return o;
   }
 
   WsrlConfig config_;
-  std::vector<float> x_;  // [s, a] of the batch
   double last_actor_loss_ = 0.0, last_entropy_ = 0.0;
 };
 

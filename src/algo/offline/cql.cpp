@@ -62,17 +62,11 @@ struct CqlConfig : SacFamilyConfig {
   int num_actions = 10;  // sampled actions per state for the logsumexp
   bool lagrange = false;
   double target_action_gap = 10.0;
-  int critics = 2;
-  bool layer_norm = false;
-  int target_subsample = 0;
+  CriticEnsembleKeys ensemble;
   bool calibrated;  // Cal-QL (not a key: the algorithm's name)
   void describe(ConfigFields& f) override {
     describe_shared(f);
-    f.add("critics", critics, "critics in the ensemble", {.min = 1, .max = 1000});
-    f.add("layer_norm", layer_norm, "LayerNorm after each hidden ReLU of the critics");
-    f.add("target_subsample", target_subsample,
-          "TD target: min over this many members drawn with replacement (REDQ; 0: all)",
-          {.min = 0, .max = 1000});
+    ensemble.describe(f);
     f.add("alpha_prime_lr", alpha_prime_lr, "Lagrange multiplier learning rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
@@ -92,7 +86,7 @@ class Cql : public SacCore {
         sampler_(*actor_, actor_flat_, nullptr),
         alpha_prime_optim_(std::vector<torch::Tensor>{log_alpha_prime_},
                            torch::optim::AdamOptions(c.alpha_prime_lr)),
-        lse_scratch_(static_cast<size_t>(c.critics)) {
+        lse_scratch_(static_cast<size_t>(c.ensemble.critics)) {
     scalars_->register_parameter("log_alpha_prime", log_alpha_prime_);
   }
 
@@ -223,9 +217,7 @@ class Cql : public SacCore {
   static SacCoreOptions core_options(const CqlConfig& c, const AlgoDims& d) {
     SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
     o.corl_networks = true;
-    o.critics = c.critics;
-    o.layer_norm = c.layer_norm;
-    o.target_subsample = c.target_subsample;
+    c.ensemble.apply(o);
     return o;
   }
 

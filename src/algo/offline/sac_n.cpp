@@ -61,26 +61,16 @@ class SacN : public SacCore {
     const double alpha = temperature();
     const double actor_loss = actor_step(raw.s, batch, alpha).actor_loss;
     const float* target = td_target(raw, alpha);
-    x_.resize(static_cast<size_t>(batch * (dims_.obs_dim + dims_.act_dim)));
-    nn::fused::concat_columns(raw.s, dims_.obs_dim, raw.a, dims_.act_dim, batch, x_.data());
-    std::vector<double> q_loss(critics()), q_sum(critics());
     double diversity = 0;
-    critic_step(
-        x_.data(), batch,
-        [&](int k, const float* q, float* dq) {
-          std::tie(q_loss[k], q_sum[k]) = losses::squared_td_error(q, target, batch, batch, dq);
-        },
-        [&] {
-          if (config_.edac) diversity = add_diversity_gradient(config_.eta, batch);
-        });
+    const TdStep td = td_critic_step(raw, target, [&] {
+      if (config_.edac) diversity = add_diversity_gradient(config_.eta, batch);
+    });
     ++steps_;
-    double loss = 0, sum = 0;
-    for (int k = 0; k < critics(); ++k) loss += q_loss[k], sum += q_sum[k];
     Metrics m{{"actor_loss", actor_loss},
-              {"q_loss", loss},
+              {"q_loss", td.loss},
               {"alpha", alpha},
               {"entropy", -log_pi_mean},
-              {"q_mean", sum / static_cast<double>(critics() * batch)}};
+              {"q_mean", td.q_mean}};
     if (config_.edac) m["diversity"] = diversity;
     return m;
   }
@@ -96,7 +86,6 @@ class SacN : public SacCore {
   }
 
   SacNConfig config_;
-  std::vector<float> x_;  // [s, a] of the batch
 };
 
 }  // namespace

@@ -54,25 +54,16 @@ class Sac : public SacCore {
     const double alpha = temperature();
     const float* target = td_target(raw, alpha);
 
-    // Critics: sum_k mean (Q_k(s, a) - y)^2.
-    x_.resize(static_cast<size_t>(batch * (dims_.obs_dim + dims_.act_dim)));
-    nn::fused::concat_columns(raw.s, dims_.obs_dim, raw.a, dims_.act_dim, batch, x_.data());
-    double q_loss[2] = {0, 0}, q_sum[2] = {0, 0};
-    critic_step(x_.data(), batch, [&](int k, const float* q, float* dq) {
-      std::tie(q_loss[k], q_sum[k]) = losses::squared_td_error(q, target, batch, batch, dq);
-    });
+    const TdStep td = td_critic_step(raw, target);  // critics: sum_k mean (Q_k(s, a) - y)^2
 
     const auto [actor_loss, log_pi_mean] = policy_step(raw.s, batch, alpha);
     ++steps_;
     return {{"actor_loss", actor_loss},
-            {"q_loss", q_loss[0] + q_loss[1]},
+            {"q_loss", td.loss},
             {"alpha", alpha},
             {"entropy", -log_pi_mean},
-            {"q_mean", (q_sum[0] + q_sum[1]) / static_cast<double>(2 * batch)}};
+            {"q_mean", td.q_mean}};
   }
-
- private:
-  std::vector<float> x_;  // [s, a] of the batch
 };
 
 }  // namespace
