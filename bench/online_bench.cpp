@@ -20,7 +20,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "bench_main.h"
 #include "core/runtime.h"

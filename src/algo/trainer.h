@@ -32,6 +32,15 @@ struct TrainResult {
 // crash would, for tests.
 TrainResult train(const std::string& config_json, bool resume, int64_t stop_after_steps = 0);
 
+// `stitch finetune`'s config text (algo/o2o/finetune.h): {algo: method, from: checkpoint} with
+// the checkpoint's "<its algo>.<key>" values for every key the method's config shares (from
+// another algorithm's checkpoint: AlgoEntry::finetune.network_keys only), its discount and the
+// method's fine-tuning settings, then the JSON file's and the overrides' keys (the user's win).
+// Errors name the checkpoint: missing or damaged, or an algorithm the method does not continue.
+std::string finetune_config(const std::string& checkpoint, const std::string& method,
+                            const std::string& json_path,
+                            const std::vector<std::string>& overrides);
+
 // Continues the run in run_dir from its last checkpoint with its stored config.json.
 TrainResult resume_training(const std::string& run_dir);
 

@@ -2,7 +2,6 @@
 #include <fmt/ranges.h>
 
 #include "algo/algorithm.h"
-#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "cli/commands.h"
 #include "core/error.h"

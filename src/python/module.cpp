@@ -367,8 +367,9 @@ py::dict train_result(const TrainResult& r);
 
 // stitch.train: the CLI's trainer. Keyword arguments are trainer keys (steps=, seed=, ...);
 // `set` holds the rest as {"iql.expectile": 0.8}. Returns what the run reached.
-py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
-  std::vector<std::string> overrides = {"algo=" + algo};
+// The kwargs of stitch.train/finetune as "key=value" overrides, after `first`.
+std::vector<std::string> kwargs_overrides(std::vector<std::string> overrides,
+                                          const py::kwargs& kwargs) {
   py::dict set;
   for (const auto& [key, value] : kwargs) {
     const std::string k = py::cast<std::string>(key);
@@ -381,8 +382,21 @@ py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
   }
   for (const auto& [key, value] : set)
     overrides.push_back(py::cast<std::string>(key) + "=" + override_text(value));
+  return overrides;
+}
+
+py::dict train_py(const std::string& algo, const py::kwargs& kwargs) {
   TrainConfig config;
-  const std::string json = resolve_train_config(config, "", overrides);
+  const std::string json =
+      resolve_train_config(config, "", kwargs_overrides({"algo=" + algo}, kwargs));
+  return train_result(run_training([&] { return train(json, false); }));
+}
+
+// stitch.finetune: `stitch finetune --from checkpoint --algo algo` (algo/o2o/finetune.h), the
+// same keyword arguments as stitch.train.
+py::dict finetune_py(const std::string& from, const std::string& algo, const py::kwargs& kwargs) {
+  const std::string json =
+      finetune_config(from, algo, "", kwargs_overrides({"algo=" + algo}, kwargs));
   return train_result(run_training([&] { return train(json, false); }));
 }
 
@@ -518,6 +532,11 @@ PYBIND11_MODULE(stitch, m) {
   m.def("train", &train_py, py::arg("algo"),
         "stitch train: keyword arguments are trainer keys (dataset=, env=, steps=, run_dir=, "
         "seed=, ...), set={'<algo>.<key>': value} the algorithm's; the GIL is released");
+  m.def("finetune", &finetune_py, py::arg("from_checkpoint"), py::arg("algo"),
+        "stitch finetune: continues a pre-trained checkpoint online with algo (iql, td3_bc, cql, "
+        "calql, wsrl); keyword arguments as for train (env=, steps= env steps, dataset= and "
+        "offline_ratio= for the offline data, learning_starts= the warm-up); the GIL is "
+        "released");
   m.def(
       "resume",
       [](const std::string& run_dir) {

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "eval/evaluate.h"
 #include "suite/suite.h"

@@ -221,6 +221,13 @@ class Training(unittest.TestCase):
         file = os.path.join(work, "iql.policy")
         policy.save(file)
         np.testing.assert_array_equal(stitch.Policy.load(file).act(np.ones(3)), policy.act(np.ones(3)))
+        # Fine-tuning online from the checkpoint: evaluated before its first env step.
+        tuned = stitch.finetune(result["checkpoint"], "iql", env="pendulum-v1", steps=400,
+                                dataset=path, eval_every=200, eval_episodes=2,
+                                checkpoint_every=400, run_dir=os.path.join(work, "ft"))
+        self.assertEqual([e["step"] for e in tuned["evaluations"]], [0, 200, 400])
+        with self.assertRaisesRegex(stitch.Error, "calql fine-tunes only calql or cql"):
+            stitch.finetune(result["checkpoint"], "calql", env="pendulum-v1")
         # The CLI's errors, as exceptions.
         with self.assertRaisesRegex(stitch.Error, "unknown config key 'nope'"):
             stitch.train("iql", dataset=path, env="pendulum-v1", nope=1)

@@ -19,7 +19,6 @@
 #include <functional>
 #include <map>
 
-#include "algo/o2o/finetune.h"
 #include "algo/trainer.h"
 #include "algo/training_loop.h"
 #include "core/error.h"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "algo/trainer.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/json_read.h"

@@ -9,8 +9,7 @@
 //   EpisodeHold       for methods that need Monte-Carlo returns-to-go (Cal-QL): an episode's
 //                     transitions reach the buffer when it ends, each with its discounted return
 //                     to the episode's end
-//   finetune_config   the config of `stitch finetune`: the checkpoint's algorithm keys that the
-//                     method shares (so the networks match), then the user's keys
+// (finetune_config, the config of `stitch finetune`, is declared in algo/trainer.h.)
 // The methods (AlgoEntry::finetune says which checkpoints each continues): iql and td3_bc with
 // their offline losses (the plain baselines), calql (algo/o2o/calql.cpp), wsrl
 // (algo/o2o/wsrl.cpp). The dip protocol (the score at step 0 and the worst score in the first 10%
@@ -75,13 +74,6 @@ class EpisodeHold {
   double discount_;
   std::vector<Episode> episodes_;
 };
-
-// `stitch finetune`'s config text: {algo: method, from: checkpoint, ...} with the checkpoint's
-// "<its algo>.<key>" values for every key the method's config also has, its discount, then
-// the JSON file's and the overrides' keys (the user's win).
-std::string finetune_config(const std::string& checkpoint, const std::string& method,
-                            const std::string& json_path,
-                            const std::vector<std::string>& overrides);
 
 // One log line at the end of a fine-tuning run: the score before, the dip and the score after
 // (track/runs.h finetune_scores).
