@@ -55,7 +55,7 @@ test-tsan: format-check
 ASAN_OPTS = detect_leaks=0:detect_container_overflow=0:halt_on_error=1
 UBSAN_OPTS = halt_on_error=1:print_stacktrace=1
 TSAN_OPTS = halt_on_error=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
-TSAN_TESTS = ThreadPool|VectorEnv|Fused|Trainer|OnlineTrainer|StreamTrainer|Runtime
+TSAN_TESTS = ThreadPool|VectorEnv|Fused|Trainer|OnlineTrainer|StreamTrainer|Runtime|Finetune
 
 bench: build
 	$(BUILD_DIR)/stitch bench env
