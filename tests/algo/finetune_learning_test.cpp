@@ -15,7 +15,7 @@
 #include "data/normalize.h"
 #include "data/sampler.h"
 #include "eval/evaluate.h"
-#include "suite/suite.h"
+#include "testing/suite_data.h"
 
 namespace stitch {
 namespace {
@@ -39,17 +39,7 @@ fs::path work_dir() {
   return fs::path(::testing::TempDir()) / ("stitch_finetune_learn_" + std::to_string(getpid()));
 }
 
-std::string medium_data() {
-  const fs::path dir = work_dir() / "suite";
-  const fs::path path = dir / "pendulum-v1-medium.hdf5";
-  if (!fs::exists(path)) {
-    build_suite({.manifest = std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json",
-                 .data_dir = dir.string(),
-                 .env = "pendulum-v1",
-                 .size = 20000});
-  }
-  return path.string();
-}
+std::string medium_data() { return testing::pendulum_suite_data(work_dir() / "suite", "medium"); }
 
 const std::vector<std::string> kEval = {"env=pendulum-v1", "eval_every=1000", "eval_episodes=10",
                                         "log_every=1000", "checkpoint_every=100000"};

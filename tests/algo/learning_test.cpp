@@ -13,7 +13,7 @@
 #include "data/io.h"
 #include "env/registry.h"
 #include "env/rollout.h"
-#include "suite/suite.h"
+#include "testing/suite_data.h"
 #include "testing/thread_policy.h"
 
 namespace stitch {
@@ -75,16 +75,9 @@ EvalResult run(const std::string& algo, const Data& data, int64_t steps, int64_t
 constexpr double kMargin = 300.0;
 
 std::string replay_mixture() {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("stitch_learn_suite_" + std::to_string(getpid()));
-  const fs::path path = dir / "pendulum-v1-medium-replay.hdf5";
-  if (!fs::exists(path)) {
-    build_suite({.manifest = std::string(STITCH_SOURCE_DIR) + "/suite/manifest.json",
-                 .data_dir = dir.string(),
-                 .env = "pendulum-v1",
-                 .size = 20000});
-  }
-  return path.string();
+  return testing::pendulum_suite_data(
+      fs::path(::testing::TempDir()) / ("stitch_learn_suite_" + std::to_string(getpid())),
+      "medium-replay");
 }
 
 double mean_over_seeds(const std::string& algo, const std::string& dataset, int64_t steps,
