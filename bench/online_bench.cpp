@@ -33,6 +33,11 @@ constexpr int64_t kSteps = 2000, kStarts = 256;
 constexpr int64_t kWsrlSteps = 800, kWsrlStarts = 256;
 std::map<int, double> g_ours, g_wsrl;  // threads -> env steps/s
 
+// Each benchmark: one whole run on 1 and on 2 threads, timed by the run's own clock.
+void once_on_one_and_two_threads(benchmark::internal::Benchmark* b) {
+  b->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+}
+
 // Env steps/s of a finished run's loop, to its last step (before the final evaluation and
 // checkpoint).
 double loop_rate(const std::filesystem::path& dir, int64_t steps) {
@@ -66,13 +71,7 @@ void BM_SacOnlinePendulum(benchmark::State& state) {
   set_compute_threads({.threads = 1, .torch_threads = 1});
 }
 
-BENCHMARK(BM_SacOnlinePendulum)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Iterations(1)
-    ->UseManualTime()
-    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_SacOnlinePendulum)->Apply(once_on_one_and_two_threads);
 
 void BM_WsrlFinetunePendulum(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
@@ -121,13 +120,7 @@ void BM_WsrlFinetunePendulum(benchmark::State& state) {
   set_compute_threads({.threads = 1, .torch_threads = 1});
 }
 
-BENCHMARK(BM_WsrlFinetunePendulum)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
-    ->Iterations(1)
-    ->UseManualTime()
-    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_WsrlFinetunePendulum)->Apply(once_on_one_and_two_threads);
 
 double python_rate(int64_t steps, int64_t starts, int threads, const char* variant) {
   const std::string cmd =
