@@ -174,7 +174,8 @@ class Td3 : public Algorithm {
   torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
     torch::NoGradGuard no_grad;
     const auto a = actor_->forward(obs);
-    if (deterministic || config_.bc()) return a;
+    // Exploration: TD3's Gaussian noise, also for TD3+BC fine-tuned online (stitch finetune).
+    if (deterministic) return a;
     const double max_a = dims_.max_action;
     return (a + torch::randn(a.sizes(), generator_) * (config_.exploration_noise * max_a))
         .clamp(-max_a, max_a);

@@ -153,6 +153,20 @@ TEST_F(FinetuneTest, OnlineLearnersMixOfflineDataRlpdStyle) {
               HasSubstr("config key 'offline_ratio': for fine-tuning"));
 }
 
+// Fine-tuned online, TD3+BC explores with TD3's Gaussian noise (it acted deterministically when it
+// only ever trained offline).
+TEST(FinetuneActing, Td3BcExploresOnline) {
+  const auto& entry = AlgoRegistry::global().entry("td3_bc");
+  auto config = entry.make_config();
+  auto algo = entry.make(*config, {.obs_dim = 3, .act_dim = 1, .max_action = 2.0}, 0);
+  const auto obs = torch::zeros({64, 3});
+  const auto mode = algo->act(obs, /*deterministic=*/true);
+  const auto explored = algo->act(obs, /*deterministic=*/false);
+  EXPECT_FALSE(torch::equal(mode, explored));
+  EXPECT_LE(explored.abs().max().item<float>(), 2.0f);
+  EXPECT_NEAR((explored - mode).std().item<double>(), 0.2, 0.08);  // 0.1 x max_action
+}
+
 TEST(EpisodeHold, StoresEachTransitionWithItsReturnToGo) {
   ReplayBuffer buffer(10, 1, 1);
   EpisodeHold hold(/*returns_to_go=*/true, 1, {.obs_dim = 1, .act_dim = 1}, 0.5);
