@@ -27,6 +27,14 @@ AlgoDims dims_for(const Env& env, const std::string& env_id) {
   return {.obs_dim = env.observation_space().flat_dim(), .act_dim = a.flat_dim(), .max_action = hi};
 }
 
+void check_dataset_dims(const Dataset& data, const std::string& path, const std::string& env_id,
+                        const AlgoDims& dims) {
+  if (data.obs_dim != dims.obs_dim || data.act_dim != dims.act_dim) {
+    fail("{}: observation/action dimensions {}/{} do not match {}'s {}/{}", path, data.obs_dim,
+         data.act_dim, env_id, dims.obs_dim, dims.act_dim);
+  }
+}
+
 void AlgorithmPolicy::act(std::span<const float> obs, Rng&, std::span<float> action) {
   obs_.assign(obs.begin(), obs.end());
   if (normalizers_.observations) normalizers_.obs.apply(obs_);

@@ -33,6 +33,10 @@ EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string
 // obs_dim, act_dim and max_action of a minibatch learner on env_id: bounded Box actions,
 // symmetric and equal in every dimension.
 AlgoDims dims_for(const Env& env, const std::string& env_id);
+// Error naming the file when `data` (loaded from `path`) has other observation/action
+// dimensions than env_id's `dims`.
+void check_dataset_dims(const Dataset& data, const std::string& path, const std::string& env_id,
+                        const AlgoDims& dims);
 
 // An Algorithm's deterministic action as an env Policy: observations pass through the run's
 // observation normaliser first.

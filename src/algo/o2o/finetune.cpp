@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "algo/trainer.h"
+#include "algo/training_loop.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/json_read.h"
@@ -18,6 +19,14 @@
 namespace stitch {
 
 namespace {
+
+// The pre-trained checkpoint: a minibatch learner's (Error naming the file otherwise).
+Checkpoint open_pretrained(const std::string& path) {
+  if (is_stream_checkpoint(path)) {
+    fail("{}: a streaming agent's checkpoint; fine-tuning continues minibatch learners", path);
+  }
+  return Checkpoint(path);
+}
 
 // The "algo" of a checkpoint's stored config.
 std::string checkpoint_algorithm(const Checkpoint& checkpoint) {
@@ -41,10 +50,7 @@ void check_continues(const std::string& path, const std::string& pre, const std:
 
 Normalizers adopt_pretrained(const TrainConfig& c, const AlgoEntry& method, const AlgoDims& dims,
                              Algorithm& algo) {
-  if (is_stream_checkpoint(c.from)) {
-    fail("{}: a streaming agent's checkpoint; fine-tuning continues minibatch learners", c.from);
-  }
-  Checkpoint checkpoint(c.from);
+  Checkpoint checkpoint = open_pretrained(c.from);
   check_continues(c.from, checkpoint_algorithm(checkpoint), c.algo, method);
   const CheckpointContents& saved = checkpoint.contents();
   if (saved.obs_dim != dims.obs_dim || saved.act_dim != dims.act_dim) {
@@ -73,12 +79,8 @@ MixedBatch::MixedBatch(const TrainConfig& c, const AlgoEntry& entry, const Repla
   batch = with_returns(buffer.make_batch(rows));
   if (offline_rows == 0) return;
   offline_ = load_dataset(c.dataset);
-  if (offline_.obs_dim != buffer.make_batch(1).obs_dim ||
-      offline_.act_dim != buffer.make_batch(1).act_dim) {
-    fail("{}: observation/action dimensions {}/{} do not match {}'s {}/{}", c.dataset,
-         offline_.obs_dim, offline_.act_dim, c.env, buffer.make_batch(1).obs_dim,
-         buffer.make_batch(1).act_dim);
-  }
+  check_dataset_dims(offline_, c.dataset, c.env,
+                     {.obs_dim = batch.obs_dim, .act_dim = batch.act_dim});
   if (norm.observations) normalize_observations(offline_, norm.obs);
   if (norm.reward_scale != 1.0) scale_rewards(offline_, norm.reward_scale);
   sampler_ = std::make_unique<Sampler>(offline_, SamplerOptions{.batch_size = offline_rows,
@@ -145,11 +147,7 @@ void EpisodeHold::add(ReplayBuffer& buffer, int64_t i, const float* obs, const f
 std::string finetune_config(const std::string& checkpoint, const std::string& method,
                             const std::string& json_path,
                             const std::vector<std::string>& overrides) {
-  if (is_stream_checkpoint(checkpoint)) {
-    fail("{}: a streaming agent's checkpoint; fine-tuning continues minibatch learners",
-         checkpoint);
-  }
-  const Checkpoint ckpt(checkpoint);
+  const Checkpoint ckpt = open_pretrained(checkpoint);
   const std::string pre = checkpoint_algorithm(ckpt);
   const AlgoEntry& entry = AlgoRegistry::global().entry(method);
   if (entry.finetune.from.empty()) {

@@ -36,10 +36,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
   AlgoDims dims = dims_for(*env, c.env);
   dims.total_steps = c.steps;
   Dataset data = load_dataset(c.dataset);
-  if (data.obs_dim != dims.obs_dim || data.act_dim != dims.act_dim) {
-    fail("{}: observation/action dimensions {}/{} do not match {}'s {}/{}", c.dataset, data.obs_dim,
-         data.act_dim, c.env, dims.obs_dim, dims.act_dim);
-  }
+  check_dataset_dims(data, c.dataset, c.env, dims);
   Normalizers norm;
   norm.observations = c.normalize_observations == "true" ||
                       (c.normalize_observations == "auto" && cfg.entry->normalize_observations);

@@ -29,7 +29,6 @@
 #include "core/runtime.h"
 #include "core/stop.h"
 #include "core/timer.h"
-#include "data/io.h"
 #include "data/sampler.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
