@@ -132,9 +132,15 @@ SacCore::TdStep SacCore::td_critic_step(const fused_steps::RawBatch& b, const fl
 }
 
 void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss,
-                          const std::function<void()>& extra) {
+                          const std::function<void()>& extra,
+                          const std::function<void()>& after_forward) {
+  if (after_forward) {
+    tasks().parallel_for(critics(),
+                         [&](int64_t k) { nn::fused::forward(q_net_[k], x, rows, tape_q_[k]); });
+    after_forward();
+  }
   tasks().parallel_for(critics(), [&](int64_t k) {
-    nn::fused::forward(q_net_[k], x, rows, tape_q_[k]);
+    if (!after_forward) nn::fused::forward(q_net_[k], x, rows, tape_q_[k]);
     dq_[k].resize(static_cast<size_t>(rows));
     loss(static_cast<int>(k), tape_q_[k].output(), dq_[k].data());
     nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
@@ -241,13 +247,29 @@ double SacCore::temperature_step(const float* s, int64_t rows) {
   return temperature.log_pi_mean;
 }
 
-SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, double alpha) {
+SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, double alpha,
+                                              const GaussianTerm* term) {
   const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
   const auto n = static_cast<size_t>(rows);
   const auto eps = torch::randn({rows, act}, generator_);  // read by policy_.backward
-  pi_.resize(n * static_cast<size_t>(act));
-  log_pi_.resize(n);
-  policy_.sample(s, rows, eps.data_ptr<float>(), pi_.data(), log_pi_.data());
+  // With a term: the actor runs on [s; term states], the term's rows with eps 0.
+  const int64_t all = rows + (term != nullptr ? term->rows : 0);
+  const auto total = static_cast<size_t>(all);
+  const float* states = s;
+  const float* noise = eps.data_ptr<float>();
+  if (term != nullptr) {
+    term_states_.resize(total * static_cast<size_t>(obs));
+    std::copy_n(s, n * static_cast<size_t>(obs), term_states_.begin());
+    std::copy_n(term->states, static_cast<size_t>(term->rows * obs),
+                term_states_.begin() + static_cast<std::ptrdiff_t>(n * obs));
+    term_eps_.assign(total * static_cast<size_t>(act), 0.0f);
+    std::copy_n(noise, n * static_cast<size_t>(act), term_eps_.begin());
+    states = term_states_.data();
+    noise = term_eps_.data();
+  }
+  pi_.resize(total * static_cast<size_t>(act));
+  log_pi_.resize(total);
+  policy_.sample(states, all, noise, pi_.data(), log_pi_.data());
 
   // Actor: Q_k(s, a~), the loss, back through each (fixed) critic to a~, then the policy.
   x_.resize(n * static_cast<size_t>(cols));
@@ -261,24 +283,35 @@ SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, doub
     q_out_[k] = tape_frozen_[k].output();
     dq_out_[k] = dq_[k].data();
   }
-  dlog_pi_.resize(n);
+  dlog_pi_.assign(total, 0.0f);
   const double actor_loss = losses::min_q_actor_loss(q_out_.data(), members, log_pi_.data(), rows,
                                                      alpha, dq_out_.data(), dlog_pi_.data());
   for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
   tasks().parallel_for(members, [&](int64_t k) {
     nn::fused::backward(q_frozen_[k], tape_frozen_[k], dq_[k].data(), dx_[k].data());
   });
-  dpi_.assign(n * static_cast<size_t>(act), 0.0f);
+  dpi_.assign(total * static_cast<size_t>(act), 0.0f);
   for (int k = 0; k < members; ++k) {  // in member order: the same sum for any thread count
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < act; ++j) dpi_[i * act + j] += dx_[k][i * cols + obs + j];
     }
   }
-  policy_.backward(dpi_.data(), dlog_pi_.data());
+  double term_loss = 0;
+  if (term != nullptr) {
+    d_mean_.assign(total * static_cast<size_t>(act), 0.0f);
+    d_log_std_.assign(total * static_cast<size_t>(act), 0.0f);
+    term_loss =
+        term->loss(policy_.mean(), policy_.log_std(), all, d_mean_.data(), d_log_std_.data());
+    policy_.backward(dpi_.data(), dlog_pi_.data(), d_mean_.data(), d_log_std_.data());
+  } else {
+    policy_.backward(dpi_.data(), dlog_pi_.data());
+  }
   actor_adam_->step(actor_flat_);
   double log_pi_mean = 0;
   for (int64_t i = 0; i < rows; ++i) log_pi_mean += log_pi_[i];
-  return {.actor_loss = actor_loss, .log_pi_mean = log_pi_mean / static_cast<double>(rows)};
+  return {.actor_loss = actor_loss,
+          .log_pi_mean = log_pi_mean / static_cast<double>(rows),
+          .term_loss = term_loss};
 }
 
 void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {

@@ -149,11 +149,15 @@ class SacCore : public Algorithm {
 
   // Critic k's loss on its outputs q [rows]: writes dL/dq into dq [rows] (its own task).
   using CriticLoss = std::function<void(int k, const float* q, float* dq)>;
-  // One step of every critic on x [rows, obs_dim + act_dim]: forward, `loss`, backward (the
-  // members as tasks), `extra` (null: none; it may add to the gradients, e.g.
-  // add_diversity_gradient), then Adam and the Polyak update of the target critics.
+  // One step of every critic on x [rows, obs_dim + act_dim]: every member's forward,
+  // `after_forward` (null: none; it may read every member's critic_output), then each member's
+  // `loss` and backward (the members as tasks), `extra` (null: none; it may add to the gradients,
+  // e.g. add_diversity_gradient), then Adam and the Polyak update of the target critics.
   void critic_step(const float* x, int64_t rows, const CriticLoss& loss,
-                   const std::function<void()>& extra = nullptr);
+                   const std::function<void()>& extra = nullptr,
+                   const std::function<void()>& after_forward = nullptr);
+  // Member k's outputs [rows] of critic_step's forward, from its after_forward to its end.
+  const float* critic_output(int k) const { return tape_q_[k].output(); }
   // EDAC's ensemble-diversity term at the rows critic_step's forward ran on (call it from
   // critic_step's `extra`): with g_k = dQ_k(s, a)/da and u_k = g_k / (||g_k|| + 1e-10),
   // L = (1 / (N - 1)) mean_rows sum_{i != j} <u_i, u_j>; adds eta dL/dtheta to the critics'
@@ -164,14 +168,27 @@ class SacCore : public Algorithm {
 
   struct PolicyStepResult {
     double actor_loss;
-    double log_pi_mean;  // of the actor's sample (-entropy)
+    double log_pi_mean;    // of the actor's sample (-entropy)
+    double term_loss = 0;  // the GaussianTerm's
+  };
+  // A loss on the actor's Gaussian before the tanh, added to its step (RO2O's policy smoothness):
+  // the step runs the actor on its `rows` states followed by `states` [rows, obs_dim] (their
+  // samples feed nothing else); `loss` reads mean and log_std [all rows, act_dim], writes dL/dmean
+  // and dL/dlog_std there (zeroed before) and returns L.
+  struct GaussianTerm {
+    const float* states = nullptr;
+    int64_t rows = 0;
+    std::function<double(const float* mean, const float* log_std, int64_t rows, float* d_mean,
+                         float* d_log_std)>
+        loss;
   };
   // The actor's step at a~ ~ pi(s) (noise [rows, act_dim] drawn now) through the critics (their
   // weights fixed; the min over members) with temperature `alpha`, then the temperature's step
   // on that log pi(a~|s).
   PolicyStepResult policy_step(const float* s, int64_t rows, double alpha);
-  // The actor's step alone (as policy_step, without the temperature's).
-  PolicyStepResult actor_step(const float* s, int64_t rows, double alpha);
+  // The actor's step alone (as policy_step, without the temperature's), with `term` (null: none).
+  PolicyStepResult actor_step(const float* s, int64_t rows, double alpha,
+                              const GaussianTerm* term = nullptr);
   // The temperature's step on its own sample a ~ pi(s) (noise drawn now; no actor gradient).
   // Returns mean log pi(a|s).
   double temperature_step(const float* s, int64_t rows);
@@ -202,6 +219,7 @@ class SacCore : public Algorithm {
   std::vector<const float*> q_out_;
   std::vector<float*> dq_out_;
   std::vector<float> next_action_, next_log_pi_, target_, x_, pi_, log_pi_, dpi_, dlog_pi_, x_data_;
+  std::vector<float> term_states_, term_eps_, d_mean_, d_log_std_;
   std::vector<double> td_loss_, td_sum_;
   std::unique_ptr<ThreadPool> pool_;
 };

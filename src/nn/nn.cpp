@@ -444,6 +444,7 @@ void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps,
   rows_ = rows;
   eps_ = eps;
   u_.resize(static_cast<size_t>(rows * act_));
+  ls_.resize(static_cast<size_t>(rows * act_));
   const float* mean = mean_tape_.output();
   const float* raw = log_std_tape_.output();
   constexpr double kLogSqrt2Pi = 0.91893853320467274178, kLog2 = 0.69314718055994530942;
@@ -457,6 +458,7 @@ void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps,
       const float ls = std::clamp(scale_ != nullptr ? scale * raw[e] + offset : raw[e], lo_, hi_);
       const float u = mean[e] + eps[e] * std::exp(ls);
       u_[e] = u;
+      ls_[e] = ls;
       const float z = (u - mean[e]) * std::exp(-ls);
       const float x = -2.0f * u;
       const float softplus = x > 20.0f ? x : std::log1p(std::exp(x));  // torch's threshold 20
@@ -468,7 +470,8 @@ void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps,
   }
 }
 
-void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob) {
+void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob,
+                                 const float* d_mean, const float* d_log_std) {
   const int64_t n = rows_ * act_;
   dmean_.resize(static_cast<size_t>(n));
   dlog_std_.resize(static_cast<size_t>(n));
@@ -490,9 +493,11 @@ void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob)
       // d/du = -z/std + 2 tanh(u); d/dmean (direct) = z/std; d/dls (direct) = z^2 - 1.
       float du = gl * (-z * inv_std + 2.0f * t);
       if (d_action != nullptr) du += d_action[e] * max_a_ * (1.0f - t * t);
-      dmean_[e] = du + gl * z * inv_std;                                // u = mean + eps std
-      const float dls = (pre >= lo_ && pre <= hi_)                      // the clamp's gradient
-                            ? du * eps_[e] * std + gl * (z * z - 1.0f)  // du/dls = eps std
+      dmean_[e] =
+          du + gl * z * inv_std + (d_mean != nullptr ? d_mean[e] : 0.0f);  // u = mean + eps std
+      const float dls = (pre >= lo_ && pre <= hi_)  // the clamp's gradient; du/dls = eps std
+                            ? du * eps_[e] * std + gl * (z * z - 1.0f) +
+                                  (d_log_std != nullptr ? d_log_std[e] : 0.0f)
                             : 0.0f;
       dlog_std_[e] = dls * scale;  // pre = scale * raw + offset
       dscale += static_cast<double>(dls) * raw[e];

@@ -145,9 +145,10 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   // The EDAC paper's initialisation (CORL's SAC-N and EDAC actor): every trunk bias
   // `hidden_bias`, the heads' weights and biases uniform in [-head_bound, head_bound].
   void init_edac(double hidden_bias, double head_bound);
+  // The Gaussian before the tanh: (mean, log_std clamped) [B, act_dim].
+  std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
 
  private:
-  std::pair<torch::Tensor, torch::Tensor> mean_log_std(const torch::Tensor& obs);
   Mlp trunk_{nullptr};
   torch::nn::Linear mean_{nullptr}, log_std_{nullptr};
   torch::Tensor log_std_scale_, log_std_offset_;
@@ -274,13 +275,18 @@ class FusedTanhGaussian {
   // action [rows, act] and log_prob [rows] as TanhGaussianPolicy::sample with eps [rows, act].
   // Keeps what backward needs (eps must stay valid until then).
   void sample(const float* obs, int64_t rows, const float* eps, float* action, float* log_prob);
-  // Writes the parameters' gradients for dL/daction (null: zero) and dL/dlog_prob (null: zero).
-  void backward(const float* d_action, const float* d_log_prob);
+  // The last sample's Gaussian before the tanh: mean and log_std (clamped) [rows, act].
+  const float* mean() const { return mean_tape_.output(); }
+  const float* log_std() const { return ls_.data(); }
+  // Writes the parameters' gradients for dL/daction and dL/dlog_prob and, for a loss on the
+  // Gaussian itself, dL/dmean and dL/dlog_std (each null: zero).
+  void backward(const float* d_action, const float* d_log_prob, const float* d_mean = nullptr,
+                const float* d_log_std = nullptr);
 
  private:
   fused::Mlp trunk_, mean_, log_std_;
   fused::Tape trunk_tape_, mean_tape_, log_std_tape_;
-  std::vector<float> u_, dmean_, dlog_std_, dh_, dh2_;
+  std::vector<float> u_, ls_, dmean_, dlog_std_, dh_, dh2_;
   const float* eps_ = nullptr;
   int64_t act_ = 0, rows_ = 0;
   float max_a_, lo_, hi_;

@@ -41,7 +41,7 @@ class FinetuneTest : public ::testing::Test {
     const Dataset d =
         collect(*env, *policy, {.transitions = 2000, .seed = 0, .gaussian_noise = 1.0});
     save_dataset(d, data().string(), {.force = true});
-    for (const std::string algo : {"iql", "calql", "cql"}) pretrain(algo);
+    for (const std::string algo : {"iql", "calql", "cql", "ro2o"}) pretrain(algo);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -63,6 +63,9 @@ class FinetuneTest : public ::testing::Test {
                                   algo + ".hidden=16",
                                   "run_dir=" + (dir_ / ("pre-" + algo)).string()};
     if (algo != "iql") o.push_back(algo + ".layers=2");
+    if (algo == "ro2o") {
+      for (const char* kv : {"ro2o.critics=3", "ro2o.samples=2"}) o.push_back(kv);
+    }
     if (algo == "cql") {
       for (const char* kv : {"cql.critics=4", "cql.layer_norm=true", "cql.target_subsample=2"})
         o.push_back(kv);
@@ -109,10 +112,12 @@ TEST_F(FinetuneTest, StartsFromTheCheckpointWithItsNormalisers) {
 
 TEST_F(FinetuneTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   // Cal-QL: half of each minibatch offline, episodes held for their returns-to-go; WSRL: a
-  // warm-up with the pre-trained policy, UTD 4 on a LayerNorm ensemble with REDQ targets.
+  // warm-up with the pre-trained policy, UTD 4 on a LayerNorm ensemble with REDQ targets; RO2O:
+  // its smoothness and OOD terms online.
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"calql", {"dataset=" + data().string(), "checkpoint_every=250"}},
-      {"wsrl", {"learning_starts=150", "checkpoint_every=250"}}};
+      {"wsrl", {"learning_starts=150", "checkpoint_every=250"}},
+      {"ro2o", {"learning_starts=150", "checkpoint_every=250"}}};
   for (const auto& [method, extra] : cases) {
     const std::string from = method == "wsrl" ? "cql" : method;
     train(config(method, from, 700, method + "_full", extra), false);
@@ -243,6 +248,9 @@ TEST_F(FinetuneTest, BadInputIsAOneLineError) {
   expect_one_line_error(
       "--from " + checkpoint("iql").string() + " --algo calql --env pendulum-v1" + run,
       "a iql checkpoint, and calql fine-tunes only calql or cql checkpoints");
+  expect_one_line_error(
+      "--from " + checkpoint("cql").string() + " --algo ro2o --env pendulum-v1" + run,
+      "a cql checkpoint, and ro2o fine-tunes only ro2o checkpoints");
   expect_one_line_error(
       "--from " + checkpoint("iql").string() + " --algo bc --env pendulum-v1" + run,
       "bc does not fine-tune a checkpoint online (methods: ");

@@ -748,6 +748,138 @@ TEST(Fused, EdacWithEtaZeroIsSacN) {
     EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << i;
 }
 
+// RO2O with torch ops and autograd in the authors' order (ro2o_mujoco.py, update()): SAC-N's,
+// with the policy smoothness term (symmetric KL of the pre-tanh Gaussians, the worst of n
+// perturbations per row, neither side detached) in the actor's loss and Q smoothness (the worst
+// member-averaged asymmetric difference) and the OOD penalty (towards Q - alpha std, the unbiased
+// std over the current members, detached) in the critics'; the same draws in the same order.
+TEST(Fused, Ro2oUpdateMatchesAutograd) {
+  torch::manual_seed(21);
+  const auto& entry = AlgoRegistry::global().entry("ro2o");
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  const int64_t n = 3;
+  for (const char* o :
+       {"hidden=16", "layers=2", "critics=4", "samples=3", "q_smooth_eps=0.3",
+        "policy_smooth_eps=0.4", "ood_eps=0.5", "q_smooth_weight=0.5", "policy_smooth_weight=2",
+        "ood_weight=0.7", "ood_alpha=1.5", "ood_alpha_min=0.9", "ood_alpha_decay=0.2"})
+    f.apply_override(o);
+  auto algo = entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  {
+    // Away from the EDAC initialisation's near-constant heads, so that the terms count.
+    torch::NoGradGuard no_grad;
+    for (const char* name : {"actor", "q"}) {
+      for (auto& p : module_of(*algo, name).parameters()) p.normal_(0.0, 0.5);
+    }
+  }
+  SacCoreReference sac(*algo, 3e-4, 3e-4, false, /*members=*/4, /*log_std_min=*/-5.0);
+  // [B n, obs]: row i n + j is s_i + d_j, d_j uniform in [-eps, eps]^obs, the same for all rows.
+  auto perturbed = [&](const torch::Tensor& s, double eps) {
+    const auto d = static_cast<float>(2 * eps) * (torch::rand({n, kObs}, sac.gen) - 0.5);
+    return (s.unsqueeze(1) + d.unsqueeze(0)).reshape({-1, kObs});
+  };
+  for (int step = 0; step < 3; ++step) {
+    const auto b = random_batch();
+    const auto& s = b.observations;
+    const Metrics m = algo->update(b);
+    torch::Tensor log_pi;
+    {
+      torch::NoGradGuard no_grad;
+      log_pi = sac.actor->sample(s, false, &sac.gen).second;
+    }
+    const auto alpha_loss = -(sac.log_alpha * (log_pi + static_cast<double>(-kAct))).mean();
+    sac.alpha_optim.zero_grad();
+    alpha_loss.backward();
+    sac.alpha_optim.step();
+    const auto alpha = sac.log_alpha.exp().detach();
+
+    const auto policy_states = perturbed(s, 0.4);
+    torch::Tensor actor_loss, kl;
+    {
+      auto [pi, lp] = sac.actor->sample(s, false, &sac.gen);
+      {
+        const nn::FrozenParameters frozen(*sac.q);
+        actor_loss = (alpha * lp - std::get<0>(SacCoreReference::both(sac.q, s, pi).min(0))).mean();
+      }
+      auto [m1, l1] = sac.actor->mean_log_std(s);
+      auto [m2, l2] = sac.actor->mean_log_std(policy_states);
+      m1 = m1.repeat_interleave(n, 0);
+      l1 = l1.repeat_interleave(n, 0);
+      const auto d2 = (m1 - m2).pow(2);
+      kl = (0.5 * ((2 * (l1 - l2)).exp() + (2 * (l2 - l1)).exp()) +
+            0.5 * d2 * ((-2 * l1).exp() + (-2 * l2).exp()) - 1)
+               .sum(1)
+               .reshape({kRows, n})
+               .amax(1)
+               .mean();
+      sac.actor_optim.zero_grad();
+      (actor_loss + 2.0 * kl).backward();
+      sac.actor_optim.step();
+    }
+
+    const auto target = sac.td_target(b, alpha);
+    const auto q_data = SacCoreReference::both(sac.q, s, b.actions);
+    const auto q_loss = SacCoreReference::td_loss(q_data, target);
+    const auto smooth_states = perturbed(s, 0.3);
+    const auto diff =
+        SacCoreReference::both(sac.q, smooth_states, b.actions.repeat_interleave(n, 0)) -
+        q_data.repeat_interleave(n, 1);
+    const auto smooth =
+        (torch::where(diff > 0, 0.8, 0.2) * diff.pow(2)).mean(0).reshape({kRows, n}).amax(1).mean();
+    const auto ood_states = perturbed(s, 0.5);
+    torch::Tensor ood_actions;
+    {
+      torch::NoGradGuard no_grad;
+      ood_actions = sac.actor->sample(ood_states, false, &sac.gen).first;
+    }
+    const double ood_alpha = std::max(1.5 - 0.2 * step, 0.9);
+    const auto q_ood = SacCoreReference::both(sac.q, ood_states, ood_actions);
+    const auto ood_target = (q_ood - ood_alpha * q_ood.std(0, /*unbiased=*/true)).detach();
+    const auto ood = (q_ood - ood_target).pow(2).mean();
+    sac.critic_step(q_loss + 0.5 * smooth + 0.7 * ood);
+
+    EXPECT_NEAR(m.at("q_loss"), q_loss.item<double>(), 1e-5 * (1 + q_loss.item<double>()));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("policy_smooth_kl"), kl.item<double>(), 1e-5 * (1 + kl.item<double>()));
+    EXPECT_NEAR(m.at("q_smooth_loss"), smooth.item<double>(), 1e-5 * (1 + smooth.item<double>()));
+    EXPECT_NEAR(m.at("ood_loss"), ood.item<double>(), 1e-5 * (1 + ood.item<double>()));
+    EXPECT_NEAR(m.at("ood_alpha"), ood_alpha, 1e-12);
+    EXPECT_GT(kl.item<double>(), 0.01);
+    EXPECT_GT(smooth.item<double>(), 0.01);
+    EXPECT_GT(ood.item<double>(), 0.01);
+    sac.expect_matches(*algo);
+  }
+}
+
+// With its three weights 0, RO2O is SAC-N (the same update, the same draws).
+TEST(Fused, Ro2oWithoutItsTermsIsSacN) {
+  std::vector<std::vector<torch::Tensor>> params;
+  for (const std::string name : {"sac_n", "ro2o"}) {
+    torch::manual_seed(18);
+    const auto& entry = AlgoRegistry::global().entry(name);
+    auto config = entry.make_config();
+    ConfigFields f;
+    config->describe(f);
+    for (const char* o : {"hidden=16", "layers=2", "critics=3"}) f.apply_override(o);
+    if (name == "ro2o") {
+      for (const char* o : {"q_smooth_weight=0", "policy_smooth_weight=0", "ood_weight=0"})
+        f.apply_override(o);
+    }
+    auto algo = entry.make(
+        *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+    torch::manual_seed(19);
+    for (int step = 0; step < 3; ++step) algo->update(random_batch());
+    params.push_back(module_of(*algo, "q").parameters());
+    for (const auto& p : module_of(*algo, "actor").parameters()) params.back().push_back(p);
+  }
+  ASSERT_EQ(params[0].size(), params[1].size());
+  for (size_t i = 0; i < params[0].size(); ++i)
+    EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << i;
+}
+
 // The EDAC paper's initialisation (SAC-N): hidden biases 0.1, the critics' last layer and the
 // actor's heads small and uniform.
 TEST(Fused, SacNStartsFromTheEdacInitialisation) {
@@ -767,7 +899,7 @@ TEST(Fused, SacNStartsFromTheEdacInitialisation) {
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
   for (const std::string name :
-       {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac", "rebrac", "riql"}) {
+       {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac", "rebrac", "riql", "ro2o"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});
@@ -828,7 +960,7 @@ namespace {
 // row moves the parameters.
 TEST(Fused, TinyAndOddBatchesWork) {
   for (const std::string name :
-       {"iql", "td3_bc", "cql", "sac", "sac_n", "edac", "rebrac", "riql"}) {
+       {"iql", "td3_bc", "cql", "sac", "sac_n", "edac", "rebrac", "riql", "ro2o"}) {
     for (int64_t rows : {1, 3}) {
       torch::manual_seed(15);
       auto algo = make(name);

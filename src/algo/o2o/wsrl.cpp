@@ -69,9 +69,9 @@ class Wsrl : public SacCore {
     ++steps_;
     Metrics m{{"alpha", alpha}, {"q_loss", td.loss}, {"q_mean", td.q_mean}};
     if (steps_ % config_.actor_delay == 0) {
-      const auto [actor_loss, log_pi_mean] = policy_step(raw.s, batch, alpha);
-      last_actor_loss_ = actor_loss;
-      last_entropy_ = -log_pi_mean;
+      const PolicyStepResult r = policy_step(raw.s, batch, alpha);
+      last_actor_loss_ = r.actor_loss;
+      last_entropy_ = -r.log_pi_mean;
     }
     m["actor_loss"] = last_actor_loss_;
     m["entropy"] = last_entropy_;

@@ -56,12 +56,12 @@ class Sac : public SacCore {
 
     const TdStep td = td_critic_step(raw, target);  // critics: sum_k mean (Q_k(s, a) - y)^2
 
-    const auto [actor_loss, log_pi_mean] = policy_step(raw.s, batch, alpha);
+    const PolicyStepResult policy = policy_step(raw.s, batch, alpha);
     ++steps_;
-    return {{"actor_loss", actor_loss},
+    return {{"actor_loss", policy.actor_loss},
             {"q_loss", td.loss},
             {"alpha", alpha},
-            {"entropy", -log_pi_mean},
+            {"entropy", -policy.log_pi_mean},
             {"q_mean", td.q_mean}};
   }
 };
