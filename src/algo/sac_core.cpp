@@ -12,8 +12,9 @@ namespace stitch {
 SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed)
     : Algorithm(seed),
       dims_(dims),
-      actor_(dims.obs_dim, dims.act_dim, nn::MlpOptions{.hidden = options.hidden}, dims.max_action,
-             options.log_std_min, options.log_std_max, /*log_std_affine=*/options.corl_networks),
+      actor_(dims.obs_dim + options.actor_extra_inputs, dims.act_dim,
+             nn::MlpOptions{.hidden = options.hidden}, dims.max_action, options.log_std_min,
+             options.log_std_max, /*log_std_affine=*/options.corl_networks),
       q_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden, options.layer_norm),
       q_target_(options.critics, dims.obs_dim + dims.act_dim, 1, options.hidden,
                 options.layer_norm),
@@ -58,15 +59,16 @@ SacCore::SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t s
 
 double SacCore::temperature() const { return std::exp(log_alpha_.item<double>()); }
 
-const float* SacCore::td_target(const fused_steps::RawBatch& b,
-                                std::optional<double> entropy_alpha) {
+const float* SacCore::td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha,
+                                const float* next_input) {
   const int64_t rows = b.rows, obs = dims_.obs_dim, act = dims_.act_dim;
   const auto eps = torch::randn({rows, act}, generator_);
   next_action_.resize(static_cast<size_t>(rows * act));
   next_log_pi_.resize(static_cast<size_t>(rows));
   target_.resize(static_cast<size_t>(rows));
   x_.resize(static_cast<size_t>(rows * (obs + act)));
-  policy_.sample(b.s2, rows, eps.data_ptr<float>(), next_action_.data(), next_log_pi_.data());
+  policy_.sample(next_input != nullptr ? next_input : b.s2, rows, eps.data_ptr<float>(),
+                 next_action_.data(), next_log_pi_.data());
   nn::fused::concat_columns(b.s2, obs, next_action_.data(), act, rows, x_.data());
   // The members whose min is taken: all, or a REDQ subset drawn with replacement.
   std::vector<int64_t> members;
@@ -226,8 +228,9 @@ double SacCore::add_diversity_gradient(double eta, int64_t rows) {
   return loss / (static_cast<double>(n - 1) * static_cast<double>(rows));
 }
 
-SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, double alpha) {
-  const PolicyStepResult r = actor_step(s, rows, alpha);
+SacCore::PolicyStepResult SacCore::policy_step(const float* s, int64_t rows, double alpha,
+                                               const ActorInput& input) {
+  const PolicyStepResult r = actor_step(s, rows, alpha, nullptr, input);
   // Temperature: -mean log_alpha (log pi(a~|s) + target entropy), on the actor's sample.
   const auto temperature =
       losses::sac_temperature_loss(log_pi_.data(), rows, options_.target_entropy);
@@ -248,14 +251,16 @@ double SacCore::temperature_step(const float* s, int64_t rows) {
 }
 
 SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, double alpha,
-                                              const GaussianTerm* term) {
-  const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+                                              const GaussianTerm* term, const ActorInput& input) {
+  STITCH_CHECK(term == nullptr || input.x == nullptr,
+               "a Gaussian term needs an actor that reads the state alone");
+  const int64_t obs = dims_.obs_dim, act = dims_.act_dim;
   const auto n = static_cast<size_t>(rows);
   const auto eps = torch::randn({rows, act}, generator_);  // read by policy_.backward
   // With a term: the actor runs on [s; term states], the term's rows with eps 0.
   const int64_t all = rows + (term != nullptr ? term->rows : 0);
   const auto total = static_cast<size_t>(all);
-  const float* states = s;
+  const float* states = input.x != nullptr ? input.x : s;
   const float* noise = eps.data_ptr<float>();
   if (term != nullptr) {
     term_states_.resize(total * static_cast<size_t>(obs));
@@ -272,30 +277,25 @@ SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, doub
   policy_.sample(states, all, noise, pi_.data(), log_pi_.data());
 
   // Actor: Q_k(s, a~), the loss, back through each (fixed) critic to a~, then the policy.
-  x_.resize(n * static_cast<size_t>(cols));
-  nn::fused::concat_columns(s, obs, pi_.data(), act, rows, x_.data());
-  const int members = critics();
-  tasks().parallel_for(members, [&](int64_t k) {
-    nn::fused::forward(q_frozen_[k], x_.data(), rows, tape_frozen_[k]);
-  });
-  for (int k = 0; k < members; ++k) {
-    dq_[k].resize(n);
-    q_out_[k] = tape_frozen_[k].output();
-    dq_out_[k] = dq_[k].data();
-  }
   dlog_pi_.assign(total, 0.0f);
-  const double actor_loss = losses::min_q_actor_loss(q_out_.data(), members, log_pi_.data(), rows,
-                                                     alpha, dq_out_.data(), dlog_pi_.data());
-  for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
-  tasks().parallel_for(members, [&](int64_t k) {
-    nn::fused::backward(q_frozen_[k], tape_frozen_[k], dq_[k].data(), dx_[k].data());
-  });
+  double actor_loss = 0;
+  const float* da =
+      frozen_q_action_gradient(s, pi_.data(), rows, [&](const float* const* q, float* const* dq) {
+        actor_loss = losses::min_q_actor_loss(q, critics(), log_pi_.data(), rows, alpha, dq,
+                                              dlog_pi_.data());
+        if (input.q_scale == nullptr) return;
+        double shift = 0;  // the loss's min Q term scaled: only the smallest member has a gradient
+        for (int64_t i = 0; i < rows; ++i) {
+          for (int k = 0; k < critics(); ++k) {
+            if (dq[k][i] == 0.0f) continue;
+            shift += (1.0 - static_cast<double>(input.q_scale[i])) * q[k][i];
+            dq[k][i] *= input.q_scale[i];
+          }
+        }
+        actor_loss += shift / static_cast<double>(rows);
+      });
   dpi_.assign(total * static_cast<size_t>(act), 0.0f);
-  for (int k = 0; k < members; ++k) {  // in member order: the same sum for any thread count
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t j = 0; j < act; ++j) dpi_[i * act + j] += dx_[k][i * cols + obs + j];
-    }
-  }
+  std::copy_n(da, n * static_cast<size_t>(act), dpi_.begin());
   double term_loss = 0;
   if (term != nullptr) {
     d_mean_.assign(total * static_cast<size_t>(act), 0.0f);
@@ -312,6 +312,35 @@ SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, doub
   return {.actor_loss = actor_loss,
           .log_pi_mean = log_pi_mean / static_cast<double>(rows),
           .term_loss = term_loss};
+}
+
+const float* SacCore::frozen_q_action_gradient(const float* s, const float* a, int64_t rows,
+                                               const FrozenQLoss& loss) {
+  const int64_t obs = dims_.obs_dim, act = dims_.act_dim, cols = obs + act;
+  const auto n = static_cast<size_t>(rows);
+  x_.resize(n * static_cast<size_t>(cols));
+  nn::fused::concat_columns(s, obs, a, act, rows, x_.data());
+  const int members = critics();
+  tasks().parallel_for(members, [&](int64_t k) {
+    nn::fused::forward(q_frozen_[k], x_.data(), rows, tape_frozen_[k]);
+  });
+  for (int k = 0; k < members; ++k) {
+    dq_[k].resize(n);
+    q_out_[k] = tape_frozen_[k].output();
+    dq_out_[k] = dq_[k].data();
+  }
+  loss(q_out_.data(), dq_out_.data());
+  for (auto& v : dx_) v.resize(n * static_cast<size_t>(cols));
+  tasks().parallel_for(members, [&](int64_t k) {
+    nn::fused::backward(q_frozen_[k], tape_frozen_[k], dq_[k].data(), dx_[k].data());
+  });
+  da_.assign(n * static_cast<size_t>(act), 0.0f);
+  for (int k = 0; k < members; ++k) {  // in member order: the same sum for any thread count
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < act; ++j) da_[i * act + j] += dx_[k][i * cols + obs + j];
+    }
+  }
+  return da_.data();
 }
 
 void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {

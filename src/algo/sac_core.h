@@ -87,6 +87,9 @@ struct SacCoreOptions {
   // The TD target's min over this many members drawn with replacement from generator_ at each
   // step (REDQ, Chen et al. 2021; WSRL: 2 of 10); 0: the min over all members.
   int target_subsample = 0;
+  // Inputs the actor reads after the state (FamO2O's universal policy: the balance code); the
+  // steps then take its input rows through ActorInput.
+  int64_t actor_extra_inputs = 0;
   // The actor's log_std clamp (SAC and CQL: [-20, 2]; the EDAC paper's SAC-N: [-5, 2]).
   double log_std_min = -20.0, log_std_max = 2.0;
   // The EDAC paper's initialisation (CORL's SAC-N and EDAC): every hidden layer's bias 0.1, the
@@ -112,6 +115,14 @@ inline SacCoreOptions sac_core_options(const SacFamilyConfig& c, double initial_
           .hidden = c.widths()};
 }
 
+// For an actor that reads more than the state (SacCoreOptions::actor_extra_inputs; FamO2O): its
+// input rows [rows, obs_dim + extra] (null: the states), and per-row multipliers of the actor
+// loss's Q term (null: 1): L = mean_i (alpha log pi(a~_i|x_i) - q_scale_i min_k Q_k(s_i, a~_i)).
+struct ActorInput {
+  const float* x = nullptr;
+  const float* q_scale = nullptr;
+};
+
 class SacCore : public Algorithm {
  public:
   void load(torch::serialize::InputArchive& archive) override;
@@ -136,7 +147,9 @@ class SacCore : public Algorithm {
   // y = r + discount (1 - terminal) (min_k Q'_k(s', a') - entropy_alpha log pi(a'|s')), without
   // the entropy term when entropy_alpha is empty; the min over target_subsample members drawn
   // after the noise when that option is set. Returns y [rows], valid until the next call.
-  const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha);
+  // next_input: the actor's input rows at s' when it reads more than the state (ActorInput).
+  const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha,
+                         const float* next_input = nullptr);
 
   // The critics' TD step on the batch's (s, a): L = sum_k mean (Q_k(s, a) - y_i)^2 with y
   // `target` [rows], through critic_step (with `extra`), the sums over members in member order.
@@ -185,10 +198,18 @@ class SacCore : public Algorithm {
   // The actor's step at a~ ~ pi(s) (noise [rows, act_dim] drawn now) through the critics (their
   // weights fixed; the min over members) with temperature `alpha`, then the temperature's step
   // on that log pi(a~|s).
-  PolicyStepResult policy_step(const float* s, int64_t rows, double alpha);
-  // The actor's step alone (as policy_step, without the temperature's), with `term` (null: none).
+  PolicyStepResult policy_step(const float* s, int64_t rows, double alpha,
+                               const ActorInput& input = {});
+  // The actor's step alone (as policy_step, without the temperature's), with `term` (null: none;
+  // not with input.x).
   PolicyStepResult actor_step(const float* s, int64_t rows, double alpha,
-                              const GaussianTerm* term = nullptr);
+                              const GaussianTerm* term = nullptr, const ActorInput& input = {});
+  // Through the fixed critics at (s, a) [rows]: forward, then from `dq` (per member [rows]:
+  // dL/dQ_k, written by `loss` given the members' outputs) back to dL/da [rows, act_dim], the
+  // members summed in member order. Returns da, valid until the next step.
+  using FrozenQLoss = std::function<void(const float* const* q, float* const* dq)>;
+  const float* frozen_q_action_gradient(const float* s, const float* a, int64_t rows,
+                                        const FrozenQLoss& loss);
   // The temperature's step on its own sample a ~ pi(s) (noise drawn now; no actor gradient).
   // Returns mean log pi(a|s).
   double temperature_step(const float* s, int64_t rows);
@@ -219,7 +240,7 @@ class SacCore : public Algorithm {
   std::vector<const float*> q_out_;
   std::vector<float*> dq_out_;
   std::vector<float> next_action_, next_log_pi_, target_, x_, pi_, log_pi_, dpi_, dlog_pi_, x_data_;
-  std::vector<float> term_states_, term_eps_, d_mean_, d_log_std_;
+  std::vector<float> term_states_, term_eps_, d_mean_, d_log_std_, da_;
   std::vector<double> td_loss_, td_sum_;
   std::unique_ptr<ThreadPool> pool_;
 };

@@ -471,7 +471,7 @@ void FusedTanhGaussian::sample(const float* obs, int64_t rows, const float* eps,
 }
 
 void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob,
-                                 const float* d_mean, const float* d_log_std) {
+                                 const float* d_mean, const float* d_log_std, float* d_obs) {
   const int64_t n = rows_ * act_;
   dmean_.resize(static_cast<size_t>(n));
   dlog_std_.resize(static_cast<size_t>(n));
@@ -514,7 +514,7 @@ void FusedTanhGaussian::backward(const float* d_action, const float* d_log_prob,
   fused::backward(mean_, mean_tape_, dmean_.data(), dh_.data());
   fused::backward(log_std_, log_std_tape_, dlog_std_.data(), dh2_.data());
   fused::axpy_range(dh_.data(), dh2_.data(), 0, rows_ * width);
-  fused::backward(trunk_, trunk_tape_, dh_.data(), nullptr);
+  fused::backward(trunk_, trunk_tape_, dh_.data(), d_obs);
 }
 
 }  // namespace stitch::nn

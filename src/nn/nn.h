@@ -279,9 +279,10 @@ class FusedTanhGaussian {
   const float* mean() const { return mean_tape_.output(); }
   const float* log_std() const { return ls_.data(); }
   // Writes the parameters' gradients for dL/daction and dL/dlog_prob and, for a loss on the
-  // Gaussian itself, dL/dmean and dL/dlog_std (each null: zero).
+  // Gaussian itself, dL/dmean and dL/dlog_std (each null: zero); and dL/dobs [rows, obs] into
+  // d_obs (null: not computed).
   void backward(const float* d_action, const float* d_log_prob, const float* d_mean = nullptr,
-                const float* d_log_std = nullptr);
+                const float* d_log_std = nullptr, float* d_obs = nullptr);
 
  private:
   fused::Mlp trunk_, mean_, log_std_;

@@ -15,6 +15,7 @@
 #include "data/normalize.h"
 #include "data/sampler.h"
 #include "eval/evaluate.h"
+#include "nn/nn.h"
 #include "testing/suite_data.h"
 
 namespace stitch {
@@ -142,6 +143,91 @@ TEST(FinetuneLearning, CalQlIsCalibratedWhereCqlIsNot) {
     calql += gap_calql / 3.0;
   }
   EXPECT_GT(calql - cql, kCalibrationMargin);
+}
+
+// RO2O's key terms (Wen et al. 2023; RORL's smoothness, Yang et al. 2022): trained on the same
+// data and seeds, RO2O's policy and critics change less under small state perturbations than
+// those of the same learner with its three terms off (SAC-N). Measured over 1,024 dataset
+// states (normalised), 20 perturbations each, uniform in the L-inf ball of the training radius:
+// the mean over states of the largest symmetric KL between the actor's Gaussians at s and s + d,
+// and of the largest member-averaged |Q(s + d, a) - Q(s, a)|.
+struct Smoothness {
+  double kl = 0, dq = 0;
+};
+Smoothness ro2o_smoothness(bool terms, uint64_t seed) {
+  const std::string data = medium_data();
+  const fs::path run =
+      work_dir() / ((terms ? "ro2o-" : "sacn-") + std::string("smooth-") + std::to_string(seed));
+  fs::remove_all(run);
+  std::vector<std::string> o = {"algo=ro2o",
+                                "dataset=" + data,
+                                "env=pendulum-v1",
+                                "steps=3000",
+                                "eval_every=0",
+                                "eval_episodes=1",
+                                "ro2o.hidden=64",
+                                "ro2o.layers=2",
+                                "ro2o.samples=5",
+                                "ro2o.q_smooth_eps=0.05",
+                                "ro2o.policy_smooth_eps=0.05",
+                                "ro2o.ood_eps=0.05",
+                                "seed=" + std::to_string(seed),
+                                "run_dir=" + run.string()};
+  if (!terms) {
+    o.insert(o.end(),
+             {"ro2o.q_smooth_weight=0", "ro2o.policy_smooth_weight=0", "ro2o.ood_weight=0"});
+  }
+  TrainConfig c;
+  train(resolve_train_config(c, "", o), false);
+  LoadedAlgorithm a = load_algorithm_checkpoint((run / "checkpoints" / "latest.pt").string());
+  Dataset d = load_dataset(data);
+  normalize_observations(d, a.contents.normalizers.obs);
+  Sampler sampler(d, {.batch_size = 1024, .seed = 7});
+  Batch b = sampler.make_batch();
+  sampler.sample(b);
+  const TensorBatch t = as_tensors(b);
+  torch::NoGradGuard no_grad;
+  nn::TanhGaussianPolicyImpl* actor = nullptr;
+  for (auto& [name, m] : a.algo->modules()) {
+    if (name == "actor") actor = dynamic_cast<nn::TanhGaussianPolicyImpl*>(m);
+  }
+  EXPECT_NE(actor, nullptr);
+  const int64_t rows = t.observations.size(0), n = 20;
+  const auto gen = at::detail::createCPUGenerator(11);
+  const auto d_obs = 0.1 * (torch::rand({rows, n, t.observations.size(1)}, gen) - 0.5);
+  const auto perturbed = (t.observations.unsqueeze(1) + d_obs).reshape({rows * n, -1});
+  auto [m1, l1] = actor->mean_log_std(t.observations);
+  auto [m2, l2] = actor->mean_log_std(perturbed);
+  m1 = m1.repeat_interleave(n, 0);
+  l1 = l1.repeat_interleave(n, 0);
+  const auto kl = (0.5 * ((2 * (l1 - l2)).exp() + (2 * (l2 - l1)).exp()) +
+                   0.5 * (m1 - m2).pow(2) * ((-2 * l1).exp() + (-2 * l2).exp()) - 1)
+                      .sum(1)
+                      .reshape({rows, n});
+  const auto q = a.algo->q_values(t.observations, t.actions);  // [members, rows]
+  const auto q2 = a.algo->q_values(perturbed, t.actions.repeat_interleave(n, 0));
+  const auto dq = (q2 - q.repeat_interleave(n, 1)).abs().mean(0).reshape({rows, n});
+  return {.kl = std::get<0>(kl.max(1)).mean().item<double>(),
+          .dq = std::get<0>(dq.max(1)).mean().item<double>()};
+}
+
+// Measured on 2026-12-03 (2-core Xeon, alongside a sweep; 3,000 steps, 2x64, 10 critics, n 5,
+// eps 0.05): the worst KL, RO2O 0.058, 0.054, 0.056; SAC-N 0.111, 0.098, 0.116 (seeds 0-2). The
+// margin, 0.02, is about half the smallest per-seed difference (0.043). The worst |dQ| was the
+// same for both (2.8): the Q smoothness weight (1e-4) is small against the TD error at
+// Pendulum's value scale, so the test does not ask it of Q.
+constexpr double kSmoothnessMargin = 0.02;
+
+TEST(FinetuneLearning, Ro2oIsSmootherThanSacN) {
+  double ro2o_kl = 0, sacn_kl = 0;
+  for (uint64_t seed = 0; seed < 3; ++seed) {
+    const Smoothness ro2o = ro2o_smoothness(true, seed), sacn = ro2o_smoothness(false, seed);
+    std::printf("seed %lu: worst KL RO2O %.3g, SAC-N %.3g; worst |dQ| RO2O %.3g, SAC-N %.3g\n",
+                static_cast<unsigned long>(seed), ro2o.kl, sacn.kl, ro2o.dq, sacn.dq);
+    ro2o_kl += ro2o.kl / 3.0;
+    sacn_kl += sacn.kl / 3.0;
+  }
+  EXPECT_GT(sacn_kl - ro2o_kl, kSmoothnessMargin);
 }
 #endif
 

@@ -41,7 +41,7 @@ class FinetuneTest : public ::testing::Test {
     const Dataset d =
         collect(*env, *policy, {.transitions = 2000, .seed = 0, .gaussian_noise = 1.0});
     save_dataset(d, data().string(), {.force = true});
-    for (const std::string algo : {"iql", "calql", "cql", "ro2o"}) pretrain(algo);
+    for (const std::string algo : {"iql", "calql", "cql", "ro2o", "famo2o"}) pretrain(algo);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -113,11 +113,13 @@ TEST_F(FinetuneTest, StartsFromTheCheckpointWithItsNormalisers) {
 TEST_F(FinetuneTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   // Cal-QL: half of each minibatch offline, episodes held for their returns-to-go; WSRL: a
   // warm-up with the pre-trained policy, UTD 4 on a LayerNorm ensemble with REDQ targets; RO2O:
-  // its smoothness and OOD terms online.
+  // its smoothness and OOD terms online; FamO2O: the balance model picking the universal policy's
+  // coefficient online, the data mixed in.
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"calql", {"dataset=" + data().string(), "checkpoint_every=250"}},
       {"wsrl", {"learning_starts=150", "checkpoint_every=250"}},
-      {"ro2o", {"learning_starts=150", "checkpoint_every=250"}}};
+      {"ro2o", {"learning_starts=150", "checkpoint_every=250"}},
+      {"famo2o", {"dataset=" + data().string(), "checkpoint_every=250"}}};
   for (const auto& [method, extra] : cases) {
     const std::string from = method == "wsrl" ? "cql" : method;
     train(config(method, from, 700, method + "_full", extra), false);
@@ -251,6 +253,9 @@ TEST_F(FinetuneTest, BadInputIsAOneLineError) {
   expect_one_line_error(
       "--from " + checkpoint("cql").string() + " --algo ro2o --env pendulum-v1" + run,
       "a cql checkpoint, and ro2o fine-tunes only ro2o checkpoints");
+  expect_one_line_error(
+      "--from " + checkpoint("cql").string() + " --algo famo2o --env pendulum-v1" + run,
+      "a cql checkpoint, and famo2o fine-tunes only famo2o checkpoints");
   expect_one_line_error(
       "--from " + checkpoint("iql").string() + " --algo bc --env pendulum-v1" + run,
       "bc does not fine-tune a checkpoint online (methods: ");

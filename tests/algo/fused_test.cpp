@@ -477,9 +477,10 @@ TEST(Fused, OrthogonalInitGivesOrthogonalMembers) {
 struct SacCoreReference {
   static constexpr double kMaxAction = 0.9;
   SacCoreReference(Algorithm& algo, double actor_lr, double alpha_lr = 3e-4,
-                   bool log_std_affine = false, int members = 2, double log_std_min = -20.0)
-      : actor(kObs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}}, kMaxAction, log_std_min,
-              2.0, log_std_affine),
+                   bool log_std_affine = false, int members = 2, double log_std_min = -20.0,
+                   int64_t actor_extra_inputs = 0)
+      : actor(kObs + actor_extra_inputs, kAct, nn::MlpOptions{.hidden = {kHidden, kHidden}},
+              kMaxAction, log_std_min, 2.0, log_std_affine),
         q(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
         q_target(members, kObs + kAct, 1, std::vector<int64_t>{kHidden, kHidden}),
         actor_optim(actor->parameters(), torch::optim::AdamOptions(actor_lr)),
@@ -634,6 +635,130 @@ void cql_matches_autograd(bool lagrange) {
 
 TEST(Fused, CqlUpdateMatchesAutograd) { cql_matches_autograd(false); }
 TEST(Fused, CqlLagrangeUpdateMatchesAutograd) { cql_matches_autograd(true); }
+
+// FamO2O with torch ops and autograd (the authors' family_conservative_sac.py: every loss from
+// the parameters before the step): the balance model's k(s) and k(s') (reparameterised), the
+// universal policy's training k uniform in [0.5, 1.5], the TD target and the pi(s') block at
+// [s', code(k(s'))], the pi(s) block and the actor at [s, code(k)], the actor loss's Q term scaled
+// by k; the balance model's loss -mean min Q(s, pi(s, code(k(s)))) through the fixed actor and
+// critics; then CQL's steps. And acting: the universal policy at the balance model's deterministic
+// k. The same draws in the same order.
+TEST(Fused, Famo2oUpdateMatchesAutograd) {
+  torch::manual_seed(23);
+  const auto& entry = AlgoRegistry::global().entry("famo2o");
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  for (const char* o : {"hidden=16", "num_actions=3", "layer_norm=false"}) f.apply_override(o);
+  auto algo = entry.make(
+      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  const double max_a = SacCoreReference::kMaxAction, w = 1.0, lo = 0.5, hi = 1.5;
+  const int64_t n = 3;
+  {
+    // Away from the small initial heads, so that the balance model's gradients (through the
+    // actor's input) stand well above Adam's epsilon.
+    torch::NoGradGuard no_grad;
+    for (const char* name : {"actor", "q", "balance"}) {
+      for (auto& p : module_of(*algo, name).parameters()) p.normal_(0.0, 0.5);
+    }
+  }
+  SacCoreReference sac(*algo, 3e-4, 3e-4, /*log_std_affine=*/true, 2, -20.0, /*extra=*/6);
+  nn::TanhGaussianPolicy balance(kObs, 1, nn::MlpOptions{.hidden = {kHidden, kHidden}}, 1.0, -20.0,
+                                 2.0, true);
+  nn::hard_update(*balance, module_of(*algo, "balance"));
+  torch::optim::Adam balance_optim(balance->parameters(), torch::optim::AdamOptions(3e-4));
+  auto& gen = sac.gen;
+  auto with_code = [](const torch::Tensor& s, const torch::Tensor& k) {  // k [B, 1]
+    std::vector<torch::Tensor> parts = {s};
+    for (const double scale : {1.0, std::pow(10000.0, 1.0 / 3), std::pow(10000.0, 2.0 / 3)}) {
+      parts.push_back((k / scale).sin());
+      parts.push_back((k / scale).cos());
+    }
+    return torch::cat(parts, 1);
+  };
+  auto coefficient = [&](const torch::Tensor& a) { return lo + (a + 1.0) / 2.0 * (hi - lo); };
+  for (int step = 0; step < 3; ++step) {
+    const auto b = random_batch();
+    const auto& s = b.observations;
+    const Metrics m = algo->update(b);
+    const auto alpha = sac.log_alpha.exp().detach();
+    const auto k_s = coefficient(balance->sample(s, false, &gen).first);  // [B, 1], with graph
+    torch::Tensor k_next;
+    {
+      torch::NoGradGuard no_grad;
+      k_next = coefficient(balance->sample(b.next_observations, false, &gen).first);
+    }
+    const auto k_train = lo + (hi - lo) * torch::rand({kRows}, gen).unsqueeze(1);
+    const auto x_train = with_code(s, k_train), x_next = with_code(b.next_observations, k_next);
+    torch::Tensor target;
+    {
+      torch::NoGradGuard no_grad;
+      auto [next_action, next_log_pi] = sac.actor->sample(x_next, false, &gen);
+      const auto v = std::get<0>(
+          SacCoreReference::both(sac.q_target, b.next_observations, next_action).min(0));
+      target = reference::td_target(b.rewards, b.discounts, b.terminals, v);
+    }
+    const auto obs_rep = s.repeat_interleave(n, 0);
+    const auto random_actions = torch::rand({kRows * n, kAct}, gen) * (2.0 * max_a) - max_a;
+    torch::Tensor pi_s, logp_s, pi_next, logp_next;
+    {
+      torch::NoGradGuard no_grad;
+      std::tie(pi_s, logp_s) = sac.actor->sample(x_train.repeat_interleave(n, 0), false, &gen);
+      std::tie(pi_next, logp_next) = sac.actor->sample(x_next.repeat_interleave(n, 0), false, &gen);
+    }
+    torch::Tensor balance_q;
+    {
+      const nn::FrozenParameters fa(*sac.actor), fq(*sac.q);
+      const auto a = sac.actor->sample(with_code(s, k_s), false, &gen).first;
+      balance_q = std::get<0>(SacCoreReference::both(sac.q, s, a).min(0)).mean();
+      balance_optim.zero_grad();
+      (-balance_q).backward();
+      balance_optim.step();
+    }
+    torch::Tensor actor_loss, alpha_loss;
+    {
+      auto [pi, log_pi] = sac.actor->sample(x_train, false, &gen);
+      const nn::FrozenParameters frozen(*sac.q);
+      const auto min_q = std::get<0>(SacCoreReference::both(sac.q, s, pi).min(0));
+      actor_loss = (alpha * log_pi - k_train.squeeze(1) * min_q).mean();
+      alpha_loss = -(sac.log_alpha * (log_pi.detach() + static_cast<double>(-kAct))).mean();
+    }
+    const auto q_data = SacCoreReference::both(sac.q, s, b.actions);
+    const auto td_loss = SacCoreReference::td_loss(q_data, target);
+    const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
+    const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
+    const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
+    torch::Tensor gap[2];
+    for (int64_t i = 0; i < 2; ++i) {
+      gap[i] = reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
+                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
+                                                kAct, max_a);
+    }
+    sac.policy_steps(actor_loss, alpha_loss);
+    sac.critic_step(td_loss + w * (gap[0] + gap[1]));
+
+    EXPECT_NEAR(m.at("td_loss"), td_loss.item<double>(), 1e-5 * (1 + td_loss.item<double>()));
+    EXPECT_NEAR(m.at("actor_loss"), actor_loss.item<double>(),
+                1e-5 * (1 + std::abs(actor_loss.item<double>())));
+    EXPECT_NEAR(m.at("balance_q"), balance_q.item<double>(),
+                1e-5 * (1 + std::abs(balance_q.item<double>())));
+    EXPECT_NEAR(m.at("coefficient"), k_s.mean().item<double>(), 1e-5);
+    sac.expect_matches(*algo);
+    expect_same_parameters(module_of(*algo, "balance"), *balance, 1e-5, "balance");
+  }
+  // Acting: k the balance model's deterministic choice, then the universal policy.
+  const auto obs = random_batch().observations;
+  torch::NoGradGuard no_grad;
+  const auto k = coefficient(balance->sample(obs, true).first);
+  expect_close(algo->act(obs, true), sac.actor->sample(with_code(obs, k), true).first, 1e-5, "act");
+  // Two networks do not fit the deployed-policy format: one line, not a wrong policy.
+  try {
+    algo->policy_layers();
+    ADD_FAILURE() << "famo2o exported one MLP";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("famo2o: its policy is two networks"), std::string::npos);
+  }
+}
 
 // SAC with torch ops and autograd, the update the fused one replaced.
 TEST(Fused, SacUpdateMatchesAutograd) {
@@ -898,8 +1023,8 @@ TEST(Fused, SacNStartsFromTheEdacInitialisation) {
 
 // The fused updates split work into tasks, never a sum: 1 and 2 threads give the same bits.
 TEST(Fused, OneAndTwoThreadsGiveIdenticalParameters) {
-  for (const std::string name :
-       {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac", "rebrac", "riql", "ro2o"}) {
+  for (const std::string name : {"iql", "td3_bc", "cql", "sac", "td3", "sac_n", "edac", "rebrac",
+                                 "riql", "ro2o", "famo2o"}) {
     std::vector<std::vector<torch::Tensor>> results;
     for (int threads : {1, 2}) {
       set_compute_threads({.threads = threads});
@@ -960,7 +1085,7 @@ namespace {
 // row moves the parameters.
 TEST(Fused, TinyAndOddBatchesWork) {
   for (const std::string name :
-       {"iql", "td3_bc", "cql", "sac", "sac_n", "edac", "rebrac", "riql", "ro2o"}) {
+       {"iql", "td3_bc", "cql", "sac", "sac_n", "edac", "rebrac", "riql", "ro2o", "famo2o"}) {
     for (int64_t rows : {1, 3}) {
       torch::manual_seed(15);
       auto algo = make(name);

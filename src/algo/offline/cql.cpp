@@ -34,6 +34,14 @@
 // dataset, algo/o2o/finetune.h's for online episodes), so that the pushed-down values stay above
 // the behaviour policy's. Kept on online, as the authors' code does (CORL's cal_ql.py switches it
 // off when online training starts).
+//
+// FamO2O (registered as "famo2o", algo/o2o/famo2o.{h,cpp}, which hold its defaults and the
+// differences from the authors' code): the actor is a universal policy of [s, code(k)]. Each step
+// first draws the balance model's k(s) and k(s') and the actor's training k (uniform offline, k(s)
+// online); the TD target's and the pi(s') block's actions read k(s'), the pi(s) block's and the
+// actor's the training k, the actor loss's Q term is scaled by it; then, before the actor's step
+// (every loss from the parameters before the step), the balance model's step on
+// -mean min_j Q_j(s, pi(s, code(k(s)))) through the fixed actor and critics.
 #include "algo/offline/cql.h"
 
 #include <algorithm>
@@ -43,6 +51,7 @@
 
 #include "algo/algorithm.h"
 #include "algo/losses.h"
+#include "algo/o2o/famo2o.h"
 #include "algo/sac_core.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -52,10 +61,18 @@ namespace stitch {
 namespace {
 
 struct CqlConfig : SacFamilyConfig {
-  explicit CqlConfig(bool calibrated = false) : calibrated(calibrated) {
+  explicit CqlConfig(bool calibrated = false, bool family = false)
+      : calibrated(calibrated), family(family) {
     actor_lr = 3e-5;
     alpha_lr = 3e-5;  // the entropy temperature's (CORL: the policy lr)
     layers = 3;
+    if (family) {  // FamO2O's locomotion settings (algo/o2o/famo2o.cpp)
+      actor_lr = 3e-4;
+      alpha_lr = 3e-4;
+      layers = 2;
+      conservative_weight = 1.0;
+      ensemble.layer_norm = true;
+    }
   }
   double alpha_prime_lr = 3e-4;  // the Lagrange multiplier's (CORL: the Q lr)
   double conservative_weight = 10.0;
@@ -64,9 +81,12 @@ struct CqlConfig : SacFamilyConfig {
   double target_action_gap = 10.0;
   CriticEnsembleKeys ensemble;
   bool calibrated;  // Cal-QL (not a key: the algorithm's name)
+  bool family;      // FamO2O (not a key: the algorithm's name)
+  FamilyKeys family_keys;
   void describe(ConfigFields& f) override {
     describe_shared(f);
     ensemble.describe(f);
+    if (family) family_keys.describe(f);
     f.add("alpha_prime_lr", alpha_prime_lr, "Lagrange multiplier learning rate", kRateRange);
     f.add("conservative_weight", conservative_weight, "weight of the CQL term",
           {.min = 0, .max = 1e6});
@@ -88,9 +108,12 @@ class Cql : public SacCore {
                            torch::optim::AdamOptions(c.alpha_prime_lr)),
         lse_scratch_(static_cast<size_t>(c.ensemble.critics)) {
     scalars_->register_parameter("log_alpha_prime", log_alpha_prime_);
+    if (c.family) balance_ = std::make_unique<BalanceModel>(c.family_keys, d, c.widths());
   }
 
-  std::string name() const override { return config_.calibrated ? "calql" : "cql"; }
+  std::string name() const override {
+    return config_.family ? "famo2o" : config_.calibrated ? "calql" : "cql";
+  }
 
   // One step, every loss from the parameters before it (CORL's update): the TD target from
   // the target Qs at a' ~ pi(s') without the entropy term, and the 3 N sampled actions per
@@ -107,9 +130,16 @@ class Cql : public SacCore {
     Metrics m;
 
     const double alpha = temperature();
-    const float* target = td_target(raw, std::nullopt);
+    if (balance_) balance_->draw(raw.s, raw.s2, batch, generator_);
+    const float* target = td_target(raw, std::nullopt, balance_ ? balance_->next_input() : nullptr);
     const int64_t rows = critic_input(raw);
-    const double actor_loss = policy_step(raw.s, batch, alpha).actor_loss;
+    ActorInput input;
+    if (balance_) {
+      m["balance_q"] = balance_step(raw.s, batch);
+      m["coefficient"] = balance_->mean_coefficient();
+      input = {.x = balance_->input(), .q_scale = balance_->train_coefficients()};
+    }
+    const double actor_loss = policy_step(raw.s, batch, alpha, input).actor_loss;
 
     // L = sum_k [mean (Q_k(s, a) - target)^2 + c mean_s (logsumexp_j v_kj(s) - Q_k(s, a))], the
     // v_kj being Q_k at the 3 N sampled actions minus their log-density (importance sampling).
@@ -168,7 +198,58 @@ class Cql : public SacCore {
     return optimizers;
   }
 
+  // FamO2O: the universal policy at [obs, code(k)], k the balance model's deterministic choice.
+  torch::Tensor act(const torch::Tensor& obs, bool deterministic) override {
+    if (!balance_) return SacCore::act(obs, deterministic);
+    torch::NoGradGuard no_grad;
+    return actor_->sample(balance_->act_input(obs), deterministic, &generator_).first;
+  }
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules() override {
+    auto modules = SacCore::modules();
+    if (balance_) {
+      for (const auto& m : balance_->modules()) modules.push_back(m);
+    }
+    return modules;
+  }
+  void load(torch::serialize::InputArchive& archive) override {
+    SacCore::load(archive);
+    if (balance_) balance_->rebind();
+  }
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> policy_layers() override {
+    if (balance_) {
+      fail(
+          "famo2o: its policy is two networks (the balance model and the universal policy); the "
+          "deployed-policy format holds one");
+    }
+    return SacCore::policy_layers();
+  }
+
  private:
+  // FamO2O's balance model step (before the actor's): a = pi(s, code(k(s))) from the actor
+  // before its step (its own noise, no actor gradient), L = -mean_i min_j Q_j(s_i, a_i) through
+  // the fixed critics, back through the actor to its input's code, then the balance model's step.
+  // Returns -L (the mean min Q).
+  double balance_step(const float* s, int64_t batch) {
+    const int64_t act = dims_.act_dim, cols = dims_.obs_dim + kBalanceCodeDims;
+    const auto eps = torch::randn({batch, act}, generator_);
+    balance_action_.resize(static_cast<size_t>(batch * act));
+    balance_log_pi_.resize(static_cast<size_t>(batch));
+    sampler_.sample(balance_->balance_input(), batch, eps.data_ptr<float>(), balance_action_.data(),
+                    balance_log_pi_.data());
+    double min_q = 0;
+    const float* da = frozen_q_action_gradient(
+        s, balance_action_.data(), batch, [&](const float* const* q, float* const* dq) {
+          // -mean min Q: min_q_actor_loss with alpha 0 (its log-density gradient unused).
+          balance_dlog_pi_.resize(static_cast<size_t>(batch));
+          min_q = -losses::min_q_actor_loss(q, critics(), balance_log_pi_.data(), batch, 0.0, dq,
+                                            balance_dlog_pi_.data());
+        });
+    balance_dx_.resize(static_cast<size_t>(batch * cols));
+    sampler_.backward(da, nullptr, nullptr, nullptr, balance_dx_.data());
+    balance_->step(balance_dx_.data());
+    return min_q;
+  }
+
   // The Q members' input x_q_: the data rows [s, a], then per block (random, pi(s), pi(s')) N rows
   // per state, each with that state's observation (repeat_interleave); the log-densities of the
   // policy's blocks into log_pi_rep_ and log_pi_next_rep_. Draws the random actions and both
@@ -181,22 +262,19 @@ class Cql : public SacCore {
         torch::rand({rep, act}, generator_) * (2.0 * dims_.max_action) - dims_.max_action;
     const auto eps_rep = torch::randn({rep, act}, generator_);
     const auto eps_next_rep = torch::randn({rep, act}, generator_);
-    resize(obs_rep_, rep * obs);
-    resize(next_rep_, rep * obs);
-    for (int64_t i = 0; i < batch; ++i) {
-      for (int64_t j = 0; j < n; ++j) {
-        std::copy(raw.s + i * obs, raw.s + (i + 1) * obs, obs_rep_.data() + (i * n + j) * obs);
-        std::copy(raw.s2 + i * obs, raw.s2 + (i + 1) * obs, next_rep_.data() + (i * n + j) * obs);
-      }
-    }
+    repeat_rows(raw.s, obs, batch, n, obs_rep_);
+    // The actor's input: the states, or FamO2O's [s, code(k)] rows.
+    const int64_t in = obs + (balance_ ? kBalanceCodeDims : 0);
+    if (balance_) repeat_rows(balance_->input(), in, batch, n, actor_rep_);
+    repeat_rows(balance_ ? balance_->next_input() : raw.s2, in, batch, n, next_rep_);
     resize(pi_rep_, rep * act);
     resize(pi_next_rep_, rep * act);
     resize(log_pi_rep_, rep);
     resize(log_pi_next_rep_, rep);
     tasks().parallel_for(2, [&](int64_t k) {  // two samplers, two tasks (no gradient through them)
       if (k == 0) {
-        policy_.sample(obs_rep_.data(), rep, eps_rep.data_ptr<float>(), pi_rep_.data(),
-                       log_pi_rep_.data());
+        policy_.sample(balance_ ? actor_rep_.data() : obs_rep_.data(), rep,
+                       eps_rep.data_ptr<float>(), pi_rep_.data(), log_pi_rep_.data());
       } else {
         sampler_.sample(next_rep_.data(), rep, eps_next_rep.data_ptr<float>(), pi_next_rep_.data(),
                         log_pi_next_rep_.data());
@@ -214,10 +292,22 @@ class Cql : public SacCore {
     return rows;
   }
 
+  // out [rows n, cols]: each of the `rows` rows of x repeated n times (repeat_interleave).
+  static void repeat_rows(const float* x, int64_t cols, int64_t rows, int64_t n,
+                          std::vector<float>& out) {
+    out.resize(static_cast<size_t>(rows * n * cols));
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        std::copy(x + i * cols, x + (i + 1) * cols, out.data() + (i * n + j) * cols);
+      }
+    }
+  }
+
   static SacCoreOptions core_options(const CqlConfig& c, const AlgoDims& d) {
     SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
     o.corl_networks = true;
     c.ensemble.apply(o);
+    if (c.family) o.actor_extra_inputs = kBalanceCodeDims;
     return o;
   }
 
@@ -225,8 +315,10 @@ class Cql : public SacCore {
   torch::Tensor log_alpha_prime_;
   nn::FusedTanhGaussian sampler_;         // the actor's second set of tapes, no gradients
   torch::optim::Adam alpha_prime_optim_;  // one scalar: torch's Adam is fine
-  std::vector<float> obs_rep_, next_rep_, pi_rep_, pi_next_rep_, log_pi_rep_, log_pi_next_rep_,
-      x_q_;
+  std::vector<float> obs_rep_, actor_rep_, next_rep_, pi_rep_, pi_next_rep_, log_pi_rep_,
+      log_pi_next_rep_, x_q_;
+  std::unique_ptr<BalanceModel> balance_;  // FamO2O's
+  std::vector<float> balance_action_, balance_log_pi_, balance_dlog_pi_, balance_dx_;
   std::vector<std::vector<double>> lse_scratch_;  // per member
 };
 
@@ -234,6 +326,10 @@ class Cql : public SacCore {
 
 std::unique_ptr<AlgoConfig> make_cql_config(bool calibrated) {
   return std::make_unique<CqlConfig>(calibrated);
+}
+
+std::unique_ptr<AlgoConfig> make_famo2o_config() {
+  return std::make_unique<CqlConfig>(false, /*family=*/true);
 }
 
 std::unique_ptr<Algorithm> make_cql(const AlgoConfig& c, const AlgoDims& d, uint64_t seed) {
