@@ -123,6 +123,17 @@ struct ActorInput {
   const float* q_scale = nullptr;
 };
 
+// SAC-N's options as the EDAC paper's code and CORL run it (SAC-N, EDAC, RO2O): N critics, the
+// log-std clamp [-5, 2] and the EDAC paper's initialisation.
+inline SacCoreOptions sac_n_core_options(const SacFamilyConfig& c, const AlgoDims& d, int critics) {
+  SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
+  o.critics = critics;
+  o.log_std_min = -5.0;
+  o.log_std_max = 2.0;
+  o.edac_init = true;
+  return o;
+}
+
 class SacCore : public Algorithm {
  public:
   void load(torch::serialize::InputArchive& archive) override;

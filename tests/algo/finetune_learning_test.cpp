@@ -149,6 +149,25 @@ TEST(FinetuneLearning, CalQlIsCalibratedWhereCqlIsNot) {
   EXPECT_GT(calql - cql, kCalibrationMargin);
 }
 
+// `rows` rows of the dataset (a fixed draw), its states normalised as the run `a` sees them.
+TensorBatch dataset_rows(const std::string& data, const LoadedAlgorithm& a, int64_t rows) {
+  Dataset d = load_dataset(data);
+  if (a.contents.normalizers.observations) normalize_observations(d, a.contents.normalizers.obs);
+  Sampler sampler(d, {.batch_size = rows, .seed = 7});
+  Batch b = sampler.make_batch();
+  sampler.sample(b);
+  return as_tensors(b);
+}
+
+// The run's tanh-Gaussian actor (the SAC core's module "actor").
+nn::TanhGaussianPolicyImpl* actor_of(LoadedAlgorithm& a) {
+  for (auto& [name, m] : a.algo->modules()) {
+    if (name == "actor") return dynamic_cast<nn::TanhGaussianPolicyImpl*>(m);
+  }
+  ADD_FAILURE() << "no actor module";
+  return nullptr;
+}
+
 // RO2O's key terms (Wen et al. 2023; RORL's smoothness, Yang et al. 2022): trained on the same
 // data and seeds, RO2O's policy and critics change less under small state perturbations than
 // those of the same learner with its three terms off (SAC-N). Measured over 1,024 dataset
@@ -184,18 +203,9 @@ Smoothness ro2o_smoothness(bool terms, uint64_t seed) {
   TrainConfig c;
   train(resolve_train_config(c, "", o), false);
   LoadedAlgorithm a = load_algorithm_checkpoint((run / "checkpoints" / "latest.pt").string());
-  Dataset d = load_dataset(data);
-  normalize_observations(d, a.contents.normalizers.obs);
-  Sampler sampler(d, {.batch_size = 1024, .seed = 7});
-  Batch b = sampler.make_batch();
-  sampler.sample(b);
-  const TensorBatch t = as_tensors(b);
+  const TensorBatch t = dataset_rows(data, a, 1024);
   torch::NoGradGuard no_grad;
-  nn::TanhGaussianPolicyImpl* actor = nullptr;
-  for (auto& [name, m] : a.algo->modules()) {
-    if (name == "actor") actor = dynamic_cast<nn::TanhGaussianPolicyImpl*>(m);
-  }
-  EXPECT_NE(actor, nullptr);
+  nn::TanhGaussianPolicyImpl* actor = actor_of(a);
   const int64_t rows = t.observations.size(0), n = 20;
   const auto gen = at::detail::createCPUGenerator(11);
   const auto d_obs = 0.1 * (torch::rand({rows, n, t.observations.size(1)}, gen) - 0.5);
@@ -254,17 +264,9 @@ BalanceValues famo2o_values(uint64_t seed) {
              "seed=" + std::to_string(seed), "run_dir=" + run.string()}),
         false);
   LoadedAlgorithm a = load_algorithm_checkpoint((run / "checkpoints" / "latest.pt").string());
-  Dataset d = load_dataset(data);
-  Sampler sampler(d, {.batch_size = 2048, .seed = 7});
-  Batch b = sampler.make_batch();
-  sampler.sample(b);
-  const TensorBatch t = as_tensors(b);
+  const TensorBatch t = dataset_rows(data, a, 2048);
   torch::NoGradGuard no_grad;
-  nn::TanhGaussianPolicyImpl* actor = nullptr;
-  for (auto& [name, m] : a.algo->modules()) {
-    if (name == "actor") actor = dynamic_cast<nn::TanhGaussianPolicyImpl*>(m);
-  }
-  EXPECT_NE(actor, nullptr);
+  nn::TanhGaussianPolicyImpl* actor = actor_of(a);
   auto value = [&](const torch::Tensor& actions) {
     return std::get<0>(a.algo->q_values(t.observations, actions).min(0)).mean().item<double>();
   };

@@ -2,6 +2,7 @@
 // and whole IQL / TD3+BC updates compared with the same updates written with torch ops.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <optional>
@@ -238,6 +239,18 @@ std::unique_ptr<Algorithm> make(const std::string& algo, int64_t total_steps = 1
   return entry.make(
       *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = total_steps},
       11);
+}
+
+// `algo` with its config's `overrides` (key=value) on the test's dimensions, seed 11.
+std::unique_ptr<Algorithm> make(const std::string& algo,
+                                const std::vector<std::string>& overrides) {
+  const auto& entry = AlgoRegistry::global().entry(algo);
+  auto config = entry.make_config();
+  ConfigFields f;
+  config->describe(f);
+  for (const auto& o : overrides) f.apply_override(o);
+  return entry.make(*config,
+                    {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
 }
 
 torch::nn::Module& module_of(Algorithm& a, const std::string& name) {
@@ -555,6 +568,25 @@ struct SacCoreReference {
   torch::Generator gen = at::detail::createCPUGenerator(11);
 };
 
+// CQL's conservative term of each of the two critics (reference::cql_conservative_term) from
+// the 3 N sampled actions per state (uniform, pi(s), pi(s') scored at s) and the data's Q.
+std::array<torch::Tensor, 2> cql_gaps(SacCoreReference& sac, const torch::Tensor& obs_rep,
+                                      const torch::Tensor& random_actions,
+                                      const torch::Tensor& pi_s, const torch::Tensor& logp_s,
+                                      const torch::Tensor& pi_next, const torch::Tensor& logp_next,
+                                      const torch::Tensor& q_data, int64_t n) {
+  const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
+  const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
+  const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
+  std::array<torch::Tensor, 2> gap;
+  for (int64_t i = 0; i < 2; ++i) {
+    gap[i] = reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
+                                              q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
+                                              kAct, SacCoreReference::kMaxAction);
+  }
+  return gap;
+}
+
 // CQL with torch ops and autograd in CORL's order (algorithms/offline/cql.py, train()): every
 // loss from the parameters before the step, then the steps of alpha' (Lagrange), alpha, the
 // actor and the critics; the same draws from a generator seeded as the algorithm's. A fused
@@ -598,15 +630,8 @@ void cql_matches_autograd(bool lagrange) {
     auto [actor_loss, alpha_loss] = sac.policy_losses(b.observations, alpha);
     const auto q_data = SacCoreReference::both(sac.q, b.observations, b.actions);
     const auto td_loss = SacCoreReference::td_loss(q_data, target);
-    const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
-    const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
-    const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
-    torch::Tensor gap[2];
-    for (int64_t i = 0; i < 2; ++i) {
-      gap[i] = reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
-                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
-                                                kAct, max_a);
-    }
+    const auto gap =
+        cql_gaps(sac, obs_rep, random_actions, pi_s, logp_s, pi_next, logp_next, q_data, n);
     torch::Tensor conservative = w * (gap[0] + gap[1]);
     if (lagrange) {
       // CORL: 0.5 * (-alpha' w (gap_1 - target) - alpha' w (gap_2 - target)), the gaps fixed.
@@ -645,13 +670,7 @@ TEST(Fused, CqlLagrangeUpdateMatchesAutograd) { cql_matches_autograd(true); }
 // k. The same draws in the same order.
 TEST(Fused, Famo2oUpdateMatchesAutograd) {
   torch::manual_seed(23);
-  const auto& entry = AlgoRegistry::global().entry("famo2o");
-  auto config = entry.make_config();
-  ConfigFields f;
-  config->describe(f);
-  for (const char* o : {"hidden=16", "num_actions=3", "layer_norm=false"}) f.apply_override(o);
-  auto algo = entry.make(
-      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  auto algo = make("famo2o", {"hidden=16", "num_actions=3", "layer_norm=false"});
   const double max_a = SacCoreReference::kMaxAction, w = 1.0, lo = 0.5, hi = 1.5;
   const int64_t n = 3;
   {
@@ -725,15 +744,8 @@ TEST(Fused, Famo2oUpdateMatchesAutograd) {
     }
     const auto q_data = SacCoreReference::both(sac.q, s, b.actions);
     const auto td_loss = SacCoreReference::td_loss(q_data, target);
-    const auto q_rand = SacCoreReference::both(sac.q, obs_rep, random_actions).view({2, kRows, n});
-    const auto q_pi_s = SacCoreReference::both(sac.q, obs_rep, pi_s).view({2, kRows, n});
-    const auto q_pi_next = SacCoreReference::both(sac.q, obs_rep, pi_next).view({2, kRows, n});
-    torch::Tensor gap[2];
-    for (int64_t i = 0; i < 2; ++i) {
-      gap[i] = reference::cql_conservative_term(q_rand[i], q_pi_s[i], logp_s.view({kRows, n}),
-                                                q_pi_next[i], logp_next.view({kRows, n}), q_data[i],
-                                                kAct, max_a);
-    }
+    const auto gap =
+        cql_gaps(sac, obs_rep, random_actions, pi_s, logp_s, pi_next, logp_next, q_data, n);
     sac.policy_steps(actor_loss, alpha_loss);
     sac.critic_step(td_loss + w * (gap[0] + gap[1]));
 
@@ -852,25 +864,30 @@ void sac_n_matches_autograd(bool edac) {
 TEST(Fused, SacNUpdateMatchesAutograd) { sac_n_matches_autograd(false); }
 TEST(Fused, EdacUpdateMatchesAutograd) { sac_n_matches_autograd(true); }
 
+// The critics' and the actor's parameters of a small `name` (hidden 16, 2 layers, 3 critics, then
+// `overrides`) after 3 updates on the same batches.
+std::vector<torch::Tensor> after_three_updates(const std::string& name,
+                                               const std::vector<std::string>& overrides) {
+  torch::manual_seed(18);
+  std::vector<std::string> o = {"hidden=16", "layers=2", "critics=3"};
+  o.insert(o.end(), overrides.begin(), overrides.end());
+  auto algo = make(name, o);
+  torch::manual_seed(19);
+  for (int step = 0; step < 3; ++step) algo->update(random_batch());
+  std::vector<torch::Tensor> params = module_of(*algo, "q").parameters();
+  for (const auto& p : module_of(*algo, "actor").parameters()) params.push_back(p);
+  return params;
+}
+
+void expect_equal_tensors(const std::vector<torch::Tensor>& a,
+                          const std::vector<torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
 // The diversity term's gradient alone moves EDAC off SAC-N: with eta 0 they are the same update.
 TEST(Fused, EdacWithEtaZeroIsSacN) {
-  std::vector<std::vector<torch::Tensor>> params;
-  for (const std::string name : {"sac_n", "edac"}) {
-    torch::manual_seed(18);
-    const auto& entry = AlgoRegistry::global().entry(name);
-    auto config = entry.make_config();
-    ConfigFields f;
-    config->describe(f);
-    for (const char* o : {"hidden=16", "layers=2", "critics=3"}) f.apply_override(o);
-    if (name == "edac") f.apply_override("eta=0");
-    auto algo = entry.make(
-        *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
-    torch::manual_seed(19);
-    for (int step = 0; step < 3; ++step) algo->update(random_batch());
-    params.push_back(module_of(*algo, "q").parameters());
-  }
-  for (size_t i = 0; i < params[0].size(); ++i)
-    EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << i;
+  expect_equal_tensors(after_three_updates("sac_n", {}), after_three_updates("edac", {"eta=0"}));
 }
 
 // RO2O with torch ops and autograd in the authors' order (ro2o_mujoco.py, update()): SAC-N's,
@@ -880,18 +897,11 @@ TEST(Fused, EdacWithEtaZeroIsSacN) {
 // std over the current members, detached) in the critics'; the same draws in the same order.
 TEST(Fused, Ro2oUpdateMatchesAutograd) {
   torch::manual_seed(21);
-  const auto& entry = AlgoRegistry::global().entry("ro2o");
-  auto config = entry.make_config();
-  ConfigFields f;
-  config->describe(f);
   const int64_t n = 3;
-  for (const char* o :
-       {"hidden=16", "layers=2", "critics=4", "samples=3", "q_smooth_eps=0.3",
-        "policy_smooth_eps=0.4", "ood_eps=0.5", "q_smooth_weight=0.5", "policy_smooth_weight=2",
-        "ood_weight=0.7", "ood_alpha=1.5", "ood_alpha_min=0.9", "ood_alpha_decay=0.2"})
-    f.apply_override(o);
-  auto algo = entry.make(
-      *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
+  auto algo = make("ro2o", {"hidden=16", "layers=2", "critics=4", "samples=3", "q_smooth_eps=0.3",
+                            "policy_smooth_eps=0.4", "ood_eps=0.5", "q_smooth_weight=0.5",
+                            "policy_smooth_weight=2", "ood_weight=0.7", "ood_alpha=1.5",
+                            "ood_alpha_min=0.9", "ood_alpha_decay=0.2"});
   {
     // Away from the EDAC initialisation's near-constant heads, so that the terms count.
     torch::NoGradGuard no_grad;
@@ -981,28 +991,9 @@ TEST(Fused, Ro2oUpdateMatchesAutograd) {
 
 // With its three weights 0, RO2O is SAC-N (the same update, the same draws).
 TEST(Fused, Ro2oWithoutItsTermsIsSacN) {
-  std::vector<std::vector<torch::Tensor>> params;
-  for (const std::string name : {"sac_n", "ro2o"}) {
-    torch::manual_seed(18);
-    const auto& entry = AlgoRegistry::global().entry(name);
-    auto config = entry.make_config();
-    ConfigFields f;
-    config->describe(f);
-    for (const char* o : {"hidden=16", "layers=2", "critics=3"}) f.apply_override(o);
-    if (name == "ro2o") {
-      for (const char* o : {"q_smooth_weight=0", "policy_smooth_weight=0", "ood_weight=0"})
-        f.apply_override(o);
-    }
-    auto algo = entry.make(
-        *config, {.obs_dim = kObs, .act_dim = kAct, .max_action = 0.9, .total_steps = 100}, 11);
-    torch::manual_seed(19);
-    for (int step = 0; step < 3; ++step) algo->update(random_batch());
-    params.push_back(module_of(*algo, "q").parameters());
-    for (const auto& p : module_of(*algo, "actor").parameters()) params.back().push_back(p);
-  }
-  ASSERT_EQ(params[0].size(), params[1].size());
-  for (size_t i = 0; i < params[0].size(); ++i)
-    EXPECT_TRUE(torch::equal(params[0][i], params[1][i])) << i;
+  expect_equal_tensors(
+      after_three_updates("sac_n", {}),
+      after_three_updates("ro2o", {"q_smooth_weight=0", "policy_smooth_weight=0", "ood_weight=0"}));
 }
 
 // The EDAC paper's initialisation (SAC-N): hidden biases 0.1, the critics' last layer and the

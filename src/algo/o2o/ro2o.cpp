@@ -88,7 +88,7 @@ struct Ro2oConfig : SacFamilyConfig {
 class Ro2o : public SacCore {
  public:
   Ro2o(const Ro2oConfig& c, const AlgoDims& d, uint64_t seed)
-      : SacCore(core_options(c, d), d, seed), config_(c) {}
+      : SacCore(sac_n_core_options(c, d, c.critics), d, seed), config_(c) {}
 
   std::string name() const override { return "ro2o"; }
 
@@ -196,15 +196,6 @@ class Ro2o : public SacCore {
   }
 
  private:
-  static SacCoreOptions core_options(const Ro2oConfig& c, const AlgoDims& d) {
-    SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
-    o.critics = c.critics;
-    o.log_std_min = -5.0;
-    o.log_std_max = 2.0;
-    o.edac_init = true;
-    return o;
-  }
-
   // out [rows n, obs]: row i n + j is s_i + d_j, the n offsets d_j uniform in [-eps, eps]^obs
   // (drawn now, the same for every row).
   void perturb(const float* s, int64_t rows, double eps, std::vector<float>& out) {

@@ -49,7 +49,7 @@ struct SacNConfig : SacFamilyConfig {
 class SacN : public SacCore {
  public:
   SacN(const SacNConfig& c, const AlgoDims& d, uint64_t seed)
-      : SacCore(core_options(c, d), d, seed), config_(c) {}
+      : SacCore(sac_n_core_options(c, d, c.critics), d, seed), config_(c) {}
 
   std::string name() const override { return config_.edac ? "edac" : "sac_n"; }
 
@@ -76,15 +76,6 @@ class SacN : public SacCore {
   }
 
  private:
-  static SacCoreOptions core_options(const SacNConfig& c, const AlgoDims& d) {
-    SacCoreOptions o = sac_core_options(c, /*initial_alpha=*/1.0, -static_cast<double>(d.act_dim));
-    o.critics = c.critics;
-    o.log_std_min = -5.0;
-    o.log_std_max = 2.0;
-    o.edac_init = true;
-    return o;
-  }
-
   SacNConfig config_;
 };
 
