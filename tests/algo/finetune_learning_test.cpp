@@ -149,14 +149,19 @@ TEST(FinetuneLearning, CalQlIsCalibratedWhereCqlIsNot) {
   EXPECT_GT(calql - cql, kCalibrationMargin);
 }
 
-// `rows` rows of the dataset (a fixed draw), its states normalised as the run `a` sees them.
-TensorBatch dataset_rows(const std::string& data, const LoadedAlgorithm& a, int64_t rows) {
+// `rows` rows of the dataset (a fixed draw): their states, normalised as the run `a` sees them,
+// and actions (copies: a TensorBatch views its Batch).
+struct DatasetRows {
+  torch::Tensor observations, actions;
+};
+DatasetRows dataset_rows(const std::string& data, const LoadedAlgorithm& a, int64_t rows) {
   Dataset d = load_dataset(data);
   if (a.contents.normalizers.observations) normalize_observations(d, a.contents.normalizers.obs);
   Sampler sampler(d, {.batch_size = rows, .seed = 7});
   Batch b = sampler.make_batch();
   sampler.sample(b);
-  return as_tensors(b);
+  const TensorBatch t = as_tensors(b);
+  return {.observations = t.observations.clone(), .actions = t.actions.clone()};
 }
 
 // The run's tanh-Gaussian actor (the SAC core's module "actor").
@@ -203,7 +208,7 @@ Smoothness ro2o_smoothness(bool terms, uint64_t seed) {
   TrainConfig c;
   train(resolve_train_config(c, "", o), false);
   LoadedAlgorithm a = load_algorithm_checkpoint((run / "checkpoints" / "latest.pt").string());
-  const TensorBatch t = dataset_rows(data, a, 1024);
+  const DatasetRows t = dataset_rows(data, a, 1024);
   torch::NoGradGuard no_grad;
   nn::TanhGaussianPolicyImpl* actor = actor_of(a);
   const int64_t rows = t.observations.size(0), n = 20;
@@ -264,7 +269,7 @@ BalanceValues famo2o_values(uint64_t seed) {
              "seed=" + std::to_string(seed), "run_dir=" + run.string()}),
         false);
   LoadedAlgorithm a = load_algorithm_checkpoint((run / "checkpoints" / "latest.pt").string());
-  const TensorBatch t = dataset_rows(data, a, 2048);
+  const DatasetRows t = dataset_rows(data, a, 2048);
   torch::NoGradGuard no_grad;
   nn::TanhGaussianPolicyImpl* actor = actor_of(a);
   auto value = [&](const torch::Tensor& actions) {
