@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct EnvSpec {
   double reward_threshold = 0.0;  // Gymnasium's "solved" threshold, 0 when it defines none
   std::function<std::unique_ptr<Env>()> make;                // the bare env, no time limit
   std::function<std::unique_ptr<Policy>()> scripted_policy;  // empty when the env has none
+  // Whether the episode ends at a state with this observation: the env's own termination rule
+  // read from the observation (where the observation holds the state, the function its step
+  // uses), for what predicts states without the simulator (model rollouts). Empty: the env never
+  // terminates (Pendulum, HalfCheetah).
+  std::function<bool(std::span<const float> obs)> terminal;
 };
 
 class EnvRegistry {

@@ -105,6 +105,14 @@ STITCH_REGISTER_ENV(acrobot, {.id = "acrobot-v1",
                               .max_episode_steps = 500,
                               .reward_threshold = -100.0,
                               .make = [] { return std::make_unique<Acrobot>(); },
-                              .scripted_policy = [] { return std::make_unique<AcrobotPump>(); }});
+                              .scripted_policy = [] { return std::make_unique<AcrobotPump>(); },
+                              // The step's rule, -cos(t1) - cos(t1 + t2) > 1, on the observation
+                              // [cos t1, sin t1, cos t2, sin t2, ...] (the step keeps Gymnasium's
+                              // form on the angles).
+                              .terminal =
+                                  [](std::span<const float> o) {
+                                    const double c1 = o[0], s1 = o[1], c2 = o[2], s2 = o[3];
+                                    return -c1 - (c1 * c2 - s1 * s2) > 1.0;
+                                  }});
 
 }  // namespace stitch

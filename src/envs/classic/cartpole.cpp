@@ -6,6 +6,17 @@
 
 namespace stitch {
 
+namespace {
+// Fallen at s = [x, x_dot, theta, theta_dot] (the observation is s in float32): the cart past
+// +-2.4 or the pole past +-12 degrees.
+template <class T>
+bool fallen(const T* s) {
+  const double x = s[0], theta = s[2];
+  return x < -CartPole::kXThreshold || x > CartPole::kXThreshold ||
+         theta < -CartPole::kThetaThreshold || theta > CartPole::kThetaThreshold;
+}
+}  // namespace
+
 CartPole::CartPole()
     : observation_space_(Space::box({static_cast<float>(-2 * kXThreshold), -kInf,
                                      static_cast<float>(-2 * kThetaThreshold), -kInf},
@@ -40,8 +51,7 @@ StepResult CartPole::do_step(std::span<const float> action) {
   state_ = {x, x_dot, theta, theta_dot};
 
   StepResult r;
-  r.terminated =
-      x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold || theta > kThetaThreshold;
+  r.terminated = fallen(state_.data());
   r.reward = 1.0;
   r.obs = observe();
   return r;
@@ -67,6 +77,7 @@ STITCH_REGISTER_ENV(cartpole,
                      .max_episode_steps = 500,
                      .reward_threshold = 475.0,
                      .make = [] { return std::make_unique<CartPole>(); },
-                     .scripted_policy = [] { return std::make_unique<CartPoleBalance>(); }});
+                     .scripted_policy = [] { return std::make_unique<CartPoleBalance>(); },
+                     .terminal = [](std::span<const float> obs) { return fallen(obs.data()); }});
 
 }  // namespace stitch

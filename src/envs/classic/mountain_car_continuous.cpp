@@ -7,6 +7,15 @@
 
 namespace stitch {
 
+namespace {
+// At the goal: position >= 0.45 moving right (velocity >= 0); the observation is [position,
+// velocity].
+bool at_goal(double position, double velocity) {
+  return position >= MountainCarContinuous::kGoalPosition &&
+         velocity >= MountainCarContinuous::kGoalVelocity;
+}
+}  // namespace
+
 MountainCarContinuous::MountainCarContinuous()
     : observation_space_(
           Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
@@ -30,7 +39,7 @@ StepResult MountainCarContinuous::do_step(std::span<const float> action) {
   if (position == kMinPosition && velocity < 0.0) velocity = 0.0;
 
   StepResult r;
-  r.terminated = position >= kGoalPosition && velocity >= kGoalVelocity;
+  r.terminated = at_goal(position, velocity);
   r.reward = (r.terminated ? 100.0 : 0.0) - 0.1 * static_cast<double>(action[0]) * action[0];
   position_ = static_cast<float>(position);  // Gymnasium keeps the state in float32
   velocity_ = static_cast<float>(velocity);
@@ -61,6 +70,8 @@ STITCH_REGISTER_ENV(mountaincarcontinuous,
                      .max_episode_steps = 999,
                      .reward_threshold = 90.0,
                      .make = [] { return std::make_unique<MountainCarContinuous>(); },
-                     .scripted_policy = [] { return std::make_unique<MountainCarPump>(); }});
+                     .scripted_policy = [] { return std::make_unique<MountainCarPump>(); },
+                     .terminal =
+                         [](std::span<const float> obs) { return at_goal(obs[0], obs[1]); }});
 
 }  // namespace stitch

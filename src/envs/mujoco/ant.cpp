@@ -15,6 +15,17 @@ namespace {
 constexpr double kNoClip = std::numeric_limits<double>::infinity();
 constexpr double kCtrlCostWeight = 0.5, kHealthyReward = 1.0;
 constexpr double kMinZ = 0.2, kMaxZ = 1.0, kResetNoise = 0.1;
+
+// Healthy at s = [qpos[2:], qvel] (the observation): every entry finite, torso z = s[0] in
+// [0.2, 1.0]. (The env also needs qpos[0:2], the x-y position the observation leaves out,
+// finite.)
+template <class T>
+bool healthy(std::span<const T> s) {
+  for (const T x : s) {
+    if (!std::isfinite(x)) return false;
+  }
+  return s[0] >= kMinZ && s[0] <= kMaxZ;
+}
 }  // namespace
 
 Ant::Ant() : MujocoEnv("ant.xml", 5, 27) {
@@ -25,14 +36,8 @@ Ant::Ant() : MujocoEnv("ant.xml", 5, 27) {
 double Ant::x_position() const { return data()->xpos[3 * torso_body_]; }
 
 bool Ant::is_healthy_state() const {
-  for (double x : qpos()) {
-    if (!std::isfinite(x)) return false;
-  }
-  for (double x : qvel()) {
-    if (!std::isfinite(x)) return false;
-  }
-  const double z = qpos()[2];
-  return z >= kMinZ && z <= kMaxZ;
+  const std::vector<double> s = qpos_qvel_state(2);
+  return std::isfinite(qpos()[0]) && std::isfinite(qpos()[1]) && healthy<double>(s);
 }
 
 std::vector<float> Ant::observe() const { return qpos_qvel_observation(2, kNoClip); }
@@ -47,10 +52,12 @@ StepResult Ant::do_step(std::span<const float> action) {
       action, {.forward = 1.0, .healthy = kHealthyReward, .ctrl_cost = kCtrlCostWeight}, true);
 }
 
-STITCH_REGISTER_ENV(ant, {.id = "ant-v4",
-                          .summary = "four-legged ant, MuJoCo (Gymnasium Ant-v4)",
-                          .max_episode_steps = 1000,
-                          .reward_threshold = 6000.0,
-                          .make = [] { return std::make_unique<Ant>(); }});
+STITCH_REGISTER_ENV(ant,
+                    {.id = "ant-v4",
+                     .summary = "four-legged ant, MuJoCo (Gymnasium Ant-v4)",
+                     .max_episode_steps = 1000,
+                     .reward_threshold = 6000.0,
+                     .make = [] { return std::make_unique<Ant>(); },
+                     .terminal = [](std::span<const float> obs) { return !healthy<float>(obs); }});
 
 }  // namespace stitch

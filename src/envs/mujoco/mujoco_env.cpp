@@ -221,6 +221,12 @@ std::vector<float> MujocoEnv::qpos_qvel_observation(int skip_qpos, double clip_q
   return obs;
 }
 
+std::vector<double> MujocoEnv::qpos_qvel_state(int skip_qpos) const {
+  std::vector<double> s(data_->qpos + skip_qpos, data_->qpos + model_->nq);
+  s.insert(s.end(), data_->qvel, data_->qvel + model_->nv);
+  return s;
+}
+
 StepResult MujocoEnv::locomotion_step(std::span<const float> action, const RewardWeights& weights,
                                       bool terminates_when_unhealthy) {
   StepResult r;

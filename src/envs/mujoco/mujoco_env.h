@@ -89,6 +89,9 @@ class MujocoEnv : public Env {
                              bool terminates_when_unhealthy);
   // qpos[skip_qpos:] then qvel clipped to [-clip_qvel, clip_qvel], as float32.
   std::vector<float> qpos_qvel_observation(int skip_qpos, double clip_qvel) const;
+  // [qpos[skip_qpos:], qvel], unclipped: what the health rules read (the observation is this with
+  // qvel clipped, where the env clips it).
+  std::vector<double> qpos_qvel_state(int skip_qpos) const;
   virtual std::vector<float> observe() const = 0;
   // The forward position whose change over dt is x_velocity (default qpos[0]).
   virtual double x_position() const;
