@@ -34,6 +34,27 @@ void relu_mask(float* __restrict g, const float* __restrict h, int64_t n) {
   for (int64_t i = 0; i < n; ++i) g[i] = h[i] > 0.0f ? g[i] : 0.0f;
 }
 
+// SiLU in place: pre <- y, y <- y sigmoid(y).
+STITCH_TARGET_CLONES
+void silu_inplace(float* __restrict y, float* __restrict pre, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = y[i];
+    pre[i] = x;
+    y[i] = x / (1.0f + std::exp(-x));
+  }
+}
+
+// g <- g * d/dx (x sigmoid(x)) = g * s (1 + x (1 - s)), s = sigmoid(x): the gradient through a
+// SiLU whose input was x.
+STITCH_TARGET_CLONES
+void silu_backward(float* __restrict g, const float* __restrict pre, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = pre[i];
+    const float sig = 1.0f / (1.0f + std::exp(-x));
+    g[i] *= sig * (1.0f + x * (1.0f - sig));
+  }
+}
+
 // gb[j] = sum_r dz[r, j].
 STITCH_TARGET_CLONES
 void column_sums(const float* __restrict dz, int64_t rows, int64_t out, float* __restrict gb) {
@@ -160,6 +181,7 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
     tape.rstd.resize(net.size());
     tape.x16.resize(net.size());
     tape.w16.resize(net.size());
+    tape.pre_act.resize(net.size());
   }
   tape.bf16 = matmul_precision() == Precision::kBf16;
   const float* in_data = x;
@@ -192,6 +214,12 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
       sgemm(false, true, m, n, k, in_data, k, layer.w, k, 1.0f, y, n);
     } else {
       sgemm(false, false, m, n, k, in_data, k, layer.w, n, 1.0f, y, n);
+    }
+    if (layer.silu) {
+      STITCH_CHECK(masks == nullptr && !norm && !layer.relu,
+                   "fused: a SiLU layer has no ReLU, LayerNorm or masks");
+      ensure(tape.pre_act[l], rows * layer.out);
+      silu_inplace(y, tape.pre_act[l].data(), rows * layer.out);
     }
     if (layer.relu) {
       if (masks == nullptr) {
@@ -233,11 +261,15 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
   const int m = blas_int(rows);
   const float* dz = dy;  // gradient w.r.t. the current layer's pre-activation
   int next = 0;
-  if (net.back().relu) {  // the gradient arrives above the top layer's ReLU
+  if (net.back().relu || net.back().silu) {  // the gradient arrives above the top activation
     const int64_t n = rows * net.back().out;
     ensure(tape.scratch[next], n);
     std::memcpy(tape.scratch[next].data(), dy, static_cast<size_t>(n) * sizeof(float));
-    relu_mask(tape.scratch[next].data(), mask_of(net.size() - 1), n);
+    if (net.back().silu) {
+      silu_backward(tape.scratch[next].data(), tape.pre_act[net.size() - 1].data(), n);
+    } else {
+      relu_mask(tape.scratch[next].data(), mask_of(net.size() - 1), n);
+    }
     dz = tape.scratch[next].data();
     next ^= 1;
   }
@@ -292,6 +324,9 @@ void backward(const Mlp& net, Tape& tape, const float* dy, float* dx, const Tape
                                tape.ln_work.data());
     }
     if (mask != nullptr) relu_mask(dst, mask, rows * layer.in);
+    if (below != nullptr && below->silu) {
+      silu_backward(dst, tape.pre_act[li - 1].data(), rows * layer.in);
+    }
     dz = dst;
     next ^= 1;
   }

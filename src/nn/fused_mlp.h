@@ -1,5 +1,5 @@
-// Torch-free training kernels for ReLU MLPs at minibatch sizes: the offline learners' fast path
-// (IQL, TD3+BC, TD3; src/algo/fused_nets.h binds them to the torch modules).
+// Torch-free training kernels for ReLU (or SiLU) MLPs at minibatch sizes: the offline learners'
+// fast path (IQL, TD3+BC, TD3; src/algo/fused_nets.h binds them to the torch modules).
 //
 // Why by hand: at the D4RL sizes (batch 256, two hidden layers of 256) one update is a few
 // dozen 256x256x256 matmuls, and libtorch's autograd adds a tensor allocation, a dispatch and a
@@ -29,7 +29,8 @@ struct Layer {
   const float* b = nullptr;
   float* gw = nullptr;  // their gradients, overwritten by backward; null: not computed
   float* gb = nullptr;
-  bool relu = true;  // ReLU on the output
+  bool relu = true;   // ReLU on the output
+  bool silu = false;  // SiLU, x sigmoid(x), on the output instead (not with LayerNorm or masks)
   // LayerNorm after the ReLU (ReBRAC's block order: Dense, ReLU, LayerNorm), y = (x - mean) /
   // sqrt(var + eps) * scale + shift over the layer's outputs (biased variance, as torch's and
   // Flax's); null scale: none. Not on the last layer, and not with forward_masked.
@@ -52,7 +53,8 @@ struct Tape {
   // Layers with LayerNorm: the ReLU's output [rows, out], the normalised values before scale
   // and shift [rows, out], and 1 / sqrt(var + eps) per row.
   std::vector<std::vector<float>> pre_norm, normed, rstd;
-  std::vector<float> ln_work;  // LayerNorm backward's scratch
+  std::vector<std::vector<float>> pre_act;  // SiLU layers: the input of the SiLU [rows, out]
+  std::vector<float> ln_work;               // LayerNorm backward's scratch
   // In bf16 precision (nn/matmul.h): each layer's input and weight as the forward cast them,
   // reused by the backward's products, and the backward's cast of the layer's output gradient.
   bool bf16 = false;

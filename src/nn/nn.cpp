@@ -64,9 +64,12 @@ torch::Tensor EnsembleLinearImpl::forward(const torch::Tensor& x) {
 }
 
 EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
-                                 std::vector<int64_t> hidden, bool layer_norm, double ln_eps)
-    : ensemble_(ensemble), ln_eps_(ln_eps) {
+                                 std::vector<int64_t> hidden, bool layer_norm, double ln_eps,
+                                 Activation activation)
+    : ensemble_(ensemble), ln_eps_(ln_eps), activation_(activation) {
   if (ensemble < 1) fail("ensemble size must be >= 1, got {}", ensemble);
+  STITCH_CHECK(!(layer_norm && activation == Activation::kSilu),
+               "an ensemble MLP has LayerNorm with ReLU only");
   int64_t width = in;
   hidden.push_back(out);
   for (size_t i = 0; i < hidden.size(); ++i) {
@@ -84,10 +87,11 @@ EnsembleMlpImpl::EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out,
 }
 
 namespace {
-// Linear, then on hidden layers ReLU and (with scale defined) LayerNorm over the last dimension.
+// Linear, then on hidden layers the activation and (with scale defined) LayerNorm over the last
+// dimension.
 torch::Tensor hidden_block(torch::Tensor x, const torch::Tensor& scale, const torch::Tensor& shift,
-                           double eps) {
-  x = torch::relu(x);
+                           double eps, Activation activation) {
+  x = activation == Activation::kSilu ? torch::silu(x) : torch::relu(x);
   if (!scale.defined()) return x;
   return torch::layer_norm(x, {x.size(-1)}, {}, {}, eps) * scale + shift;
 }
@@ -98,8 +102,9 @@ torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x);
     if (i + 1 < layers_.size()) {
-      x = norm_scale_.empty() ? hidden_block(x, {}, {}, ln_eps_)
-                              : hidden_block(x, norm_scale_[i], norm_shift_[i], ln_eps_);
+      x = norm_scale_.empty()
+              ? hidden_block(x, {}, {}, ln_eps_, activation_)
+              : hidden_block(x, norm_scale_[i], norm_shift_[i], ln_eps_, activation_);
     }
   }
   return x;
@@ -151,8 +156,9 @@ torch::Tensor EnsembleMlpImpl::forward_member(torch::Tensor x, int64_t k) {
     x = torch::addmm(layers_[i]->bias[k], x,
                      layers_[i]->weight[k]);  // [B, in] x [in, out] + [1, out]
     if (i + 1 < layers_.size()) {
-      x = norm_scale_.empty() ? hidden_block(x, {}, {}, ln_eps_)
-                              : hidden_block(x, norm_scale_[i][k], norm_shift_[i][k], ln_eps_);
+      x = norm_scale_.empty()
+              ? hidden_block(x, {}, {}, ln_eps_, activation_)
+              : hidden_block(x, norm_scale_[i][k], norm_shift_[i][k], ln_eps_, activation_);
     }
   }
   return x;
@@ -400,7 +406,10 @@ fused::Mlp fused_member(const EnsembleMlpImpl& ensemble, int64_t k, FlatParamete
     // Member k's slices, [in, out] and [1, out]: contiguous views.
     net.push_back(fused_layer(w[k], b[k], fused::Layout::InOut, params, grads));
   }
-  if (!net.empty()) net.back().relu = false;
+  if (ensemble.activation() == Activation::kSilu) {
+    for (auto& layer : net) layer.relu = false, layer.silu = true;
+  }
+  if (!net.empty()) net.back().relu = net.back().silu = false;
   const auto norms = ensemble.norm_layers();
   for (size_t l = 0; l < norms.size(); ++l) {
     const auto& [scale, shift] = norms[l];

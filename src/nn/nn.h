@@ -53,10 +53,15 @@ TORCH_MODULE(EnsembleLinear);
 // With layer_norm, each hidden block is Linear, ReLU, LayerNorm (ReBRAC's order, CORL's
 // rebrac.py), each member with its own LayerNorm scale and shift ([E, 1, width], starting at 1
 // and 0) and `ln_eps` in the variance.
+// The hidden layers' activation: ReLU (critics) or SiLU, x sigmoid(x) (the Swish of MBPO-style
+// dynamics models).
+enum class Activation { kRelu, kSilu };
+
 class EnsembleMlpImpl : public torch::nn::Module {
  public:
   EnsembleMlpImpl(int64_t ensemble, int64_t in, int64_t out, std::vector<int64_t> hidden,
-                  bool layer_norm = false, double ln_eps = 1e-5);
+                  bool layer_norm = false, double ln_eps = 1e-5,
+                  Activation activation = Activation::kRelu);
   torch::Tensor forward(torch::Tensor x);
   // Member k alone: x [B, in] -> [B, out]; equals forward(x)[k] (TD3's actor needs only Q1).
   torch::Tensor forward_member(torch::Tensor x, int64_t k);
@@ -66,10 +71,12 @@ class EnsembleMlpImpl : public torch::nn::Module {
   // (scale [E, 1, width], shift [E, 1, width]) of each hidden layer's LayerNorm; empty without.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> norm_layers() const;
   double ln_eps() const { return ln_eps_; }
+  Activation activation() const { return activation_; }
 
  private:
   int64_t ensemble_;
   double ln_eps_;
+  Activation activation_;
   std::vector<EnsembleLinear> layers_;
   std::vector<torch::Tensor> norm_scale_, norm_shift_;
 };

@@ -119,6 +119,24 @@ TEST(Fused, EnsembleMemberWithLayerNormMatchesAutograd) {
   expect_members_match_autograd(*ens, flat, 7);
 }
 
+// Members with SiLU hidden layers (the Swish of MBPO-style dynamics ensembles).
+TEST(Fused, EnsembleMemberWithSiluMatchesAutograd) {
+  torch::manual_seed(24);
+  nn::EnsembleMlp ens(3, 4, 1, std::vector<int64_t>{8, 6, 5}, false, 1e-5, nn::Activation::kSilu);
+  nn::FlatParameters flat(*ens);
+  expect_members_match_autograd(*ens, flat, 7);
+  // The module's forward is x sigmoid(x) after each hidden layer, written out for member 1.
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({7, 4});
+  auto h = x;
+  const auto layers = ens->linear_layers();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    h = torch::matmul(h, layers[l].first[1]) + layers[l].second[1];
+    if (l + 1 < layers.size()) h = h * torch::sigmoid(h);
+  }
+  expect_close(ens->forward(x)[1], h, 1e-5, "SiLU member");
+}
+
 TEST(Fused, AdamMatchesTorchOptimAdam) {
   torch::manual_seed(5);
   auto p = torch::randn({37}, torch::requires_grad());
