@@ -1,0 +1,198 @@
+// The dynamics ensemble (model/dynamics.h) against the same loss written with torch ops and
+// autograd and stepped with torch::optim::Adam: the Gaussian NLL through the soft log-variance
+// bounds, each member on its own rows, weight decay on the weights, the bounds' own term.
+#include "model/dynamics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/runtime.h"
+#include "data/dataset.h"
+#include "nn/nn.h"
+
+namespace stitch {
+namespace {
+
+constexpr int64_t kObs = 3, kAct = 2, kRows = 9, kMembers = 3;
+
+TEST(Dynamics, TrainStepMatchesAutograd) {
+  const DynamicsOptions o{.members = kMembers,
+                          .hidden = {8, 6},
+                          .weight_decay = {1e-2, 2e-2, 3e-2},
+                          .lr = 1e-3,
+                          .logvar_loss_coef = 0.01};
+  DynamicsEnsemble model(kObs, kAct, o, 5);
+  const int64_t in = kObs + kAct, d = kObs + 1;
+  // The reference: the same parameters in torch modules.
+  nn::EnsembleMlp net(kMembers, in, 2 * d, std::vector<int64_t>{8, 6}, false, 1e-5,
+                      nn::Activation::kSilu);
+  auto params = model.module().named_parameters();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : net->named_parameters()) item.value().copy_(params["net." + item.key()]);
+  }
+  auto max_lv = params["max_logvar"].detach().clone().requires_grad_(true);
+  auto min_lv = params["min_logvar"].detach().clone().requires_grad_(true);
+  // Away from the starting bounds (0.5, -10), so that both soft clamps matter.
+  {
+    torch::NoGradGuard no_grad;
+    max_lv.fill_(0.3);
+    min_lv.fill_(-1.0);
+    params["max_logvar"].fill_(0.3);
+    params["min_logvar"].fill_(-1.0);
+  }
+  std::vector<torch::Tensor> all = net->parameters();
+  all.push_back(max_lv);
+  all.push_back(min_lv);
+  torch::optim::Adam adam(all, torch::optim::AdamOptions(1e-3));
+  torch::manual_seed(6);
+  for (int step = 0; step < 3; ++step) {
+    std::vector<torch::Tensor> xs, ys;
+    std::vector<const float*> xp, yp;
+    for (int k = 0; k < kMembers; ++k) {
+      xs.push_back(torch::randn({kRows, in}));
+      ys.push_back(torch::randn({kRows, d}) * 2.0);
+      xp.push_back(xs.back().data_ptr<float>());
+      yp.push_back(ys.back().data_ptr<float>());
+    }
+    const double loss = model.train_step(xp, yp, kRows);
+
+    torch::Tensor total = torch::zeros({});
+    for (int k = 0; k < kMembers; ++k) {
+      const auto out = net->forward_member(xs[k], k);
+      const auto mu = out.narrow(1, 0, d), raw = out.narrow(1, d, d);
+      auto lv = max_lv - torch::softplus(max_lv - raw);
+      lv = min_lv + torch::softplus(lv - min_lv);
+      total = total + ((mu - ys[k]).pow(2) * torch::exp(-lv)).mean() + lv.mean();
+    }
+    auto named = net->named_parameters();  // linear_layers() are detached views
+    for (size_t l = 0; l < o.weight_decay.size(); ++l) {
+      total = total + 0.5 * o.weight_decay[l] *
+                          named["linear" + std::to_string(l) + ".weight"].pow(2).sum();
+    }
+    total = total + 0.01 * (max_lv.sum() - min_lv.sum());
+    adam.zero_grad();
+    total.backward();
+    adam.step();
+
+    EXPECT_NEAR(loss, total.item<double>(), 1e-5 * (1 + std::abs(total.item<double>())));
+    params = model.module().named_parameters();
+    for (auto& item : net->named_parameters()) {
+      const double err = (params["net." + item.key()] - item.value()).abs().max().item<double>();
+      EXPECT_LE(err, 1e-5) << item.key() << " at step " << step;
+    }
+    EXPECT_LE((params["max_logvar"] - max_lv).abs().max().item<double>(), 1e-5);
+    EXPECT_LE((params["min_logvar"] - min_lv).abs().max().item<double>(), 1e-5);
+  }
+}
+
+// predict: the means and the bounded log-variances of one member; mse: each member's squared
+// error of its means.
+TEST(Dynamics, PredictAndMseReadTheMembers) {
+  DynamicsEnsemble model(kObs, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 3);
+  const int64_t in = kObs + kAct, d = kObs + 1;
+  const auto x = torch::randn({kRows, in}), y = torch::randn({kRows, d});
+  std::vector<float> out(static_cast<size_t>(kRows * 2 * d));
+  const auto mse = model.mse(x.data_ptr<float>(), y.data_ptr<float>(), kRows);
+  ASSERT_EQ(mse.size(), 2u);
+  for (int k = 0; k < 2; ++k) {
+    model.predict(k, x.data_ptr<float>(), kRows, out.data());
+    const auto o = torch::from_blob(out.data(), {kRows, 2 * d}).clone();
+    EXPECT_NEAR((o.narrow(1, 0, d) - y).pow(2).mean().item<double>(), mse[k], 1e-5);
+    const auto lv = o.narrow(1, d, d);
+    EXPECT_TRUE((lv <= 0.5).all().item<bool>() && (lv >= -10.0).all().item<bool>());
+  }
+}
+
+// Linear dynamics with a little noise: s' = s + 0.1 A a + noise, r = w . s.
+Dataset linear_dynamics(int64_t n, uint64_t seed) {
+  torch::manual_seed(seed);
+  Dataset d;
+  d.obs_dim = kObs;
+  d.act_dim = kAct;
+  const auto s = torch::rand({n, kObs}) * 2 - 1, a = torch::rand({n, kAct}) * 2 - 1;
+  const auto A = torch::tensor({{1.0f, 0.0f}, {0.5f, -1.0f}, {0.0f, 2.0f}});  // [obs, act]
+  const auto s2 = s + 0.1 * torch::matmul(a, A.t()) + 0.01 * torch::randn({n, kObs});
+  const auto r = torch::matmul(s, torch::tensor({1.0f, -2.0f, 0.5f}));
+  auto put = [](const torch::Tensor& t, std::vector<float>& v) {
+    const auto c = t.contiguous();
+    v.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  put(s, d.observations);
+  put(a, d.actions);
+  put(s2, d.next_observations);
+  put(r, d.rewards);
+  d.terminals.assign(static_cast<size_t>(n), 0);
+  d.timeouts.assign(static_cast<size_t>(n), 0);
+  d.has_next.assign(static_cast<size_t>(n), 1);
+  d.has_next[7] = 0;  // a row without a successor is left out
+  return d;
+}
+
+// Fitting: holdout MSE far below the targets' mean square (what predicting zero scores), the
+// elites the best members in order, early stopping within the epoch cap, and the same fit from
+// the same seed.
+TEST(Dynamics, FitLearnsLinearDynamicsAndPicksElites) {
+  const Dataset d = linear_dynamics(3000, 1);
+  const DynamicsOptions model{.members = 4, .hidden = {32, 32}, .weight_decay = {0, 0, 0}};
+  const DynamicsFitOptions fit{.batch = 128, .max_epochs = 40, .elites = 3};
+  DynamicsEnsemble a(kObs, kAct, model, 2);
+  const DynamicsFit r = a.fit(d, fit, 7);
+  EXPECT_GE(r.epochs, 5);
+  EXPECT_LE(r.epochs, 40);
+  ASSERT_EQ(r.elites.size(), 3u);
+  for (size_t i = 1; i < r.elites.size(); ++i)
+    EXPECT_LE(r.holdout_mse[r.elites[i - 1]], r.holdout_mse[r.elites[i]]);
+  double mean_square = 0;  // of [s' - s, r] over all rows
+  for (int64_t i = 0; i < d.size(); ++i) {
+    for (int64_t j = 0; j < kObs; ++j) {
+      mean_square += std::pow(d.next_observations[i * kObs + j] - d.observations[i * kObs + j], 2);
+    }
+    mean_square += std::pow(d.rewards[i], 2);
+  }
+  mean_square /= static_cast<double>(d.size() * (kObs + 1));
+  std::printf("holdout MSE of the best member %.5f, targets' mean square %.5f, %d epochs\n",
+              r.holdout_mse[r.elites[0]], mean_square, r.epochs);
+  EXPECT_LT(r.holdout_mse[r.elites[0]], 0.05 * mean_square);
+  // The snapshot is what predicts: its MSE on the holdout is the one reported.
+  DynamicsEnsemble b(kObs, kAct, model, 2);
+  const DynamicsFit again = b.fit(d, fit, 7);
+  EXPECT_EQ(again.holdout_mse, r.holdout_mse);
+  EXPECT_EQ(again.epochs, r.epochs);
+}
+
+// Targets that are noise, independent of the inputs: nothing past their mean is learnable, and
+// training stops once no member has improved by 1% for `patience` epochs.
+TEST(Dynamics, FitStopsWhenNoMemberImproves) {
+  Dataset d = linear_dynamics(2000, 3);
+  const auto noise = torch::randn({d.size(), kObs + 1});
+  for (int64_t i = 0; i < d.size(); ++i) {
+    for (int64_t j = 0; j < kObs; ++j) {
+      d.next_observations[i * kObs + j] = d.observations[i * kObs + j] + noise[i][j].item<float>();
+    }
+    d.rewards[i] = noise[i][kObs].item<float>();
+  }
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {16, 16}, .weight_decay = {0, 0, 0}},
+                         4);
+  const DynamicsFit r =
+      model.fit(d, {.batch = 128, .patience = 3, .max_epochs = 200, .elites = 2}, 5);
+  std::printf("stopped after %d epochs; holdout MSE %.3f\n", r.epochs, r.holdout_mse[r.elites[0]]);
+  EXPECT_LT(r.epochs, 200);
+  EXPECT_GT(r.holdout_mse[r.elites[0]], 0.8);  // the noise's variance is 1
+}
+
+TEST(Dynamics, FitRejectsOtherDimensions) {
+  DynamicsEnsemble model(kObs + 1, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 1);
+  try {
+    model.fit(linear_dynamics(50, 1), {}, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("observation/action dimensions 3/2, the model 4/2"),
+              std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace stitch
