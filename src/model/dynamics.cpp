@@ -6,6 +6,7 @@
 
 #include "algo/fused_steps.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/runtime.h"
 #include "data/dataset.h"
 #include "nn/nn.h"
@@ -316,6 +317,53 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
   });
   result.elites.assign(order.begin(), order.begin() + o.elites);
   return result;
+}
+
+void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t rows,
+                              const std::vector<int>& members, Rng& rng, float* next_obs,
+                              float* rewards) {
+  Impl& m = *impl_;
+  STITCH_CHECK(!members.empty(), "dynamics: sample needs at least one member");
+  for (const int k : members) {
+    STITCH_CHECK(k >= 0 && k < m.options.members, "dynamics: member {} of {}", k,
+                 m.options.members);
+  }
+  const int64_t d = m.out, obs_dim = d - 1;
+  std::vector<float> x(static_cast<size_t>(rows * m.in));
+  standardise(obs, actions, rows, x.data());
+  std::vector<int> pick(static_cast<size_t>(rows));
+  for (auto& k : pick) k = members[rng.below(members.size())];
+  // Each drawn member's prediction over the rows it serves.
+  std::vector<float> pred(static_cast<size_t>(rows * 2 * d));
+  std::vector<float> xs, part;
+  std::vector<int64_t> at;
+  for (int k = 0; k < m.options.members; ++k) {
+    at.clear();
+    for (int64_t i = 0; i < rows; ++i) {
+      if (pick[static_cast<size_t>(i)] == k) at.push_back(i);
+    }
+    if (at.empty()) continue;
+    const auto count = static_cast<int64_t>(at.size());
+    xs.resize(static_cast<size_t>(count * m.in));
+    for (int64_t r = 0; r < count; ++r)
+      std::copy_n(x.data() + at[r] * m.in, m.in, xs.data() + r * m.in);
+    part.resize(static_cast<size_t>(count * 2 * d));
+    predict(k, xs.data(), count, part.data());
+    for (int64_t r = 0; r < count; ++r) {
+      std::copy_n(part.data() + r * 2 * d, 2 * d, pred.data() + at[r] * 2 * d);
+    }
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* p = pred.data() + i * 2 * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = p[j] + std::exp(0.5 * p[d + j]) * rng.normal();
+      if (j < obs_dim) {
+        next_obs[i * obs_dim + j] = obs[i * obs_dim + j] + static_cast<float>(v);
+      } else {
+        rewards[i] = static_cast<float>(v);
+      }
+    }
+  }
 }
 
 std::vector<double> DynamicsEnsemble::mse(const float* x, const float* y, int64_t rows) {

@@ -24,6 +24,7 @@ class Module;
 namespace stitch {
 
 struct Dataset;
+class Rng;
 
 struct DynamicsOptions {
   int members = 7;
@@ -73,6 +74,13 @@ class DynamicsEnsemble {
   // x [rows, input_dim] from obs [rows, obs] and actions [rows, act], standardised as the fit's
   // training split (before any fit: as they are).
   void standardise(const float* obs, const float* actions, int64_t rows, float* x) const;
+
+  // One step of the model for `rows` states and actions (as the env gives them): for each row a
+  // member drawn uniformly from `members` (the elites) and a sample of its Gaussian, so
+  // next_obs [rows, obs] = obs + the sampled change and rewards [rows] the sampled reward (as
+  // OfflineRL-Kit's step). Draws from `rng` (the members, then the noise row by row).
+  void sample(const float* obs, const float* actions, int64_t rows, const std::vector<int>& members,
+              Rng& rng, float* next_obs, float* rewards);
 
   // One Adam step: member k on its own rows x[k] [rows, input_dim] (standardised) and targets
   // y[k] [rows, output_dim]. Returns the loss: sum over members of their NLL, plus the weight

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/runtime.h"
 #include "data/dataset.h"
 #include "nn/nn.h"
@@ -181,6 +182,50 @@ TEST(Dynamics, FitStopsWhenNoMemberImproves) {
   std::printf("stopped after %d epochs; holdout MSE %.3f\n", r.epochs, r.holdout_mse[r.elites[0]]);
   EXPECT_LT(r.epochs, 200);
   EXPECT_GT(r.holdout_mse[r.elites[0]], 0.8);  // the noise's variance is 1
+}
+
+// Sampling: from a fitted model, next states close to the true dynamics' (the noise the model
+// learnt is the data's, 0.01); with one member, the standardised residuals against that member's
+// prediction are N(0, 1); the same rng seed gives the same samples.
+TEST(Dynamics, SampleDrawsFromTheChosenMembersGaussians) {
+  const Dataset d = linear_dynamics(3000, 1);
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {32, 32}, .weight_decay = {0, 0, 0}},
+                         2);
+  const DynamicsFit fit = model.fit(d, {.batch = 128, .max_epochs = 40, .elites = 2}, 7);
+  const int64_t rows = 2000;
+  std::vector<float> next(rows * kObs), rewards(rows), again(rows * kObs), again_r(rows);
+  Rng rng(9), same(9);
+  model.sample(d.observations.data(), d.actions.data(), rows, fit.elites, rng, next.data(),
+               rewards.data());
+  model.sample(d.observations.data(), d.actions.data(), rows, fit.elites, same, again.data(),
+               again_r.data());
+  EXPECT_EQ(next, again);
+  EXPECT_EQ(rewards, again_r);
+  double err = 0;  // against the true next state (its own noise is 0.01 per dimension)
+  for (int64_t i = 0; i < rows * kObs; ++i) err += std::pow(next[i] - d.next_observations[i], 2);
+  err /= static_cast<double>(rows * kObs);
+  EXPECT_LT(err, 5e-4);  // two noises of 0.01: about 2e-4
+  // One member: residuals against its prediction, standardised, are N(0, 1).
+  const int k = fit.elites[0];
+  Rng one(3);
+  model.sample(d.observations.data(), d.actions.data(), rows, {k}, one, next.data(),
+               rewards.data());
+  std::vector<float> x(rows * (kObs + kAct)), pred(rows * 2 * (kObs + 1));
+  model.standardise(d.observations.data(), d.actions.data(), rows, x.data());
+  model.predict(k, x.data(), rows, pred.data());
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j <= kObs; ++j) {
+      const float* p = pred.data() + i * 2 * (kObs + 1);
+      const double v = j < kObs ? next[i * kObs + j] - d.observations[i * kObs + j] : rewards[i];
+      const double z = (v - p[j]) / std::exp(0.5 * p[kObs + 1 + j]);
+      sum += z;
+      sq += z * z;
+    }
+  }
+  const double n = static_cast<double>(rows * (kObs + 1));
+  EXPECT_NEAR(sum / n, 0.0, 0.05);
+  EXPECT_NEAR(sq / n, 1.0, 0.05);
 }
 
 TEST(Dynamics, FitRejectsOtherDimensions) {
