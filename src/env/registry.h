@@ -27,8 +27,9 @@ struct EnvSpec {
   std::function<std::unique_ptr<Policy>()> scripted_policy;  // empty when the env has none
   // Whether the episode ends at a state with this observation: the env's own termination rule
   // read from the observation (where the observation holds the state, the function its step
-  // uses), for what predicts states without the simulator (model rollouts). Empty: the env never
-  // terminates (Pendulum, HalfCheetah).
+  // uses; the step reads the float64 state, so the two can differ within float32 rounding of a
+  // threshold), for what predicts states without the simulator (model rollouts). Empty: the env
+  // never terminates (Pendulum, HalfCheetah).
   std::function<bool(std::span<const float> obs)> terminal;
 };
 

@@ -97,8 +97,18 @@ struct DynamicsEnsemble::Impl {
 
 DynamicsEnsemble::DynamicsEnsemble(int64_t obs_dim, int64_t act_dim, const DynamicsOptions& options,
                                    uint64_t seed) {
-  torch::manual_seed(seed);  // the initialisation's draws
-  impl_ = std::make_unique<Impl>(obs_dim, act_dim, options);
+  // The initialisation draws from torch's default generator, seeded here and restored after, so
+  // that building a model does not move other users' draws.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const auto state = generator.get_state();
+  torch::manual_seed(seed);
+  try {
+    impl_ = std::make_unique<Impl>(obs_dim, act_dim, options);
+  } catch (...) {
+    generator.set_state(state);
+    throw;
+  }
+  generator.set_state(state);
 }
 
 DynamicsEnsemble::~DynamicsEnsemble() = default;
@@ -106,6 +116,7 @@ DynamicsEnsemble::~DynamicsEnsemble() = default;
 int64_t DynamicsEnsemble::input_dim() const { return impl_->in; }
 int64_t DynamicsEnsemble::output_dim() const { return impl_->out; }
 torch::nn::Module& DynamicsEnsemble::module() { return *impl_->module; }
+void DynamicsEnsemble::rebind() { impl_->flat.rebind(); }
 
 double DynamicsEnsemble::train_step(const std::vector<const float*>& x,
                                     const std::vector<const float*>& y, int64_t rows) {
@@ -192,6 +203,8 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
          data.obs_dim, data.act_dim, obs, act);
   }
   STITCH_CHECK(o.batch >= 1 && o.patience >= 1, "dynamics: batch and patience must be >= 1");
+  STITCH_CHECK(o.holdout_ratio > 0 && o.holdout_ratio < 1 && o.max_holdout >= 1,
+               "dynamics: holdout_ratio must be in (0, 1) and max_holdout >= 1");
   const int members = m.options.members;
   STITCH_CHECK(o.elites >= 1 && o.elites <= members, "dynamics: {} elites of {} members", o.elites,
                members);
@@ -258,9 +271,10 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
     snap.clear();
     for (const auto& [p, size] : slices(k)) snap.insert(snap.end(), p, p + size);
   };
+  // Every member's first epoch improves on this, as OfflineRL-Kit's 1e10: each keeps a trained
+  // snapshot.
   DynamicsFit result;
-  result.holdout_mse = mse(x.data(), y.data(), holdout);
-  for (int k = 0; k < members; ++k) save(k);
+  result.holdout_mse.assign(static_cast<size_t>(members), std::numeric_limits<double>::infinity());
   std::vector<float> bx(static_cast<size_t>(members * o.batch * m.in));
   std::vector<float> by(static_cast<size_t>(members * o.batch * d));
   std::vector<const float*> xp(static_cast<size_t>(members)), yp(static_cast<size_t>(members));
@@ -294,7 +308,7 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
     bool improved = false;
     for (int k = 0; k < members; ++k) {
       double& best = result.holdout_mse[static_cast<size_t>(k)];
-      if ((best - now[static_cast<size_t>(k)]) / best > o.improvement) {
+      if (std::isinf(best) || (best - now[static_cast<size_t>(k)]) / best > o.improvement) {
         best = now[static_cast<size_t>(k)];
         save(k);
         improved = true;

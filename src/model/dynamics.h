@@ -38,7 +38,8 @@ struct DynamicsOptions {
 // Fitting on a dataset, as OfflineRL-Kit does: a random holdout split of min(ratio N, cap)
 // rows, the input standardisation fit on the rest, each member on its own bootstrap resample
 // (reshuffled every epoch) in minibatches; after each epoch each member's holdout MSE, a member
-// improving by more than `improvement` (relative) keeps a snapshot of its weights; training stops
+// improving by more than `improvement` (relative; any first epoch counts) keeps a snapshot of its
+// weights; training stops
 // after `patience` epochs in which no member improved (or at max_epochs, 0: none); then every
 // member returns to its snapshot and the `elites` with the smallest holdout MSE are chosen.
 struct DynamicsFitOptions {
@@ -95,8 +96,11 @@ class DynamicsEnsemble {
   void predict(int k, const float* x, int64_t rows, float* out);
 
   // The parameters: submodule "net" (an nn::EnsembleMlp with SiLU) and the bounds "max_logvar"
-  // and "min_logvar" [output_dim]; their values are the fused path's (for checkpoints and tests).
+  // and "min_logvar" [output_dim], and the buffers "input_mean" and "input_std"; their values are
+  // the fused path's. After loading values into it (a checkpoint gives the parameters new
+  // storage), call rebind(). Adam's state is not part of it: a fit starts Adam anew.
   torch::nn::Module& module();
+  void rebind();
 
  private:
   struct Impl;

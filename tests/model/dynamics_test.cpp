@@ -228,6 +228,15 @@ TEST(Dynamics, SampleDrawsFromTheChosenMembersGaussians) {
   EXPECT_NEAR(sq / n, 1.0, 0.05);
 }
 
+// Building a model leaves torch's default generator where it was.
+TEST(Dynamics, BuildingAModelDoesNotMoveTorchsGenerator) {
+  torch::manual_seed(12);
+  const auto expected = torch::rand({4});
+  torch::manual_seed(12);
+  DynamicsEnsemble model(kObs, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 1);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected));
+}
+
 TEST(Dynamics, FitRejectsOtherDimensions) {
   DynamicsEnsemble model(kObs + 1, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 1);
   try {
