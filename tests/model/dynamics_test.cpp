@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "data/dataset.h"
+#include "model/rollout.h"
 #include "nn/nn.h"
 
 namespace stitch {
@@ -235,6 +238,58 @@ TEST(Dynamics, BuildingAModelDoesNotMoveTorchsGenerator) {
   torch::manual_seed(12);
   DynamicsEnsemble model(kObs, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 1);
   EXPECT_TRUE(torch::equal(torch::rand({4}), expected));
+}
+
+// Rollouts from a fitted model: without a termination rule every row runs `horizon` steps; with
+// one, a row stops at the step the rule ends (that transition flagged), and the transitions
+// follow the true dynamics.
+TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
+  const Dataset d = linear_dynamics(3000, 1);
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {32, 32}, .weight_decay = {0, 0, 0}},
+                         2);
+  const DynamicsFit fit = model.fit(d, {.batch = 128, .max_epochs = 40, .elites = 2}, 7);
+  const RolloutPolicy policy = [](const float* obs, int64_t rows, float* actions) {
+    for (int64_t i = 0; i < rows; ++i) {
+      actions[i * kAct] = std::clamp(obs[i * kObs], -1.0f, 1.0f);
+      actions[i * kAct + 1] = std::clamp(-obs[i * kObs + 1], -1.0f, 1.0f);
+    }
+  };
+  const int64_t rows = 500;
+  const int horizon = 5;
+  Rng rng(4);
+  ReplayBuffer free_run(rows * horizon, kObs, kAct);
+  const RolloutStats all = model_rollout(model, fit.elites, d.observations.data(), rows, horizon,
+                                         policy, nullptr, rng, free_run);
+  EXPECT_EQ(all.transitions, rows * horizon);
+  EXPECT_EQ(all.terminated, 0);
+  EXPECT_EQ(free_run.size(), rows * horizon);
+
+  const TerminalRule rule = [](std::span<const float> o) { return o[0] > 0.5f; };
+  ReplayBuffer buffer(rows * horizon, kObs, kAct);
+  const RolloutStats stats = model_rollout(model, fit.elites, d.observations.data(), rows, horizon,
+                                           policy, rule, rng, buffer);
+  ASSERT_EQ(buffer.size(), stats.transitions);
+  EXPECT_GT(stats.terminated, 0);
+  // A running row adds `horizon` transitions, an ended one between 1 and `horizon`.
+  const int64_t ended = stats.transitions - (rows - stats.terminated) * horizon;
+  EXPECT_GE(ended, stats.terminated);
+  EXPECT_LE(ended, stats.terminated * horizon);
+  const Dataset out = buffer.to_dataset();
+  const auto A =
+      std::array<std::array<float, kAct>, kObs>{{{1.0f, 0.0f}, {0.5f, -1.0f}, {0.0f, 2.0f}}};
+  double err = 0;
+  for (int64_t i = 0; i < out.size(); ++i) {
+    const float* s = out.observations.data() + i * kObs;
+    const float* s2 = out.next_observations.data() + i * kObs;
+    const float* a = out.actions.data() + i * kAct;
+    EXPECT_EQ(out.terminals[i] != 0, s2[0] > 0.5f) << i;
+    for (int64_t j = 0; j < kObs; ++j) {
+      const double truth = s[j] + 0.1 * (A[j][0] * a[0] + A[j][1] * a[1]);
+      err += std::pow(s2[j] - truth, 2);
+    }
+  }
+  err /= static_cast<double>(out.size() * kObs);
+  EXPECT_LT(err, 5e-4);  // the model's own noise, 0.01 per dimension: about 1e-4
 }
 
 TEST(Dynamics, FitRejectsOtherDimensions) {

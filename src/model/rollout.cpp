@@ -1,0 +1,44 @@
+#include "model/rollout.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace stitch {
+
+RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elites,
+                           const float* starts, int64_t rows, int horizon,
+                           const RolloutPolicy& policy, const TerminalRule& terminal, Rng& rng,
+                           ReplayBuffer& buffer) {
+  STITCH_CHECK(horizon >= 1 && rows >= 0, "model_rollout: horizon {} and rows {}", horizon, rows);
+  const int64_t obs = model.output_dim() - 1, act = model.input_dim() - obs;
+  std::vector<float> state(starts, starts + rows * obs), next(static_cast<size_t>(rows * obs));
+  std::vector<float> actions(static_cast<size_t>(rows * act)), rewards(static_cast<size_t>(rows));
+  RolloutStats stats;
+  double reward_sum = 0;
+  int64_t alive = rows;  // the first `alive` rows of state are still running
+  for (int t = 0; t < horizon && alive > 0; ++t) {
+    policy(state.data(), alive, actions.data());
+    model.sample(state.data(), actions.data(), alive, elites, rng, next.data(), rewards.data());
+    int64_t kept = 0;
+    for (int64_t i = 0; i < alive; ++i) {
+      const float* s2 = next.data() + i * obs;
+      const bool done = terminal && terminal(std::span<const float>(s2, static_cast<size_t>(obs)));
+      buffer.add(state.data() + i * obs, actions.data() + i * act, rewards[i], s2, done, false);
+      reward_sum += rewards[i];
+      ++stats.transitions;
+      if (done) {
+        ++stats.terminated;
+        continue;
+      }
+      std::copy_n(s2, obs, state.data() + kept * obs);  // the running rows, packed in order
+      ++kept;
+    }
+    alive = kept;
+  }
+  if (stats.transitions > 0)
+    stats.mean_reward = reward_sum / static_cast<double>(stats.transitions);
+  return stats;
+}
+
+}  // namespace stitch
