@@ -380,6 +380,22 @@ void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t ro
   }
 }
 
+void DynamicsEnsemble::uncertainty(const float* obs, const float* actions, int64_t rows, float* u) {
+  Impl& m = *impl_;
+  const int64_t d = m.out;
+  std::vector<float> x(static_cast<size_t>(rows * m.in)), pred(static_cast<size_t>(rows * 2 * d));
+  standardise(obs, actions, rows, x.data());
+  std::fill_n(u, rows, 0.0f);
+  for (int k = 0; k < m.options.members; ++k) {
+    predict(k, x.data(), rows, pred.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      double sq = 0;  // |std|^2 = sum of the variances
+      for (int64_t j = 0; j < d; ++j) sq += std::exp(static_cast<double>(pred[i * 2 * d + d + j]));
+      u[i] = std::max(u[i], static_cast<float>(std::sqrt(sq)));
+    }
+  }
+}
+
 std::vector<double> DynamicsEnsemble::mse(const float* x, const float* y, int64_t rows) {
   Impl& m = *impl_;
   const int64_t d = m.out;

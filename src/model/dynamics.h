@@ -83,6 +83,12 @@ class DynamicsEnsemble {
   void sample(const float* obs, const float* actions, int64_t rows, const std::vector<int>& members,
               Rng& rng, float* next_obs, float* rewards);
 
+  // MOPO's uncertainty (Yu et al. 2020, as OfflineRL-Kit computes it): per row of states and
+  // actions (as the env gives them), the largest over all members of the Euclidean norm of the
+  // predicted standard deviation over every output (the state change and the reward), into u
+  // [rows].
+  void uncertainty(const float* obs, const float* actions, int64_t rows, float* u);
+
   // One Adam step: member k on its own rows x[k] [rows, input_dim] (standardised) and targets
   // y[k] [rows, output_dim]. Returns the loss: sum over members of their NLL, plus the weight
   // decay and log-variance bound terms.

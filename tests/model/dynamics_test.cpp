@@ -292,6 +292,29 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
   EXPECT_LT(err, 5e-4);  // the model's own noise, 0.01 per dimension: about 1e-4
 }
 
+// MOPO's uncertainty: the largest over the members of |std| over every output, against the
+// members' own predictions.
+TEST(Dynamics, UncertaintyIsTheLargestMembersStdNorm) {
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {8}, .weight_decay = {0, 0}}, 5);
+  {
+    torch::NoGradGuard no_grad;  // members with different variances
+    for (auto& p : model.module().parameters()) p.add_(torch::randn(p.sizes()) * 0.3);
+  }
+  const auto obs = torch::randn({kRows, kObs}), act = torch::randn({kRows, kAct});
+  std::vector<float> u(kRows), x(kRows * (kObs + kAct)), pred(kRows * 2 * (kObs + 1));
+  model.uncertainty(obs.data_ptr<float>(), act.data_ptr<float>(), kRows, u.data());
+  model.standardise(obs.data_ptr<float>(), act.data_ptr<float>(), kRows, x.data());
+  std::vector<double> expected(kRows, 0.0);
+  for (int k = 0; k < 3; ++k) {
+    model.predict(k, x.data(), kRows, pred.data());
+    const auto lv =
+        torch::from_blob(pred.data(), {kRows, 2 * (kObs + 1)}).narrow(1, kObs + 1, kObs + 1);
+    const auto norm = lv.exp().sum(1).sqrt();
+    for (int64_t i = 0; i < kRows; ++i) expected[i] = std::max(expected[i], norm[i].item<double>());
+  }
+  for (int64_t i = 0; i < kRows; ++i) EXPECT_NEAR(u[i], expected[i], 1e-5 * (1 + expected[i])) << i;
+}
+
 TEST(Dynamics, FitRejectsOtherDimensions) {
   DynamicsEnsemble model(kObs + 1, kAct, {.members = 2, .hidden = {8}, .weight_decay = {0, 0}}, 1);
   try {
