@@ -35,7 +35,7 @@ void add_sweep_command(CLI::App& app) {
     } catch (const std::exception&) {
       fail("--shard: expected I/N (e.g. 0/4), got '{}'", *shard);
     }
-    o->total_threads = global_options().threads > 1
+    o->total_threads = global_options().threads_given
                            ? global_options().threads
                            : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();

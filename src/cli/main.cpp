@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global_options().threads,
                  "compute threads: BLAS threads and env-stepping threads (torch intra-op "
                  "stays at 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->each([](const std::string&) { global_options().threads_given = true; });
   app.add_option("--log-level", global_options().log_level,
                  "trace, debug, info, warn, error or off (default: $STITCH_LOG_LEVEL or info)");
 

@@ -41,6 +41,7 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
     }
     g.wall_s += r.wall_s;
     g.runs.push_back(r.dir);
+    if (r.status != "finished") ++g.unfinished;
     const auto ft = finetune_scores(r);
     if (ft && ft->before.normalized.has_value() == normalized &&
         g.before_scores.size() + 1 == g.scores.size()) {
@@ -93,6 +94,12 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
 
 namespace {
 
+// The seeds column: "3", or "3 (1 unfinished)" while runs have not reached their planned steps.
+std::string seeds_cell(const ReportGroup& g) {
+  return g.unfinished == 0 ? std::to_string(g.scores.size())
+                           : fmt::format("{} ({} unfinished)", g.scores.size(), g.unfinished);
+}
+
 // The fine-tuning groups' scores before, at the dip and after (Markdown; empty without any).
 template <typename Cell>
 std::string finetune_table(const std::vector<ReportGroup>& groups, const Cell& cell) {
@@ -128,7 +135,7 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       "algo,dataset,env,score,seeds,mean,mean_low,mean_high,median,median_low,median_high,iqm,iqm_"
       "low,"
       "iqm_high,optimality_gap,optimality_gap_low,optimality_gap_high,d4rl_mean,d4rl_mean_low,"
-      "d4rl_mean_high,d4rl_iqm,d4rl_iqm_low,d4rl_iqm_high,wall_s\n";
+      "d4rl_mean_high,d4rl_iqm,d4rl_iqm_low,d4rl_iqm_high,wall_s,unfinished\n";
   std::string md =
       "| algo | dataset | env | score | seeds | mean [95% CI] | median [95% CI] | IQM [95% CI] | "
       "optimality gap [95% CI] | D4RL-normalised mean [95% CI] | D4RL-normalised IQM [95% CI] | "
@@ -142,12 +149,13 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high);
     };
     const bool d4rl = !g.d4rl_scores.empty();
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.1f}\n", g.algo, g.dataset, g.env, kind,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.1f},{}\n", g.algo, g.dataset, g.env, kind,
                        g.scores.size(), nums(g.mean), nums(g.median), nums(g.iqm),
                        g.normalized ? nums(g.optimality_gap) : ",,",
-                       d4rl ? nums(g.d4rl_mean) : ",,", d4rl ? nums(g.d4rl_iqm) : ",,", g.wall_s);
+                       d4rl ? nums(g.d4rl_mean) : ",,", d4rl ? nums(g.d4rl_iqm) : ",,", g.wall_s,
+                       g.unfinished);
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo,
-                      g.dataset, g.env, kind, g.scores.size(), cell(g.mean), cell(g.median),
+                      g.dataset, g.env, kind, seeds_cell(g), cell(g.mean), cell(g.median),
                       cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",
                       d4rl ? cell(g.d4rl_mean) : "-", d4rl ? cell(g.d4rl_iqm) : "-",
                       human_duration(g.wall_s));
@@ -159,7 +167,8 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       "else the raw mean return. D4RL-normalised: the same returns with D4RL's reference returns "
       "(Fu et al. 2020), where D4RL has the env. Intervals: 95% percentile bootstrap over seeds "
       "(rliable, Agarwal et al. 2021). Wall time: the mean over the runs, to each run's last "
-      "logged step.\n";
+      "logged step. \"2 (1 unfinished)\": one of the two runs has not reached its planned steps, "
+      "so its last evaluation is not a final score.\n";
   md += finetune_table(groups, cell);
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
@@ -240,7 +249,7 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
         "td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
         svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env),
-        g.normalized ? "normalised" : "return", g.scores.size(), cell(g.mean), cell(g.median),
+        g.normalized ? "normalised" : "return", seeds_cell(g), cell(g.mean), cell(g.median),
         cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",
         g.d4rl_scores.empty() ? "-" : cell(g.d4rl_mean), human_duration(g.wall_s));
   }

@@ -31,6 +31,9 @@ struct ReportGroup {
   bool normalized = false;     // scores are normalised (else raw returns)
   std::vector<double> scores;  // one per run (seed), in run order
   std::vector<std::string> runs;
+  // Runs scored before their planned steps (running, stopped, killed or failed): their last
+  // evaluation is not a final score, and the summary says how many there are.
+  int unfinished = 0;
   stats::Interval mean, median, iqm, optimality_gap;
   // The same runs scored with D4RL's references (empty unless every run has that score).
   std::vector<double> d4rl_scores;

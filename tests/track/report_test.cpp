@@ -121,7 +121,7 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
   const size_t iql_line = csv.find("iql,hopper-medium.hdf5");
   const std::string line = csv.substr(iql_line, csv.find('\n', iql_line) - iql_line);
   EXPECT_NE(line.find(",54,"), std::string::npos) << line;
-  EXPECT_EQ(line.substr(line.size() - 4), ",3.0") << line;
+  EXPECT_EQ(line.substr(line.size() - 6), ",3.0,0") << line;  // no unfinished run
   EXPECT_NE(testing::read_file((out / "summary.md").string()).find("| 3s |"), std::string::npos);
 
   // Deterministic: the same runs and options give the same bytes.
@@ -131,6 +131,27 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
     EXPECT_EQ(testing::read_file((out / f).string()), testing::read_file((again / f).string()))
         << f;
   }
+  fs::remove_all(dir);
+}
+
+TEST(Report, CountsRunsThatHaveNotReachedTheirPlannedSteps) {
+  const fs::path dir = fresh_dir("unfinished");
+  make_run(dir / "cql-s0", "cql", "hopper-medium.hdf5", 0, 30);
+  make_run(dir / "cql-s1", "cql", "hopper-medium.hdf5", 1, 40);
+  // The second run plans 600 steps and has logged 300: its last evaluation is not final.
+  json c = json::parse(testing::read_file((dir / "cql-s1" / "config.json").string()));
+  c["steps"] = 600;
+  std::ofstream(dir / "cql-s1" / "config.json") << c.dump();
+  const auto runs = find_runs(dir.string());
+  const auto groups = summarize_runs(runs, {.replicates = 100});
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].scores.size(), 2u);
+  EXPECT_EQ(groups[0].unfinished, 1);
+  write_summary(groups, (dir / "out").string());
+  EXPECT_NE(testing::read_file((dir / "out" / "summary.md").string()).find("| 2 (1 unfinished) |"),
+            std::string::npos);
+  const std::string csv = testing::read_file((dir / "out" / "summary.csv").string());
+  EXPECT_EQ(csv.substr(csv.size() - 3), ",1\n") << csv;
   fs::remove_all(dir);
 }
 
