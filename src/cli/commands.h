@@ -9,9 +9,9 @@ namespace stitch::cli {
 
 // Options every compute command shares.
 struct GlobalOptions {
-  int threads = 1;        // BLAS / env-stepping threads (see README "Threads")
+  int threads = 1;             // BLAS / env-stepping threads (see README "Threads")
   bool threads_given = false;  // --threads was on the command line (sweep: its total cores)
-  std::string log_level;  // empty: STITCH_LOG_LEVEL or "info"
+  std::string log_level;       // empty: STITCH_LOG_LEVEL or "info"
 };
 
 GlobalOptions& global_options();

@@ -149,11 +149,11 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high);
     };
     const bool d4rl = !g.d4rl_scores.empty();
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.1f},{}\n", g.algo, g.dataset, g.env, kind,
-                       g.scores.size(), nums(g.mean), nums(g.median), nums(g.iqm),
-                       g.normalized ? nums(g.optimality_gap) : ",,",
-                       d4rl ? nums(g.d4rl_mean) : ",,", d4rl ? nums(g.d4rl_iqm) : ",,", g.wall_s,
-                       g.unfinished);
+    csv +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.1f},{}\n", g.algo, g.dataset, g.env, kind,
+                    g.scores.size(), nums(g.mean), nums(g.median), nums(g.iqm),
+                    g.normalized ? nums(g.optimality_gap) : ",,", d4rl ? nums(g.d4rl_mean) : ",,",
+                    d4rl ? nums(g.d4rl_iqm) : ",,", g.wall_s, g.unfinished);
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", g.algo,
                       g.dataset, g.env, kind, seeds_cell(g), cell(g.mean), cell(g.median),
                       cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",

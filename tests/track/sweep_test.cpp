@@ -124,8 +124,8 @@ TEST_F(SweepTest, FromMakesFineTuningCells) {
   nlohmann::json pre = toy(200);
   pre["algos"] = {"td3_bc"};
   // `--threads 1` is the sweep's whole budget, even on a machine with more cores.
-  auto r = testing::run_command(fmt::format("{} --threads 1 --log-level info sweep {} --out {}", cli,
-                                            grid(pre), (dir_ / "pre").string()));
+  auto r = testing::run_command(fmt::format("{} --threads 1 --log-level info sweep {} --out {}",
+                                            cli, grid(pre), (dir_ / "pre").string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out + r.err, HasSubstr("1 workers x 1 threads"));
   nlohmann::json ft = toy(300);
