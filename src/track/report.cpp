@@ -346,6 +346,29 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
            score_label, 100 * o.confidence,
            all_normalized ? "; optimality gap: lower is better" : "", pooled_note),
        svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
+  // The same numbers as a table, for papers and docs (the chart has no numbers on it).
+  std::string agg_md = "| entry | runs |";
+  for (const std::string& m : metrics)
+    agg_md += fmt::format(" {} [{:.0f}% CI] |", m, 100 * o.confidence);
+  agg_md += "\n|---|---|";
+  for (size_t m = 0; m < metrics.size(); ++m) agg_md += "---|";
+  agg_md += "\n";
+  for (size_t k = 0; k < entries.size(); ++k) {
+    size_t n = 0;
+    for (const auto& task : entries[k].scores) n += task.size();
+    agg_md += fmt::format("| {} | {} |", labels[k], n);
+    for (const auto& v : values)
+      agg_md += fmt::format(" {:.1f} [{:.1f}, {:.1f}] |", v[k].point, v[k].low, v[k].high);
+    agg_md += "\n";
+  }
+  agg_md += fmt::format(
+      "\nAggregate {}s over each entry's runs (rliable, Agarwal et al. 2021): stratified "
+      "bootstrap over runs within each task{}.\n",
+      score_label,
+      pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled);
+  const std::string agg_path = (fs::path(out_dir) / "aggregates.md").string();
+  write_file_atomic(agg_path, agg_md);
+  written.push_back(agg_path);
 
   std::vector<double> thresholds;
   if (all_normalized) lo = std::min(lo, 0.0), hi = std::max(hi, 100.0);

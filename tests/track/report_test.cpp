@@ -109,6 +109,11 @@ TEST(Report, GroupsRunsAndWritesEveryChart) {
   EXPECT_NE(agg.find(">bc<"), std::string::npos);
   EXPECT_NE(html.find("over the datasets all algorithms share: hopper-medium"), std::string::npos);
   EXPECT_NE(agg.find("Optimality gap"), std::string::npos);
+  // Its numbers as a table: IQL pooled over hopper-medium only (5 runs: IQM of 40..80 = 60).
+  const std::string agg_md = testing::read_file((out / "aggregates.md").string());
+  EXPECT_NE(agg_md.find("| iql | 5 | 60.0 ["), std::string::npos) << agg_md;
+  EXPECT_NE(agg_md.find("| bc | 3 | 25.0 ["), std::string::npos) << agg_md;  // median of 20,30,25
+  EXPECT_NE(agg_md.find("|---|---|---|---|---|---|\n"), std::string::npos) << agg_md;
   // The medium curve has a band (a polygon) for both algorithms: each has several seeds.
   const std::string curve =
       testing::read_file((out / "curves-hopper-medium-hopper-v4.svg").string());
