@@ -53,12 +53,12 @@ std::string shape_text(const torch::Tensor& t) {
   return fmt::format("{} [{}]", c10::toString(t.scalar_type()), fmt::join(t.sizes(), ", "));
 }
 
-// Checks that `archive` holds, for every parameter and buffer of `module` (and of its children,
-// in the sub-archives Module::load reads them from), a contiguous tensor of the same dtype and
-// shape, before Module::load lets any of them replace the module's own: the fused kernels and
-// the flat Adam buffers read the loaded storage through raw pointers sized by the config, so a
-// stored shape that differs would be read out of bounds (or, for a shape like [2^40, 1],
-// copied into an allocation of terabytes).
+}  // namespace
+
+// Why (check_stored_shapes, algorithm.h): the fused kernels and the flat Adam buffers read the
+// loaded storage through raw pointers sized by the config, so a stored shape that differs would
+// be read out of bounds (or, for a shape like [2^40, 1], copied into an allocation of
+// terabytes).
 void check_stored_shapes(torch::nn::Module& module, torch::serialize::InputArchive& archive,
                          const std::string& where) {
   auto check = [&](const std::string& key, const torch::Tensor& expected, bool is_buffer) {
@@ -80,6 +80,8 @@ void check_stored_shapes(torch::nn::Module& module, torch::serialize::InputArchi
     check_stored_shapes(*child.value(), sub, where + "/" + child.key());
   }
 }
+
+namespace {
 
 // A torch optimiser's loaded state must match its parameters (Adam's moments are updated in
 // place with the gradients on the next step).

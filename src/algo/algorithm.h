@@ -79,6 +79,12 @@ class Algorithm {
                            // inside updates draws from here
 };
 
+// Checks that `archive` holds, for every parameter and buffer of `module` and its children, a
+// contiguous tensor of the same dtype and shape, before Module::load replaces them (Error
+// naming `where` and the entry otherwise): a stored shape is never trusted.
+void check_stored_shapes(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                         const std::string& where);
+
 // The algorithm's deterministic policy (policy_layers()) as a torch-free DeployedPolicy; pass
 // the training-time observation normaliser (empty: none).
 DeployedPolicy to_deployed_policy(Algorithm& algo, float max_action,

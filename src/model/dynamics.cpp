@@ -315,6 +315,7 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
       }
     }
     since_improvement = improved ? 0 : since_improvement + 1;
+    if (o.on_epoch) o.on_epoch(result.epochs, now);
   }
   for (int k = 0; k < members; ++k) {  // every member back to its snapshot
     const auto& snap = snapshot[static_cast<size_t>(k)];

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -50,6 +51,8 @@ struct DynamicsFitOptions {
   int patience = 5;
   int max_epochs = 0;
   int elites = 5;
+  // Called after every epoch with its number (from 1) and each member's holdout MSE then.
+  std::function<void(int epoch, const std::vector<double>& holdout_mse)> on_epoch;
 };
 
 struct DynamicsFit {
