@@ -39,6 +39,17 @@ struct FinetuneDefaults {
   std::vector<std::string> set;
 };
 
+// What a model-based algorithm (src/algo/model_based) asks of the model-based loop: branched
+// rollouts of the dynamics ensemble (model/rollout.h) and the real share of every minibatch.
+struct ModelRollouts {
+  int horizon = 5;                // steps per rollout
+  double penalty = 0.0;           // MOPO's lambda: reward - penalty * uncertainty (0: none)
+  int64_t rollout_batch = 50000;  // rollouts started (from dataset states) each time
+  int64_t rollout_every = 1000;   // gradient steps between rollouts
+  int retain = 5;                 // the model buffer holds this many rollout batches
+  double real_ratio = 0.05;       // share of each minibatch from the dataset
+};
+
 struct AlgoEntry {
   std::string name;
   std::string summary;
@@ -49,6 +60,9 @@ struct AlgoEntry {
   bool next_actions = false;       // offline: batches carry the dataset's next actions
   bool returns_to_go = false;      // batches carry Monte-Carlo returns-to-go (Cal-QL)
   FinetuneDefaults finetune;       // online fine-tuning from a checkpoint (stitch finetune)
+  // Set for the model-based algorithms: they train in the model-based loop on rollouts of a
+  // dynamics ensemble mixed with the data (config keys model.*, model/model_config.h).
+  std::function<ModelRollouts(const AlgoConfig&)> model_rollouts;
   bool online = false;  // learns from the env (`--online`): the online loop for `make`, the
                         // streaming loop for `make_stream`; otherwise from a dataset
   std::function<std::unique_ptr<AlgoConfig>()> make_config;

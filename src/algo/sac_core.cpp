@@ -6,6 +6,7 @@
 
 #include "algo/losses.h"
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace stitch {
 
@@ -98,6 +99,26 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b, std::optional<do
   }
   losses::td_target(b.r, b.discount, b.terminal, next_value, rows, target_.data());
   return target_.data();
+}
+
+// One step in the order, and with the generator draws, of the autograd version the fused path
+// replaced.
+Metrics SacCore::sac_update(const TensorBatch& b) {
+  const fused_steps::RawBatch raw(b);
+  const int64_t batch = raw.rows;
+  const SingleThreadedBlas single_blas;
+  const double alpha = temperature();
+  const float* target = td_target(raw, alpha);
+
+  const TdStep td = td_critic_step(raw, target);  // critics: sum_k mean (Q_k(s, a) - y)^2
+
+  const PolicyStepResult policy = policy_step(raw.s, batch, alpha);
+  ++steps_;
+  return {{"actor_loss", policy.actor_loss},
+          {"q_loss", td.loss},
+          {"alpha", alpha},
+          {"entropy", -policy.log_pi_mean},
+          {"q_mean", td.q_mean}};
 }
 
 void CriticEnsembleKeys::describe(ConfigFields& f) {

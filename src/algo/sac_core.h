@@ -151,6 +151,10 @@ class SacCore : public Algorithm {
 
   // The temperature alpha = exp(log_alpha) now.
   double temperature() const;
+  // SAC's whole update (algo/online/sac.cpp's order): the target from a' ~ pi(s'), the critics
+  // with their Polyak update, the actor through the updated critics, the temperature. For SAC
+  // and the algorithms that train plain SAC on other data (MOPO's model rollouts).
+  Metrics sac_update(const TensorBatch& b);
   // The pool of the two critic tasks.
   ThreadPool& tasks() { return fused_steps::task_pool(pool_); }
 

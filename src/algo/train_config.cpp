@@ -57,10 +57,12 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   ConfigFields f;  // Phase 2: everything, so that an unknown key is an error.
   r.train.describe(f);
   f.nest(r.train.algo, *r.algo);
+  if (r.entry->model_rollouts) f.nest("model", r.model);  // elsewhere model.* is unknown
   if (!file.empty()) f.apply_json(file, "config");
   for (const auto& kv : overrides) f.apply_override(kv);
   r.train.validate();
   r.algo->validate();
+  r.model.validate();
   const bool finetune = !r.train.from.empty();
   if (finetune) {
     check_finetune(r);

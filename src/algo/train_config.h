@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "algo/registry.h"
+#include "model/model_config.h"
 
 namespace stitch {
 
@@ -61,6 +62,7 @@ struct TrainConfig {
 struct ResolvedTrainConfig {
   TrainConfig train;
   std::unique_ptr<AlgoConfig> algo;
+  ModelConfig model;  // model-based algorithms' "model.*" keys (unused by the others)
   const AlgoEntry* entry = nullptr;
   std::string json_text;
 };

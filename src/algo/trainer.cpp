@@ -57,10 +57,11 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   }
   RunMeta meta(run_dir, fields, resume);
   try {
-    const TrainResult r = cfg.entry->make_stream ? train_stream(cfg, resume, stop_after_steps)
-                          : cfg.entry->online || finetune
-                              ? train_online(cfg, resume, stop_after_steps)
-                              : train_offline(cfg, resume, stop_after_steps);
+    const TrainResult r =
+        cfg.entry->make_stream          ? train_stream(cfg, resume, stop_after_steps)
+        : cfg.entry->online || finetune ? train_online(cfg, resume, stop_after_steps)
+        : cfg.entry->model_rollouts     ? train_model_based(cfg, resume, stop_after_steps)
+                                        : train_offline(cfg, resume, stop_after_steps);
     meta.finish(r.steps >= cfg.train.steps ? "finished" : "stopped");
     return r;
   } catch (const std::exception& e) {

@@ -26,6 +26,9 @@ class RunLog;
 TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
 TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
 TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+// model_based/model_loop.cpp: the algorithms with AlgoEntry::model_rollouts.
+TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
+                              int64_t stop_after_steps);
 // A streaming checkpoint evaluated on env_id (evaluate_checkpoint's streaming half).
 EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
                                       int episodes, uint64_t seed);

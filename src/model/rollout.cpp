@@ -9,23 +9,28 @@ namespace stitch {
 RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elites,
                            const float* starts, int64_t rows, int horizon,
                            const RolloutPolicy& policy, const TerminalRule& terminal, Rng& rng,
-                           ReplayBuffer& buffer) {
+                           ReplayBuffer& buffer, double penalty) {
   STITCH_CHECK(horizon >= 1 && rows >= 0, "model_rollout: horizon {} and rows {}", horizon, rows);
   const int64_t obs = model.output_dim() - 1, act = model.input_dim() - obs;
   std::vector<float> state(starts, starts + rows * obs), next(static_cast<size_t>(rows * obs));
   std::vector<float> actions(static_cast<size_t>(rows * act)), rewards(static_cast<size_t>(rows));
+  std::vector<float> u(penalty > 0 ? static_cast<size_t>(rows) : 0);
   RolloutStats stats;
-  double reward_sum = 0;
+  double reward_sum = 0, penalty_sum = 0;
   int64_t alive = rows;  // the first `alive` rows of state are still running
   for (int t = 0; t < horizon && alive > 0; ++t) {
     policy(state.data(), alive, actions.data());
     model.sample(state.data(), actions.data(), alive, elites, rng, next.data(), rewards.data());
+    if (penalty > 0) model.uncertainty(state.data(), actions.data(), alive, u.data());
     int64_t kept = 0;
     for (int64_t i = 0; i < alive; ++i) {
       const float* s2 = next.data() + i * obs;
       const bool done = terminal && terminal(std::span<const float>(s2, static_cast<size_t>(obs)));
-      buffer.add(state.data() + i * obs, actions.data() + i * act, rewards[i], s2, done, false);
+      const double cost = penalty > 0 ? penalty * u[static_cast<size_t>(i)] : 0.0;
+      buffer.add(state.data() + i * obs, actions.data() + i * act,
+                 static_cast<float>(rewards[i] - cost), s2, done, false);
       reward_sum += rewards[i];
+      penalty_sum += cost;
       ++stats.transitions;
       if (done) {
         ++stats.terminated;
@@ -36,8 +41,10 @@ RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elit
     }
     alive = kept;
   }
-  if (stats.transitions > 0)
+  if (stats.transitions > 0) {
     stats.mean_reward = reward_sum / static_cast<double>(stats.transitions);
+    stats.mean_penalty = penalty_sum / static_cast<double>(stats.transitions);
+  }
   return stats;
 }
 

@@ -25,14 +25,17 @@ using TerminalRule = std::function<bool(std::span<const float> obs)>;
 struct RolloutStats {
   int64_t transitions = 0;  // added to the buffer
   int64_t terminated = 0;   // rows ended by the termination rule
-  double mean_reward = 0;   // over the transitions
+  double mean_reward = 0;   // over the transitions, before the penalty
+  double mean_penalty = 0;  // penalty * uncertainty, over the transitions
 };
 
 // Rolls `rows` start states [rows, obs] `horizon` steps through `model` (members drawn from
-// `elites`, draws from `rng`), adding each transition to `buffer`.
+// `elites`, draws from `rng`), adding each transition to `buffer`. With `penalty` > 0 each stored
+// reward is MOPO's r - penalty * u(s, a) (Yu et al. 2020, Eq. 8; u from
+// DynamicsEnsemble::uncertainty), computed once, at rollout time, as OfflineRL-Kit does.
 RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elites,
                            const float* starts, int64_t rows, int horizon,
                            const RolloutPolicy& policy, const TerminalRule& terminal, Rng& rng,
-                           ReplayBuffer& buffer);
+                           ReplayBuffer& buffer, double penalty = 0.0);
 
 }  // namespace stitch

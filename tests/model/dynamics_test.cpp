@@ -290,6 +290,27 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
   }
   err /= static_cast<double>(out.size() * kObs);
   EXPECT_LT(err, 5e-4);  // the model's own noise, 0.01 per dimension: about 1e-4
+
+  // MOPO's penalty: the same draws give the same transitions, each reward lowered by exactly
+  // penalty * u(s, a).
+  Rng plain_rng(9), penalised_rng(9);
+  ReplayBuffer plain(rows * horizon, kObs, kAct), penalised(rows * horizon, kObs, kAct);
+  model_rollout(model, fit.elites, d.observations.data(), rows, horizon, policy, nullptr, plain_rng,
+                plain);
+  const RolloutStats p = model_rollout(model, fit.elites, d.observations.data(), rows, horizon,
+                                       policy, nullptr, penalised_rng, penalised, 2.5);
+  const Dataset a = plain.to_dataset(), b = penalised.to_dataset();
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.next_observations, b.next_observations);
+  std::vector<float> u(static_cast<size_t>(a.size()));
+  model.uncertainty(a.observations.data(), a.actions.data(), a.size(), u.data());
+  double penalty_sum = 0;
+  for (int64_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(b.rewards[i], a.rewards[i] - 2.5 * u[i], 1e-5) << i;
+    penalty_sum += 2.5 * u[i];
+  }
+  EXPECT_NEAR(p.mean_penalty, penalty_sum / static_cast<double>(a.size()), 1e-6);
+  EXPECT_GT(p.mean_penalty, 0.0);
 }
 
 // MOPO's uncertainty: the largest over the members of |std| over every output, against the

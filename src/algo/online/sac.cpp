@@ -44,26 +44,7 @@ class Sac : public SacCore {
 
   std::string name() const override { return "sac"; }
 
-  // One step in the order, and with the generator draws, of the autograd version the fused path
-  // replaced: the target from a' ~ pi(s'), the critics with their Polyak update, the actor
-  // through the updated critics, the temperature.
-  Metrics update(const TensorBatch& b) override {
-    const fused_steps::RawBatch raw(b);
-    const int64_t batch = raw.rows;
-    const SingleThreadedBlas single_blas;
-    const double alpha = temperature();
-    const float* target = td_target(raw, alpha);
-
-    const TdStep td = td_critic_step(raw, target);  // critics: sum_k mean (Q_k(s, a) - y)^2
-
-    const PolicyStepResult policy = policy_step(raw.s, batch, alpha);
-    ++steps_;
-    return {{"actor_loss", policy.actor_loss},
-            {"q_loss", td.loss},
-            {"alpha", alpha},
-            {"entropy", -policy.log_pi_mean},
-            {"q_mean", td.q_mean}};
-  }
+  Metrics update(const TensorBatch& b) override { return sac_update(b); }
 };
 
 }  // namespace
