@@ -98,35 +98,40 @@ TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
   }
 }
 
-// MOPO's loop (algo/model_based/model_loop.cpp): killed between two rollouts and resumed, it ends
-// where an uninterrupted run does (the model buffer is part of the checkpoint) without fitting
-// its model again; model.* keys belong to the model-based algorithms only.
-TEST_F(TrainerTest, MopoResumesExactlyWithItsModelBuffer) {
-  const std::vector<std::string> small = {
-      "model.hidden=16",        "model.members=3",       "model.elites=2", "model.max_epochs=3",
-      "mopo.rollout_batch=100", "mopo.rollout_every=60", "mopo.horizon=3"};
-  train(config("mopo", 200, "mopo_full", small), false);
-  const std::string interrupted = config("mopo", 200, "mopo_killed", small);
-  EXPECT_EQ(train(interrupted, false, /*stop_after_steps=*/100).steps, 100);
-  EXPECT_TRUE(fs::exists(dir_ / "mopo_killed" / "checkpoints" / "model-buffer-100.h5"));
-  const auto model_time =
-      fs::last_write_time(dir_ / "mopo_killed" / "model" / "checkpoints" / "model.pt");
-  EXPECT_EQ(train(interrupted, /*resume=*/true).steps, 200);
-  EXPECT_EQ(fs::last_write_time(dir_ / "mopo_killed" / "model" / "checkpoints" / "model.pt"),
-            model_time);  // reused, not fitted again
-  const auto a = parameters("mopo", dir_ / "mopo_full" / "checkpoints" / "latest.pt");
-  const auto b = parameters("mopo", dir_ / "mopo_killed" / "checkpoints" / "latest.pt");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
-  // Only the latest model buffer is kept.
-  int buffers = 0;
-  for (const auto& e : fs::directory_iterator(dir_ / "mopo_killed" / "checkpoints"))
-    buffers += e.path().filename().string().rfind("model-buffer-", 0) == 0;
-  EXPECT_EQ(buffers, 1);
-  // A second run reuses the first one's model (model.checkpoint).
-  std::vector<std::string> reuse = small;
-  reuse.push_back("model.checkpoint=" + (dir_ / "mopo_full" / "model").string());
-  train(config("mopo", 60, "mopo_reuse", reuse), false);
+// The model-based loop (algo/model_based/model_loop.cpp): killed between two rollouts and resumed,
+// a run ends where an uninterrupted run does (the model buffer is part of the checkpoint) without
+// fitting its model again; model.* keys belong to the model-based algorithms only.
+TEST_F(TrainerTest, ModelBasedRunsResumeExactlyWithTheirModelBuffer) {
+  for (const std::string algo : {"mopo", "ravl"}) {
+    const std::vector<std::string> small = {
+        "model.hidden=16",    "model.members=3",           "model.elites=2",
+        "model.max_epochs=3", algo + ".rollout_batch=100", algo + ".rollout_every=60",
+        algo + ".horizon=3"};
+    train(config(algo, 200, algo + "_full", small), false);
+    const std::string interrupted = config(algo, 200, algo + "_killed", small);
+    EXPECT_EQ(train(interrupted, false, /*stop_after_steps=*/100).steps, 100);
+    const fs::path killed = dir_ / (algo + "_killed");
+    EXPECT_TRUE(fs::exists(killed / "checkpoints" / "model-buffer-100.h5"));
+    const auto model_time = fs::last_write_time(killed / "model" / "checkpoints" / "model.pt");
+    EXPECT_EQ(train(interrupted, /*resume=*/true).steps, 200);
+    EXPECT_EQ(fs::last_write_time(killed / "model" / "checkpoints" / "model.pt"),
+              model_time);  // reused, not fitted again
+    const auto a = parameters(algo, dir_ / (algo + "_full") / "checkpoints" / "latest.pt");
+    const auto b = parameters(algo, killed / "checkpoints" / "latest.pt");
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(torch::equal(a[i], b[i])) << algo << " tensor " << i;
+    // Only the latest model buffer is kept.
+    int buffers = 0;
+    for (const auto& e : fs::directory_iterator(killed / "checkpoints"))
+      buffers += e.path().filename().string().rfind("model-buffer-", 0) == 0;
+    EXPECT_EQ(buffers, 1) << algo;
+  }
+  // A run reuses another's model (model.checkpoint) and fits none of its own.
+  train(config("mopo", 60, "mopo_reuse",
+               {"mopo.rollout_batch=100",
+                "model.checkpoint=" + (dir_ / "mopo_full" / "model").string()}),
+        false);
   EXPECT_FALSE(fs::exists(dir_ / "mopo_reuse" / "model"));
   EXPECT_THAT(error_of([&] { config("iql", 10, "x", {"model.members=3"}); }),
               HasSubstr("model.members"));

@@ -23,6 +23,8 @@
 // Differences kept: stitch's tanh-Gaussian log-density is exact (CORL adds 1e-6 inside
 // log(1 - tanh^2)), and the N members are one flat ensemble on the fused path (one sgemm per
 // member and layer, the members as tasks on the compute threads).
+#include "algo/offline/sac_n.h"
+
 #include <memory>
 #include <tuple>
 
@@ -35,14 +37,27 @@ namespace stitch {
 namespace {
 
 struct SacNConfig : SacFamilyConfig {
-  explicit SacNConfig(bool edac = false) : edac(edac) { layers = 3; }
-  bool edac;         // EDAC: the diversity term (not a config key: the algorithm's name)
+  explicit SacNConfig(SacNKind kind) : kind(kind), edac(kind != SacNKind::kSacN) { layers = 3; }
+  SacNKind kind;     // not a config key: the algorithm's name
+  bool edac;         // EDAC's diversity term (EDAC and RAVL)
   double eta = 1.0;  // EDAC's diversity weight
   int critics = 10;
+  ModelRollouts rollouts{.horizon = 5, .penalty = 0.0};  // RAVL's (the model-based loop)
   void describe(ConfigFields& f) override {
     describe_shared(f);
     f.add("critics", critics, "critics in the ensemble (N)", {.min = edac ? 2 : 1, .max = 1000});
     if (edac) f.add("eta", eta, "weight of the ensemble-diversity term", {.min = 0, .max = 1e6});
+    if (kind == SacNKind::kRavl) {
+      f.add("horizon", rollouts.horizon, "model rollout length (steps)", {.min = 1, .max = 1000});
+      f.add("rollout_batch", rollouts.rollout_batch,
+            "rollouts started from dataset states each time", {.min = 1, .max = 1 << 24});
+      f.add("rollout_every", rollouts.rollout_every, "gradient steps between rollouts",
+            {.min = 1, .max = 1 << 30});
+      f.add("retain", rollouts.retain, "the model buffer holds this many rollout batches",
+            {.min = 1, .max = 1000});
+      f.add("real_ratio", rollouts.real_ratio, "share of each minibatch from the dataset",
+            {.min = 0, .max = 1});
+    }
   }
 };
 
@@ -51,7 +66,9 @@ class SacN : public SacCore {
   SacN(const SacNConfig& c, const AlgoDims& d, uint64_t seed)
       : SacCore(sac_n_core_options(c, d, c.critics), d, seed), config_(c) {}
 
-  std::string name() const override { return config_.edac ? "edac" : "sac_n"; }
+  std::string name() const override {
+    return config_.kind == SacNKind::kRavl ? "ravl" : config_.edac ? "edac" : "sac_n";
+  }
 
   Metrics update(const TensorBatch& b) override {
     const fused_steps::RawBatch raw(b);
@@ -81,17 +98,26 @@ class SacN : public SacCore {
 
 }  // namespace
 
+std::unique_ptr<AlgoConfig> make_sac_n_config(SacNKind kind) {
+  return std::make_unique<SacNConfig>(kind);
+}
+
+std::unique_ptr<Algorithm> make_sac_n(const AlgoConfig& c, const AlgoDims& d, uint64_t seed) {
+  return std::make_unique<SacN>(dynamic_cast<const SacNConfig&>(c), d, seed);
+}
+
+ModelRollouts sac_n_rollouts(const AlgoConfig& c) {
+  return dynamic_cast<const SacNConfig&>(c).rollouts;
+}
+
 STITCH_REGISTER_ALGORITHM(
     sac_n,
     {.name = "sac_n",
      .summary = "SAC-N (An et al. 2021): SAC with N critics and the min over all of them; offline",
      .normalize_observations = false,
      .locomotion_reward_scaling = false,
-     .make_config = [] { return std::make_unique<SacNConfig>(); },
-     .make = [](const AlgoConfig& c, const AlgoDims& d,
-                uint64_t seed) -> std::unique_ptr<Algorithm> {
-       return std::make_unique<SacN>(dynamic_cast<const SacNConfig&>(c), d, seed);
-     }});
+     .make_config = [] { return make_sac_n_config(SacNKind::kSacN); },
+     .make = make_sac_n});
 
 STITCH_REGISTER_ALGORITHM(
     edac,
@@ -100,10 +126,7 @@ STITCH_REGISTER_ALGORITHM(
                 "action gradients; offline",
      .normalize_observations = false,
      .locomotion_reward_scaling = false,
-     .make_config = [] { return std::make_unique<SacNConfig>(/*edac=*/true); },
-     .make = [](const AlgoConfig& c, const AlgoDims& d,
-                uint64_t seed) -> std::unique_ptr<Algorithm> {
-       return std::make_unique<SacN>(dynamic_cast<const SacNConfig&>(c), d, seed);
-     }});
+     .make_config = [] { return make_sac_n_config(SacNKind::kEdac); },
+     .make = make_sac_n});
 
 }  // namespace stitch
