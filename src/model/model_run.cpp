@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "core/timer.h"
 #include "data/dataset.h"
 #include "data/io.h"
 #include "env/registry.h"
@@ -106,6 +107,7 @@ TrainedModel train_model_run(const ModelRunConfig& c_in, const Dataset* given) {
          dir.string());
   }
   const RunFiles files{.dir = dir, .logs = {"metrics.jsonl"}};
+  const LogFileTee tee(dir / "stdout.log");  // the fit's log lines, kept with the run
   const std::string config_json = run_config_json(c);
   files.start(config_json);
   json fields{{"kind", "model"}, {"env", c.env}, {"seed", c.seed}, {"dataset", c.dataset}};
@@ -131,14 +133,17 @@ TrainedModel train_model_run(const ModelRunConfig& c_in, const Dataset* given) {
     torch::manual_seed(c.seed);
     m.ensemble = std::make_unique<DynamicsEnsemble>(obs_dim, act_dim, c.model.options(), c.seed);
     DynamicsFitOptions fit = c.model.fit_options();
+    const Stopwatch clock;
     fit.on_epoch = [&](int epoch, const std::vector<double>& mse) {
       std::vector<double> sorted = mse;
       std::sort(sorted.begin(), sorted.end());
       double elite_mean = 0;
       for (int k = 0; k < c.model.elites; ++k) elite_mean += sorted[static_cast<size_t>(k)];
       elite_mean /= c.model.elites;
-      append_json_line(dir / "metrics.jsonl",
-                       json{{"step", epoch}, {"holdout_mse", mse}, {"elite_mse", elite_mean}});
+      append_json_line(dir / "metrics.jsonl", json{{"step", epoch},
+                                                   {"wall_s", clock.seconds()},
+                                                   {"holdout_mse", mse},
+                                                   {"elite_mse", elite_mean}});
       spdlog::info("model epoch {}: holdout MSE of the {} best members {:.5g}", epoch,
                    c.model.elites, elite_mean);
     };
