@@ -1,16 +1,20 @@
 #include "track/report.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/progress.h"
 #include "track/durable.h"
 #include "track/run_files.h"
@@ -256,10 +260,79 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
   return t + "</table>\n";
 }
 
+// A model evaluation read back from model_eval.json (model/model_run.h writes it). Nothing in the
+// file is trusted: a row with a missing or non-finite number, or a file that is not such an
+// object, is left out with a warning naming the file.
+struct ModelEvalRow {
+  int64_t horizon = 0, rollouts = 0;
+  double state_mse = 0, constant_mse = 0, reward_mse = 0;
+};
+struct ModelEvalTable {
+  std::string run_dir, dataset;
+  std::vector<ModelEvalRow> rows;
+};
+
+std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& runs) {
+  std::vector<ModelEvalTable> out;
+  for (const RunSummary& r : runs) {
+    for (const fs::path& file :
+         {fs::path(r.dir) / "model_eval.json", fs::path(r.dir) / "model" / "model_eval.json"}) {
+      if (!fs::is_regular_file(file)) continue;
+      const nlohmann::json j = parse_json(read_file_text(file), file.string());
+      ModelEvalTable t{.run_dir = file.parent_path().string()};
+      if (!j.is_object() || !j.contains("horizons") || !j["horizons"].is_array()) {
+        spdlog::warn("{}: not a model evaluation; left out of the report", file.string());
+        continue;
+      }
+      if (j.contains("dataset") && j["dataset"].is_string())
+        t.dataset = j["dataset"].get<std::string>();
+      for (const auto& h : j["horizons"]) {
+        auto num = [&](const char* key) {
+          return h.is_object() && h.contains(key) && h[key].is_number() ? h[key].get<double>()
+                                                                        : std::nan("");
+        };
+        const ModelEvalRow row{.horizon = static_cast<int64_t>(num("horizon")),
+                               .rollouts = static_cast<int64_t>(num("rollouts")),
+                               .state_mse = num("state_mse"),
+                               .constant_mse = num("constant_mse"),
+                               .reward_mse = num("reward_mse")};
+        if (!std::isfinite(num("horizon")) || !std::isfinite(num("rollouts")) ||
+            !std::isfinite(row.state_mse) || !std::isfinite(row.constant_mse) ||
+            !std::isfinite(row.reward_mse) || row.horizon < 1 || row.horizon > 1000000) {
+          spdlog::warn("{}: a horizon row without finite numbers; left out", file.string());
+          continue;
+        }
+        t.rows.push_back(row);
+      }
+      if (!t.rows.empty()) out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+std::string model_eval_markdown(const ModelEvalTable& m) {
+  std::string md = fmt::format(
+      "{} ({})\n\n| horizon | rollouts | state MSE, model | state MSE, no change | model / no "
+      "change | reward MSE, model |\n|---|---|---|---|---|---|\n",
+      m.run_dir, m.dataset);
+  for (const auto& row : m.rows) {
+    md += fmt::format("| {} | {} | {:.4g} | {:.4g} | {:.3g} | {:.4g} |\n", row.horizon,
+                      row.rollouts, row.state_mse, row.constant_mse,
+                      row.state_mse / row.constant_mse, row.reward_mse);
+  }
+  return md;
+}
+
 // Every file of the report, written into out_dir (a fresh staging directory).
 std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
                                             const std::string& out_dir, const ReportOptions& o) {
-  const std::vector<ReportGroup> groups = summarize_runs(runs, o);
+  // World models (`stitch model eval` in a model run, or in a model-based run's model/).
+  const std::vector<ModelEvalTable> models = model_eval_tables(runs);
+  const bool scored = std::any_of(runs.begin(), runs.end(),
+                                  [](const RunSummary& r) { return !r.evaluations.empty(); });
+  if (!scored && models.empty()) fail("report: no run with an evaluation or a model evaluation");
+  const std::vector<ReportGroup> groups =
+      scored ? summarize_runs(runs, o) : std::vector<ReportGroup>{};
   std::vector<std::string> written = write_summary(groups, out_dir);
   const bool all_normalized =
       std::all_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.normalized; });
@@ -317,81 +390,105 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
   }
 
   // rliable's aggregate interval plot and the performance profiles.
-  std::string pooled;  // the datasets every algorithm has, when scores are pooled over them
-  const std::vector<Entry> entries = chart_entries(groups, all_normalized, pooled);
-  const std::string pooled_note =
-      pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled;
-  std::vector<std::string> metrics = {"Median", "IQM", "Mean"};
-  if (all_normalized) metrics.push_back("Optimality gap");
-  std::vector<std::vector<svg::Estimate>> values(metrics.size());
-  std::vector<std::string> labels;
-  double lo = 1e300, hi = -1e300;
-  for (const Entry& e : entries) {
-    labels.push_back(e.label);
-    const stats::Aggregate aggregates[] = {
-        [](const std::vector<double>& x) { return stats::median(x); },
-        [](const std::vector<double>& x) { return stats::iqm(x); }, stats::mean,
-        [](const std::vector<double>& x) { return stats::optimality_gap(x); }};
-    for (size_t m = 0; m < metrics.size(); ++m) {
-      const stats::Interval i =
-          stats::bootstrap_interval(e.scores, aggregates[m], o.replicates, o.confidence, o.seed);
-      values[m].push_back({i.point, i.low, i.high});
+  if (!groups.empty()) {
+    std::string pooled;  // the datasets every algorithm has, when scores are pooled over them
+    const std::vector<Entry> entries = chart_entries(groups, all_normalized, pooled);
+    const std::string pooled_note =
+        pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled;
+    std::vector<std::string> metrics = {"Median", "IQM", "Mean"};
+    if (all_normalized) metrics.push_back("Optimality gap");
+    std::vector<std::vector<svg::Estimate>> values(metrics.size());
+    std::vector<std::string> labels;
+    double lo = 1e300, hi = -1e300;
+    for (const Entry& e : entries) {
+      labels.push_back(e.label);
+      const stats::Aggregate aggregates[] = {
+          [](const std::vector<double>& x) { return stats::median(x); },
+          [](const std::vector<double>& x) { return stats::iqm(x); }, stats::mean,
+          [](const std::vector<double>& x) { return stats::optimality_gap(x); }};
+      for (size_t m = 0; m < metrics.size(); ++m) {
+        const stats::Interval i =
+            stats::bootstrap_interval(e.scores, aggregates[m], o.replicates, o.confidence, o.seed);
+        values[m].push_back({i.point, i.low, i.high});
+      }
+      for (const auto& task : e.scores)
+        for (double v : task) lo = std::min(lo, v), hi = std::max(hi, v);
     }
-    for (const auto& task : e.scores)
-      for (double v : task) lo = std::min(lo, v), hi = std::max(hi, v);
-  }
-  save("aggregates.svg",
-       fmt::format(
-           "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}{}",
-           score_label, 100 * o.confidence,
-           all_normalized ? "; optimality gap: lower is better" : "", pooled_note),
-       svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
-  // The same numbers as a table, for papers and docs (the chart has no numbers on it).
-  std::string agg_md = "| entry | runs |";
-  for (const std::string& m : metrics)
-    agg_md += fmt::format(" {} [{:.0f}% CI] |", m, 100 * o.confidence);
-  agg_md += "\n|---|---|";
-  for (size_t m = 0; m < metrics.size(); ++m) agg_md += "---|";
-  agg_md += "\n";
-  for (size_t k = 0; k < entries.size(); ++k) {
-    size_t n = 0;
-    for (const auto& task : entries[k].scores) n += task.size();
-    agg_md += fmt::format("| {} | {} |", labels[k], n);
-    for (const auto& v : values)
-      agg_md += fmt::format(" {:.1f} [{:.1f}, {:.1f}] |", v[k].point, v[k].low, v[k].high);
+    save("aggregates.svg",
+         fmt::format(
+             "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}{}",
+             score_label, 100 * o.confidence,
+             all_normalized ? "; optimality gap: lower is better" : "", pooled_note),
+         svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
+    // The same numbers as a table, for papers and docs (the chart has no numbers on it).
+    std::string agg_md = "| entry | runs |";
+    for (const std::string& m : metrics)
+      agg_md += fmt::format(" {} [{:.0f}% CI] |", m, 100 * o.confidence);
+    agg_md += "\n|---|---|";
+    for (size_t m = 0; m < metrics.size(); ++m) agg_md += "---|";
     agg_md += "\n";
-  }
-  agg_md += fmt::format(
-      "\nAggregate {}s over each entry's runs (rliable, Agarwal et al. 2021): stratified "
-      "bootstrap over runs within each task{}.\n",
-      score_label,
-      pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled);
-  const std::string agg_path = (fs::path(out_dir) / "aggregates.md").string();
-  write_file_atomic(agg_path, agg_md);
-  written.push_back(agg_path);
-
-  std::vector<double> thresholds;
-  if (all_normalized) lo = std::min(lo, 0.0), hi = std::max(hi, 100.0);
-  const double pad = std::max(1e-6, (hi - lo) * 0.02);
-  for (int k = 0; k <= 100; ++k) thresholds.push_back(lo - pad + (hi - lo + 2 * pad) * k / 100.0);
-  std::vector<svg::Series> profiles;
-  for (const Entry& e : entries) {
-    svg::Series s{.label = e.label, .x = thresholds};
-    for (const stats::Interval& i : stats::performance_profile_intervals(
-             e.scores, thresholds, o.replicates, o.confidence, o.seed)) {
-      s.y.push_back(i.point);
-      s.low.push_back(i.low);
-      s.high.push_back(i.high);
+    for (size_t k = 0; k < entries.size(); ++k) {
+      size_t n = 0;
+      for (const auto& task : entries[k].scores) n += task.size();
+      agg_md += fmt::format("| {} | {} |", labels[k], n);
+      for (const auto& v : values)
+        agg_md += fmt::format(" {:.1f} [{:.1f}, {:.1f}] |", v[k].point, v[k].low, v[k].high);
+      agg_md += "\n";
     }
-    profiles.push_back(std::move(s));
+    agg_md += fmt::format(
+        "\nAggregate {}s over each entry's runs (rliable, Agarwal et al. 2021): stratified "
+        "bootstrap over runs within each task{}.\n",
+        score_label,
+        pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled);
+    const std::string agg_path = (fs::path(out_dir) / "aggregates.md").string();
+    write_file_atomic(agg_path, agg_md);
+    written.push_back(agg_path);
+
+    std::vector<double> thresholds;
+    if (all_normalized) lo = std::min(lo, 0.0), hi = std::max(hi, 100.0);
+    const double pad = std::max(1e-6, (hi - lo) * 0.02);
+    for (int k = 0; k <= 100; ++k) thresholds.push_back(lo - pad + (hi - lo + 2 * pad) * k / 100.0);
+    std::vector<svg::Series> profiles;
+    for (const Entry& e : entries) {
+      svg::Series s{.label = e.label, .x = thresholds};
+      for (const stats::Interval& i : stats::performance_profile_intervals(
+               e.scores, thresholds, o.replicates, o.confidence, o.seed)) {
+        s.y.push_back(i.point);
+        s.low.push_back(i.low);
+        s.high.push_back(i.high);
+      }
+      profiles.push_back(std::move(s));
+    }
+    save("profiles.svg",
+         fmt::format("Performance profiles: the fraction of runs whose final {} exceeds tau, with "
+                     "{:.0f}% bands{}",
+                     score_label, 100 * o.confidence, pooled_note),
+         svg::line_chart(profiles, {.title = "Performance profiles",
+                                    .x_label = score_label + " (tau)",
+                                    .y_label = "fraction of runs > tau"}));
   }
-  save("profiles.svg",
-       fmt::format("Performance profiles: the fraction of runs whose final {} exceeds tau, with "
-                   "{:.0f}% bands{}",
-                   score_label, 100 * o.confidence, pooled_note),
-       svg::line_chart(profiles, {.title = "Performance profiles",
-                                  .x_label = score_label + " (tau)",
-                                  .y_label = "fraction of runs > tau"}));
+  if (!models.empty()) {
+    std::string md;
+    for (const ModelEvalTable& m : models) {
+      md += model_eval_markdown(m) + "\n";
+      svg::Series model_line{.label = "model (elites' mean)"}, constant_line{.label = "no change"};
+      for (const auto& row : m.rows) {
+        model_line.x.push_back(row.horizon);
+        model_line.y.push_back(std::log10(std::max(row.state_mse, 1e-300)));
+        constant_line.x.push_back(row.horizon);
+        constant_line.y.push_back(std::log10(std::max(row.constant_mse, 1e-300)));
+      }
+      charts.emplace_back(
+          fmt::format("Open-loop state error of the model in {} on its held-out episodes of {}",
+                      m.run_dir, m.dataset),
+          svg::line_chart({model_line, constant_line}, {.title = "Model: " + m.run_dir,
+                                                        .x_label = "horizon (steps)",
+                                                        .y_label = "log10 state MSE"}));
+    }
+    const std::string path = (fs::path(out_dir) / "models.md").string();
+    write_file_atomic(path, md);
+    written.push_back(path);
+  }
 
   // The page.
   std::string html = fmt::format(
@@ -417,6 +514,28 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
           : "the raw mean return, or the normalised score where the env has reference returns",
       100 * o.confidence, o.replicates, o.seed);
   html += "<h2>Summary</h2>\n" + html_table(groups);
+  if (!models.empty()) {
+    html +=
+        "<h2>World models</h2>\n<p>Open-loop rollouts of each model's elites (their mean "
+        "prediction, driven by the recorded actions) from every row of the episodes its fit "
+        "never saw, against the recorded states, beside predicting no change "
+        "(<code>stitch model eval</code>).</p>\n";
+    for (const ModelEvalTable& m : models) {
+      html += fmt::format(
+          "<h3>{}</h3>\n<table><tr><th>horizon</th><th>rollouts</th><th>state MSE, "
+          "model</th><th>state MSE, no change</th><th>ratio</th><th>reward MSE, "
+          "model</th></tr>\n",
+          svg::escape(m.run_dir));
+      for (const auto& row : m.rows) {
+        html += fmt::format(
+            "<tr><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:.3g}</td><td>{:.4g}</"
+            "td></tr>\n",
+            row.horizon, row.rollouts, row.state_mse, row.constant_mse,
+            row.state_mse / row.constant_mse, row.reward_mse);
+      }
+      html += "</table>\n";
+    }
+  }
   if (std::any_of(groups.begin(), groups.end(),
                   [](const ReportGroup& g) { return g.finetune(); })) {
     html +=

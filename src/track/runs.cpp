@@ -83,20 +83,21 @@ json read_config(const fs::path& dir) { return read_object(dir / "config.json");
 
 }  // namespace
 
-bool is_run_dir(const std::string& dir) {
-  const json c = read_config(dir);
-  return c.is_object() && c.contains("algo");
+// A training run's config names its algorithm; a model run's (`stitch model train`) its kind.
+static bool is_run_config(const json& c) {
+  return c.is_object() && (c.contains("algo") || (c.contains("kind") && c["kind"] == "model"));
 }
+
+bool is_run_dir(const std::string& dir) { return is_run_config(read_config(dir)); }
 
 RunSummary read_run(const std::string& dir) {
   const json c = read_config(dir);
-  if (!c.is_object() || !c.contains("algo"))
-    fail("{}: not a run directory (no readable config.json)", dir);
+  if (!is_run_config(c)) fail("{}: not a run directory (no readable config.json)", dir);
   RunSummary r;
   r.dir = dir;
   r.name = fs::path(dir).filename().string();
   if (r.name.empty()) r.name = fs::path(dir).parent_path().filename().string();
-  r.algo = field(c, "algo", std::string());
+  r.algo = field(c, "algo", std::string(c.contains("algo") ? "" : "model"));
   r.env = field(c, "env", std::string());
   const std::string data_file = fs::path(field(c, "dataset", std::string())).filename().string();
   r.dataset = !field(c, "online", false)           ? data_file

@@ -160,6 +160,52 @@ TEST(Report, CountsRunsThatHaveNotReachedTheirPlannedSteps) {
   fs::remove_all(dir);
 }
 
+// Model runs (`stitch model eval`'s model_eval.json, in the run or in a model-based run's model/)
+// get a table and a chart; a report of model runs alone works; a damaged file is left out.
+TEST(Report, ShowsModelEvaluations) {
+  const fs::path dir = fresh_dir("models");
+  make_run(dir / "runs" / "mopo-s0", "mopo", "hopper-medium.hdf5", 0, 50);
+  auto write_eval = [](const fs::path& run, double scale) {
+    fs::create_directories(run);
+    std::ofstream(run / "config.json") << json{{"kind", "model"}, {"env", "hopper-v4"}}.dump();
+    json horizons = json::array();
+    for (int h = 1; h <= 3; ++h)
+      horizons.push_back({{"horizon", h},
+                          {"rollouts", 100 - h},
+                          {"state_mse", scale * h},
+                          {"constant_mse", 10.0 * h},
+                          {"reward_mse", 0.5}});
+    std::ofstream(run / "model_eval.json")
+        << json{{"dataset", "d.hdf5"}, {"horizons", horizons}}.dump();
+  };
+  write_eval(dir / "runs" / "mopo-s0" / "model", 0.25);
+  write_eval(dir / "models" / "m1", 1.0);
+  fs::create_directories(dir / "models" / "bad");
+  std::ofstream(dir / "models" / "bad" / "config.json") << "{\"kind\": \"model\"}";
+  std::ofstream(dir / "models" / "bad" / "model_eval.json")
+      << "{\"horizons\": [{\"horizon\": \"x\"}]}";
+
+  const auto runs = find_runs((dir / "runs").string());
+  write_report(runs, (dir / "r1").string(), {.replicates = 100});
+  const std::string html = testing::read_file((dir / "r1" / "index.html").string());
+  EXPECT_NE(html.find("World models"), std::string::npos);
+  EXPECT_NE(html.find("<td>1</td><td>99</td><td>0.25</td><td>10</td><td>0.025</td>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(testing::read_file((dir / "r1" / "models.md").string()).find("| 3 | 97 | 0.75 | 30 |"),
+            std::string::npos);
+
+  // Model runs only (one of them damaged): the page has the good one's table and chart.
+  const auto models = find_runs((dir / "models").string());
+  ASSERT_EQ(models.size(), 2u);
+  write_report(models, (dir / "r2").string(), {.replicates = 100});
+  const std::string page = testing::read_file((dir / "r2" / "index.html").string());
+  EXPECT_NE(page.find("<td>2</td><td>98</td><td>2</td><td>20</td><td>0.1</td>"), std::string::npos);
+  EXPECT_EQ(page.find("models/bad</h3>"), std::string::npos);
+  EXPECT_EQ(count(page, "<svg "), 1);
+  fs::remove_all(dir);
+}
+
 TEST(Report, RawReturnsAreNotPooledAcrossTasks) {
   const fs::path dir = fresh_dir("raw");
   make_run(dir / "a", "iql", "pend.hdf5", 0, -30, false);
