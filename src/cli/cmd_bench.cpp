@@ -33,9 +33,12 @@ void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "run a benchmark suite (Google Benchmark)");
   auto suite = std::make_shared<std::string>();
   auto extra = std::make_shared<std::vector<std::string>>();
-  bench->add_option("suite", *suite, "which suite: env, data, train, infer, stream, online, matmul")
+  bench
+      ->add_option("suite", *suite,
+                   "which suite: env, data, train, infer, stream, online, matmul, model")
       ->required()
-      ->check(CLI::IsMember({"env", "data", "train", "infer", "stream", "online", "matmul"}));
+      ->check(
+          CLI::IsMember({"env", "data", "train", "infer", "stream", "online", "matmul", "model"}));
   bench->add_option("args", *extra, "arguments passed to Google Benchmark, after --");
   bench->callback([suite, extra] {
     setup_runtime(/*warn_about_blas=*/true);

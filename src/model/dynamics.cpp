@@ -15,6 +15,10 @@ namespace stitch {
 
 namespace {
 
+// Rows per forward pass when predicting (sample, predict): the activations of 256 rows of
+// 4x200 fit in L2, where those of a 50,000-row rollout batch would stream through memory.
+constexpr int64_t kChunk = 256;
+
 struct DynamicsNetImpl : torch::nn::Module {
   DynamicsNetImpl(int64_t members, int64_t in, int64_t out, const std::vector<int64_t>& hidden)
       : net(register_module("net", nn::EnsembleMlp(members, in, 2 * out, hidden, false, 1e-5,
@@ -88,6 +92,8 @@ struct DynamicsEnsemble::Impl {
   const float *max_slot, *min_slot;
   float *max_grad, *min_grad;
   std::vector<nn::fused::Mlp> nets;
+  // Reused by sample() and predict(), so that a rollout allocates (and page-faults) nothing.
+  std::vector<float> x_buf, pred_buf, norm_buf, xs_buf, part_buf;
   std::vector<nn::fused::Tape> tapes;
   std::vector<std::vector<float>> dout;
   std::vector<std::vector<double>> d_max, d_min;
@@ -336,7 +342,7 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
 
 void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t rows,
                               const std::vector<int>& members, Rng& rng, float* next_obs,
-                              float* rewards) {
+                              float* rewards, float* u) {
   Impl& m = *impl_;
   STITCH_CHECK(!members.empty(), "dynamics: sample needs at least one member");
   for (const int k : members) {
@@ -344,28 +350,66 @@ void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t ro
                  m.options.members);
   }
   const int64_t d = m.out, obs_dim = d - 1;
-  std::vector<float> x(static_cast<size_t>(rows * m.in));
+  std::vector<float>& x = m.x_buf;
+  x.resize(static_cast<size_t>(rows * m.in));
   standardise(obs, actions, rows, x.data());
   std::vector<int> pick(static_cast<size_t>(rows));
   for (auto& k : pick) k = members[rng.below(members.size())];
-  // Each drawn member's prediction over the rows it serves.
-  std::vector<float> pred(static_cast<size_t>(rows * 2 * d));
-  std::vector<float> xs, part;
-  std::vector<int64_t> at;
-  for (int k = 0; k < m.options.members; ++k) {
-    at.clear();
+  // Each drawn member's prediction over the rows it serves: [rows, 2 d], means then bounded
+  // log-variances.
+  std::vector<float>& pred = m.pred_buf;
+  pred.resize(static_cast<size_t>(rows * 2 * d));
+  if (u != nullptr) {
+    // Every member on every row, members as tasks, kChunk rows at a time (the activations stay
+    // in cache); the drawn member's row kept, and the largest std norm over all members.
+    const SingleThreadedBlas single_blas;
+    std::vector<float>& norms = m.norm_buf;
+    norms.resize(static_cast<size_t>(m.options.members * rows));
+    fused_steps::task_pool(m.pool).parallel_for(m.options.members, [&](int64_t k) {
+      float* norm = norms.data() + k * rows;
+      for (int64_t from = 0; from < rows; from += kChunk) {
+        const int64_t count = std::min(kChunk, rows - from);
+        nn::fused::forward(m.nets[k], x.data() + from * m.in, count, m.tapes[k]);
+        const float* o = m.tapes[k].output();
+        for (int64_t r = 0; r < count; ++r) {
+          const int64_t i = from + r;
+          const bool drawn = pick[static_cast<size_t>(i)] == k;
+          double sq = 0;  // |std|^2 = the sum of the variances
+          for (int64_t j = 0; j < d; ++j) {
+            const double lv = m.bound(o[r * 2 * d + d + j], j).lv;
+            sq += std::exp(lv);
+            if (drawn) {
+              pred[i * 2 * d + j] = o[r * 2 * d + j];
+              pred[i * 2 * d + d + j] = static_cast<float>(lv);
+            }
+          }
+          norm[i] = static_cast<float>(std::sqrt(sq));
+        }
+      }
+    });
     for (int64_t i = 0; i < rows; ++i) {
-      if (pick[static_cast<size_t>(i)] == k) at.push_back(i);
+      float best = 0.0f;
+      for (int k = 0; k < m.options.members; ++k) best = std::max(best, norms[k * rows + i]);
+      u[i] = best;
     }
-    if (at.empty()) continue;
-    const auto count = static_cast<int64_t>(at.size());
-    xs.resize(static_cast<size_t>(count * m.in));
-    for (int64_t r = 0; r < count; ++r)
-      std::copy_n(x.data() + at[r] * m.in, m.in, xs.data() + r * m.in);
-    part.resize(static_cast<size_t>(count * 2 * d));
-    predict(k, xs.data(), count, part.data());
-    for (int64_t r = 0; r < count; ++r) {
-      std::copy_n(part.data() + r * 2 * d, 2 * d, pred.data() + at[r] * 2 * d);
+  } else {
+    std::vector<float>&xs = m.xs_buf, &part = m.part_buf;
+    std::vector<int64_t> at;
+    for (int k = 0; k < m.options.members; ++k) {
+      at.clear();
+      for (int64_t i = 0; i < rows; ++i) {
+        if (pick[static_cast<size_t>(i)] == k) at.push_back(i);
+      }
+      if (at.empty()) continue;
+      const auto count = static_cast<int64_t>(at.size());
+      xs.resize(static_cast<size_t>(count * m.in));
+      for (int64_t r = 0; r < count; ++r)
+        std::copy_n(x.data() + at[r] * m.in, m.in, xs.data() + r * m.in);
+      part.resize(static_cast<size_t>(count * 2 * d));
+      predict(k, xs.data(), count, part.data());
+      for (int64_t r = 0; r < count; ++r) {
+        std::copy_n(part.data() + r * 2 * d, 2 * d, pred.data() + at[r] * 2 * d);
+      }
     }
   }
   for (int64_t i = 0; i < rows; ++i) {
@@ -421,12 +465,16 @@ void DynamicsEnsemble::predict(int k, const float* x, int64_t rows, float* out) 
   Impl& m = *impl_;
   STITCH_CHECK(k >= 0 && k < m.options.members, "dynamics: member {} of {}", k, m.options.members);
   const int64_t d = m.out;
-  nn::fused::forward(m.nets[k], x, rows, m.tapes[k]);
-  const float* o = m.tapes[k].output();
-  for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j < d; ++j) {
-      out[i * 2 * d + j] = o[i * 2 * d + j];
-      out[i * 2 * d + d + j] = static_cast<float>(m.bound(o[i * 2 * d + d + j], j).lv);
+  for (int64_t from = 0; from < rows; from += kChunk) {  // kChunk rows at a time: in cache
+    const int64_t count = std::min(kChunk, rows - from);
+    nn::fused::forward(m.nets[k], x + from * m.in, count, m.tapes[k]);
+    const float* o = m.tapes[k].output();
+    float* dst = out + from * 2 * d;
+    for (int64_t i = 0; i < count; ++i) {
+      for (int64_t j = 0; j < d; ++j) {
+        dst[i * 2 * d + j] = o[i * 2 * d + j];
+        dst[i * 2 * d + d + j] = static_cast<float>(m.bound(o[i * 2 * d + d + j], j).lv);
+      }
     }
   }
 }

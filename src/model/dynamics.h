@@ -83,8 +83,11 @@ class DynamicsEnsemble {
   // member drawn uniformly from `members` (the elites) and a sample of its Gaussian, so
   // next_obs [rows, obs] = obs + the sampled change and rewards [rows] the sampled reward (as
   // OfflineRL-Kit's step). Draws from `rng` (the members, then the noise row by row).
+  // With `u` (rows), also MOPO's uncertainty of each row, as uncertainty() computes it, from the
+  // same forward pass: every member then runs on every row (otherwise each drawn member only on
+  // the rows it serves).
   void sample(const float* obs, const float* actions, int64_t rows, const std::vector<int>& members,
-              Rng& rng, float* next_obs, float* rewards);
+              Rng& rng, float* next_obs, float* rewards, float* u = nullptr);
 
   // MOPO's uncertainty (Yu et al. 2020, as OfflineRL-Kit computes it): per row of states and
   // actions (as the env gives them), the largest over all members of the Euclidean norm of the

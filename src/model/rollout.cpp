@@ -20,8 +20,8 @@ RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elit
   int64_t alive = rows;  // the first `alive` rows of state are still running
   for (int t = 0; t < horizon && alive > 0; ++t) {
     policy(state.data(), alive, actions.data());
-    model.sample(state.data(), actions.data(), alive, elites, rng, next.data(), rewards.data());
-    if (penalty > 0) model.uncertainty(state.data(), actions.data(), alive, u.data());
+    model.sample(state.data(), actions.data(), alive, elites, rng, next.data(), rewards.data(),
+                 penalty > 0 ? u.data() : nullptr);
     int64_t kept = 0;
     for (int64_t i = 0; i < alive; ++i) {
       const float* s2 = next.data() + i * obs;

@@ -154,10 +154,10 @@ TEST(Learning, RebracBeatsBcOnTheReplayMixture) {
 TEST(Learning, MopoBeatsBcOnTheReplayMixture) {
   // One dynamics ensemble (7 members of 4x64 instead of 4x200, at most 40 epochs) fitted on the
   // mixture and reused by every seed (model.checkpoint); SAC of 2x64 on 2,000 rollouts of 5 steps
-  // every 1,000 updates. Measured on 2026-12-03: -135, -149, -155 (mean -146) at 6,000 steps;
-  // the same with the penalty off: -134, -148, -154 (Pendulum's model is accurate wherever the
-  // policy goes, so the penalty, about 0.22 a step, barely moves it: the penalty's own test is
-  // in tests/model/dynamics_test.cpp).
+  // every 1,000 updates. Measured on 2026-12-03: -141, -150, -155 (mean -148) at 6,000 steps;
+  // the same with the penalty off (before SiLU's exp became a polynomial): -134, -148, -154
+  // (Pendulum's model is accurate wherever the policy goes, so the penalty, about 0.22 a step,
+  // barely moves it: the penalty's own test is in tests/model/dynamics_test.cpp).
   const std::string data = replay_mixture();
   ModelRunConfig mc{.dataset = data,
                     .env = "pendulum-v1",

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "nn/fused_mlp.h"
+
 namespace stitch {
 namespace {
 
@@ -59,4 +63,31 @@ TEST(Nn, GaussianPolicyLogProbIsTheNormalDensity) {
 }
 
 }  // namespace
+// The SiLU kernels' exp: within 1 ulp (2 allowed, for FMA contraction in the AVX2 clone) of the
+// true value at every 97th float in [-87, 88] (about 20 million points); outside, finite and
+// saturating; NaN stays NaN; and SiLU's limits hold.
+TEST(Nn, VectorisableExpIsWithinAnUlp) {
+  using nn::fused::exp_vectorisable;
+  double worst = 0;
+  int step = 0;
+  for (float x = -87.0f; x <= 88.0f; x = std::nextafter(x, 100.0f)) {
+    if (++step % 97 != 0) continue;
+    const double ref = std::exp(static_cast<double>(x));
+    const float f = static_cast<float>(ref);
+    const double ulp = std::nextafter(f, 3e38f) - f;
+    worst = std::max(worst, std::abs(exp_vectorisable(x) - ref) / ulp);
+  }
+  EXPECT_LE(worst, 2.0);
+  EXPECT_EQ(exp_vectorisable(0.0f), 1.0f);
+  for (const float x : {-200.0f, -1e10f, -1e30f}) {
+    EXPECT_GE(exp_vectorisable(x), 0.0f) << x;
+    EXPECT_LT(exp_vectorisable(x), 1e-37f) << x;
+  }
+  for (const float x : {100.0f, 1e10f, 1e30f}) {
+    EXPECT_TRUE(std::isfinite(exp_vectorisable(x))) << x;
+    EXPECT_GT(exp_vectorisable(x), 1e38f) << x;
+  }
+  EXPECT_TRUE(std::isnan(exp_vectorisable(std::nanf(""))));
+}
+
 }  // namespace stitch
