@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/config.h"
 #include "core/error.h"
 
 namespace stitch {
@@ -36,6 +37,21 @@ std::vector<std::string> AlgoRegistry::names() const {
   for (const auto& e : entries_) out.push_back(e.name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void describe_model_rollouts(ConfigFields& f, ModelRollouts& r, bool with_penalty) {
+  f.add("horizon", r.horizon, "model rollout length (steps)", {.min = 1, .max = 1000});
+  if (with_penalty) {
+    f.add("penalty", r.penalty, "lambda: reward - lambda * uncertainty", {.min = 0, .max = 1e6});
+  }
+  f.add("rollout_batch", r.rollout_batch, "rollouts started from dataset states each time",
+        {.min = 1, .max = 1 << 24});
+  f.add("rollout_every", r.rollout_every, "gradient steps between rollouts",
+        {.min = 1, .max = 1 << 30});
+  f.add("retain", r.retain, "the model buffer holds this many rollout batches",
+        {.min = 1, .max = 1000});
+  f.add("real_ratio", r.real_ratio, "share of each minibatch from the dataset",
+        {.min = 0, .max = 1});
 }
 
 }  // namespace stitch

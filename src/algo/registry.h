@@ -14,6 +14,7 @@
 namespace stitch {
 
 class Algorithm;
+class ConfigFields;
 class StreamAgent;
 
 struct AlgoDims {
@@ -49,6 +50,10 @@ struct ModelRollouts {
   int retain = 5;                 // the model buffer holds this many rollout batches
   double real_ratio = 0.05;       // share of each minibatch from the dataset
 };
+
+// The rollout keys of a model-based algorithm's config (horizon, penalty when `with_penalty`,
+// rollout_batch, rollout_every, retain, real_ratio).
+void describe_model_rollouts(ConfigFields& f, ModelRollouts& r, bool with_penalty);
 
 struct AlgoEntry {
   std::string name;

@@ -27,6 +27,22 @@ AlgoDims dims_for(const Env& env, const std::string& env_id) {
   return {.obs_dim = env.observation_space().flat_dim(), .act_dim = a.flat_dim(), .max_action = hi};
 }
 
+nlohmann::json metrics_line(int64_t done, const Stopwatch& total, const Stopwatch& since_log,
+                            int64_t log_every) {
+  return {{"step", done},
+          {"wall_s", total.seconds()},
+          {"updates_per_s", static_cast<double>(log_every) / std::max(1e-9, since_log.seconds())}};
+}
+
+void remove_older_side_files(const std::filesystem::path& dir, const std::string& prefix,
+                             const std::filesystem::path& keep) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0 && entry.path() != keep) {
+      std::filesystem::remove(entry.path());
+    }
+  }
+}
+
 void check_dataset_dims(const Dataset& data, const std::string& path, const std::string& env_id,
                         const AlgoDims& dims) {
   if (data.obs_dim != dims.obs_dim || data.act_dim != dims.act_dim) {

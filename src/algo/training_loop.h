@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "algo/algorithm.h"
 #include "algo/trainer.h"
+#include "core/timer.h"
 #include "data/normalize.h"
 #include "env/env.h"
 #include "env/policy.h"
@@ -58,6 +60,16 @@ class AlgorithmPolicy : public Policy {
 // Evaluates `policy` on cfg's env with the run's evaluation seed, logs the result (eval.jsonl,
 // TensorBoard, progress, one log line) and returns it.
 EvalResult evaluate_and_log(const TrainConfig& cfg, Policy& policy, int64_t step, RunLog& log);
+
+// The first fields of a minibatch loop's metrics line at gradient step `done`: step, wall_s (of
+// `total`) and updates_per_s (log_every updates over `since_log`).
+nlohmann::json metrics_line(int64_t done, const Stopwatch& total, const Stopwatch& since_log,
+                            int64_t log_every);
+
+// Removes the files in `dir` whose names start with `prefix`, except `keep`: the side files
+// (replay or model buffers) of older checkpoints, once the newer checkpoint is written.
+void remove_older_side_files(const std::filesystem::path& dir, const std::string& prefix,
+                             const std::filesystem::path& keep);
 
 // Error "training diverged at <unit> N: ..." for a non-finite metric or parameter.
 void check_finite_metrics(const Metrics& metrics, int64_t step, const char* unit,

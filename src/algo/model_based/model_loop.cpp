@@ -132,15 +132,12 @@ TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
     log.progress(done);
     if (done % c.log_every == 0 || done == c.steps) {
       check_finite_parameters(*algo, done, "step");
-      nlohmann::json line{
-          {"step", done},
-          {"wall_s", total.seconds()},
-          {"updates_per_s", static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())},
-          {"model_buffer", buffer.size()},
-          {"rollout_reward", last_rollout.mean_reward},
-          {"rollout_penalty", last_rollout.mean_penalty},
-          {"rollout_terminated",
-           static_cast<double>(last_rollout.terminated) / static_cast<double>(ro.rollout_batch)}};
+      nlohmann::json line = metrics_line(done, total, since_log, c.log_every);
+      line["model_buffer"] = buffer.size();
+      line["rollout_reward"] = last_rollout.mean_reward;
+      line["rollout_penalty"] = last_rollout.mean_penalty;
+      line["rollout_terminated"] =
+          static_cast<double>(last_rollout.terminated) / static_cast<double>(ro.rollout_batch);
       for (const auto& [name, value] : m) line[name] = value;
       log.metrics(done, line);
       spdlog::info(
@@ -165,12 +162,7 @@ TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
                                  .max_action = dims.max_action,
                                  .sampler_rng = rng.state(),
                                  .normalizers = norm});
-      for (const auto& entry : fs::directory_iterator(files.checkpoints())) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind("model-buffer-", 0) == 0 && entry.path() != buffer_file(done)) {
-          fs::remove(entry.path());
-        }
-      }
+      remove_older_side_files(files.checkpoints(), "model-buffer-", buffer_file(done));
     }
     result.steps = done;
     if (stop) break;

@@ -41,17 +41,7 @@ struct MopoConfig : SacFamilyConfig {
     describe_shared(f);
     f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
           {.min = -1e6, .max = 1e6});
-    f.add("horizon", rollouts.horizon, "model rollout length (steps)", {.min = 1, .max = 1000});
-    f.add("penalty", rollouts.penalty, "lambda: reward - lambda * uncertainty",
-          {.min = 0, .max = 1e6});
-    f.add("rollout_batch", rollouts.rollout_batch, "rollouts started from dataset states each time",
-          {.min = 1, .max = 1 << 24});
-    f.add("rollout_every", rollouts.rollout_every, "gradient steps between rollouts",
-          {.min = 1, .max = 1 << 30});
-    f.add("retain", rollouts.retain, "the model buffer holds this many rollout batches",
-          {.min = 1, .max = 1000});
-    f.add("real_ratio", rollouts.real_ratio, "share of each minibatch from the dataset",
-          {.min = 0, .max = 1});
+    describe_model_rollouts(f, rollouts, /*with_penalty=*/true);
   }
 };
 

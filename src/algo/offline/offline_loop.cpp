@@ -87,10 +87,7 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     log.progress(done);
     if (done % c.log_every == 0 || done == c.steps) {
       check_finite_parameters(*algo, done, "step");
-      nlohmann::json line{{"step", done},
-                          {"wall_s", total.seconds()},
-                          {"updates_per_s",
-                           static_cast<double>(c.log_every) / std::max(1e-9, since_log.seconds())}};
+      nlohmann::json line = metrics_line(done, total, since_log, c.log_every);
       for (const auto& [name, value] : m) line[name] = value;
       log.metrics(done, line);
       std::string losses;

@@ -47,17 +47,7 @@ struct SacNConfig : SacFamilyConfig {
     describe_shared(f);
     f.add("critics", critics, "critics in the ensemble (N)", {.min = edac ? 2 : 1, .max = 1000});
     if (edac) f.add("eta", eta, "weight of the ensemble-diversity term", {.min = 0, .max = 1e6});
-    if (kind == SacNKind::kRavl) {
-      f.add("horizon", rollouts.horizon, "model rollout length (steps)", {.min = 1, .max = 1000});
-      f.add("rollout_batch", rollouts.rollout_batch,
-            "rollouts started from dataset states each time", {.min = 1, .max = 1 << 24});
-      f.add("rollout_every", rollouts.rollout_every, "gradient steps between rollouts",
-            {.min = 1, .max = 1 << 30});
-      f.add("retain", rollouts.retain, "the model buffer holds this many rollout batches",
-            {.min = 1, .max = 1000});
-      f.add("real_ratio", rollouts.real_ratio, "share of each minibatch from the dataset",
-            {.min = 0, .max = 1});
-    }
+    if (kind == SacNKind::kRavl) describe_model_rollouts(f, rollouts, /*with_penalty=*/false);
   }
 };
 

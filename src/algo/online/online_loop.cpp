@@ -210,12 +210,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         fs::create_directories(files.dir / "snapshots");
         copy_file_atomic(checkpoint, files.dir / "snapshots" / fmt::format("step-{}.pt", step));
       }
-      for (const auto& entry : fs::directory_iterator(files.checkpoints())) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind("replay-", 0) == 0 && entry.path() != replay_file(step)) {
-          fs::remove(entry.path());
-        }
-      }
+      remove_older_side_files(files.checkpoints(), "replay-", replay_file(step));
       if (cut) {
         ++state.cuts;
         venv.reset(cut_seed(state.cuts));
