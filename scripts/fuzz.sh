@@ -27,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readers=(d4rl minari checkpoint stream_checkpoint policy csv train_config set_override run_dir
-  suite_manifest suite_references sweep_grid)
+  suite_manifest suite_references sweep_grid model_checkpoint model_eval)
 which=${1:-all}
 seconds=${2:-60}
 which=${which%_fuzz}

@@ -18,14 +18,17 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/json_read.h"
+#include "core/rng.h"
 #include "core/runtime.h"
 #include "data/csv_import.h"
 #include "data/io.h"
 #include "deploy/policy.h"
 #include "env/registry.h"
 #include "eval/scores.h"
+#include "model/model_run.h"
 #include "suite/suite.h"
 #include "track/checkpoint.h"
+#include "track/report.h"
 #include "track/runs.h"
 #include "track/sweep.h"
 
@@ -319,6 +322,32 @@ void fuzz_sweep_grid(const uint8_t* data, size_t size) {
   expect_errors_only([&] { sweep_cells(grid.string(), (scratch() / "sweep-out").string()); });
 }
 
+void fuzz_model_checkpoint(const uint8_t* data, size_t size) {
+  rejection().clear();
+  const fs::path path = scratch() / "model" / "checkpoints" / "model.pt";
+  write_file(path, as_text(data, size));
+  expect_errors_only([&] {
+    TrainedModel m = load_model_checkpoint(path.string());
+    const auto obs = static_cast<size_t>(m.obs_dim), act = static_cast<size_t>(m.act_dim);
+    std::vector<float> s(obs, 0.1f), a(act, 0.1f), next(obs), reward(1), u(1);
+    Rng rng(1);
+    m.ensemble->sample(s.data(), a.data(), 1, m.elites, rng, next.data(), reward.data(), u.data());
+    m.ensemble->uncertainty(s.data(), a.data(), 1, u.data());
+  });
+}
+
+void fuzz_model_eval(const uint8_t* data, size_t size) {
+  rejection().clear();
+  const fs::path dir = scratch() / "model-runs" / "model";
+  write_file(dir / "config.json",
+             R"({"kind": "model", "env": "pendulum-v1", "dataset": "d.hdf5"})");
+  write_file(dir / "model_eval.json", as_text(data, size));
+  expect_errors_only([&] {
+    write_report(find_runs((scratch() / "model-runs").string()),
+                 (scratch() / "model-report").string(), {.replicates = 10});
+  });
+}
+
 const std::string& last_rejection() { return rejection(); }
 
 const std::vector<Reader>& readers() {
@@ -335,6 +364,8 @@ const std::vector<Reader>& readers() {
       {"suite_manifest", fuzz_suite_manifest},
       {"suite_references", fuzz_suite_references},
       {"sweep_grid", fuzz_sweep_grid},
+      {"model_checkpoint", fuzz_model_checkpoint},
+      {"model_eval", fuzz_model_eval},
   };
   return all;
 }

@@ -56,6 +56,13 @@ const std::string& last_rejection();
 
 // The readers by name, in the order above: corpus/<name>/ and regressions/<name>/ hold inputs
 // for `entry`.
+// A model run's checkpoint (`stitch model train`): load_model_checkpoint, then one sampled
+// transition and MOPO's uncertainty through the loaded ensemble.
+void fuzz_model_checkpoint(const uint8_t* data, size_t size);
+// A model evaluation (model_eval.json of `stitch model eval`) in a model run beside a valid
+// config.json, read by `stitch report` (write_report over the run).
+void fuzz_model_eval(const uint8_t* data, size_t size);
+
 struct Reader {
   const char* name;
   void (*entry)(const uint8_t* data, size_t size);

@@ -78,6 +78,16 @@ put stream_checkpoint stream_ac_pendulum.cbor run_ac/checkpoints/latest.cbor
 put train_config stream_q_config.json run_q/config.json
 put run_dir stream_q_meta.json run_q/meta.json 01
 
+# A tiny model run (2 members of 4x4): its checkpoint; and a model evaluation of a model fitted
+# on 1,000 Pendulum transitions (5 episodes, one kept out), 3 horizons.
+run model train --dataset pendulum_40.hdf5 --env pendulum-v1 --run-dir model_tiny \
+  --set model.members=2 --set model.elites=1 --set model.hidden=4 --set model.max_epochs=2
+put model_checkpoint model_tiny.pt model_tiny/checkpoints/model.pt
+run collect --env pendulum-v1 --policy random --transitions 1000 --seed 4 --out pendulum_1000.hdf5
+run model train --dataset pendulum_1000.hdf5 --env pendulum-v1 --run-dir model_small \
+  --set model.members=2 --set model.elites=1 --set model.hidden=8 --set model.max_epochs=3
+run model eval --run-dir model_small --horizon 3
+put model_eval model_eval.json model_small/model_eval.json
 
 # CSV import: the first line is the column spec (one line of JSON), the rest the CSV.
 cat >import.txt <<'EOF'
