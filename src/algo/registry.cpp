@@ -39,6 +39,16 @@ std::vector<std::string> AlgoRegistry::names() const {
   return out;
 }
 
+void check_model_rollouts(const ModelRollouts& r, const std::string& algo) {
+  const double rows = static_cast<double>(r.rollout_batch) * r.horizon * r.retain;
+  if (rows > 1e8) {
+    fail(
+        "config keys '{0}.rollout_batch' x '{0}.horizon' x '{0}.retain': a model buffer of {1:.3g} "
+        "transitions; at most 100 million",
+        algo, rows);
+  }
+}
+
 void describe_model_rollouts(ConfigFields& f, ModelRollouts& r, bool with_penalty) {
   f.add("horizon", r.horizon, "model rollout length (steps)", {.min = 1, .max = 1000});
   if (with_penalty) {

@@ -54,6 +54,9 @@ struct ModelRollouts {
 // The rollout keys of a model-based algorithm's config (horizon, penalty when `with_penalty`,
 // rollout_batch, rollout_every, retain, real_ratio).
 void describe_model_rollouts(ConfigFields& f, ModelRollouts& r, bool with_penalty);
+// Error naming the keys when the model buffer (rollout_batch x horizon x retain transitions)
+// would hold more than 100 million transitions (about 10 GB at hopper's sizes).
+void check_model_rollouts(const ModelRollouts& r, const std::string& algo);
 
 struct AlgoEntry {
   std::string name;

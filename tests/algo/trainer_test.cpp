@@ -135,6 +135,11 @@ TEST_F(TrainerTest, ModelBasedRunsResumeExactlyWithTheirModelBuffer) {
   EXPECT_FALSE(fs::exists(dir_ / "mopo_reuse" / "model"));
   EXPECT_THAT(error_of([&] { config("iql", 10, "x", {"model.members=3"}); }),
               HasSubstr("model.members"));
+  EXPECT_EQ(error_of([&] {
+              config("ravl", 10, "x", {"ravl.rollout_batch=1000000", "ravl.retain=1000"});
+            }),
+            "config keys 'ravl.rollout_batch' x 'ravl.horizon' x 'ravl.retain': a model buffer of "
+            "5e+09 transitions; at most 100 million");
 }
 
 // A stop request (core/stop.h, what the Python module's Ctrl-C sends) ends an offline run after

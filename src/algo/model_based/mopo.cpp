@@ -43,6 +43,7 @@ struct MopoConfig : SacFamilyConfig {
           {.min = -1e6, .max = 1e6});
     describe_model_rollouts(f, rollouts, /*with_penalty=*/true);
   }
+  void validate() const override { check_model_rollouts(rollouts, "mopo"); }
 };
 
 class Mopo : public SacCore {

@@ -49,6 +49,9 @@ struct SacNConfig : SacFamilyConfig {
     if (edac) f.add("eta", eta, "weight of the ensemble-diversity term", {.min = 0, .max = 1e6});
     if (kind == SacNKind::kRavl) describe_model_rollouts(f, rollouts, /*with_penalty=*/false);
   }
+  void validate() const override {
+    if (kind == SacNKind::kRavl) check_model_rollouts(rollouts, "ravl");
+  }
 };
 
 class SacN : public SacCore {
