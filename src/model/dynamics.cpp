@@ -340,6 +340,45 @@ DynamicsFit DynamicsEnsemble::fit(const Dataset& data, const DynamicsFitOptions&
   return result;
 }
 
+// Every member on every row, members as tasks, kChunk rows at a time (the activations stay in
+// cache): u[i] the largest std norm over all members (MOPO's uncertainty) and, where `pick` is
+// given, row i's prediction (means, then bounded log-variances) from member pick[i] into pred.
+void DynamicsEnsemble::all_members(const float* x, int64_t rows, const int* pick, float* pred,
+                                   float* u) {
+  Impl& m = *impl_;
+  const int64_t d = m.out;
+  const SingleThreadedBlas single_blas;
+  std::vector<float>& norms = m.norm_buf;
+  norms.resize(static_cast<size_t>(m.options.members * rows));
+  fused_steps::task_pool(m.pool).parallel_for(m.options.members, [&](int64_t k) {
+    float* norm = norms.data() + k * rows;
+    for (int64_t from = 0; from < rows; from += kChunk) {
+      const int64_t count = std::min(kChunk, rows - from);
+      nn::fused::forward(m.nets[k], x + from * m.in, count, m.tapes[k]);
+      const float* o = m.tapes[k].output();
+      for (int64_t r = 0; r < count; ++r) {
+        const int64_t i = from + r;
+        const bool drawn = pick != nullptr && pick[i] == k;
+        double sq = 0;  // |std|^2 = the sum of the variances
+        for (int64_t j = 0; j < d; ++j) {
+          const double lv = m.bound(o[r * 2 * d + d + j], j).lv;
+          sq += std::exp(lv);
+          if (drawn) {
+            pred[i * 2 * d + j] = o[r * 2 * d + j];
+            pred[i * 2 * d + d + j] = static_cast<float>(lv);
+          }
+        }
+        norm[i] = static_cast<float>(std::sqrt(sq));
+      }
+    }
+  });
+  for (int64_t i = 0; i < rows; ++i) {
+    float best = 0.0f;
+    for (int k = 0; k < m.options.members; ++k) best = std::max(best, norms[k * rows + i]);
+    u[i] = best;
+  }
+}
+
 void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t rows,
                               const std::vector<int>& members, Rng& rng, float* next_obs,
                               float* rewards, float* u) {
@@ -360,38 +399,7 @@ void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t ro
   std::vector<float>& pred = m.pred_buf;
   pred.resize(static_cast<size_t>(rows * 2 * d));
   if (u != nullptr) {
-    // Every member on every row, members as tasks, kChunk rows at a time (the activations stay
-    // in cache); the drawn member's row kept, and the largest std norm over all members.
-    const SingleThreadedBlas single_blas;
-    std::vector<float>& norms = m.norm_buf;
-    norms.resize(static_cast<size_t>(m.options.members * rows));
-    fused_steps::task_pool(m.pool).parallel_for(m.options.members, [&](int64_t k) {
-      float* norm = norms.data() + k * rows;
-      for (int64_t from = 0; from < rows; from += kChunk) {
-        const int64_t count = std::min(kChunk, rows - from);
-        nn::fused::forward(m.nets[k], x.data() + from * m.in, count, m.tapes[k]);
-        const float* o = m.tapes[k].output();
-        for (int64_t r = 0; r < count; ++r) {
-          const int64_t i = from + r;
-          const bool drawn = pick[static_cast<size_t>(i)] == k;
-          double sq = 0;  // |std|^2 = the sum of the variances
-          for (int64_t j = 0; j < d; ++j) {
-            const double lv = m.bound(o[r * 2 * d + d + j], j).lv;
-            sq += std::exp(lv);
-            if (drawn) {
-              pred[i * 2 * d + j] = o[r * 2 * d + j];
-              pred[i * 2 * d + d + j] = static_cast<float>(lv);
-            }
-          }
-          norm[i] = static_cast<float>(std::sqrt(sq));
-        }
-      }
-    });
-    for (int64_t i = 0; i < rows; ++i) {
-      float best = 0.0f;
-      for (int k = 0; k < m.options.members; ++k) best = std::max(best, norms[k * rows + i]);
-      u[i] = best;
-    }
+    all_members(x.data(), rows, pick.data(), pred.data(), u);
   } else {
     std::vector<float>&xs = m.xs_buf, &part = m.part_buf;
     std::vector<int64_t> at;
@@ -426,19 +434,10 @@ void DynamicsEnsemble::sample(const float* obs, const float* actions, int64_t ro
 }
 
 void DynamicsEnsemble::uncertainty(const float* obs, const float* actions, int64_t rows, float* u) {
-  Impl& m = *impl_;
-  const int64_t d = m.out;
-  std::vector<float> x(static_cast<size_t>(rows * m.in)), pred(static_cast<size_t>(rows * 2 * d));
+  std::vector<float>& x = impl_->x_buf;
+  x.resize(static_cast<size_t>(rows * impl_->in));
   standardise(obs, actions, rows, x.data());
-  std::fill_n(u, rows, 0.0f);
-  for (int k = 0; k < m.options.members; ++k) {
-    predict(k, x.data(), rows, pred.data());
-    for (int64_t i = 0; i < rows; ++i) {
-      double sq = 0;  // |std|^2 = sum of the variances
-      for (int64_t j = 0; j < d; ++j) sq += std::exp(static_cast<double>(pred[i * 2 * d + d + j]));
-      u[i] = std::max(u[i], static_cast<float>(std::sqrt(sq)));
-    }
-  }
+  all_members(x.data(), rows, nullptr, nullptr, u);
 }
 
 std::vector<double> DynamicsEnsemble::mse(const float* x, const float* y, int64_t rows) {

@@ -115,6 +115,8 @@ class DynamicsEnsemble {
   void rebind();
 
  private:
+  // MOPO's uncertainty of standardised rows x, and the picked members' predictions (dynamics.cpp).
+  void all_members(const float* x, int64_t rows, const int* pick, float* pred, float* u);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -275,13 +275,20 @@ std::vector<HorizonError> evaluate_model_run(const std::string& run_dir, int hor
            data.episodes.size());
     }
     const Episode& ep = data.episodes[static_cast<size_t>(e)];
-    for (int64_t i = ep.start; i < ep.end(); ++i) {
-      if (data.has_next[static_cast<size_t>(i)] == 0) continue;
-      int64_t last = i;
-      while (last + 1 < ep.end() && data.has_next[static_cast<size_t>(last + 1)] != 0) ++last;
-      starts.push_back(i);
-      last_row.push_back(last);
+    // Backwards, so that each row knows the last row of its run of successors in one pass.
+    std::vector<int64_t> ep_starts, ep_last;
+    int64_t last = -1;
+    for (int64_t i = ep.end() - 1; i >= ep.start; --i) {
+      if (data.has_next[static_cast<size_t>(i)] == 0) {
+        last = -1;
+        continue;
+      }
+      if (last < 0) last = i;
+      ep_starts.push_back(i);
+      ep_last.push_back(last);
     }
+    starts.insert(starts.end(), ep_starts.rbegin(), ep_starts.rend());
+    last_row.insert(last_row.end(), ep_last.rbegin(), ep_last.rend());
   }
   const auto n = static_cast<int64_t>(starts.size());
   std::vector<float> state(static_cast<size_t>(n * obs)), x(static_cast<size_t>(n * in));

@@ -291,18 +291,21 @@ std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& run
           return h.is_object() && h.contains(key) && h[key].is_number() ? h[key].get<double>()
                                                                         : std::nan("");
         };
-        const ModelEvalRow row{.horizon = static_cast<int64_t>(num("horizon")),
-                               .rollouts = static_cast<int64_t>(num("rollouts")),
-                               .state_mse = num("state_mse"),
+        const double horizon = num("horizon"), rollouts = num("rollouts");
+        const ModelEvalRow row{.state_mse = num("state_mse"),
                                .constant_mse = num("constant_mse"),
                                .reward_mse = num("reward_mse")};
-        if (!std::isfinite(num("horizon")) || !std::isfinite(num("rollouts")) ||
+        // Ranges before the casts: a double beyond int64's is undefined behaviour to convert.
+        if (!(horizon >= 1 && horizon <= 1e6) || !(rollouts >= 0 && rollouts <= 1e15) ||
             !std::isfinite(row.state_mse) || !std::isfinite(row.constant_mse) ||
-            !std::isfinite(row.reward_mse) || row.horizon < 1 || row.horizon > 1000000) {
-          spdlog::warn("{}: a horizon row without finite numbers; left out", file.string());
+            !std::isfinite(row.reward_mse)) {
+          spdlog::warn("{}: a horizon row without finite numbers in range; left out",
+                       file.string());
           continue;
         }
         t.rows.push_back(row);
+        t.rows.back().horizon = static_cast<int64_t>(horizon);
+        t.rows.back().rollouts = static_cast<int64_t>(rollouts);
       }
       if (!t.rows.empty()) out.push_back(std::move(t));
     }
