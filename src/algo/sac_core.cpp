@@ -62,15 +62,8 @@ double SacCore::temperature() const { return std::exp(log_alpha_.item<double>())
 
 const float* SacCore::td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha,
                                 const float* next_input) {
-  const int64_t rows = b.rows, obs = dims_.obs_dim, act = dims_.act_dim;
-  const auto eps = torch::randn({rows, act}, generator_);
-  next_action_.resize(static_cast<size_t>(rows * act));
-  next_log_pi_.resize(static_cast<size_t>(rows));
-  target_.resize(static_cast<size_t>(rows));
-  x_.resize(static_cast<size_t>(rows * (obs + act)));
-  policy_.sample(next_input != nullptr ? next_input : b.s2, rows, eps.data_ptr<float>(),
-                 next_action_.data(), next_log_pi_.data());
-  nn::fused::concat_columns(b.s2, obs, next_action_.data(), act, rows, x_.data());
+  const int64_t rows = b.rows;
+  const auto eps = torch::randn({rows, dims_.act_dim}, generator_);
   // The members whose min is taken: all, or a REDQ subset drawn with replacement.
   std::vector<int64_t> members;
   if (options_.target_subsample > 0) {
@@ -82,23 +75,43 @@ const float* SacCore::td_target(const fused_steps::RawBatch& b, std::optional<do
   } else {
     for (int64_t k = 0; k < critics(); ++k) members.push_back(k);
   }
-  const int64_t n = static_cast<int64_t>(members.size());
-  tasks().parallel_for(n, [&](int64_t j) {
-    const int64_t k = members[static_cast<size_t>(j)];
-    nn::fused::forward(q_target_net_[k], x_.data(), rows, tape_target_[k]);
-  });
+  target_.resize(static_cast<size_t>(rows));
   float* next_value = target_.data();
-  std::copy_n(tape_target_[members[0]].output(), rows, next_value);
-  for (int64_t j = 1; j < n; ++j) {
-    const float* t = tape_target_[members[static_cast<size_t>(j)]].output();
-    for (int64_t i = 0; i < rows; ++i) next_value[i] = std::min(next_value[i], t[i]);
-  }
+  min_target_q(next_input != nullptr ? next_input : b.s2, b.s2, rows, eps.data_ptr<float>(),
+               members, next_value);
   if (entropy_alpha) {
     const float alpha = static_cast<float>(*entropy_alpha);
     for (int64_t i = 0; i < rows; ++i) next_value[i] -= alpha * next_log_pi_[i];
   }
   losses::td_target(b.r, b.discount, b.terminal, next_value, rows, target_.data());
   return target_.data();
+}
+
+void SacCore::target_min_q(const float* s, int64_t rows, float* out) {
+  const auto eps = torch::randn({rows, dims_.act_dim}, generator_);
+  std::vector<int64_t> members(static_cast<size_t>(critics()));
+  for (int64_t k = 0; k < critics(); ++k) members[static_cast<size_t>(k)] = k;
+  min_target_q(s, s, rows, eps.data_ptr<float>(), members, out);
+}
+
+void SacCore::min_target_q(const float* actor_in, const float* s, int64_t rows, const float* eps,
+                           const std::vector<int64_t>& members, float* out) {
+  const int64_t obs = dims_.obs_dim, act = dims_.act_dim;
+  next_action_.resize(static_cast<size_t>(rows * act));
+  next_log_pi_.resize(static_cast<size_t>(rows));
+  x_.resize(static_cast<size_t>(rows * (obs + act)));
+  policy_.sample(actor_in, rows, eps, next_action_.data(), next_log_pi_.data());
+  nn::fused::concat_columns(s, obs, next_action_.data(), act, rows, x_.data());
+  const auto n = static_cast<int64_t>(members.size());
+  tasks().parallel_for(n, [&](int64_t j) {
+    const int64_t k = members[static_cast<size_t>(j)];
+    nn::fused::forward(q_target_net_[k], x_.data(), rows, tape_target_[k]);
+  });
+  std::copy_n(tape_target_[members[0]].output(), rows, out);
+  for (int64_t j = 1; j < n; ++j) {
+    const float* t = tape_target_[members[static_cast<size_t>(j)]].output();
+    for (int64_t i = 0; i < rows; ++i) out[i] = std::min(out[i], t[i]);
+  }
 }
 
 // One step in the order, and with the generator draws, of the autograd version the fused path

@@ -165,6 +165,9 @@ class SacCore : public Algorithm {
   // next_input: the actor's input rows at s' when it reads more than the state (ActorInput).
   const float* td_target(const fused_steps::RawBatch& b, std::optional<double> entropy_alpha,
                          const float* next_input = nullptr);
+  // For each of `rows` states s [rows, obs_dim]: a' ~ pi(s) (noise [rows, act_dim] drawn now)
+  // and min over all members of Q'_k(s, a'), into out [rows] (MOBILE's Bellman-target samples).
+  void target_min_q(const float* s, int64_t rows, float* out);
 
   // The critics' TD step on the batch's (s, a): L = sum_k mean (Q_k(s, a) - y_i)^2 with y
   // `target` [rows], through critic_step (with `extra`), the sums over members in member order.
@@ -258,6 +261,11 @@ class SacCore : public Algorithm {
   std::vector<float> term_states_, term_eps_, d_mean_, d_log_std_, da_;
   std::vector<double> td_loss_, td_sum_;
   std::unique_ptr<ThreadPool> pool_;
+
+  // a' ~ pi(actor_in) with noise eps [rows, act_dim] (log pi into next_log_pi_), then the min
+  // over `members` of Q'_k(s, a') into out [rows].
+  void min_target_q(const float* actor_in, const float* s, int64_t rows, const float* eps,
+                    const std::vector<int64_t>& members, float* out);
 };
 
 }  // namespace stitch

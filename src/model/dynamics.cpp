@@ -478,4 +478,28 @@ void DynamicsEnsemble::predict(int k, const float* x, int64_t rows, float* out) 
   }
 }
 
+void DynamicsEnsemble::sample_next_states(const float* obs, const float* actions, int64_t rows,
+                                          const std::vector<int>& members, int64_t samples,
+                                          const float* eps, float* out) {
+  const Impl& m = *impl_;
+  const int64_t d = m.out, obs_dim = d - 1;
+  const auto n = static_cast<int64_t>(members.size());
+  std::vector<float> x(static_cast<size_t>(rows * m.in)), pred(static_cast<size_t>(rows * 2 * d));
+  standardise(obs, actions, rows, x.data());
+  for (int64_t k = 0; k < n; ++k) {
+    predict(members[static_cast<size_t>(k)], x.data(), rows, pred.data());
+    for (int64_t j = 0; j < samples; ++j) {
+      const int64_t block = (j * n + k) * rows;
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* p = pred.data() + i * 2 * d;
+        const float* e = eps + (block + i) * obs_dim;
+        float* dst = out + (block + i) * obs_dim;
+        for (int64_t c = 0; c < obs_dim; ++c) {
+          dst[c] = obs[i * obs_dim + c] + p[c] + std::exp(0.5f * p[d + c]) * e[c];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace stitch

@@ -89,6 +89,14 @@ class DynamicsEnsemble {
   void sample(const float* obs, const float* actions, int64_t rows, const std::vector<int>& members,
               Rng& rng, float* next_obs, float* rewards, float* u = nullptr);
 
+  // MOBILE's next-state samples (OfflineRL-Kit's sample_next_obss): for the states and actions
+  // (obs, actions) [rows] (as the env gives them), member `members[m]`'s sample j is obs + its
+  // predicted change + exp(logvar / 2) eps, eps [samples, members, rows, obs] (standard normal,
+  // the caller's), into out [samples, members, rows, obs] in the same order.
+  void sample_next_states(const float* obs, const float* actions, int64_t rows,
+                          const std::vector<int>& members, int64_t samples, const float* eps,
+                          float* out);
+
   // MOPO's uncertainty (Yu et al. 2020, as OfflineRL-Kit computes it): per row of states and
   // actions (as the env gives them), the largest over all members of the Euclidean norm of the
   // predicted standard deviation over every output (the state change and the reward), into u

@@ -137,6 +137,41 @@ pid_t spawn(const std::string& binary, const std::vector<std::string>& args, con
   _exit(127);
 }
 
+// A grid key that maps algorithms to path patterns ("configs", "from", "models").
+struct PatternKey {
+  const char* key;
+  const char* placeholder;  // every pattern must hold it
+  const char* what;         // "a checkpoint path", for errors
+  bool offline_only;
+};
+std::map<std::string, std::string> patterns_by_algo(const json& grid, const std::string& path,
+                                                    const PatternKey& k) {
+  const json& j = field(grid, path, k.key, false);
+  std::map<std::string, std::string> out;
+  if (j.is_null()) return out;
+  if (!j.is_object()) {
+    fail("{}: '{}' must be an object of {}s by algorithm{}", path, k.key, k.what,
+         k.offline_only ? " (offline grids)" : "");
+  }
+  for (const auto& [algo, pattern] : j.items()) {
+    if (!pattern.is_string() || pattern.get<std::string>().find(k.placeholder) == std::string::npos)
+      fail("{}: '{}'.'{}' must be {} with {} in it", path, k.key, algo, k.what, k.placeholder);
+    out[algo] = pattern.get<std::string>();
+  }
+  return out;
+}
+
+// `pattern` with {dataset} (the dataset's file stem) and {seed} replaced.
+std::string fill(std::string pattern, const std::string& dataset, uint64_t seed) {
+  for (const auto& [key, value] : {std::pair<std::string, std::string>{"{dataset}", stem(dataset)},
+                                   {"{seed}", std::to_string(seed)}}) {
+    for (size_t at = pattern.find(key); at != std::string::npos;
+         at = pattern.find(key, at + value.size()))
+      pattern.replace(at, key.size(), value);
+  }
+  return pattern;
+}
+
 // The last line of `log` that starts with "error: " (what the worker printed), or "".
 std::string last_error_line(const fs::path& log) {
   std::ifstream in(log);
@@ -152,13 +187,14 @@ std::string last_error_line(const fs::path& log) {
 std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& out_dir) {
   const json grid = parse_json(read_file_text(path), path);
   if (grid.is_discarded() || !grid.is_object()) fail("{}: not a JSON object", path);
-  static const std::set<std::string> kKeys = {"algos",  "datasets", "env",     "seeds", "steps",
-                                              "online", "set",      "configs", "from",  "_about"};
+  static const std::set<std::string> kKeys = {"algos", "datasets", "env",   "seeds",
+                                              "steps", "online",   "set",   "configs",
+                                              "from",  "models",   "_about"};
   for (const auto& [key, value] : grid.items()) {
     if (!kKeys.count(key)) {
       fail(
           "{}: unknown grid key '{}' (algos, datasets, env, seeds, steps, online, set, configs, "
-          "from)",
+          "from, models)",
           path, key);
     }
   }
@@ -186,30 +222,17 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
   const json& set_j = field(grid, path, "set", false);
   if (!set_j.is_null() && !set_j.is_object()) fail("{}: 'set' must be an object", path);
   // Per-algorithm config files by dataset: {"rebrac": "suite/configs/rebrac/{dataset}.json"}.
-  const json& configs_j = field(grid, path, "configs", false);
-  if (!configs_j.is_null() && !configs_j.is_object()) fail("{}: 'configs' must be an object", path);
-  std::map<std::string, std::string> configs;
-  if (configs_j.is_object()) {
-    for (const auto& [algo, pattern] : configs_j.items()) {
-      if (!pattern.is_string() || pattern.get<std::string>().find("{dataset}") == std::string::npos)
-        fail("{}: 'configs'.'{}' must be a path with {{dataset}} in it", path, algo);
-      configs[algo] = pattern.get<std::string>();
-    }
-  }
-
+  const auto configs =
+      patterns_by_algo(grid, path, {"configs", "{dataset}", "a path", /*offline_only=*/false});
   // Fine-tuning cells by algorithm: {"wsrl":
   // "runs/pre/cql-{dataset}-s{seed}/checkpoints/latest.pt"}.
-  const json& from_j = field(grid, path, "from", false);
-  if (!from_j.is_null() && (!from_j.is_object() || online))
-    fail("{}: 'from' must be an object of checkpoint paths by algorithm (offline grids)", path);
-  std::map<std::string, std::string> from;
-  if (from_j.is_object()) {
-    for (const auto& [algo, pattern] : from_j.items()) {
-      if (!pattern.is_string() || pattern.get<std::string>().find("{seed}") == std::string::npos)
-        fail("{}: 'from'.'{}' must be a checkpoint path with {{seed}} in it", path, algo);
-      from[algo] = pattern.get<std::string>();
-    }
-  }
+  const auto from = patterns_by_algo(grid, path, {"from", "{seed}", "a checkpoint path", true});
+  // Model runs to reuse by algorithm (model-based algorithms' model.checkpoint):
+  // {"mopo": "models/{dataset}"}, {seed} allowed.
+  const auto models =
+      patterns_by_algo(grid, path, {"models", "{dataset}", "a model run directory", true});
+  if (online && (!from.empty() || !models.empty()))
+    fail("{}: 'from' and 'models' are for offline grids", path);
 
   std::vector<SweepCell> cells;
   std::set<std::string> names;
@@ -233,16 +256,15 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
         if (const auto it = from.find(algo); it != from.end()) {
           // `stitch finetune` from the pre-trained run of this dataset and seed (its stored
           // config carries `from`, so a resume is `train --resume` as for any cell).
-          std::string checkpoint = it->second;
-          for (const auto& [key, value] :
-               {std::pair<std::string, std::string>{"{dataset}", stem(dataset)},
-                {"{seed}", std::to_string(seed)}}) {
-            for (size_t at = checkpoint.find(key); at != std::string::npos;
-                 at = checkpoint.find(key, at + value.size()))
-              checkpoint.replace(at, key.size(), value);
-          }
           c.train_args[0] = "finetune";
-          c.train_args.insert(c.train_args.end(), {"--from", checkpoint});
+          c.train_args.insert(c.train_args.end(), {"--from", fill(it->second, dataset, seed)});
+        }
+        if (const auto it = models.find(algo); it != models.end()) {
+          const std::string model = fill(it->second, dataset, seed);
+          if (!fs::is_directory(model))
+            fail("{}: 'models'.'{}': no model run {} for {} (stitch model train first)", path, algo,
+                 model, dataset);
+          c.train_args.insert(c.train_args.end(), {"--set", "model.checkpoint=" + model});
         }
         if (online) {
           c.train_args.push_back("--online");

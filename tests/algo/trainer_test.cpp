@@ -100,9 +100,10 @@ TEST_F(TrainerTest, ResumedRunEndsWhereAnUninterruptedOneDoes) {
 
 // The model-based loop (algo/model_based/model_loop.cpp): killed between two rollouts and resumed,
 // a run ends where an uninterrupted run does (the model buffer is part of the checkpoint) without
-// fitting its model again; model.* keys belong to the model-based algorithms only.
+// fitting its model again (MOBILE's, whose updates read the model, too); model.* keys belong to
+// the model-based algorithms only.
 TEST_F(TrainerTest, ModelBasedRunsResumeExactlyWithTheirModelBuffer) {
-  for (const std::string algo : {"mopo", "ravl"}) {
+  for (const std::string algo : {"mopo", "ravl", "mobile"}) {
     const std::vector<std::string> small = {
         "model.hidden=16",    "model.members=3",           "model.elites=2",
         "model.max_epochs=3", algo + ".rollout_batch=100", algo + ".rollout_every=60",
@@ -133,6 +134,15 @@ TEST_F(TrainerTest, ModelBasedRunsResumeExactlyWithTheirModelBuffer) {
                 "model.checkpoint=" + (dir_ / "mopo_full" / "model").string()}),
         false);
   EXPECT_FALSE(fs::exists(dir_ / "mopo_reuse" / "model"));
+  // MOBILE's disagreement across elites needs two of them.
+  EXPECT_EQ(error_of([&] {
+              train(config("mobile", 10, "one_elite",
+                           {"model.hidden=16", "model.members=2", "model.elites=1",
+                            "model.max_epochs=1", "mobile.rollout_batch=10"}),
+                    false);
+            }),
+            "mobile: the model has 1 elite(s); the disagreement across elites needs at least 2 "
+            "(model.elites)");
   EXPECT_THAT(error_of([&] { config("iql", 10, "x", {"model.members=3"}); }),
               HasSubstr("model.members"));
   EXPECT_EQ(error_of([&] {

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 
+#include "algo/model_based/mobile.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/runtime.h"
@@ -231,6 +232,48 @@ TEST(Dynamics, SampleDrawsFromTheChosenMembersGaussians) {
   EXPECT_NEAR(sq / n, 1.0, 0.05);
 }
 
+// MOBILE's next-state samples: sample j of member members[m] at row i is the state plus that
+// member's predicted change plus its std times eps[j][m][i], in that order.
+TEST(Dynamics, NextStateSamplesAreEachMembersGaussianInOrder) {
+  const Dataset d = linear_dynamics(64, 1);
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {16}, .weight_decay = {0, 0}}, 4);
+  model.fit(d, {.batch = 32, .max_epochs = 2, .elites = 2}, 5);
+  const std::vector<int> members = {2, 0};
+  const int64_t rows = 5, samples = 3, n = 2;
+  std::vector<float> eps(samples * n * rows * kObs), out(eps.size());
+  Rng rng(8);
+  for (float& e : eps) e = static_cast<float>(rng.normal());
+  model.sample_next_states(d.observations.data(), d.actions.data(), rows, members, samples,
+                           eps.data(), out.data());
+  std::vector<float> x(rows * (kObs + kAct)), pred(rows * 2 * (kObs + 1));
+  model.standardise(d.observations.data(), d.actions.data(), rows, x.data());
+  for (int64_t m = 0; m < n; ++m) {
+    model.predict(members[m], x.data(), rows, pred.data());
+    for (int64_t j = 0; j < samples; ++j) {
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t c = 0; c < kObs; ++c) {
+          const float* p = pred.data() + i * 2 * (kObs + 1);
+          const int64_t at = ((j * n + m) * rows + i) * kObs + c;
+          const double want =
+              d.observations[i * kObs + c] + p[c] + std::exp(0.5 * p[kObs + 1 + c]) * eps[at];
+          EXPECT_NEAR(out[at], want, 1e-5) << "sample " << j << " member " << m << " row " << i;
+        }
+      }
+    }
+  }
+}
+
+// MOBILE's u(s, a): the std over members (unbiased) of each member's mean over samples.
+TEST(Dynamics, MobileDisagreementIsTheStdOverMembersOfTheMeanOverSamples) {
+  // [samples 2][members 3][rows 2]: row 0's member means are 2, 4 and 0 (std 2); row 1 is flat.
+  const std::array<float, 12> values = {1, 5, 4, 5, 0, 5, 3, 5, 4, 5, 0, 5};
+  std::array<float, 2> u{};
+  EXPECT_DOUBLE_EQ(bellman_disagreement(values.data(), 2, 3, 2, u.data()), 1.0);
+  EXPECT_FLOAT_EQ(u[0], 2.0f);
+  EXPECT_FLOAT_EQ(u[1], 0.0f);
+  EXPECT_THROW(bellman_disagreement(values.data(), 2, 1, 6, u.data()), Error);
+}
+
 // Building a model leaves torch's default generator where it was.
 TEST(Dynamics, BuildingAModelDoesNotMoveTorchsGenerator) {
   torch::manual_seed(12);
@@ -292,7 +335,9 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
   EXPECT_LT(err, 5e-4);  // the model's own noise, 0.01 per dimension: about 1e-4
 
   // MOPO's penalty: the same draws give the same transitions, each reward lowered by exactly
-  // penalty * u(s, a).
+  // penalty * u(s, a). The same up to rounding: with the penalty every member runs on every row,
+  // without it each member on its own rows, and a GEMM's rounding may depend on its row count
+  // (OpenBLAS's Haswell kernels do).
   Rng plain_rng(9), penalised_rng(9);
   ReplayBuffer plain(rows * horizon, kObs, kAct), penalised(rows * horizon, kObs, kAct);
   model_rollout(model, fit.elites, d.observations.data(), rows, horizon, policy, nullptr, plain_rng,
@@ -301,7 +346,8 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
                                        policy, nullptr, penalised_rng, penalised, 2.5);
   const Dataset a = plain.to_dataset(), b = penalised.to_dataset();
   ASSERT_EQ(a.size(), b.size());
-  EXPECT_EQ(a.next_observations, b.next_observations);
+  for (size_t i = 0; i < a.next_observations.size(); ++i)
+    EXPECT_NEAR(a.next_observations[i], b.next_observations[i], 1e-5) << i;
   std::vector<float> u(static_cast<size_t>(a.size()));
   model.uncertainty(a.observations.data(), a.actions.data(), a.size(), u.data());
   double penalty_sum = 0;

@@ -117,6 +117,30 @@ TEST_F(SweepTest, ConfigsGiveEachDatasetItsOwnFile) {
   EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }), HasSubstr("with {dataset} in it"));
 }
 
+// "models": an algorithm's cells reuse a fitted model run (model.checkpoint) per dataset and
+// seed, so several model-based algorithms train on the same model; a missing run is an error.
+TEST_F(SweepTest, ModelsGiveCellsAModelRunToReuse) {
+  fs::create_directories(dir_ / "models" / "pendulum-noisy-1");
+  nlohmann::json g = toy(300);
+  g["models"] = {{"td3_bc", (dir_ / "models" / "{dataset}-{seed}").string()}};
+  g["seeds"] = {1};
+  const auto cells = sweep_cells(grid(g), "out");
+  ASSERT_EQ(cells.size(), 2u);
+  const auto& bc = cells[0].train_args;
+  EXPECT_EQ(std::find_if(bc.begin(), bc.end(),
+                         [](const std::string& a) { return a.rfind("model.", 0) == 0; }),
+            bc.end());
+  const auto& td3_bc = cells[1].train_args;
+  EXPECT_NE(std::find(td3_bc.begin(), td3_bc.end(),
+                      "model.checkpoint=" + (dir_ / "models" / "pendulum-noisy-1").string()),
+            td3_bc.end());
+  g["seeds"] = {2};
+  EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }),
+              HasSubstr("no model run " + (dir_ / "models" / "pendulum-noisy-2").string()));
+  g["models"] = {{"td3_bc", "models/fixed"}};
+  EXPECT_THAT(error_of([&] { sweep_cells(grid(g), "o"); }), HasSubstr("with {dataset} in it"));
+}
+
 // "from": an algorithm's cells fine-tune the pre-trained run of the same dataset and seed
 // (`stitch finetune`), evaluated at env step 0; the others stay training cells.
 TEST_F(SweepTest, FromMakesFineTuningCells) {

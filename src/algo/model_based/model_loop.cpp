@@ -3,7 +3,8 @@
 // `steps` gradient steps on minibatches that take real_ratio of their rows from the dataset and
 // the rest from a model buffer; every rollout_every steps (from step 0) rollout_batch dataset
 // states start branched rollouts of the current stochastic policy through the ensemble
-// (model/rollout.h), the env's termination rule ending them.
+// (model/rollout.h), the env's termination rule ending them. An algorithm that reads the model in
+// its updates (MOBILE: model_user.h) is given it, with the minibatch's count of real rows.
 //
 // Run directory: the offline loop's (metrics.jsonl adds the last rollout's statistics), plus
 //   model/                    the fitted model: a `stitch model train` run (its checkpoint is
@@ -15,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "algo/model_based/model_user.h"
 #include "algo/o2o/finetune.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
@@ -92,7 +94,10 @@ TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
   }
   TrainConfig mix = c;  // MixedBatch's offline share is the real ratio
   mix.offline_ratio = ro.real_ratio;
-  MixedBatch mixed(mix, *cfg.entry, buffer, norm);
+  MixedBatch mixed(mix, *cfg.entry, buffer, norm, &data);
+  if (auto* user = dynamic_cast<UsesDynamicsModel*>(algo.get())) {
+    user->use_model(*model.ensemble, model.elites, mixed.offline_rows());
+  }
   if (resume) {
     files.rewind(start);
   } else {
@@ -144,7 +149,8 @@ TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
           "step {}/{}  q_loss {:.4g}  model reward {:.3g} (penalty {:.3g})  {:.0f} "
           "updates/s",
           done, c.steps, m.count("q_loss") ? m.at("q_loss") : 0.0, last_rollout.mean_reward,
-          last_rollout.mean_penalty, line["updates_per_s"].get<double>());
+          m.count("penalty") ? m.at("penalty") : last_rollout.mean_penalty,
+          line["updates_per_s"].get<double>());
       since_log.restart();
     }
     if ((c.eval_every > 0 && done % c.eval_every == 0) || done == c.steps) {

@@ -66,7 +66,7 @@ Normalizers adopt_pretrained(const TrainConfig& c, const AlgoEntry& method, cons
 }
 
 MixedBatch::MixedBatch(const TrainConfig& c, const AlgoEntry& entry, const ReplayBuffer& buffer,
-                       const Normalizers& norm)
+                       const Normalizers& norm, const Dataset* offline)
     : buffer_(buffer) {
   const int64_t rows = c.batch_size;
   const int64_t offline_rows =
@@ -78,7 +78,7 @@ MixedBatch::MixedBatch(const TrainConfig& c, const AlgoEntry& entry, const Repla
   };
   batch = with_returns(buffer.make_batch(rows));
   if (offline_rows == 0) return;
-  offline_ = load_dataset(c.dataset);
+  offline_ = offline != nullptr ? *offline : load_dataset(c.dataset);
   check_dataset_dims(offline_, c.dataset, c.env,
                      {.obs_dim = batch.obs_dim, .act_dim = batch.act_dim});
   if (norm.observations) normalize_observations(offline_, norm.obs);

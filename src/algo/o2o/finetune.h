@@ -39,12 +39,14 @@ Normalizers adopt_pretrained(const TrainConfig& c, const AlgoEntry& method, cons
 // The loop's minibatch, from the replay buffer alone, or mixed with the offline dataset.
 class MixedBatch {
  public:
-  // Loads c.dataset when c.offline_ratio > 0 (Error when it does not match the env), normalised
-  // with `norm`.
+  // Loads c.dataset when c.offline_ratio > 0 (Error when it does not match the env), or copies
+  // `offline` when given (the caller's loaded c.dataset), normalised with `norm`.
   MixedBatch(const TrainConfig& c, const AlgoEntry& entry, const ReplayBuffer& buffer,
-             const Normalizers& norm);
+             const Normalizers& norm, const Dataset* offline = nullptr);
   // Refills `batch`: the offline rows first, then the online rows.
   void sample(Rng& rng);
+  // How many of the batch's rows are the offline dataset's (the first ones).
+  int64_t offline_rows() const { return offline_rows_.size; }
 
   Batch batch;
 
