@@ -23,7 +23,6 @@
 #include "track/durable.h"
 #include "track/meta.h"
 #include "track/run_files.h"
-#include "track/svg.h"
 
 namespace stitch {
 
@@ -344,38 +343,27 @@ std::vector<HorizonError> evaluate_model_run(const std::string& run_dir, int hor
   }
   // model_eval.json, .md and .svg.
   json j = json::array();
-  std::string md =
-      "| horizon | rollouts | state MSE, model | state MSE, no change | model / no change | "
-      "reward MSE, model |\n|---|---|---|---|---|---|\n";
-  svg::Series model_line{.label = "model (elites' mean)"}, constant_line{.label = "no change"};
   for (const HorizonError& e : table) {
     j.push_back({{"horizon", e.horizon},
                  {"rollouts", e.starts},
                  {"state_mse", e.state_mse},
                  {"constant_mse", e.constant_mse},
                  {"reward_mse", e.reward_mse}});
-    md += fmt::format("| {} | {} | {:.4g} | {:.4g} | {:.3g} | {:.4g} |\n", e.horizon, e.starts,
-                      e.state_mse, e.constant_mse, e.state_mse / e.constant_mse, e.reward_mse);
-    model_line.x.push_back(e.horizon);
-    model_line.y.push_back(std::log10(e.state_mse));
-    constant_line.x.push_back(e.horizon);
-    constant_line.y.push_back(std::log10(e.constant_mse));
   }
-  md += fmt::format(
-      "\nOpen-loop rollouts of {} ({}), from every row of the {} episodes kept out of the fit, "
-      "driven by the episodes' own actions: the elites' mean prediction, step after step, against "
-      "the recorded next states (mean over rollouts and state dimensions), beside predicting no "
-      "change from the start state.\n",
-      run_dir, dataset, m.eval_episodes.size());
+  const std::string md = model_eval_table(table) +
+                         fmt::format(
+                             "\nOpen-loop rollouts of {} ({}), from every row of the {} episodes "
+                             "kept out of the fit, driven by the episodes' own actions: the "
+                             "elites' mean prediction, step after step, against the recorded next "
+                             "states (mean over rollouts and state dimensions), beside predicting "
+                             "no change from the start state.\n",
+                             run_dir, dataset, m.eval_episodes.size());
   write_file_atomic(
       dir / "model_eval.json",
       json{{"dataset", dataset}, {"episodes", m.eval_episodes}, {"horizons", j}}.dump(2) + "\n");
   write_file_atomic(dir / "model_eval.md", md);
   write_file_atomic(dir / "model_eval.svg",
-                    svg::line_chart({model_line, constant_line},
-                                    {.title = "Open-loop state error on held-out episodes",
-                                     .x_label = "horizon (steps)",
-                                     .y_label = "log10 state MSE"}));
+                    model_eval_chart(table, "Open-loop state error on held-out episodes"));
   return table;
 }
 

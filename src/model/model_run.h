@@ -17,6 +17,7 @@
 
 #include "model/dynamics.h"
 #include "model/model_config.h"
+#include "track/model_eval.h"
 
 namespace stitch {
 
@@ -52,14 +53,6 @@ TrainedModel train_model_run(const ModelRunConfig& config, const Dataset* data =
 // damaged or foreign file, or (when `env` is not empty) a model of another env or dimensions.
 TrainedModel load_model_checkpoint(const std::string& path, const std::string& env = "",
                                    int64_t obs_dim = 0, int64_t act_dim = 0);
-
-struct HorizonError {
-  int horizon = 0;
-  int64_t starts = 0;       // open-loop rollouts that reached this horizon
-  double state_mse = 0;     // mean over starts and state dimensions of (predicted - real)^2
-  double constant_mse = 0;  // the same for "no change": the start state itself
-  double reward_mse = 0;    // the reward of the horizon's step, predicted against real
-};
 
 // Open-loop rollouts of the elites' mean prediction from every row of the held-out episodes,
 // driven by the episode's own actions, up to `horizon` steps; writes model_eval.json, .md and

@@ -17,6 +17,7 @@
 #include "core/json_read.h"
 #include "core/progress.h"
 #include "track/durable.h"
+#include "track/model_eval.h"
 #include "track/run_files.h"
 #include "track/svg.h"
 
@@ -263,13 +264,9 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
 // A model evaluation read back from model_eval.json (model/model_run.h writes it). Nothing in the
 // file is trusted: a row with a missing or non-finite number, or a file that is not such an
 // object, is left out with a warning naming the file.
-struct ModelEvalRow {
-  int64_t horizon = 0, rollouts = 0;
-  double state_mse = 0, constant_mse = 0, reward_mse = 0;
-};
 struct ModelEvalTable {
   std::string run_dir, dataset;
-  std::vector<ModelEvalRow> rows;
+  std::vector<HorizonError> rows;
 };
 
 std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& runs) {
@@ -292,7 +289,7 @@ std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& run
                                                                         : std::nan("");
         };
         const double horizon = num("horizon"), rollouts = num("rollouts");
-        const ModelEvalRow row{.state_mse = num("state_mse"),
+        const HorizonError row{.state_mse = num("state_mse"),
                                .constant_mse = num("constant_mse"),
                                .reward_mse = num("reward_mse")};
         // Ranges before the casts: a double beyond int64's is undefined behaviour to convert.
@@ -304,8 +301,8 @@ std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& run
           continue;
         }
         t.rows.push_back(row);
-        t.rows.back().horizon = static_cast<int64_t>(horizon);
-        t.rows.back().rollouts = static_cast<int64_t>(rollouts);
+        t.rows.back().horizon = static_cast<int>(horizon);
+        t.rows.back().starts = static_cast<int64_t>(rollouts);
       }
       if (!t.rows.empty()) out.push_back(std::move(t));
     }
@@ -314,16 +311,7 @@ std::vector<ModelEvalTable> model_eval_tables(const std::vector<RunSummary>& run
 }
 
 std::string model_eval_markdown(const ModelEvalTable& m) {
-  std::string md = fmt::format(
-      "{} ({})\n\n| horizon | rollouts | state MSE, model | state MSE, no change | model / no "
-      "change | reward MSE, model |\n|---|---|---|---|---|---|\n",
-      m.run_dir, m.dataset);
-  for (const auto& row : m.rows) {
-    md += fmt::format("| {} | {} | {:.4g} | {:.4g} | {:.3g} | {:.4g} |\n", row.horizon,
-                      row.rollouts, row.state_mse, row.constant_mse,
-                      row.state_mse / row.constant_mse, row.reward_mse);
-  }
-  return md;
+  return fmt::format("{} ({})\n\n", m.run_dir, m.dataset) + model_eval_table(m.rows);
 }
 
 // Every file of the report, written into out_dir (a fresh staging directory).
@@ -474,19 +462,10 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
     std::string md;
     for (const ModelEvalTable& m : models) {
       md += model_eval_markdown(m) + "\n";
-      svg::Series model_line{.label = "model (elites' mean)"}, constant_line{.label = "no change"};
-      for (const auto& row : m.rows) {
-        model_line.x.push_back(row.horizon);
-        model_line.y.push_back(std::log10(std::max(row.state_mse, 1e-300)));
-        constant_line.x.push_back(row.horizon);
-        constant_line.y.push_back(std::log10(std::max(row.constant_mse, 1e-300)));
-      }
       charts.emplace_back(
           fmt::format("Open-loop state error of the model in {} on its held-out episodes of {}",
                       m.run_dir, m.dataset),
-          svg::line_chart({model_line, constant_line}, {.title = "Model: " + m.run_dir,
-                                                        .x_label = "horizon (steps)",
-                                                        .y_label = "log10 state MSE"}));
+          model_eval_chart(m.rows, "Model: " + m.run_dir));
     }
     const std::string path = (fs::path(out_dir) / "models.md").string();
     write_file_atomic(path, md);
@@ -533,7 +512,7 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
         html += fmt::format(
             "<tr><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:.3g}</td><td>{:.4g}</"
             "td></tr>\n",
-            row.horizon, row.rollouts, row.state_mse, row.constant_mse,
+            row.horizon, row.starts, row.state_mse, row.constant_mse,
             row.state_mse / row.constant_mse, row.reward_mse);
       }
       html += "</table>\n";
