@@ -30,6 +30,9 @@
 //   is their mean (a constant factor of 2, which Adam's step does not see but for its epsilon);
 // - the disagreement runs on the model rows only (KIT computes it for the whole minibatch and
 //   zeroes the real rows: the same targets, fewer forwards);
+// - the actor's log-std clamp is SAC's [-20, 2], where KIT's TanhDiagGaussian clamps at [-5, 2]
+//   (MOPO's too);
+// - the real share of a 256 minibatch rounds to 13 rows (KIT truncates to 12), as MOPO's;
 // - KIT anneals the actor's learning rate with a cosine over its 3M steps and clamps the
 //   temperature at 1; its hopper configs fix the temperature at 0.2 (auto_alpha False). stitch
 //   keeps SAC's constant rates and tuned, unclamped temperature on every dataset.

@@ -21,7 +21,8 @@
 //   own table use 5, so 5 is what a user on a new locomotion dataset should start from;
 // - KIT anneals the actor's learning rate with a cosine over its 3M steps and clamps the
 //   temperature at 1; stitch keeps both constant and unclamped (SAC's own settings);
-// - the real share of a 256 minibatch rounds to 13 rows (KIT truncates to 12).
+// - the real share of a 256 minibatch rounds to 13 rows (KIT truncates to 12);
+// - the actor's log-std clamp is SAC's [-20, 2], where KIT's TanhDiagGaussian clamps at [-5, 2].
 #include <memory>
 
 #include "algo/algorithm.h"
