@@ -34,7 +34,8 @@
 //   (MOPO's too);
 // - the real share of a 256 minibatch rounds to 13 rows (KIT truncates to 12), as MOPO's;
 // - KIT anneals the actor's learning rate with a cosine over its 3M steps and clamps the
-//   temperature at 1; its hopper configs fix the temperature at 0.2 (auto_alpha False). stitch
+//   temperature at 1; the authors' hopper configs fix the temperature at 0.2 (KIT's table says
+//   so too, but its --auto-alpha flag parses any value as true). stitch
 //   keeps SAC's constant rates and tuned, unclamped temperature on every dataset.
 #include "algo/model_based/mobile.h"
 
