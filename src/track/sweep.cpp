@@ -140,8 +140,8 @@ pid_t spawn(const std::string& binary, const std::vector<std::string>& args, con
 // A grid key that maps algorithms to path patterns ("configs", "from", "models").
 struct PatternKey {
   const char* key;
-  const char* placeholder;  // every pattern must hold it
-  const char* what;         // "a checkpoint path", for errors
+  const char* token;  // "{dataset}" or "{seed}": every pattern must hold it
+  const char* what;   // "a checkpoint path", for errors
   bool offline_only;
 };
 std::map<std::string, std::string> patterns_by_algo(const json& grid, const std::string& path,
@@ -154,8 +154,8 @@ std::map<std::string, std::string> patterns_by_algo(const json& grid, const std:
          k.offline_only ? " (offline grids)" : "");
   }
   for (const auto& [algo, pattern] : j.items()) {
-    if (!pattern.is_string() || pattern.get<std::string>().find(k.placeholder) == std::string::npos)
-      fail("{}: '{}'.'{}' must be {} with {} in it", path, k.key, algo, k.what, k.placeholder);
+    if (!pattern.is_string() || pattern.get<std::string>().find(k.token) == std::string::npos)
+      fail("{}: '{}'.'{}' must be {} with {} in it", path, k.key, algo, k.what, k.token);
     out[algo] = pattern.get<std::string>();
   }
   return out;

@@ -41,11 +41,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
-#include "algo/algorithm.h"
+#include "algo/model_based/model_sac.h"
 #include "algo/model_based/model_user.h"
-#include "algo/sac_core.h"
 #include "core/error.h"
 #include "core/runtime.h"
 #include "model/dynamics.h"
@@ -77,20 +75,13 @@ double bellman_disagreement(const float* values, int64_t samples, int64_t member
 
 namespace {
 
-struct MobileConfig : SacFamilyConfig {
-  double target_entropy = 0.0;  // 0: -act_dim
-  double penalty = 1.5;         // beta
-  int samples = 10;             // next states per elite for u(s, a)
-  bool clamp_target = true;     // the target at >= 0, as OfflineRL-Kit (non-negative returns)
-  ModelRollouts rollouts{.horizon = 5};
-  MobileConfig() {
-    actor_lr = 1e-4;
-    alpha_lr = 1e-4;
-  }
+struct MobileConfig : ModelSacConfig {
+  double penalty = 1.5;      // beta
+  int samples = 10;          // next states per elite for u(s, a)
+  bool clamp_target = true;  // the target at >= 0, as OfflineRL-Kit (non-negative returns)
+  MobileConfig() { rollouts = {.horizon = 5}; }
   void describe(ConfigFields& f) override {
-    describe_shared(f);
-    f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
-          {.min = -1e6, .max = 1e6});
+    describe_sac(f);
     f.add("penalty", penalty,
           "beta: the Bellman target minus beta * its disagreement across the elites",
           {.min = 0, .max = 1e6});
@@ -106,10 +97,7 @@ struct MobileConfig : SacFamilyConfig {
 class Mobile : public SacCore, public UsesDynamicsModel {
  public:
   Mobile(const MobileConfig& c, const AlgoDims& d, uint64_t seed)
-      : SacCore(sac_core_options(
-                    c, 1.0,
-                    c.target_entropy != 0.0 ? c.target_entropy : -static_cast<double>(d.act_dim)),
-                d, seed),
+      : SacCore(c.core_options(d), d, seed),
         beta_(c.penalty),
         samples_(c.samples),
         clamp_(c.clamp_target) {}
@@ -123,9 +111,10 @@ class Mobile : public SacCore, public UsesDynamicsModel {
           "(model.elites)",
           elites.size());
     }
-    STITCH_CHECK(model.output_dim() == dims_.obs_dim + 1 && real_rows >= 0,
+    STITCH_CHECK(model.output_dim() == dims_.obs_dim + 1,
                  "mobile: the model's outputs ({}) are not the states' ({}) plus the reward",
                  model.output_dim(), dims_.obs_dim);
+    STITCH_CHECK(real_rows >= 0, "mobile: {} real rows", real_rows);
     model_ = &model;
     elites_ = elites;
     real_rows_ = real_rows;
@@ -185,15 +174,9 @@ class Mobile : public SacCore, public UsesDynamicsModel {
 }  // namespace
 
 STITCH_REGISTER_ALGORITHM(
-    mobile, {.name = "mobile",
-             .summary = "MOBILE (Sun et al. 2023): SAC on dynamics-model rollouts, the Bellman "
-                        "target lowered by its disagreement across the model's elites",
-             .model_rollouts =
-                 [](const AlgoConfig& c) { return dynamic_cast<const MobileConfig&>(c).rollouts; },
-             .make_config = [] { return std::make_unique<MobileConfig>(); },
-             .make = [](const AlgoConfig& c, const AlgoDims& d,
-                        uint64_t seed) -> std::unique_ptr<Algorithm> {
-               return std::make_unique<Mobile>(dynamic_cast<const MobileConfig&>(c), d, seed);
-             }});
+    mobile, model_sac_entry<MobileConfig, Mobile>(
+                "mobile",
+                "MOBILE (Sun et al. 2023): SAC on dynamics-model rollouts, the Bellman target "
+                "lowered by its disagreement across the model's elites"));
 
 }  // namespace stitch

@@ -23,25 +23,15 @@
 //   temperature at 1; stitch keeps both constant and unclamped (SAC's own settings);
 // - the real share of a 256 minibatch rounds to 13 rows (KIT truncates to 12);
 // - the actor's log-std clamp is SAC's [-20, 2], where KIT's TanhDiagGaussian clamps at [-5, 2].
-#include <memory>
-
-#include "algo/algorithm.h"
-#include "algo/sac_core.h"
+#include "algo/model_based/model_sac.h"
 
 namespace stitch {
 namespace {
 
-struct MopoConfig : SacFamilyConfig {
-  double target_entropy = 0.0;  // 0: -act_dim
-  ModelRollouts rollouts{.horizon = 5, .penalty = 2.5};
-  MopoConfig() {
-    actor_lr = 1e-4;
-    alpha_lr = 1e-4;
-  }
+struct MopoConfig : ModelSacConfig {
+  MopoConfig() { rollouts = {.horizon = 5, .penalty = 2.5}; }
   void describe(ConfigFields& f) override {
-    describe_shared(f);
-    f.add("target_entropy", target_entropy, "target entropy (0: -act_dim)",
-          {.min = -1e6, .max = 1e6});
+    describe_sac(f);
     describe_model_rollouts(f, rollouts, /*with_penalty=*/true);
   }
   void validate() const override { check_model_rollouts(rollouts, "mopo"); }
@@ -50,10 +40,7 @@ struct MopoConfig : SacFamilyConfig {
 class Mopo : public SacCore {
  public:
   Mopo(const MopoConfig& c, const AlgoDims& d, uint64_t seed)
-      : SacCore(sac_core_options(
-                    c, 1.0,
-                    c.target_entropy != 0.0 ? c.target_entropy : -static_cast<double>(d.act_dim)),
-                d, seed) {}
+      : SacCore(c.core_options(d), d, seed) {}
   std::string name() const override { return "mopo"; }
   Metrics update(const TensorBatch& b) override { return sac_update(b); }
 };
@@ -61,15 +48,9 @@ class Mopo : public SacCore {
 }  // namespace
 
 STITCH_REGISTER_ALGORITHM(
-    mopo, {.name = "mopo",
-           .summary = "MOPO (Yu et al. 2020): SAC on dynamics-model rollouts with an uncertainty "
-                      "penalty",
-           .model_rollouts =
-               [](const AlgoConfig& c) { return dynamic_cast<const MopoConfig&>(c).rollouts; },
-           .make_config = [] { return std::make_unique<MopoConfig>(); },
-           .make = [](const AlgoConfig& c, const AlgoDims& d,
-                      uint64_t seed) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<Mopo>(dynamic_cast<const MopoConfig&>(c), d, seed);
-           }});
+    mopo, model_sac_entry<MopoConfig, Mopo>(
+              "mopo",
+              "MOPO (Yu et al. 2020): SAC on dynamics-model rollouts with an uncertainty "
+              "penalty"));
 
 }  // namespace stitch
