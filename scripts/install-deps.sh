@@ -22,6 +22,8 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   # small libraries: JSON, CLI parsing, logging
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  # MPI: `mpirun -n K stitch sweep --mpi` (src/dist)
+  libopenmpi-dev openmpi-bin
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # Python reference implementations and interop checks (Debian's /usr/bin/python3)

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -297,39 +298,92 @@ std::vector<SweepCell> sweep_cells(const std::string& path, const std::string& o
   return cells;
 }
 
-SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
-  if (o.workers < 1) fail("sweep: --workers must be >= 1, got {}", o.workers);
-  if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
-    fail("sweep: --shard must be I/N with 0 <= I < N, got {}/{}", o.shard_index, o.shard_count);
+std::vector<std::string> cell_args(const SweepCell& c, int threads, bool* resumed) {
+  const bool resume = on_disk(c.run_dir).checkpoint;
+  if (resumed != nullptr) *resumed = resume;
+  std::vector<std::string> args = {"--threads", std::to_string(threads)};
+  if (resume) {
+    args.insert(args.end(), {"train", "--resume", "--run-dir", c.run_dir});
+  } else {
+    args.insert(args.end(), c.train_args.begin(), c.train_args.end());
   }
-  const std::vector<SweepCell> all = sweep_cells(o.grid, o.out);
-  std::vector<SweepCell> cells;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(o.shard_count)) == o.shard_index)
-      cells.push_back(all[i]);
-  }
-  const fs::path out(o.out);
-  const RunLock lock(out);  // one sweep per output directory
-  fs::create_directories(out / "logs");
-  const int cores = o.total_threads > 0
-                        ? o.total_threads
-                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const int threads = std::max(1, cores / o.workers);
+  return args;
+}
 
-  std::vector<CellState> state(cells.size(), CellState::kWaiting);
-  std::vector<std::string> errors(cells.size());
-  SweepResult result;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const OnDisk d = on_disk(cells[i].run_dir);
-    if (d.status == "finished") {
-      state[i] = CellState::kSkipped;
-      ++result.skipped;
-    } else if (d.status == "failed" && !o.retry_failed) {
-      state[i] = CellState::kFailed;
-      errors[i] = d.error;
-    }
+pid_t start_cell(const std::string& binary, const SweepCell& c, int threads,
+                 const std::string& out) {
+  const fs::path logs = fs::path(out) / "logs";
+  fs::create_directories(logs);
+  return spawn(binary, cell_args(c, threads), logs / (c.name + ".log"));
+}
+
+CellOutcome cell_outcome(const SweepCell& c, int status, double seconds, const std::string& out) {
+  CellOutcome r{.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0, .seconds = seconds};
+  if (r.ok) return r;
+  r.error = last_error_line(fs::path(out) / "logs" / (c.name + ".log"));
+  if (r.error.empty()) {
+    r.error = WIFSIGNALED(status) ? fmt::format("killed by signal {}", WTERMSIG(status))
+                                  : fmt::format("exit code {}", WEXITSTATUS(status));
   }
-  auto write_status = [&] {
+  return r;
+}
+
+CellOutcome run_cell(const std::string& binary, const SweepCell& c, int threads,
+                     const std::string& out) {
+  const Stopwatch clock;
+  const pid_t pid = start_cell(binary, c, threads, out);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) fail("sweep: waitpid failed for {}", c.name);
+  }
+  return cell_outcome(c, status, clock.seconds(), out);
+}
+
+struct SweepQueue::Impl {
+  SweepOptions o;
+  int parallel = 1;
+  fs::path out;
+  std::optional<RunLock> lock;  // one sweep per output directory
+  std::vector<SweepCell> cells;
+  std::vector<CellState> state;
+  std::vector<std::string> errors;
+  SweepResult result;
+  size_t next = 0, done = 0, to_run = 0, running = 0;
+  std::vector<double> durations;
+
+  Impl(const SweepOptions& options, int parallel_cells)
+      : o(options), parallel(std::max(1, parallel_cells)), out(options.out) {
+    if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
+      fail("sweep: --shard must be I/N with 0 <= I < N, got {}/{}", o.shard_index, o.shard_count);
+    }
+    const std::vector<SweepCell> all = sweep_cells(o.grid, o.out);
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (static_cast<int>(i % static_cast<size_t>(o.shard_count)) == o.shard_index)
+        cells.push_back(all[i]);
+    }
+    lock.emplace(out);
+    fs::create_directories(out / "logs");
+    state.assign(cells.size(), CellState::kWaiting);
+    errors.resize(cells.size());
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const OnDisk d = on_disk(cells[i].run_dir);
+      if (d.status == "finished") {
+        state[i] = CellState::kSkipped;
+        ++result.skipped;
+      } else if (d.status == "failed" && !o.retry_failed) {
+        state[i] = CellState::kFailed;
+        errors[i] = d.error;
+      }
+    }
+    to_run = static_cast<size_t>(std::count(state.begin(), state.end(), CellState::kWaiting));
+    write_status();
+    spdlog::info(
+        "sweep {}: {} cells in this shard, {} to run, {} finished before, {} failed before", o.grid,
+        cells.size(), to_run, result.skipped,
+        std::count(state.begin(), state.end(), CellState::kFailed));
+  }
+
+  void write_status() const {
     json j{{"grid", o.grid}, {"shard", fmt::format("{}/{}", o.shard_index, o.shard_count)}};
     j["cells"] = json::array();
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -339,38 +393,86 @@ SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
     }
     write_file_atomic(out / fmt::format("sweep-{}-of-{}.json", o.shard_index, o.shard_count),
                       j.dump(2) + "\n");
-  };
-  write_status();
+  }
+};
 
-  std::map<pid_t, size_t> running;
-  std::vector<double> durations;
-  std::map<pid_t, Stopwatch> clocks;
-  const size_t to_run =
-      static_cast<size_t>(std::count(state.begin(), state.end(), CellState::kWaiting));
-  spdlog::info(
-      "sweep {}: {} cells in this shard, {} to run, {} finished before, {} failed before; "
-      "{} workers x {} threads",
-      o.grid, cells.size(), to_run, result.skipped,
-      std::count(state.begin(), state.end(), CellState::kFailed), o.workers, threads);
-  size_t next = 0, done = 0;
+SweepQueue::SweepQueue(const SweepOptions& options, int parallel)
+    : impl_(std::make_unique<Impl>(options, parallel)) {}
+SweepQueue::~SweepQueue() = default;
+
+const SweepCell& SweepQueue::cell(size_t i) const { return impl_->cells.at(i); }
+
+std::optional<size_t> SweepQueue::take() {
+  Impl& m = *impl_;
+  while (m.next < m.cells.size() && m.state[m.next] != CellState::kWaiting) ++m.next;
+  if (m.next == m.cells.size()) return std::nullopt;
+  const size_t i = m.next++;
+  m.state[i] = CellState::kRunning;
+  ++m.running;
+  spdlog::info("sweep: {} {}", on_disk(m.cells[i].run_dir).checkpoint ? "resuming" : "starting",
+               m.cells[i].name);
+  m.write_status();
+  return i;
+}
+
+void SweepQueue::finish(size_t i, const CellOutcome& outcome) {
+  Impl& m = *impl_;
+  if (i >= m.cells.size() || m.state[i] != CellState::kRunning)
+    fail("sweep: cell {} finished but was not running", i);
+  --m.running;
+  ++m.done;
+  if (outcome.ok) {
+    m.state[i] = CellState::kFinished;
+    ++m.result.finished;
+    m.durations.push_back(outcome.seconds);
+  } else {
+    m.state[i] = CellState::kFailed;
+    ++m.result.failed;
+    m.result.failed_cells.push_back(m.cells[i].name);
+    m.errors[i] = outcome.error;
+  }
+  m.write_status();
+  double mean = 0.0;
+  for (double d : m.durations) mean += d;
+  mean = m.durations.empty() ? outcome.seconds : mean / static_cast<double>(m.durations.size());
+  const size_t left = m.to_run - m.done;
+  spdlog::info("sweep: {} {} in {} ({}); {}/{} done, {} running, {} failed; ETA {}",
+               m.cells[i].name, outcome.ok ? "finished" : "failed", human_duration(outcome.seconds),
+               outcome.ok ? "ok" : outcome.error, m.done, m.to_run, m.running, m.result.failed,
+               human_duration(mean * static_cast<double>(left) / m.parallel));
+}
+
+SweepResult SweepQueue::close() {
+  Impl& m = *impl_;
+  SweepResult result = m.result;
+  result.report_dir = (m.out / "report").string();
+  try {
+    write_report(find_runs(m.out.string()), result.report_dir,
+                 {.replicates = static_cast<int>(m.o.report_replicates),
+                  .title = "stitch sweep " + m.o.grid});
+  } catch (const Error& e) {
+    spdlog::warn("sweep: no report: {}", e.what());
+    result.report_dir.clear();
+  }
+  return result;
+}
+
+SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
+  if (o.workers < 1) fail("sweep: --workers must be >= 1, got {}", o.workers);
+  SweepQueue queue(o, o.workers);
+  const int cores = o.total_threads > 0
+                        ? o.total_threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = std::max(1, cores / o.workers);
+  spdlog::info("sweep: {} workers x {} threads", o.workers, threads);
+
+  std::map<pid_t, std::pair<size_t, Stopwatch>> running;
   while (true) {
-    while (static_cast<int>(running.size()) < o.workers && next < cells.size()) {
-      const size_t i = next++;
-      if (state[i] != CellState::kWaiting) continue;
-      const SweepCell& c = cells[i];
-      const OnDisk d = on_disk(c.run_dir);
-      std::vector<std::string> args = {"--threads", std::to_string(threads)};
-      if (d.checkpoint) {
-        args.insert(args.end(), {"train", "--resume", "--run-dir", c.run_dir});
-      } else {
-        args.insert(args.end(), c.train_args.begin(), c.train_args.end());
-      }
-      const pid_t pid = spawn(binary, args, out / "logs" / (c.name + ".log"));
-      running[pid] = i;
-      clocks[pid] = Stopwatch();
-      state[i] = CellState::kRunning;
-      spdlog::info("sweep: {} {}", d.checkpoint ? "resuming" : "starting", c.name);
-      write_status();
+    while (static_cast<int>(running.size()) < o.workers) {
+      const std::optional<size_t> i = queue.take();
+      if (!i) break;
+      running.emplace(start_cell(binary, queue.cell(*i), threads, o.out),
+                      std::pair{*i, Stopwatch()});
     }
     if (running.empty()) break;
     int status = 0;
@@ -381,47 +483,11 @@ SweepResult run_sweep(const SweepOptions& o, const std::string& binary) {
     }
     const auto it = running.find(pid);
     if (it == running.end()) continue;
-    const size_t i = it->second;
+    const auto [i, clock] = it->second;
     running.erase(it);
-    const double secs = clocks[pid].seconds();
-    clocks.erase(pid);
-    ++done;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      state[i] = CellState::kFinished;
-      ++result.finished;
-      durations.push_back(secs);
-    } else {
-      state[i] = CellState::kFailed;
-      ++result.failed;
-      result.failed_cells.push_back(cells[i].name);
-      errors[i] = last_error_line(out / "logs" / (cells[i].name + ".log"));
-      if (errors[i].empty()) {
-        errors[i] = WIFSIGNALED(status) ? fmt::format("killed by signal {}", WTERMSIG(status))
-                                        : fmt::format("exit code {}", WEXITSTATUS(status));
-      }
-    }
-    write_status();
-    double mean = 0.0;
-    for (double d : durations) mean += d;
-    mean = durations.empty() ? secs : mean / static_cast<double>(durations.size());
-    const size_t left = to_run - done;
-    spdlog::info("sweep: {} {} in {} ({}); {}/{} done, {} running, {} failed; ETA {}",
-                 cells[i].name, state[i] == CellState::kFinished ? "finished" : "failed",
-                 human_duration(secs), state[i] == CellState::kFailed ? errors[i] : "ok", done,
-                 to_run, running.size(), result.failed,
-                 human_duration(mean * static_cast<double>(left) / o.workers));
+    queue.finish(i, cell_outcome(queue.cell(i), status, clock.seconds(), o.out));
   }
-
-  result.report_dir = (out / "report").string();
-  try {
-    write_report(
-        find_runs(out.string()), result.report_dir,
-        {.replicates = static_cast<int>(o.report_replicates), .title = "stitch sweep " + o.grid});
-  } catch (const Error& e) {
-    spdlog::warn("sweep: no report: {}", e.what());
-    result.report_dir.clear();
-  }
-  return result;
+  return queue.close();
 }
 
 }  // namespace stitch

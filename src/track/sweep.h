@@ -25,7 +25,11 @@
 // report` over the output directory (<out>/report).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,5 +62,52 @@ struct SweepResult {
 
 // Runs the sweep with `stitch_binary` as the worker program (the CLI passes itself).
 SweepResult run_sweep(const SweepOptions& options, const std::string& stitch_binary);
+
+// ---- the parts a scheduler is made of (run_sweep here, the MPI one in dist/sweep_mpi.h) -----
+
+// How one cell's worker process ended.
+struct CellOutcome {
+  bool ok = false;
+  std::string error;  // the worker's last "error: " line, or how it died
+  double seconds = 0.0;
+};
+
+// The `stitch` arguments that run a cell with `threads` threads: `train --resume` when its run
+// directory holds a checkpoint (then *resumed is set), its fresh-start arguments otherwise.
+std::vector<std::string> cell_args(const SweepCell& cell, int threads, bool* resumed = nullptr);
+// Starts the cell's worker (`binary` cell_args...) with its output appended to
+// <out>/logs/<name>.log; the worker dies with the calling process (PR_SET_PDEATHSIG).
+pid_t start_cell(const std::string& binary, const SweepCell& cell, int threads,
+                 const std::string& out);
+// The outcome of a worker from its waitpid status and its log.
+CellOutcome cell_outcome(const SweepCell& cell, int wait_status, double seconds,
+                         const std::string& out);
+// Runs a cell to its end in a worker process (start_cell, then waits for it).
+CellOutcome run_cell(const std::string& binary, const SweepCell& cell, int threads,
+                     const std::string& out);
+
+// A sweep's bookkeeping, whoever runs the cells: this shard's cells and their states (from
+// their run directories, then as they run), sweep-I-of-N.json after every change, a progress
+// line per ended cell, and the report at the end. Holds the output directory's lock.
+class SweepQueue {
+ public:
+  // `parallel`: cells run at once (for the ETA).
+  SweepQueue(const SweepOptions& options, int parallel);
+  ~SweepQueue();
+  SweepQueue(const SweepQueue&) = delete;
+  SweepQueue& operator=(const SweepQueue&) = delete;
+
+  // The next waiting cell, now marked running (logged as starting or resuming), or nullopt.
+  std::optional<size_t> take();
+  const SweepCell& cell(size_t i) const;
+  void finish(size_t i, const CellOutcome& outcome);
+  // Writes the report over the output directory (none when no cell has results) and returns
+  // the counts.
+  SweepResult close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace stitch

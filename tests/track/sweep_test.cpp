@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SweepTest : public ::testing::Test {
  protected:
@@ -69,6 +71,42 @@ class SweepTest : public ::testing::Test {
       if (!r.evaluations.empty()) m[r.name] = r.evaluations.back().mean;
     }
     return m;
+  }
+  // Starts argv[0] with argv in the background, its output thrown away.
+  static pid_t start_quietly(const std::vector<std::string>& argv) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      freopen("/dev/null", "w", stderr);
+      freopen("/dev/null", "w", stdout);
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    return pid;
+  }
+  // Waits (up to 10 s) until a cell under `out` has written a checkpoint.
+  static void wait_for_a_checkpoint(const fs::path& out) {
+    for (int t = 0; t < 1000; ++t) {
+      bool checkpointed = false;
+      if (fs::exists(out)) {
+        for (const auto& e : fs::directory_iterator(out)) {
+          checkpointed |= fs::exists(e.path() / "checkpoints" / "latest.pt");
+        }
+      }
+      if (checkpointed) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  // How many cells under `out` went on from a checkpoint (meta.json's resumed_at).
+  static int resumed_cells(const fs::path& out) {
+    int resumed = 0;
+    for (const RunSummary& r : find_runs(out.string())) {
+      const auto meta = nlohmann::json::parse(testing::read_file(r.dir + "/meta.json"));
+      resumed += !meta.value("resumed_at", nlohmann::json::array()).empty();
+    }
+    return resumed;
   }
   fs::path dir_;
 };
@@ -189,25 +227,9 @@ TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
   // Killed (SIGKILL, its workers with it) part-way, then rerun: finished cells are skipped,
   // killed ones resume from their checkpoints.
   const fs::path out = dir_ / "killed";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stderr);
-    freopen("/dev/null", "w", stdout);
-    execl(cli.c_str(), cli.c_str(), "sweep", g.c_str(), "--workers", "2", "--out", out.c_str(),
-          "--replicates", "100", nullptr);
-    _exit(127);
-  }
-  // Kill it once a cell has written a checkpoint but before the sweep ends.
-  for (int t = 0; t < 1000; ++t) {
-    bool checkpointed = false;
-    if (fs::exists(out)) {
-      for (const auto& e : fs::directory_iterator(out)) {
-        checkpointed |= fs::exists(e.path() / "checkpoints" / "latest.pt");
-      }
-    }
-    if (checkpointed) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const pid_t pid = start_quietly(
+      {cli, "sweep", g, "--workers", "2", "--out", out.string(), "--replicates", "100"});
+  wait_for_a_checkpoint(out);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -216,12 +238,8 @@ TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
       "{} --log-level warn sweep {} --workers 2 --out {} --replicates 100", cli, g, out.string()));
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(finals(out), expected);
-  int resumed = 0;  // the kill fell inside training: some cell went on from a checkpoint
-  for (const RunSummary& r : find_runs(out.string())) {
-    const auto meta = nlohmann::json::parse(testing::read_file(r.dir + "/meta.json"));
-    resumed += !meta.value("resumed_at", nlohmann::json::array()).empty();
-  }
-  EXPECT_GE(resumed, 1);
+  EXPECT_GE(resumed_cells(out), 1);  // the kill fell inside training
+
   // A third run has nothing to do.
   const auto again = testing::run_command(
       fmt::format("{} --log-level warn sweep {} --out {} --replicates 100", cli, g, out.string()));
@@ -262,6 +280,106 @@ TEST_F(SweepTest, ShardsCoverTheGridExactlyOnce) {
       nlohmann::json::parse(testing::read_file((dir_ / "bad" / "sweep-0-of-1.json").string()));
   EXPECT_THAT(status.dump(), HasSubstr("td3_bc.alpha"));
 }
+
+#ifdef STITCH_MPIEXEC
+// `mpirun -n 3 stitch sweep --mpi` (rank 0 hands out cells, ranks 1 and 2 run them).
+std::string mpirun(const std::string& args) {
+  return fmt::format("{} --allow-run-as-root --oversubscribe -n 3 {} --threads 2 {}",
+                     STITCH_MPIEXEC, STITCH_CLI_PATH, args);
+}
+
+// The pid of the process of MPI rank `rank` whose command line holds `needle`, or -1.
+pid_t rank_pid(int rank, const std::string& needle) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = testing::read_file((e.path() / "cmdline").string());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) == std::string::npos || cmdline.find("--mpi") == std::string::npos)
+      continue;
+    std::string environ = testing::read_file((e.path() / "environ").string());
+    std::replace(environ.begin(), environ.end(), '\0', '\n');
+    if (("\n" + environ).find(fmt::format("\nOMPI_COMM_WORLD_RANK={}\n", rank)) !=
+        std::string::npos)
+      return std::stoi(name);
+  }
+  return -1;
+}
+
+TEST_F(SweepTest, MpiRanksGiveTheScoresOfOneMachine) {
+  const std::string g = grid(toy(1000));
+  const auto local = testing::run_command(
+      fmt::format("{} --log-level warn --threads 2 sweep {} --workers 2 --out {} --replicates 100",
+                  STITCH_CLI_PATH, g, (dir_ / "local").string()));
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  const auto mpi = testing::run_command(
+      mpirun(fmt::format("sweep {} --mpi --out {} --replicates 100", g, (dir_ / "mpi").string())));
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.err;
+  EXPECT_THAT(mpi.out, HasSubstr("4 finished, 0 failed"));
+  EXPECT_THAT(mpi.err, HasSubstr("2 worker ranks"));
+  const auto expected = finals(dir_ / "local");
+  ASSERT_EQ(expected.size(), 4u);
+  EXPECT_EQ(finals(dir_ / "mpi"), expected);  // same run directories, same scores
+  EXPECT_TRUE(fs::exists(dir_ / "mpi" / "report" / "index.html"));
+}
+
+TEST_F(SweepTest, MpiSweepWithAKilledRankFinishesOnRerun) {
+  const std::string g = grid(toy(3000));
+  const fs::path out = dir_ / "killed";
+  const auto whole = testing::run_command(mpirun(
+      fmt::format("sweep {} --mpi --out {} --replicates 100", g, (dir_ / "whole").string())));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  // Rank 1 killed (SIGKILL) once a cell has a checkpoint: mpirun ends the job.
+  const pid_t job = start_quietly(
+      {"/bin/sh", "-c",
+       mpirun(fmt::format("sweep {} --mpi --out {} --replicates 100", g, out.string()))});
+  wait_for_a_checkpoint(out);
+  pid_t victim = -1;
+  for (int t = 0; t < 500 && victim < 0; ++t) {
+    victim = rank_pid(1, out.string());
+    if (victim < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(victim, 0);
+  // Which cells had a checkpoint (and so must not start again from scratch).
+  std::set<std::string> checkpointed;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (fs::exists(e.path() / "checkpoints" / "latest.pt"))
+      checkpointed.insert(e.path().filename().string());
+  }
+  kill(victim, SIGKILL);
+  int status = 0;
+  waitpid(job, &status, 0);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the cells' workers die with it
+  const auto rerun = testing::run_command(
+      mpirun(fmt::format("sweep {} --mpi --out {} --replicates 100", g, out.string())));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(finals(out), finals(dir_ / "whole"));
+  EXPECT_GE(resumed_cells(out), 1);
+  for (const std::string& name : checkpointed)
+    EXPECT_THAT(rerun.err, Not(HasSubstr("starting " + name))) << name;
+}
+
+TEST_F(SweepTest, MpiErrorsAreOneLineAndNoRankHangs) {
+  // Not under mpirun.
+  const auto alone = testing::run_command(fmt::format("{} sweep {} --mpi --out {}", STITCH_CLI_PATH,
+                                                      grid(toy(100)), (dir_ / "a").string()));
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_THAT(alone.err, HasSubstr("not started by mpirun"));
+  // A bad grid: rank 0 says so once and tells the other ranks to stop.
+  nlohmann::json bad = toy(100);
+  bad["seeds"] = "zero";
+  const auto bad_grid = testing::run_command(
+      mpirun(fmt::format("sweep {} --mpi --out {}", grid(bad), (dir_ / "b").string())));
+  EXPECT_NE(bad_grid.exit_code, 0);
+  EXPECT_THAT(bad_grid.err, HasSubstr("'seeds' must be a non-empty list"));
+  // --workers belongs to one machine.
+  const auto workers = testing::run_command(mpirun(
+      fmt::format("sweep {} --mpi --workers 2 --out {}", grid(toy(100)), (dir_ / "c").string())));
+  EXPECT_NE(workers.exit_code, 0);
+  EXPECT_THAT(workers.err, HasSubstr("--workers is for one machine"));
+}
+#endif
 
 }  // namespace
 }  // namespace stitch
