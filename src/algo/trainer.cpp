@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "algo/run_shell.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/hash.h"
@@ -19,7 +20,17 @@ namespace stitch {
 
 namespace fs = std::filesystem;
 
-TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_after_steps) {
+TrainResult train(const std::string& config_json, bool resume, int64_t stop_after_steps) {
+  return train_with_loop(config_json, resume, [&](const ResolvedTrainConfig& cfg, bool resumed) {
+    return cfg.entry->make_stream ? train_stream(cfg, resumed, stop_after_steps)
+           : cfg.entry->online || !cfg.train.from.empty()
+               ? train_online(cfg, resumed, stop_after_steps)
+           : cfg.entry->model_rollouts ? train_model_based(cfg, resumed, stop_after_steps)
+                                       : train_offline(cfg, resumed, stop_after_steps);
+  });
+}
+
+TrainResult train_with_loop(const std::string& config_json_in, bool resume, const TrainLoop& loop) {
   ResolvedTrainConfig cfg = resolve_train_config_text(config_json_in);
   const fs::path run_dir = cfg.train.run_dir;
   const fs::path checkpoint =
@@ -57,11 +68,7 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
   }
   RunMeta meta(run_dir, fields, resume);
   try {
-    const TrainResult r =
-        cfg.entry->make_stream          ? train_stream(cfg, resume, stop_after_steps)
-        : cfg.entry->online || finetune ? train_online(cfg, resume, stop_after_steps)
-        : cfg.entry->model_rollouts     ? train_model_based(cfg, resume, stop_after_steps)
-                                        : train_offline(cfg, resume, stop_after_steps);
+    const TrainResult r = loop(cfg, resume);
     meta.finish(r.steps >= cfg.train.steps ? "finished" : "stopped");
     return r;
   } catch (const std::exception& e) {
@@ -71,6 +78,10 @@ TrainResult train(const std::string& config_json_in, bool resume, int64_t stop_a
 }
 
 TrainResult resume_training(const std::string& run_dir) {
+  return train(stored_run_config(run_dir), /*resume=*/true);
+}
+
+std::string stored_run_config(const std::string& run_dir) {
   const fs::path config = fs::path(run_dir) / "config.json";
   if (!fs::exists(config)) fail("{}: not a run directory (no config.json)", run_dir);
   auto stored = parse_json(read_file_text(config), config.string());
@@ -78,7 +89,7 @@ TrainResult resume_training(const std::string& run_dir) {
     fail("{}: not a JSON object", config.string());
   }
   stored["run_dir"] = run_dir;  // where the run is now, not where it started
-  return train(stored.dump(), /*resume=*/true);
+  return stored.dump();
 }
 
 DeployedPolicy export_checkpoint_policy(const std::string& checkpoint) {

@@ -7,6 +7,9 @@
 #include "core/error.h"
 #include "deploy/policy.h"
 #include "eval/evaluate.h"
+#ifdef STITCH_HAVE_MPI
+#include "dist/dist_train.h"
+#endif
 
 namespace stitch::cli {
 
@@ -23,7 +26,7 @@ void print_result(const TrainResult& r) {
 }
 
 // --resume: the run's stored config.json is the whole config; only --run-dir picks the run.
-TrainResult resume_from_args(const ConfigArgs& args) {
+std::string resume_run_dir(const ConfigArgs& args) {
   std::string run_dir;
   for (const std::string& kv : args.overrides()) {
     if (kv.rfind("run_dir=", 0) == 0) {
@@ -33,7 +36,10 @@ TrainResult resume_from_args(const ConfigArgs& args) {
     }
   }
   if (run_dir.empty()) fail("--resume needs --run-dir DIR");
-  return resume_training(run_dir);
+  return run_dir;
+}
+TrainResult resume_from_args(const ConfigArgs& args) {
+  return resume_training(resume_run_dir(args));
 }
 
 }  // namespace
@@ -59,8 +65,26 @@ void add_train_commands(CLI::App& app) {
         "learn online from the env (config key online; the streaming agents)");
     cmd->add_flag("--resume", *resume,
                   "continue the run in --run-dir from its last checkpoint, with its stored config");
-    cmd->callback([args, resume] {
+    auto dist = std::make_shared<bool>(false);
+    cmd->add_flag("--dist", *dist,
+                  "under `mpirun -n N`: SAC online with rank 0 learning and ranks 1..N-1 stepping "
+                  "envs (docs/distributed.md)");
+    cmd->callback([args, resume, dist] {
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
+      if (*dist) {
+#ifdef STITCH_HAVE_MPI
+        TrainConfig config;
+        const TrainResult r =
+            *resume ? train_distributed("", true, resume_run_dir(*args))
+                    : train_distributed(
+                          resolve_train_config(config, args->config_file, args->overrides()), false,
+                          "");
+        if (!r.run_dir.empty()) print_result(r);  // rank 0, the learner
+        return;
+#else
+        fail("train --dist: this stitch was built without MPI (install libopenmpi-dev, rebuild)");
+#endif
+      }
       if (*resume) {
         print_result(resume_from_args(*args));
         return;

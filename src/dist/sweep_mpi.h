@@ -15,8 +15,8 @@
 //
 // Messages are JSON text: a worker sends {"cell": i, "ok", "error", "seconds"} (cell -1 when it
 // has run none yet); rank 0 answers with a cell ({"cell", "name", "run_dir", "train_args"}) or
-// {"stop": true}. Waiting ranks poll every 20 ms rather than spin in a blocking receive, so an
-// idle rank costs no core.
+// {"stop": true}. Waiting ranks poll every millisecond rather than spin in a blocking receive, so
+// an idle rank costs no core.
 #pragma once
 
 #include <string>

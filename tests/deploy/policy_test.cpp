@@ -11,9 +11,12 @@
 
 #include "algo/trainer.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "data/collect.h"
 #include "data/io.h"
+#include "deploy/gaussian_from_torch.h"
 #include "env/registry.h"
+#include "testing/errors.h"
 
 namespace stitch {
 namespace {
@@ -91,6 +94,45 @@ TEST(DeployedPolicy, ActionsEqualLibtorchWithin1e6) {
       max_diff = std::max(max_diff, std::abs(action[j] - expected[0][j].item<float>()));
   }
   EXPECT_LE(max_diff, 1e-6f);
+}
+
+TEST(GaussianPolicy, SamplesAsTheTorchActorWithTheSameNoise) {
+  // SAC's actor (17-64-64, 6 actions, max_action 2) through libtorch and the torch-free path; the
+  // log-std head's bias pushed past both ends of the clamp in some dimensions.
+  torch::manual_seed(3);
+  nn::TanhGaussianPolicy actor(17, 6, nn::MlpOptions{.hidden = {64, 64}}, 2.0);
+  {
+    torch::NoGradGuard no_grad;
+    auto bias = actor->log_std_head().second;
+    bias.copy_(torch::tensor({30.0f, -40.0f, 0.5f, -1.0f, 0.0f, 1.0f}));
+  }
+  std::vector<float> params;
+  append_gaussian_parameters(*actor, params);
+  GaussianPolicy policy(gaussian_shape(*actor, 17, 6));
+  policy.set_parameters(params.data(), static_cast<int64_t>(params.size()));
+  EXPECT_EQ(policy.parameter_count(), static_cast<int64_t>(params.size()));
+
+  const int64_t rows = 5;
+  const torch::Tensor obs = torch::randn({rows, 17});
+  const auto [mean, log_std] = actor->mean_log_std(obs);  // log_std clamped to [-20, 2]
+  std::vector<float> det(rows * 6), sampled(rows * 6);
+  Rng unused(0), rng(7), same(7);
+  const std::span<const float> x(obs.data_ptr<float>(), rows * 17);
+  policy.act(x, rows, unused, det, /*deterministic=*/true);
+  policy.act(x, rows, rng, sampled);
+  float max_diff = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < 6; ++j) {
+      const float m = mean[r][j].item<float>(), s = log_std[r][j].item<float>();
+      const float eps = static_cast<float>(same.normal());
+      max_diff = std::max(max_diff, std::abs(det[r * 6 + j] - 2.0f * std::tanh(m)));
+      max_diff = std::max(max_diff,
+                          std::abs(sampled[r * 6 + j] - 2.0f * std::tanh(m + std::exp(s) * eps)));
+    }
+  }
+  EXPECT_LE(max_diff, 1e-5f);
+  EXPECT_THAT(testing::error_of([&] { policy.set_parameters(params.data(), 10); }),
+              ::testing::HasSubstr("10 parameter values for a policy of"));
 }
 
 TEST(DeployedPolicy, BadFilesAreErrors) {

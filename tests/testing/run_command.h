@@ -2,12 +2,14 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace stitch::testing {
 
@@ -45,6 +47,21 @@ inline CommandResult run_command(const std::string& command) {
   result.err = read_file(err_path);
   std::remove(err_path);
   return result;
+}
+
+// Starts argv[0] with argv in the background, its output thrown away; returns its pid.
+inline pid_t start_quietly(const std::vector<std::string>& argv) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
 }
 
 }  // namespace stitch::testing

@@ -22,6 +22,9 @@
 #include "data/io.h"
 #include "env/registry.h"
 #include "testing/errors.h"
+#ifdef STITCH_MPIEXEC
+#include "testing/mpi.h"
+#endif
 #include "testing/run_command.h"
 #include "track/runs.h"
 
@@ -71,20 +74,6 @@ class SweepTest : public ::testing::Test {
       if (!r.evaluations.empty()) m[r.name] = r.evaluations.back().mean;
     }
     return m;
-  }
-  // Starts argv[0] with argv in the background, its output thrown away.
-  static pid_t start_quietly(const std::vector<std::string>& argv) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      freopen("/dev/null", "w", stderr);
-      freopen("/dev/null", "w", stdout);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    return pid;
   }
   // Waits (up to 10 s) until a cell under `out` has written a checkpoint.
   static void wait_for_a_checkpoint(const fs::path& out) {
@@ -227,7 +216,7 @@ TEST_F(SweepTest, AKilledSweepRerunEndsWithTheScoresOfAnUninterruptedOne) {
   // Killed (SIGKILL, its workers with it) part-way, then rerun: finished cells are skipped,
   // killed ones resume from their checkpoints.
   const fs::path out = dir_ / "killed";
-  const pid_t pid = start_quietly(
+  const pid_t pid = testing::start_quietly(
       {cli, "sweep", g, "--workers", "2", "--out", out.string(), "--replicates", "100"});
   wait_for_a_checkpoint(out);
   kill(pid, SIGKILL);
@@ -282,29 +271,8 @@ TEST_F(SweepTest, ShardsCoverTheGridExactlyOnce) {
 }
 
 #ifdef STITCH_MPIEXEC
-// `mpirun -n 3 stitch sweep --mpi` (rank 0 hands out cells, ranks 1 and 2 run them).
-std::string mpirun(const std::string& args) {
-  return fmt::format("{} --allow-run-as-root --oversubscribe -n 3 {} --threads 2 {}",
-                     STITCH_MPIEXEC, STITCH_CLI_PATH, args);
-}
-
-// The pid of the process of MPI rank `rank` whose command line holds `needle`, or -1.
-pid_t rank_pid(int rank, const std::string& needle) {
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = testing::read_file((e.path() / "cmdline").string());
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.find(needle) == std::string::npos || cmdline.find("--mpi") == std::string::npos)
-      continue;
-    std::string environ = testing::read_file((e.path() / "environ").string());
-    std::replace(environ.begin(), environ.end(), '\0', '\n');
-    if (("\n" + environ).find(fmt::format("\nOMPI_COMM_WORLD_RANK={}\n", rank)) !=
-        std::string::npos)
-      return std::stoi(name);
-  }
-  return -1;
-}
+// `mpirun -n 3 stitch --threads 2 ARGS` (rank 0 hands out cells, ranks 1 and 2 run them).
+std::string mpirun(const std::string& args) { return testing::mpirun(3, "--threads 2 " + args); }
 
 TEST_F(SweepTest, MpiRanksGiveTheScoresOfOneMachine) {
   const std::string g = grid(toy(1000));
@@ -330,13 +298,13 @@ TEST_F(SweepTest, MpiSweepWithAKilledRankFinishesOnRerun) {
       fmt::format("sweep {} --mpi --out {} --replicates 100", g, (dir_ / "whole").string())));
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   // Rank 1 killed (SIGKILL) once a cell has a checkpoint: mpirun ends the job.
-  const pid_t job = start_quietly(
+  const pid_t job = testing::start_quietly(
       {"/bin/sh", "-c",
        mpirun(fmt::format("sweep {} --mpi --out {} --replicates 100", g, out.string()))});
   wait_for_a_checkpoint(out);
   pid_t victim = -1;
   for (int t = 0; t < 500 && victim < 0; ++t) {
-    victim = rank_pid(1, out.string());
+    victim = testing::mpi_rank_pid(1, "--mpi --out " + out.string());
     if (victim < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(victim, 0);
