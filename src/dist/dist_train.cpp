@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "algo/o2o/finetune.h"
+#include "algo/online_run.h"
 #include "algo/run_shell.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
@@ -72,41 +72,11 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   if (cfg.entry->name != "sac") fail("train --dist: trains sac, not {}", cfg.entry->name);
   if (!c.from.empty() || c.offline_ratio > 0)
     fail("train --dist: online from scratch only (no fine-tuning, no offline data)");
-  const RunFiles files{.dir = c.run_dir, .logs = {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}};
-  const fs::path checkpoint = files.checkpoints() / "latest.pt";
-  auto replay_file = [&](int64_t step) {
-    return files.checkpoints() / fmt::format("replay-{}.h5", step);
-  };
-  warn_if_reference_blas();
-  auto probe = make_env(c.env);
-  AlgoDims dims = dims_for(*probe, c.env);
-  dims.total_steps = c.steps;
-  dims.env = c.env;
-  ReplayBuffer buffer(c.buffer_size, dims.obs_dim, dims.act_dim);
-  Rng rng(c.seed);  // minibatch sampling
-  torch::manual_seed(c.seed);
-  std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
-  Normalizers norm;
-  OnlineLoopState state;
+  OnlineRun run(cfg, resume);
+  const AlgoDims& dims = run.dims;
+  Algorithm* algo = run.algo.get();
+  OnlineLoopState& state = run.state;
   int64_t& step = state.env_step;
-  if (resume) {
-    Checkpoint saved(checkpoint.string());
-    if (!saved.contents().online || saved.contents().online->env_step > c.steps) {
-      fail("{}: not an online checkpoint within the run's {} env steps", checkpoint.string(),
-           c.steps);
-    }
-    saved.read_algorithm([&](torch::serialize::InputArchive& a) { algo->load(a); });
-    rng.set_state(saved.contents().sampler_rng);
-    state = *saved.contents().online;
-    buffer.load(replay_file(step).string());
-  }
-  MixedBatch mixed(c, *cfg.entry, buffer, norm);
-  if (resume) {
-    files.rewind(step);
-  } else {
-    files.start(cfg.json_text);
-  }
-  const TensorBatch tensors = as_tensors(mixed.batch);
   nn::TanhGaussianPolicyImpl& actor = sac_actor(*algo);
 
   // Start every actor, then check what each says it runs.
@@ -144,8 +114,8 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
                actors, c.num_envs, kChunkSteps);
 
   TrainResult result{
-      .steps = step, .run_dir = files.dir.string(), .checkpoint = checkpoint.string()};
-  AlgorithmPolicy policy(*algo, norm);
+      .steps = step, .run_dir = run.files.dir.string(), .checkpoint = run.checkpoint.string()};
+  AlgorithmPolicy policy(*algo, run.norm);
   std::vector<float> params;  // the newest parameter version's message
   int64_t version = -1;       // its gradient step (-1: none yet: actors act at random)
   auto refresh_params = [&] {
@@ -156,25 +126,18 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   if (step >= c.learning_starts) refresh_params();
   std::vector<ActorStats> stats(static_cast<size_t>(world.size));
   Metrics last;
-  int64_t window_updates = 0, window_episodes = 0, window_chunks = 0;
-  double window_returns = 0.0, window_lag = 0.0, bytes_in = 0.0, bytes_out = 0.0;
+  int64_t window_updates = 0, window_chunks = 0;
+  double window_lag = 0.0, bytes_in = 0.0, bytes_out = 0.0;
+  EpisodeWindow window;
   Stopwatch total, since_log;
-  RunLog log(files.dir, step, c.steps, "env steps");
+  RunLog log(run.files.dir, step, c.steps, "env steps");
   auto crossed = [](int64_t before, int64_t after, int64_t every) {
     return every > 0 && after / every != before / every;
   };
   const int64_t od = dims.obs_dim, ad = dims.act_dim, width = 2 * od + ad + 3;
   std::vector<float> msg;
   while (step < c.steps && !stop_requested()) {
-    MPI_Status status;
-    int ready = 0;
-    MPI_Iprobe(MPI_ANY_SOURCE, kTagToLearner, MPI_COMM_WORLD, &ready, &status);
-    if (!ready) {
-      std::this_thread::sleep_for(dist::kPoll);
-      continue;
-    }
-    dist::recv_floats(status, msg);
-    const int from = status.MPI_SOURCE;
+    const int from = dist::recv_floats(MPI_ANY_SOURCE, kTagToLearner, msg);
     bytes_in += static_cast<double>(msg.size() * sizeof(float));
     if (msg.size() < 4 || static_cast<int>(msg[0]) != kChunk)
       fail("train --dist: rank {} sent a message that is not a chunk", from);
@@ -186,8 +149,8 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
       fail("train --dist: rank {} sent a chunk of the wrong size", from);
     const float* row = msg.data() + 4;
     for (int64_t i = 0; i < rows; ++i, row += width) {
-      buffer.add(row, row + od, row[od + ad], row + od + ad + 1, row[2 * od + ad + 1] != 0.0f,
-                 row[2 * od + ad + 2] != 0.0f);
+      run.buffer.add(row, row + od, row[od + ad], row + od + ad + 1, row[2 * od + ad + 1] != 0.0f,
+                     row[2 * od + ad + 2] != 0.0f);
     }
     const int64_t before = step;
     step += rows;
@@ -195,17 +158,16 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
     ++window_chunks;
     window_lag += static_cast<double>(algo->steps() - std::max<int64_t>(acted_with, 0));
     for (int64_t e = 0; e < episodes; ++e, row += 2) {
-      append_json_line(files.dir / "episodes.jsonl",
+      append_json_line(run.files.dir / "episodes.jsonl",
                        json{{"step", step}, {"return", row[0]}, {"length", row[1]}});
-      ++window_episodes;
-      window_returns += row[0];
+      window.add(row[0]);
     }
     log.progress(step);
     if (step >= c.learning_starts) {
       state.credit += c.utd_ratio * static_cast<double>(rows);
-      while (state.credit >= 1.0 && buffer.size() > 0) {
-        mixed.sample(rng);
-        last = algo->update(tensors);
+      while (state.credit >= 1.0 && run.buffer.size() > 0) {
+        run.mixed->sample(run.rng);
+        last = algo->update(run.tensors);
         ++window_updates;
         state.credit -= 1.0;
         check_finite_metrics(last, step, "env step", c);
@@ -243,36 +205,19 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
       }
       line["env_steps_per_s"] = all_rows / secs;
       for (const auto& [name, value] : last) line[name] = value;
-      std::string recent = "no episode ended";
-      if (window_episodes > 0) {
-        line["episode_return"] = window_returns / static_cast<double>(window_episodes);
-        recent =
-            fmt::format("episode return {:.2f} ({} episodes)",
-                        window_returns / static_cast<double>(window_episodes), window_episodes);
-      }
+      const std::string recent = window.close(line);
       log.metrics(step, line);
       spdlog::info("env step {}/{}  {}  {:.0f} env steps/s  {:.0f} updates/s  lag {:.0f} updates",
                    step, c.steps, recent, all_rows / secs, window_updates / secs,
                    line["param_lag_updates"].get<double>());
-      window_updates = window_episodes = window_chunks = 0;
-      window_returns = window_lag = bytes_in = bytes_out = 0.0;
+      window_updates = window_chunks = 0;
+      window_lag = bytes_in = bytes_out = 0.0;
       since_log.restart();
     }
     if (crossed(before, step, c.eval_every) || step >= c.steps) {
       result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, log));
     }
-    if (crossed(before, step, c.checkpoint_every) || step >= c.steps) {
-      buffer.save(replay_file(step).string());
-      save_algorithm_checkpoint(checkpoint, *algo,
-                                {.config_json = cfg.json_text,
-                                 .obs_dim = dims.obs_dim,
-                                 .act_dim = dims.act_dim,
-                                 .max_action = dims.max_action,
-                                 .sampler_rng = rng.state(),
-                                 .normalizers = norm,
-                                 .online = state});
-      remove_older_side_files(files.checkpoints(), "replay-", replay_file(step));
-    }
+    if (crossed(before, step, c.checkpoint_every) || step >= c.steps) run.save(state);
   }
   // Stop every actor, and take in (and drop) what each sent until its bye.
   for (int r = 1; r <= actors; ++r) {
@@ -281,14 +226,7 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
     stats[static_cast<size_t>(r)].reply->send(r, kTagToActor);
   }
   for (int byes = 0; byes < actors;) {
-    MPI_Status status;
-    int ready = 0;
-    MPI_Iprobe(MPI_ANY_SOURCE, kTagToLearner, MPI_COMM_WORLD, &ready, &status);
-    if (!ready) {
-      std::this_thread::sleep_for(dist::kPoll);
-      continue;
-    }
-    dist::recv_floats(status, msg);
+    dist::recv_floats(MPI_ANY_SOURCE, kTagToLearner, msg);
     if (!msg.empty() && static_cast<int>(msg[0]) == kBye) ++byes;
   }
   for (ActorStats& a : stats) a.reply->wait();

@@ -40,18 +40,27 @@ void run_rank(const World& world, const std::function<void()>& body) {
   MPI_Finalize();
 }
 
+namespace {
+
+// The status of the next message with `tag` from `source`, once it has arrived (polled).
+MPI_Status wait_for(int source, int tag) {
+  MPI_Status status;
+  int ready = 0;
+  while (true) {
+    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &ready, &status);
+    if (ready) return status;
+    std::this_thread::sleep_for(kPoll);
+  }
+}
+
+}  // namespace
+
 void send_text(const std::string& text, int dest, int tag) {
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
 }
 
 std::string recv_text(int source, int tag, int* from) {
-  MPI_Status status;
-  int ready = 0;
-  while (true) {
-    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &ready, &status);
-    if (ready) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const MPI_Status status = wait_for(source, tag);
   int count = 0;
   MPI_Get_count(&status, MPI_CHAR, &count);
   std::string text(static_cast<size_t>(std::max(count, 0)), '\0');
@@ -69,13 +78,7 @@ void recv_floats(const MPI_Status& status, std::vector<float>& out) {
 }
 
 int recv_floats(int source, int tag, std::vector<float>& out) {
-  MPI_Status status;
-  int ready = 0;
-  while (true) {
-    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &ready, &status);
-    if (ready) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const MPI_Status status = wait_for(source, tag);
   recv_floats(status, out);
   return status.MPI_SOURCE;
 }

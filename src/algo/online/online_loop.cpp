@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "algo/o2o/finetune.h"
+#include "algo/online_run.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -42,47 +43,18 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   namespace fs = std::filesystem;
   using nlohmann::json;
   const TrainConfig& c = cfg.train;
-  const RunFiles files{.dir = c.run_dir, .logs = {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}};
-  const fs::path checkpoint = files.checkpoints() / "latest.pt";
-  auto replay_file = [&](int64_t step) {
-    return files.checkpoints() / fmt::format("replay-{}.h5", step);
-  };
-  warn_if_reference_blas();
-  auto probe = make_env(c.env);
-  AlgoDims dims = dims_for(*probe, c.env);
-  dims.total_steps = c.steps;
-  dims.env = c.env;
+  OnlineRun run(cfg, resume);
+  const RunFiles& files = run.files;
+  const AlgoDims& dims = run.dims;
+  ReplayBuffer& buffer = run.buffer;
+  Rng& rng = run.rng;
+  Algorithm* algo = run.algo.get();
+  const Normalizers& norm = run.norm;
+  OnlineLoopState& state = run.state;
+  int64_t& step = state.env_step;
   const int64_t n = c.num_envs;
   const bool finetune = !c.from.empty();
   VectorEnv venv = VectorEnv::make(c.env, static_cast<int>(n), 1, {.clip_actions = true});
-  ReplayBuffer buffer(c.buffer_size, dims.obs_dim, dims.act_dim);
-  Rng rng(c.seed);  // random warm-up actions and minibatch sampling
-  torch::manual_seed(c.seed);
-  std::unique_ptr<Algorithm> algo = cfg.entry->make(*cfg.algo, dims, c.seed);
-  Normalizers norm;  // online agents see raw observations; fine-tuned ones, pre-training's
-  if (finetune && !resume) norm = adopt_pretrained(c, *cfg.entry, dims, *algo);
-
-  OnlineLoopState state;
-  int64_t& step = state.env_step;
-  if (resume) {
-    Checkpoint saved(checkpoint.string());
-    if (!saved.contents().online || saved.contents().online->env_step > c.steps) {
-      fail("{}: not an online checkpoint within the run's {} env steps", checkpoint.string(),
-           c.steps);
-    }
-    saved.read_algorithm([&](torch::serialize::InputArchive& a) { algo->load(a); });
-    rng.set_state(saved.contents().sampler_rng);
-    state = *saved.contents().online;
-    norm = saved.contents().normalizers;
-    buffer.load(replay_file(step).string());
-  }
-  MixedBatch mixed(c, *cfg.entry, buffer, norm);  // reads the offline data: before the logs
-  if (resume) {
-    files.rewind(step);
-  } else {
-    files.start(cfg.json_text);
-  }
-  const TensorBatch tensors = as_tensors(mixed.batch);
   EpisodeHold hold(cfg.entry->returns_to_go, n, dims, c.discount);
   auto cut_seed = [&](int64_t k) {
     return Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k)).next_u64();
@@ -90,7 +62,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   venv.reset(cut_seed(state.cuts));
 
   TrainResult result{
-      .steps = step, .run_dir = files.dir.string(), .checkpoint = checkpoint.string()};
+      .steps = step, .run_dir = files.dir.string(), .checkpoint = run.checkpoint.string()};
   AlgorithmPolicy policy(*algo, norm);
   const int64_t obs_dim = dims.obs_dim, act_dim = dims.act_dim;
   const float max_action = static_cast<float>(dims.max_action);
@@ -99,8 +71,8 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
   std::vector<double> returns(static_cast<size_t>(n), 0.0);
   std::vector<int64_t> lengths(static_cast<size_t>(n), 0);
   Metrics last;
-  int64_t window_episodes = 0, window_updates = 0;
-  double window_returns = 0.0;
+  int64_t window_updates = 0;
+  EpisodeWindow window;
   Stopwatch total, since_log;
   RunLog log(files.dir, step, c.steps, "env steps");
   auto crossed = [](int64_t before, int64_t after, int64_t every) {
@@ -142,10 +114,7 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
         json line{{"step", step}, {"return", returns[i]}, {"length", lengths[i]}};
         if (!ended) line["cut"] = true;  // cut at a checkpoint: a partial return
         append_json_line(files.dir / "episodes.jsonl", line);
-        if (ended) {
-          ++window_episodes;
-          window_returns += returns[i];
-        }
+        if (ended) window.add(returns[i]);
         returns[i] = 0.0;
         lengths[i] = 0;
       }
@@ -158,8 +127,8 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
     if (step >= c.learning_starts) {
       state.credit += c.utd_ratio * static_cast<double>(n);
       while (state.credit >= 1.0 && buffer.size() > 0) {
-        mixed.sample(rng);
-        last = algo->update(tensors);
+        run.mixed->sample(rng);
+        last = algo->update(run.tensors);
         ++window_updates;
         state.credit -= 1.0;
         check_finite_metrics(last, step, "env step", c);
@@ -174,43 +143,25 @@ TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t st
                 {"updates_per_s", static_cast<double>(window_updates) / secs},
                 {"gradient_steps", algo->steps()}};
       for (const auto& [name, value] : last) line[name] = value;
-      std::string recent = "no episode ended";
-      if (window_episodes > 0) {
-        line["episode_return"] = window_returns / static_cast<double>(window_episodes);
-        recent =
-            fmt::format("episode return {:.2f} ({} episodes)",
-                        window_returns / static_cast<double>(window_episodes), window_episodes);
-      }
+      const std::string recent = window.close(line);
       log.metrics(step, line);
       spdlog::info("env step {}/{}  {}  {:.0f} env steps/s", step, c.steps, recent,
                    line["env_steps_per_s"].get<double>());
-      window_episodes = window_updates = 0;
-      window_returns = 0.0;
+      window_updates = 0;
       since_log.restart();
     }
     if (crossed(before, step, c.eval_every) || step >= c.steps) {
       result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, log));
     }
     if (cut || step >= c.steps) {
-      // The replay file first (named by step), then the checkpoint that points at it, then
-      // older replay files: a kill at any moment leaves a consistent pair.
-      buffer.save(replay_file(step).string());
       OnlineLoopState saved = state;
       saved.cuts += cut ? 1 : 0;
-      save_algorithm_checkpoint(checkpoint, *algo,
-                                {.config_json = cfg.json_text,
-                                 .obs_dim = dims.obs_dim,
-                                 .act_dim = dims.act_dim,
-                                 .max_action = dims.max_action,
-                                 .sampler_rng = rng.state(),
-                                 .normalizers = norm,
-                                 .online = saved});
+      run.save(saved);
       if (crossed(before, step, c.snapshot_every)) {
         // A policy snapshot (the suite's "medium" behaviour policies are snapshots of this kind).
         fs::create_directories(files.dir / "snapshots");
-        copy_file_atomic(checkpoint, files.dir / "snapshots" / fmt::format("step-{}.pt", step));
+        copy_file_atomic(run.checkpoint, files.dir / "snapshots" / fmt::format("step-{}.pt", step));
       }
-      remove_older_side_files(files.checkpoints(), "replay-", replay_file(step));
       if (cut) {
         ++state.cuts;
         venv.reset(cut_seed(state.cuts));
