@@ -45,9 +45,32 @@ constexpr int kTagToLearner = 13;  // actor -> learner: chunks and bye (floats)
 constexpr int64_t kChunkSteps = 32;  // env steps of each env per chunk
 constexpr int64_t kParamEvery = 32;  // updates between two parameter versions
 constexpr int kWindow = 2;           // chunks an actor may have unacknowledged
+constexpr int64_t kHeader = 5;       // a chunk's: kind, rows, episodes, version (2 floats)
 
 // The first float of every message says what it is.
 enum Kind : int { kChunk = 1, kBye = 2, kAck = 3, kParams = 4, kStop = 5 };
+
+// Integers in float messages: v + 1 (so -1, "none", is 0) as two parts below 2^24, each exact in a
+// float, so gradient steps up to 2^48 survive.
+void put_int(std::vector<float>& m, int64_t v) {
+  const auto u = static_cast<uint64_t>(v + 1);
+  m.push_back(static_cast<float>(u >> 24));
+  m.push_back(static_cast<float>(u & 0xFFFFFF));
+}
+int64_t get_int(const float* p) {
+  return static_cast<int64_t>((static_cast<uint64_t>(p[0]) << 24) + static_cast<uint64_t>(p[1])) -
+         1;
+}
+
+// What `train --dist` runs: checked on rank 0 before anything is written, so that a refusal
+// stops the actors cleanly (dist::EveryoneStopped) with one error line.
+void check_distributable(const ResolvedTrainConfig& cfg) {
+  const TrainConfig& c = cfg.train;
+  if (cfg.entry->name != "sac") fail("train --dist: trains sac, not {}", cfg.entry->name);
+  if (!c.from.empty() || c.offline_ratio > 0)
+    fail("train --dist: online from scratch only (no fine-tuning, no offline data)");
+  if (c.snapshot_every > 0) fail("train --dist: snapshot_every is not supported (set it to 0)");
+}
 
 // The SAC actor (its tanh-Gaussian policy module).
 nn::TanhGaussianPolicyImpl& sac_actor(Algorithm& algo) {
@@ -69,9 +92,7 @@ struct ActorStats {
 
 TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World& world) {
   const TrainConfig& c = cfg.train;
-  if (cfg.entry->name != "sac") fail("train --dist: trains sac, not {}", cfg.entry->name);
-  if (!c.from.empty() || c.offline_ratio > 0)
-    fail("train --dist: online from scratch only (no fine-tuning, no offline data)");
+  check_distributable(cfg);
   OnlineRun run(cfg, resume);
   const AlgoDims& dims = run.dims;
   Algorithm* algo = run.algo.get();
@@ -81,19 +102,22 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
 
   // Start every actor, then check what each says it runs.
   const int actors = world.size - 1;
+  const GaussianPolicy::Shape shape = gaussian_shape(actor, dims.obs_dim, dims.act_dim);
+  const bool push = step >= c.learning_starts;  // a resume: the policy goes out first
   for (int r = 1; r <= actors; ++r) {
-    const GaussianPolicy::Shape shape = gaussian_shape(actor, dims.obs_dim, dims.act_dim);
-    const json start{{"config", cfg.json_text},
-                     {"policy",
-                      {{"obs_dim", shape.obs_dim},
-                       {"act_dim", shape.act_dim},
-                       {"hidden", shape.hidden},
-                       {"max_action", shape.max_action},
-                       {"log_std_min", shape.log_std_min},
-                       {"log_std_max", shape.log_std_max}}},
-                     {"seed", Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(r) +
-                                  static_cast<uint64_t>(step))
-                                  .next_u64()}};
+    const json start{
+        {"config", cfg.json_text},
+        {"params_follow", push},
+        {"policy",
+         {{"obs_dim", shape.obs_dim},
+          {"act_dim", shape.act_dim},
+          {"hidden", shape.hidden},
+          {"max_action", shape.max_action},
+          {"log_std_min", shape.log_std_min},
+          {"log_std_max", shape.log_std_max}}},
+        {"seed", Rng(Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(r)).next_u64() +
+                     static_cast<uint64_t>(step))
+                     .next_u64()}};
     dist::send_text(start.dump(), r, kTagStart);
   }
   const json mine{{"env", c.env},
@@ -120,11 +144,20 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   int64_t version = -1;       // its gradient step (-1: none yet: actors act at random)
   auto refresh_params = [&] {
     version = algo->steps();
-    params.assign({static_cast<float>(kParams), static_cast<float>(version)});
+    params.assign({static_cast<float>(kParams)});
+    put_int(params, version);
     append_gaussian_parameters(actor, params);
   };
-  if (step >= c.learning_starts) refresh_params();
   std::vector<ActorStats> stats(static_cast<size_t>(world.size));
+  if (push) {
+    refresh_params();
+    for (int r = 1; r <= actors; ++r) {
+      ActorStats& a = stats[static_cast<size_t>(r)];
+      a.reply->buffer() = params;
+      a.reply->send(r, kTagToActor);
+      a.sent_version = version;
+    }
+  }
   Metrics last;
   int64_t window_updates = 0, window_chunks = 0;
   double window_lag = 0.0, bytes_in = 0.0, bytes_out = 0.0;
@@ -139,15 +172,15 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   while (step < c.steps && !stop_requested()) {
     const int from = dist::recv_floats(MPI_ANY_SOURCE, kTagToLearner, msg);
     bytes_in += static_cast<double>(msg.size() * sizeof(float));
-    if (msg.size() < 4 || static_cast<int>(msg[0]) != kChunk)
+    if (static_cast<int64_t>(msg.size()) < kHeader || static_cast<int>(msg[0]) != kChunk)
       fail("train --dist: rank {} sent a message that is not a chunk", from);
     const auto rows = static_cast<int64_t>(msg[1]);
     const auto episodes = static_cast<int64_t>(msg[2]);
-    const auto acted_with = static_cast<int64_t>(msg[3]);
+    const int64_t acted_with = get_int(msg.data() + 3);
     if (rows < 0 || episodes < 0 ||
-        static_cast<int64_t>(msg.size()) != 4 + rows * width + 2 * episodes)
+        static_cast<int64_t>(msg.size()) != kHeader + rows * width + 2 * episodes)
       fail("train --dist: rank {} sent a chunk of the wrong size", from);
-    const float* row = msg.data() + 4;
+    const float* row = msg.data() + kHeader;
     for (int64_t i = 0; i < rows; ++i, row += width) {
       run.buffer.add(row, row + od, row[od + ad], row + od + ad + 1, row[2 * od + ad + 1] != 0.0f,
                      row[2 * od + ad + 2] != 0.0f);
@@ -155,11 +188,14 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
     const int64_t before = step;
     step += rows;
     stats[static_cast<size_t>(from)].rows += rows;
-    ++window_chunks;
-    window_lag += static_cast<double>(algo->steps() - std::max<int64_t>(acted_with, 0));
+    if (acted_with >= 0) {  // not a chunk of random actions
+      ++window_chunks;
+      window_lag += static_cast<double>(algo->steps() - acted_with);
+    }
     for (int64_t e = 0; e < episodes; ++e, row += 2) {
-      append_json_line(run.files.dir / "episodes.jsonl",
-                       json{{"step", step}, {"return", row[0]}, {"length", row[1]}});
+      append_json_line(
+          run.files.dir / "episodes.jsonl",
+          json{{"step", step}, {"return", row[0]}, {"length", static_cast<int64_t>(row[1])}});
       window.add(row[0]);
     }
     log.progress(step);
@@ -171,6 +207,9 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
         ++window_updates;
         state.credit -= 1.0;
         check_finite_metrics(last, step, "env step", c);
+        if (window_updates % 8 == 0) {  // let pending replies move while updating
+          for (ActorStats& s : stats) s.reply->progress();
+        }
       }
       if (version < 0 || algo->steps() - version >= kParamEvery) refresh_params();
     }
@@ -181,7 +220,7 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
       reply = params;
       a.sent_version = version;
     } else {
-      reply.assign({static_cast<float>(kAck), static_cast<float>(a.sent_version)});
+      reply.assign({static_cast<float>(kAck)});
     }
     bytes_out += static_cast<double>(reply.size() * sizeof(float));
     a.reply->send(from, kTagToActor);
@@ -222,7 +261,7 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   // Stop every actor, and take in (and drop) what each sent until its bye.
   for (int r = 1; r <= actors; ++r) {
     std::vector<float>& stop = stats[static_cast<size_t>(r)].reply->buffer();
-    stop.assign({static_cast<float>(kStop), 0.0f});
+    stop.assign({static_cast<float>(kStop)});
     stats[static_cast<size_t>(r)].reply->send(r, kTagToActor);
   }
   for (int byes = 0; byes < actors;) {
@@ -239,6 +278,7 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
 void act() {
   const json start = json::parse(dist::recv_text(0, kTagStart), nullptr, false);
   if (!start.is_object()) fail("train --dist: the learner's start message is not JSON");
+  if (start.value("stop", false)) return;  // the learner refused the run and says why
   const ResolvedTrainConfig cfg = resolve_train_config_text(start.at("config").get<std::string>());
   const TrainConfig& c = cfg.train;
   const int64_t n = c.num_envs;
@@ -259,6 +299,21 @@ void act() {
   Rng rng(start.at("seed").get<uint64_t>());
   venv.reset(rng.next_u64());
   int64_t version = -1;  // no parameters yet: uniform random actions
+  std::vector<float> msg;
+  auto take_reply = [&](const std::vector<float>& m) {
+    const int kind = m.empty() ? 0 : static_cast<int>(m[0]);
+    if (kind == kParams && m.size() >= 3) {
+      policy.set_parameters(m.data() + 3, static_cast<int64_t>(m.size()) - 3);
+      version = get_int(m.data() + 1);
+    } else if (kind != kAck) {
+      fail("train --dist: the learner sent a message of kind {}", kind);
+    }
+  };
+  // A resumed run past learning_starts: the policy comes before the first step.
+  if (start.value("params_follow", false)) {
+    dist::recv_floats(0, kTagToActor, msg);
+    take_reply(msg);
+  }
   std::vector<float> obs(venv.observations().begin(), venv.observations().end());
   std::vector<float> actions(static_cast<size_t>(n * ad));
   std::vector<double> returns(static_cast<size_t>(n), 0.0);
@@ -266,7 +321,6 @@ void act() {
   std::vector<float> ended;  // (return, length) of the episodes that ended in this chunk
   dist::SendSlot slots[kWindow];
   int64_t sent = 0, acked = 0;
-  std::vector<float> msg;
   bool stopping = false;
   while (!stopping) {
     // Replies, newest parameters and stop, in the order the learner sent them.
@@ -281,12 +335,7 @@ void act() {
         stopping = true;
         break;
       }
-      if (kind == kParams) {
-        policy.set_parameters(msg.data() + 2, static_cast<int64_t>(msg.size()) - 2);
-        version = static_cast<int64_t>(msg[1]);
-      } else if (kind != kAck) {
-        fail("train --dist: the learner sent a message of kind {}", kind);
-      }
+      take_reply(msg);
       ++acked;
     }
     if (stopping) break;
@@ -295,7 +344,8 @@ void act() {
       continue;
     }
     std::vector<float>& chunk = slots[sent % kWindow].buffer();
-    chunk.assign({static_cast<float>(kChunk), 0.0f, 0.0f, static_cast<float>(version)});
+    chunk.assign({static_cast<float>(kChunk), 0.0f, 0.0f});
+    put_int(chunk, version);
     ended.clear();
     for (int64_t k = 0; k < kChunkSteps; ++k) {
       if (version < 0) {
@@ -304,6 +354,7 @@ void act() {
         policy.act(obs, n, rng, actions);
       }
       venv.step(actions);
+      for (dist::SendSlot& s : slots) s.progress();  // a large send in flight moves on
       for (int64_t i = 0; i < n; ++i) {
         const bool terminated = venv.terminated()[i] != 0, truncated = venv.truncated()[i] != 0;
         const float* next =
@@ -333,8 +384,8 @@ void act() {
     ++sent;
   }
   for (dist::SendSlot& s : slots) s.wait();
-  const float bye[2] = {static_cast<float>(kBye), 0.0f};
-  MPI_Send(bye, 2, MPI_FLOAT, 0, kTagToLearner, MPI_COMM_WORLD);
+  const float bye = static_cast<float>(kBye);
+  MPI_Send(&bye, 1, MPI_FLOAT, 0, kTagToLearner, MPI_COMM_WORLD);
 }
 
 }  // namespace
@@ -349,9 +400,18 @@ TrainResult train_distributed(const std::string& config_json, bool resume,
   TrainResult result;
   dist::run_rank(world, [&] {
     if (world.rank == 0) {
-      result = train_with_loop(
-          resume ? stored_run_config(run_dir) : config_json, resume,
-          [&](const ResolvedTrainConfig& cfg, bool resumed) { return learn(cfg, resumed, world); });
+      std::string config;
+      try {
+        config = resume ? stored_run_config(run_dir) : config_json;
+        check_distributable(resolve_train_config_text(config));
+      } catch (const std::exception& e) {
+        for (int r = 1; r < world.size; ++r)
+          dist::send_text(json{{"stop", true}}.dump(), r, kTagStart);
+        throw dist::EveryoneStopped(e.what());
+      }
+      result = train_with_loop(config, resume, [&](const ResolvedTrainConfig& cfg, bool resumed) {
+        return learn(cfg, resumed, world);
+      });
     } else {
       act();
     }

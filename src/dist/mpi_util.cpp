@@ -19,7 +19,7 @@ World join(const std::string& command) {
     fail("{}: not started by mpirun; run it as `mpirun -n K stitch {}`", command, command);
   }
   int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SINGLE, &provided);
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);  // MPI from one thread
   World w;
   MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &w.size);

@@ -58,6 +58,7 @@ class SendSlot {
     return data_;
   }
   void send(int dest, int tag) {
+    wait();
     MPI_Isend(data_.data(), static_cast<int>(data_.size()), MPI_FLOAT, dest, tag, MPI_COMM_WORLD,
               &request_);
     pending_ = true;
@@ -65,6 +66,14 @@ class SendSlot {
   void wait() {
     if (pending_) MPI_Wait(&request_, MPI_STATUS_IGNORE);
     pending_ = false;
+  }
+  // Lets a send in flight make progress (MPI_Test): a large message over a network transport
+  // moves only while its sender calls into MPI.
+  void progress() {
+    if (!pending_) return;
+    int done = 0;
+    MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    pending_ = done == 0;
   }
 
  private:

@@ -17,7 +17,10 @@ using nlohmann::json;
 
 constexpr int kTagReport = 1;  // worker -> rank 0: how its last cell ended, and "give me one"
 constexpr int kTagWork = 2;    // rank 0 -> worker: a cell, or stop
-void send_json(const json& j, int dest, int tag) { dist::send_text(j.dump(), dest, tag); }
+// (An invalid UTF-8 byte in a worker's error line is replaced, not a reason to end the job.)
+void send_json(const json& j, int dest, int tag) {
+  dist::send_text(j.dump(-1, ' ', false, json::error_handler_t::replace), dest, tag);
+}
 
 json recv_json(int source, int tag, int* from) {
   int sender = 0;
@@ -48,7 +51,7 @@ SweepResult coordinate(const SweepOptions& o, int ranks) {
   try {
     queue.emplace(o, ranks - 1);
     spdlog::info("sweep --mpi: {} worker ranks, one cell each at a time", ranks - 1);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     setup_error = e.what();
   }
   int live = ranks - 1;

@@ -392,7 +392,7 @@ struct SweepQueue::Impl {
       j["cells"].push_back(c);
     }
     write_file_atomic(out / fmt::format("sweep-{}-of-{}.json", o.shard_index, o.shard_count),
-                      j.dump(2) + "\n");
+                      j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   }
 };
 
