@@ -40,5 +40,6 @@ void add_runs_commands(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
+void add_lm_commands(CLI::App& app);
 
 }  // namespace stitch::cli

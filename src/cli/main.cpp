@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   add_report_command(app);
   add_sweep_command(app);
   add_model_commands(app);
+  add_lm_commands(app);
   add_bench_command(app);
 
   try {

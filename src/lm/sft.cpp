@@ -1,0 +1,302 @@
+#include "lm/sft.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "lm/tasks.h"
+#include "lm/tokenizer.h"
+#include "lm/transformer.h"
+#include "track/checkpoint.h"
+#include "track/meta.h"
+#include "track/run_files.h"
+#include "track/run_log.h"
+
+namespace stitch::lm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr uint64_t kTestSeed = 0;  // the held-out problems every evaluation uses
+
+TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok) {
+  return {.vocab = tok.vocab_size(),
+          .context = c.context,
+          .width = c.width,
+          .layers = c.layers,
+          .heads = c.heads};
+}
+
+// [bos] prompt answer [eos], padded: tokens [B, L] and the loss mask [B, L - 1] over the
+// predictions of the answer's tokens and the end of sequence.
+std::pair<torch::Tensor, torch::Tensor> sft_batch(const std::vector<Problem>& problems,
+                                                  const CharTokenizer& tok, int64_t context) {
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<size_t> prompt_lengths;
+  size_t longest = 0;
+  for (const Problem& p : problems) {
+    std::vector<int32_t> row{CharTokenizer::kBos};
+    const auto prompt = tok.encode(p.prompt), answer = tok.encode(p.answer);
+    row.insert(row.end(), prompt.begin(), prompt.end());
+    prompt_lengths.push_back(row.size());
+    row.insert(row.end(), answer.begin(), answer.end());
+    row.push_back(CharTokenizer::kEos);
+    longest = std::max(longest, row.size());
+    rows.push_back(std::move(row));
+  }
+  if (static_cast<int64_t>(longest) > context) {
+    fail("lm sft: a problem of {} tokens does not fit the context of {} (raise context)", longest,
+         context);
+  }
+  const auto b = static_cast<int64_t>(rows.size()), l = static_cast<int64_t>(longest);
+  auto tokens = torch::full({b, l}, CharTokenizer::kPad, torch::kLong);
+  auto mask = torch::zeros({b, l - 1});
+  auto t = tokens.accessor<int64_t, 2>();
+  auto m = mask.accessor<float, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& row = rows[static_cast<size_t>(i)];
+    for (size_t j = 0; j < row.size(); ++j) t[i][static_cast<int64_t>(j)] = row[j];
+    // Position j predicts token j + 1: the answer starts at prompt_lengths[i].
+    for (size_t j = prompt_lengths[static_cast<size_t>(i)]; j < row.size(); ++j)
+      m[i][static_cast<int64_t>(j) - 1] = 1.0f;
+  }
+  return {tokens, mask};
+}
+
+TaskEval evaluate(TokenPolicy& net, const Task& task, int difficulty, int count,
+                  const CharTokenizer& tok) {
+  torch::NoGradGuard no_grad;
+  const std::vector<Problem> test = test_set(task, difficulty, count, kTestSeed);
+  std::map<size_t, std::vector<const Problem*>> by_length;  // the sampler takes one length
+  for (const Problem& p : test) by_length[p.prompt.size()].push_back(&p);
+  TaskEval e{.problems = static_cast<int>(test.size())};
+  auto gen = at::detail::createCPUGenerator(0);
+  for (const auto& [length, group] : by_length) {
+    const auto b = static_cast<int64_t>(group.size()), p = static_cast<int64_t>(length) + 1;
+    auto prompts = torch::empty({b, p}, torch::kLong);
+    for (int64_t i = 0; i < b; ++i) {
+      prompts[i][0] = CharTokenizer::kBos;
+      const auto ids = tok.encode(group[static_cast<size_t>(i)]->prompt);
+      for (int64_t j = 0; j < p - 1; ++j) prompts[i][j + 1] = ids[static_cast<size_t>(j)];
+    }
+    const Samples s = net->sample(prompts,
+                                  {.max_new_tokens = net->config().context - p,
+                                   .temperature = 0.0,
+                                   .eos = CharTokenizer::kEos,
+                                   .pad = CharTokenizer::kPad},
+                                  gen);
+    for (int64_t i = 0; i < b; ++i) {
+      const auto row = s.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
+      const std::string completion =
+          tok.decode({row.data_ptr<int32_t>(), static_cast<size_t>(row.numel())});
+      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, completion);
+      e.accuracy += score.correct ? 1.0 : 0.0;
+      e.format_rate += score.formatted ? 1.0 : 0.0;
+    }
+  }
+  if (e.problems > 0) {
+    e.accuracy /= e.problems;
+    e.format_rate /= e.problems;
+  }
+  return e;
+}
+
+struct Trainer {
+  CharTokenizer tok;
+  TokenPolicy net{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optim;
+  int64_t step = 0;
+};
+
+void save(const fs::path& path, const SftConfig& c, const std::string& config_json, Trainer& t,
+          const Rng& rng) {
+  save_checkpoint(path,
+                  {.config_json = config_json,
+                   .obs_dim = c.context,
+                   .act_dim = t.tok.vocab_size(),
+                   .sampler_rng = rng.state()},
+                  [&](torch::serialize::OutputArchive& a) {
+                    torch::serialize::OutputArchive policy, optim;
+                    t.net->save(policy);
+                    t.optim->save(optim);
+                    a.write("policy", policy);
+                    a.write("optimizer", optim);
+                    a.write("steps", torch::tensor(t.step));
+                  });
+}
+
+void load(const fs::path& path, Trainer& t, Rng* rng) {
+  Checkpoint saved(path.string());
+  if (saved.contents().act_dim != t.tok.vocab_size())
+    fail("{}: not a token policy of this tokenizer", path.string());
+  saved.read_algorithm([&](torch::serialize::InputArchive& a) {
+    torch::serialize::InputArchive policy, optim;
+    a.read("policy", policy);
+    t.net->load(policy);
+    if (t.optim) {
+      a.read("optimizer", optim);
+      t.optim->load(optim);
+    }
+    torch::Tensor steps;
+    a.read("steps", steps);
+    t.step = steps.item<int64_t>();
+  });
+  if (rng != nullptr) rng->set_state(saved.contents().sampler_rng);
+}
+
+std::string config_text(const SftConfig& c) { return config_to_string(c, -1); }
+
+}  // namespace
+
+void SftConfig::describe(ConfigFields& f) {
+  f.add("task", task, "verifiable task: addition, multiplication, sorting or countdown");
+  f.add("difficulty", difficulty, "the task's difficulty (digits or list length)",
+        {.min = 1, .max = 20});
+  f.add("steps", steps, "gradient steps", {.min = 1, .max = int64_t{1} << 40});
+  f.add("batch_size", batch_size, "problems per step", {.min = 1, .max = 65536});
+  f.add("lr", lr, "AdamW learning rate", {.min = 0, .max = 1, .min_open = true});
+  f.add("weight_decay", weight_decay, "AdamW weight decay", {.min = 0, .max = 1});
+  f.add("width", width, "transformer width", {.min = 8, .max = 4096});
+  f.add("layers", layers, "transformer blocks", {.min = 1, .max = 48});
+  f.add("heads", heads, "attention heads (width must be a multiple)", {.min = 1, .max = 64});
+  f.add("context", context, "longest sequence in tokens", {.min = 4, .max = 4096});
+  f.add("log_every", log_every, "steps between metrics lines", {.min = 1, .max = int64_t{1} << 40});
+  f.add("eval_every", eval_every, "steps between held-out evaluations (0: only at the end)",
+        {.min = 0, .max = int64_t{1} << 40});
+  f.add("checkpoint_every", checkpoint_every, "steps between checkpoints",
+        {.min = 1, .max = int64_t{1} << 40});
+  f.add("eval_problems", eval_problems, "held-out problems per evaluation",
+        {.min = 1, .max = 100000});
+  f.add("seed", seed, "seed of the weights and the training problems",
+        {.min = 0, .max = std::numeric_limits<uint64_t>::max()});
+  f.add("run_dir", run_dir, "run directory");
+}
+
+void SftConfig::validate() const {
+  const auto t = make_task(task);  // Error naming the known tasks
+  if (difficulty > t->max_difficulty() || difficulty < 1)
+    fail("config key 'difficulty': {} takes 1..{}, got {}", task, t->max_difficulty(), difficulty);
+  if (width % heads != 0)
+    fail("config key 'heads': width {} is not a multiple of {} heads", width, heads);
+  if (run_dir.empty()) fail("config key 'run_dir': an SFT run needs --run-dir DIR");
+}
+
+SftResult train_sft(const SftConfig& config_in, bool resume) {
+  SftConfig c = config_in;
+  const fs::path dir = c.run_dir;
+  const fs::path checkpoint = dir / "checkpoints" / "latest.pt";
+  const RunLock lock(dir);
+  if (resume) {
+    if (!fs::exists(checkpoint)) fail("{}: no checkpoint to resume from", dir.string());
+    SftConfig stored;
+    resolve_config(stored, (dir / "config.json").string(), {});
+    stored.run_dir = c.run_dir;
+    c = stored;
+  } else if (fs::exists(checkpoint)) {
+    fail("{}: already holds a run (checkpoints/latest.pt); resume it or choose another --run-dir",
+         dir.string());
+  }
+  const std::string config_json = config_text(c);
+  const RunFiles files{.dir = dir, .logs = {"metrics.jsonl", "eval.jsonl"}};
+  fs::create_directories(dir);
+  const LogFileTee tee(dir / "stdout.log");
+  RunMeta meta(dir, json{{"kind", "lm-sft"}, {"task", c.task}, {"seed", c.seed}}, resume);
+  try {
+    const auto task = make_task(c.task);
+    Trainer t;
+    torch::manual_seed(c.seed);
+    t.net = TokenPolicy(net_config(c, t.tok));
+    t.optim = std::make_unique<torch::optim::AdamW>(
+        t.net->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+    Rng rng(c.seed);
+    if (resume) {
+      load(checkpoint, t, &rng);
+      files.rewind(t.step);
+    } else {
+      files.start(config_json);
+    }
+    spdlog::info("lm sft: {} difficulty {}, a transformer of {} parameters", c.task, c.difficulty,
+                 t.net->parameter_count());
+    RunLog log(dir, t.step, c.steps, "steps");
+    SftResult result{.run_dir = dir.string(), .checkpoint = checkpoint.string()};
+    Stopwatch since_log;
+    double loss_sum = 0.0;
+    int64_t losses = 0;
+    std::vector<Problem> batch(static_cast<size_t>(c.batch_size));
+    while (t.step < c.steps) {
+      for (Problem& p : batch) p = training_problem(*task, rng, c.difficulty);
+      const auto [tokens, mask] = sft_batch(batch, t.tok, c.context);
+      const auto logp = torch::log_softmax(t.net->forward(tokens.slice(1, 0, -1)), -1)
+                            .gather(2, tokens.slice(1, 1).unsqueeze(-1))
+                            .squeeze(-1);
+      const auto loss = -(logp * mask).sum() / mask.sum();
+      t.optim->zero_grad();
+      loss.backward();
+      t.optim->step();
+      ++t.step;
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) fail("lm sft: the loss is {} at step {}", l, t.step);
+      loss_sum += l;
+      ++losses;
+      log.progress(t.step);
+      if (t.step % c.log_every == 0 || t.step == c.steps) {
+        const double secs = std::max(1e-9, since_log.seconds());
+        log.metrics(t.step, json{{"step", t.step},
+                                 {"loss", loss_sum / static_cast<double>(losses)},
+                                 {"steps_per_s", static_cast<double>(losses) / secs}});
+        loss_sum = 0.0;
+        losses = 0;
+        since_log.restart();
+      }
+      if ((c.eval_every > 0 && t.step % c.eval_every == 0) || t.step == c.steps) {
+        t.net->eval();
+        result.last = evaluate(t.net, *task, c.difficulty, c.eval_problems, t.tok);
+        t.net->train();
+        append_json_line(dir / "eval.jsonl", json{{"step", t.step},
+                                                  {"accuracy", result.last.accuracy},
+                                                  {"format_rate", result.last.format_rate},
+                                                  {"problems", result.last.problems}});
+        spdlog::info("step {}: held-out accuracy {:.3f}, in format {:.3f} ({} problems)", t.step,
+                     result.last.accuracy, result.last.format_rate, result.last.problems);
+      }
+      if (t.step % c.checkpoint_every == 0 || t.step == c.steps)
+        save(checkpoint, c, config_json, t, rng);
+    }
+    result.steps = t.step;
+    meta.finish("finished");
+    return result;
+  } catch (const std::exception& e) {
+    meta.fail(e.what());
+    throw;
+  }
+}
+
+SftResult resume_sft(const std::string& run_dir) {
+  SftConfig c;
+  c.run_dir = run_dir;
+  return train_sft(c, true);
+}
+
+TaskEval evaluate_sft_run(const std::string& run_dir, int problems) {
+  const fs::path dir = run_dir;
+  if (!fs::exists(dir / "config.json")) fail("{}: not an lm sft run (no config.json)", run_dir);
+  SftConfig c;
+  resolve_config(c, (dir / "config.json").string(), {});
+  Trainer t;
+  t.net = TokenPolicy(net_config(c, t.tok));
+  load(dir / "checkpoints" / "latest.pt", t, nullptr);
+  t.net->eval();
+  return evaluate(t.net, *make_task(c.task), c.difficulty, problems, t.tok);
+}
+
+}  // namespace stitch::lm

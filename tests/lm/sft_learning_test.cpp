@@ -1,0 +1,54 @@
+// SFT learns 1-2 digit addition on prompts it never saw, far beyond what any policy that ignores
+// the prompt can score: 3 seeds, each against the best constant answer on the same test set.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "lm/sft.h"
+#include "lm/tasks.h"
+
+namespace stitch::lm {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(SftLearning, AdditionBeyondAnyPromptBlindPolicy) {
+  // 1,500 steps of 64 problems, a 2-layer 64-wide transformer (105k parameters). Measured on a
+  // loaded 2-core EPYC (2026-12-04): this test 0.74, 0.85, 0.81 against a prompt-blind best of
+  // 0.035; `stitch --threads 1 lm sft --task addition --difficulty 2 --steps 1500 --seed S`
+  // 0.60, 0.86, 0.90 (one BLAS thread sums in another order). The best constant answer scores
+  // the frequency of the commonest answer of the 200 test problems.
+  const auto task = make_task("addition");
+  std::map<std::string, int> answers;
+  for (const Problem& p : test_set(*task, 2, 200, 0)) ++answers[p.answer];
+  int commonest = 0;
+  for (const auto& [a, n] : answers) commonest = std::max(commonest, n);
+  const double blind = commonest / 200.0;
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / fmt::format("stitch_sft_learn_{}", getpid());
+  fs::remove_all(dir);
+  double mean = 0.0;
+  for (uint64_t seed = 0; seed < 3; ++seed) {
+    SftConfig c;
+    c.task = "addition";
+    c.difficulty = 2;
+    c.steps = 1500;
+    c.eval_every = 0;
+    c.seed = seed;
+    c.run_dir = (dir / fmt::format("s{}", seed)).string();
+    const SftResult r = train_sft(c, false);
+    std::printf("seed %d: held-out accuracy %.3f (prompt-blind best %.3f)\n",
+                static_cast<int>(seed), r.last.accuracy, blind);
+    EXPECT_GT(r.last.accuracy, blind + 0.3) << "seed " << seed;
+    mean += r.last.accuracy / 3.0;
+  }
+  EXPECT_GT(mean, 0.6);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace stitch::lm
