@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -83,6 +84,10 @@ TaskEval evaluate(TokenPolicy& net, const Task& task, int difficulty, int count,
   auto gen = at::detail::createCPUGenerator(0);
   for (const auto& [length, group] : by_length) {
     const auto b = static_cast<int64_t>(group.size()), p = static_cast<int64_t>(length) + 1;
+    if (p >= net->config().context) {
+      fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
+           net->config().context);
+    }
     auto prompts = torch::empty({b, p}, torch::kLong);
     for (int64_t i = 0; i < b; ++i) {
       prompts[i][0] = CharTokenizer::kBos;
@@ -97,9 +102,14 @@ TaskEval evaluate(TokenPolicy& net, const Task& task, int difficulty, int count,
                                   gen);
     for (int64_t i = 0; i < b; ++i) {
       const auto row = s.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
-      const std::string completion =
-          tok.decode({row.data_ptr<int32_t>(), static_cast<size_t>(row.numel())});
-      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, completion);
+      const std::span<const int32_t> ids(row.data_ptr<int32_t>(), static_cast<size_t>(row.numel()));
+      // A completion counts only when it ends with eos and holds no special token before it.
+      const auto eos = std::find(ids.begin(), ids.end(), CharTokenizer::kEos);
+      const bool clean = eos != ids.end() && std::none_of(ids.begin(), eos, [](int32_t id) {
+                           return id == CharTokenizer::kBos || id == CharTokenizer::kPad;
+                         });
+      if (!clean) continue;
+      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, tok.decode(ids));
       e.accuracy += score.correct ? 1.0 : 0.0;
       e.format_rate += score.formatted ? 1.0 : 0.0;
     }
@@ -116,23 +126,28 @@ struct Trainer {
   TokenPolicy net{nullptr};
   std::unique_ptr<torch::optim::AdamW> optim;
   int64_t step = 0;
+  double loss_sum = 0.0;  // the open metrics window (kept in checkpoints: a resume logs the
+  int64_t losses = 0;     // same lines)
 };
 
 void save(const fs::path& path, const SftConfig& c, const std::string& config_json, Trainer& t,
           const Rng& rng) {
-  save_checkpoint(path,
-                  {.config_json = config_json,
-                   .obs_dim = c.context,
-                   .act_dim = t.tok.vocab_size(),
-                   .sampler_rng = rng.state()},
-                  [&](torch::serialize::OutputArchive& a) {
-                    torch::serialize::OutputArchive policy, optim;
-                    t.net->save(policy);
-                    t.optim->save(optim);
-                    a.write("policy", policy);
-                    a.write("optimizer", optim);
-                    a.write("steps", torch::tensor(t.step));
-                  });
+  save_checkpoint(
+      path,
+      {.config_json = config_json,
+       .obs_dim = c.context,
+       .act_dim = t.tok.vocab_size(),
+       .sampler_rng = rng.state()},
+      [&](torch::serialize::OutputArchive& a) {
+        torch::serialize::OutputArchive policy, optim;
+        t.net->save(policy);
+        t.optim->save(optim);
+        a.write("policy", policy);
+        a.write("optimizer", optim);
+        a.write("steps", torch::tensor(t.step));
+        a.write("loss_window",
+                torch::tensor({t.loss_sum, static_cast<double>(t.losses)}, torch::kFloat64));
+      });
 }
 
 void load(const fs::path& path, Trainer& t, Rng* rng) {
@@ -147,9 +162,13 @@ void load(const fs::path& path, Trainer& t, Rng* rng) {
       a.read("optimizer", optim);
       t.optim->load(optim);
     }
-    torch::Tensor steps;
+    torch::Tensor steps, window;
     a.read("steps", steps);
     t.step = steps.item<int64_t>();
+    a.read("loss_window", window);
+    if (window.numel() != 2) fail("{}: a damaged loss window", path.string());
+    t.loss_sum = window[0].item<double>();
+    t.losses = static_cast<int64_t>(window[1].item<double>());
   });
   if (rng != nullptr) rng->set_state(saved.contents().sampler_rng);
 }
@@ -184,8 +203,9 @@ void SftConfig::describe(ConfigFields& f) {
 
 void SftConfig::validate() const {
   const auto t = make_task(task);  // Error naming the known tasks
-  if (difficulty > t->max_difficulty() || difficulty < 1)
-    fail("config key 'difficulty': {} takes 1..{}, got {}", task, t->max_difficulty(), difficulty);
+  if (difficulty > t->max_difficulty() || difficulty < t->min_difficulty())
+    fail("config key 'difficulty': {} takes {}..{}, got {}", task, t->min_difficulty(),
+         t->max_difficulty(), difficulty);
   if (width % heads != 0)
     fail("config key 'heads': width {} is not a multiple of {} heads", width, heads);
   if (run_dir.empty()) fail("config key 'run_dir': an SFT run needs --run-dir DIR");
@@ -230,8 +250,8 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
     RunLog log(dir, t.step, c.steps, "steps");
     SftResult result{.run_dir = dir.string(), .checkpoint = checkpoint.string()};
     Stopwatch since_log;
-    double loss_sum = 0.0;
-    int64_t losses = 0;
+    double& loss_sum = t.loss_sum;
+    int64_t& losses = t.losses;
     std::vector<Problem> batch(static_cast<size_t>(c.batch_size));
     while (t.step < c.steps) {
       for (Problem& p : batch) p = training_problem(*task, rng, c.difficulty);

@@ -78,6 +78,7 @@ class Arithmetic : public Task {
  public:
   explicit Arithmetic(char op) : op_(op) {}
   std::string name() const override { return op_ == '+' ? "addition" : "multiplication"; }
+  int min_difficulty() const override { return 1; }
   int max_difficulty() const override { return 9; }
   Problem generate(Rng& rng, int d) const override {
     check_difficulty(name(), d, 1, max_difficulty());
@@ -89,7 +90,11 @@ class Arithmetic : public Task {
   std::pair<bool, bool> check(const std::string& prompt, const std::string& c) const override {
     const auto [a, b] = binary_prompt(name(), prompt, op_);
     const int64_t v = canonical_int(c);
-    return {v >= 0 && v == (op_ == '+' ? a + b : a * b), all_digits(c)};
+    int64_t expected = 0;  // a prompt's operands may be longer than the generator's: no overflow
+    if (op_ == '+' ? __builtin_add_overflow(a, b, &expected)
+                   : __builtin_mul_overflow(a, b, &expected))
+      return {false, all_digits(c)};
+    return {v >= 0 && v == expected, all_digits(c)};
   }
 
  private:
@@ -99,6 +104,7 @@ class Arithmetic : public Task {
 class Sorting : public Task {
  public:
   std::string name() const override { return "sorting"; }
+  int min_difficulty() const override { return 2; }
   int max_difficulty() const override { return 20; }
   Problem generate(Rng& rng, int d) const override {
     check_difficulty(name(), d, 2, max_difficulty());
@@ -227,6 +233,7 @@ class Expression {
 class Countdown : public Task {
  public:
   std::string name() const override { return "countdown"; }
+  int min_difficulty() const override { return 2; }
   int max_difficulty() const override { return 6; }
   Problem generate(Rng& rng, int d) const override {
     check_difficulty(name(), d, 2, max_difficulty());
@@ -318,7 +325,14 @@ std::unique_ptr<Task> make_task(const std::string& name) {
   fail("unknown task '{}' (addition, countdown, multiplication, sorting)", name);
 }
 
-bool held_out(const std::string& prompt) { return fnv1a(prompt) % 10 == 0; }
+// FNV-1a's low bit is the parity of the characters' codes, so the hash is mixed (splitmix64's
+// finaliser) before the remainder: otherwise the split would follow the count of odd digits.
+bool held_out(const std::string& prompt) {
+  uint64_t z = fnv1a(prompt);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) % 10 == 0;
+}
 
 Problem training_problem(const Task& task, Rng& rng, int difficulty) {
   for (int i = 0; i < 10000; ++i) {

@@ -17,10 +17,10 @@
 // the completion has the answer's form (digits; a comma-separated list; an expression over the
 // given numbers), else 0.
 //
-// The test split: a problem is held out when the hash of its prompt (FNV-1a, 64-bit) is 0
-// modulo 10. training_problem() never returns a held-out prompt and test_set() returns only
-// held-out ones, so a policy's test score is on prompts it was never trained on, at every
-// difficulty.
+// The test split: a problem is held out when the hash of its prompt (FNV-1a, 64-bit, then
+// splitmix64's finaliser) is 0 modulo 10. training_problem() never returns a held-out prompt and
+// test_set() returns only held-out ones, so a policy's test score is on prompts it was never
+// trained on, at every difficulty.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +53,8 @@ class Task {
   // problem posed by `prompt`.
   Score score(const std::string& prompt, const std::string& completion,
               double format_reward = 0.1) const;
-  // The largest difficulty the generator accepts.
+  // The difficulties the generator accepts.
+  virtual int min_difficulty() const = 0;
   virtual int max_difficulty() const = 0;
 
  protected:

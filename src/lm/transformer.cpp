@@ -109,6 +109,8 @@ Samples TokenPolicyImpl::sample(const torch::Tensor& prompts, const SampleOption
     fail("sampling: temperature must be >= 0 and top_p in (0, 1], got {} and {}", o.temperature,
          o.top_p);
   const int64_t b = prompts.size(0), p = prompts.size(1);
+  if (prompts.dim() != 2 || b < 1 || p < 1 || o.max_new_tokens < 1)
+    fail("sampling: needs prompts [B >= 1, P >= 1] and max_new_tokens >= 1");
   if (p + o.max_new_tokens > config_.context) {
     fail("sampling: a prompt of {} and {} new tokens pass the context of {}", p, o.max_new_tokens,
          config_.context);

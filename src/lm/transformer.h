@@ -34,9 +34,11 @@ struct SampleOptions {
 };
 
 struct Samples {
-  torch::Tensor tokens;     // [B, P + new] int64: the prompts, then what was sampled
-  torch::Tensor log_probs;  // [B, new] log pi(token) of each sampled token (0 after the end)
-  torch::Tensor mask;       // [B, new] 1 for sampled tokens up to and including eos, else 0
+  torch::Tensor tokens;  // [B, P + new] int64: the prompts, then what was sampled
+  // [B, new] log pi(token) of each sampled token (0 after the end), under the policy itself
+  // (temperature 1, the whole vocabulary), not the tempered or nucleus distribution drawn from.
+  torch::Tensor log_probs;
+  torch::Tensor mask;  // [B, new] 1 for sampled tokens up to and including eos, else 0
 };
 
 class TokenPolicyImpl : public torch::nn::Module {

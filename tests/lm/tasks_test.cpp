@@ -38,7 +38,7 @@ TEST(Tasks, GeneratedAnswersAreCorrectAndNearMissesAreNot) {
   for (const std::string& name : task_names()) {
     const auto task = make_task(name);
     Rng rng(7);
-    for (int d = 2; d <= task->max_difficulty(); ++d) {
+    for (int d = task->min_difficulty(); d <= task->max_difficulty(); ++d) {
       for (int i = 0; i < 100; ++i) {
         const Problem p = task->generate(rng, d);
         const Score ok = task->score(p.prompt, p.answer);
@@ -63,6 +63,9 @@ TEST(Tasks, TheFormatRewardIsForTheAnswersFormOnly) {
   EXPECT_EQ(add->score("12+30=", "042").reward, 0.1);  // a leading zero is not the answer
   EXPECT_EQ(add->score("12+30=", "4,2").reward, 0.0);
   EXPECT_EQ(add->score("12+30=", "43", 0.0).reward, 0.0);
+  // Operands longer than the generator's overflow no check.
+  const auto mul = make_task("multiplication");
+  EXPECT_FALSE(mul->score("999999999999999999*999999999999999999=", "1").correct);
   const auto sort = make_task("sorting");
   EXPECT_TRUE(sort->score("S5,31,9,5=", "5,5,9,31").correct);
   EXPECT_EQ(sort->score("S5,31,9,5=", "5,9,31").reward, 0.1);  // a dropped duplicate
@@ -107,6 +110,12 @@ TEST(Tasks, HeldOutPromptsNeverReachTraining) {
       const Problem p = training_problem(*task, rng, 2);
       EXPECT_FALSE(held_out(p.prompt));
       EXPECT_EQ(test_prompts.count(p.prompt), 0u) << p.prompt;
+    }
+    // The split is not a rule about digits: held-out 1-2 digit sums are odd and even.
+    if (name == "addition") {
+      std::set<int64_t> parity;
+      for (const Problem& p : test) parity.insert(std::stoll(p.answer) % 2);
+      EXPECT_EQ(parity.size(), 2u);
     }
     // Same seed, same test set.
     const std::vector<Problem> again = test_set(*task, 2, 50, 3);
