@@ -6,19 +6,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 
 #include "core/error.h"
-#include "core/log.h"
 #include "core/rng.h"
 #include "core/timer.h"
+#include "lm/policy_io.h"
 #include "lm/tasks.h"
 #include "lm/tokenizer.h"
 #include "lm/transformer.h"
 #include "track/checkpoint.h"
-#include "track/meta.h"
 #include "track/run_files.h"
 #include "track/run_log.h"
 
@@ -27,16 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr uint64_t kTestSeed = 0;  // the held-out problems every evaluation uses
-
-TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok) {
-  return {.vocab = tok.vocab_size(),
-          .context = c.context,
-          .width = c.width,
-          .layers = c.layers,
-          .heads = c.heads};
-}
 
 // [bos] prompt answer [eos], padded: tokens [B, L] and the loss mask [B, L - 1] over the
 // predictions of the answer's tokens and the end of sequence.
@@ -72,105 +60,6 @@ std::pair<torch::Tensor, torch::Tensor> sft_batch(const std::vector<Problem>& pr
       m[i][static_cast<int64_t>(j) - 1] = 1.0f;
   }
   return {tokens, mask};
-}
-
-TaskEval evaluate(TokenPolicy& net, const Task& task, int difficulty, int count,
-                  const CharTokenizer& tok) {
-  torch::NoGradGuard no_grad;
-  const std::vector<Problem> test = test_set(task, difficulty, count, kTestSeed);
-  std::map<size_t, std::vector<const Problem*>> by_length;  // the sampler takes one length
-  for (const Problem& p : test) by_length[p.prompt.size()].push_back(&p);
-  TaskEval e{.problems = static_cast<int>(test.size())};
-  auto gen = at::detail::createCPUGenerator(0);
-  for (const auto& [length, group] : by_length) {
-    const auto b = static_cast<int64_t>(group.size()), p = static_cast<int64_t>(length) + 1;
-    if (p >= net->config().context) {
-      fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
-           net->config().context);
-    }
-    auto prompts = torch::empty({b, p}, torch::kLong);
-    for (int64_t i = 0; i < b; ++i) {
-      prompts[i][0] = CharTokenizer::kBos;
-      const auto ids = tok.encode(group[static_cast<size_t>(i)]->prompt);
-      for (int64_t j = 0; j < p - 1; ++j) prompts[i][j + 1] = ids[static_cast<size_t>(j)];
-    }
-    const Samples s = net->sample(prompts,
-                                  {.max_new_tokens = net->config().context - p,
-                                   .temperature = 0.0,
-                                   .eos = CharTokenizer::kEos,
-                                   .pad = CharTokenizer::kPad},
-                                  gen);
-    for (int64_t i = 0; i < b; ++i) {
-      const auto row = s.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
-      const std::span<const int32_t> ids(row.data_ptr<int32_t>(), static_cast<size_t>(row.numel()));
-      // A completion counts only when it ends with eos and holds no special token before it.
-      const auto eos = std::find(ids.begin(), ids.end(), CharTokenizer::kEos);
-      const bool clean = eos != ids.end() && std::none_of(ids.begin(), eos, [](int32_t id) {
-                           return id == CharTokenizer::kBos || id == CharTokenizer::kPad;
-                         });
-      if (!clean) continue;
-      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, tok.decode(ids));
-      e.accuracy += score.correct ? 1.0 : 0.0;
-      e.format_rate += score.formatted ? 1.0 : 0.0;
-    }
-  }
-  if (e.problems > 0) {
-    e.accuracy /= e.problems;
-    e.format_rate /= e.problems;
-  }
-  return e;
-}
-
-struct Trainer {
-  CharTokenizer tok;
-  TokenPolicy net{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optim;
-  int64_t step = 0;
-  double loss_sum = 0.0;  // the open metrics window (kept in checkpoints: a resume logs the
-  int64_t losses = 0;     // same lines)
-};
-
-void save(const fs::path& path, const SftConfig& c, const std::string& config_json, Trainer& t,
-          const Rng& rng) {
-  save_checkpoint(
-      path,
-      {.config_json = config_json,
-       .obs_dim = c.context,
-       .act_dim = t.tok.vocab_size(),
-       .sampler_rng = rng.state()},
-      [&](torch::serialize::OutputArchive& a) {
-        torch::serialize::OutputArchive policy, optim;
-        t.net->save(policy);
-        t.optim->save(optim);
-        a.write("policy", policy);
-        a.write("optimizer", optim);
-        a.write("steps", torch::tensor(t.step));
-        a.write("loss_window",
-                torch::tensor({t.loss_sum, static_cast<double>(t.losses)}, torch::kFloat64));
-      });
-}
-
-void load(const fs::path& path, Trainer& t, Rng* rng) {
-  Checkpoint saved(path.string());
-  if (saved.contents().act_dim != t.tok.vocab_size())
-    fail("{}: not a token policy of this tokenizer", path.string());
-  saved.read_algorithm([&](torch::serialize::InputArchive& a) {
-    torch::serialize::InputArchive policy, optim;
-    a.read("policy", policy);
-    t.net->load(policy);
-    if (t.optim) {
-      a.read("optimizer", optim);
-      t.optim->load(optim);
-    }
-    torch::Tensor steps, window;
-    a.read("steps", steps);
-    t.step = steps.item<int64_t>();
-    a.read("loss_window", window);
-    if (window.numel() != 2) fail("{}: a damaged loss window", path.string());
-    t.loss_sum = window[0].item<double>();
-    t.losses = static_cast<int64_t>(window[1].item<double>());
-  });
-  if (rng != nullptr) rng->set_state(saved.contents().sampler_rng);
 }
 
 std::string config_text(const SftConfig& c) { return config_to_string(c, -1); }
@@ -215,32 +104,26 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
   SftConfig c = config_in;
   const fs::path dir = c.run_dir;
   const fs::path checkpoint = dir / "checkpoints" / "latest.pt";
-  const RunLock lock(dir);
   if (resume) {
-    if (!fs::exists(checkpoint)) fail("{}: no checkpoint to resume from", dir.string());
+    if (!fs::exists(dir / "config.json")) fail("{}: not an lm sft run (no config.json)", c.run_dir);
     SftConfig stored;
     resolve_config(stored, (dir / "config.json").string(), {});
     stored.run_dir = c.run_dir;
     c = stored;
-  } else if (fs::exists(checkpoint)) {
-    fail("{}: already holds a run (checkpoints/latest.pt); resume it or choose another --run-dir",
-         dir.string());
   }
   const std::string config_json = config_text(c);
   const RunFiles files{.dir = dir, .logs = {"metrics.jsonl", "eval.jsonl"}};
-  fs::create_directories(dir);
-  const LogFileTee tee(dir / "stdout.log");
-  RunMeta meta(dir, json{{"kind", "lm-sft"}, {"task", c.task}, {"seed", c.seed}}, resume);
-  try {
+  SftResult result{.run_dir = dir.string(), .checkpoint = checkpoint.string()};
+  in_policy_run(dir, resume, json{{"kind", "lm-sft"}, {"task", c.task}, {"seed", c.seed}}, [&] {
     const auto task = make_task(c.task);
-    Trainer t;
+    PolicyState t;
     torch::manual_seed(c.seed);
     t.net = TokenPolicy(net_config(c, t.tok));
     t.optim = std::make_unique<torch::optim::AdamW>(
         t.net->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
     Rng rng(c.seed);
     if (resume) {
-      load(checkpoint, t, &rng);
+      load_policy(checkpoint, t, &rng);
       files.rewind(t.step);
     } else {
       files.start(config_json);
@@ -248,7 +131,6 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
     spdlog::info("lm sft: {} difficulty {}, a transformer of {} parameters", c.task, c.difficulty,
                  t.net->parameter_count());
     RunLog log(dir, t.step, c.steps, "steps");
-    SftResult result{.run_dir = dir.string(), .checkpoint = checkpoint.string()};
     Stopwatch since_log;
     double& loss_sum = t.loss_sum;
     int64_t& losses = t.losses;
@@ -280,7 +162,7 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
       }
       if ((c.eval_every > 0 && t.step % c.eval_every == 0) || t.step == c.steps) {
         t.net->eval();
-        result.last = evaluate(t.net, *task, c.difficulty, c.eval_problems, t.tok);
+        result.last = evaluate_policy(t.net, *task, c.difficulty, c.eval_problems, t.tok);
         t.net->train();
         append_json_line(dir / "eval.jsonl", json{{"step", t.step},
                                                   {"accuracy", result.last.accuracy},
@@ -290,15 +172,11 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
                      result.last.accuracy, result.last.format_rate, result.last.problems);
       }
       if (t.step % c.checkpoint_every == 0 || t.step == c.steps)
-        save(checkpoint, c, config_json, t, rng);
+        save_policy(checkpoint, config_json, c.context, t, rng);
     }
     result.steps = t.step;
-    meta.finish("finished");
-    return result;
-  } catch (const std::exception& e) {
-    meta.fail(e.what());
-    throw;
-  }
+  });
+  return result;
 }
 
 SftResult resume_sft(const std::string& run_dir) {
@@ -308,15 +186,10 @@ SftResult resume_sft(const std::string& run_dir) {
 }
 
 TaskEval evaluate_sft_run(const std::string& run_dir, int problems) {
-  const fs::path dir = run_dir;
-  if (!fs::exists(dir / "config.json")) fail("{}: not an lm sft run (no config.json)", run_dir);
   SftConfig c;
-  resolve_config(c, (dir / "config.json").string(), {});
-  Trainer t;
-  t.net = TokenPolicy(net_config(c, t.tok));
-  load(dir / "checkpoints" / "latest.pt", t, nullptr);
-  t.net->eval();
-  return evaluate(t.net, *make_task(c.task), c.difficulty, problems, t.tok);
+  TokenPolicy net = load_sft_policy(run_dir, &c);
+  net->eval();
+  return evaluate_policy(net, *make_task(c.task), c.difficulty, problems, CharTokenizer());
 }
 
 }  // namespace stitch::lm

@@ -121,5 +121,61 @@ TEST_F(SftTest, BadInputIsOneErrorLine) {
     EXPECT_EQ(std::count(r->err.begin(), r->err.end(), '\n'), 1) << r->err;
 }
 
+TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
+  const std::string cli = STITCH_CLI_PATH;
+  const fs::path start = dir_ / "start";
+  ASSERT_EQ(testing::run_command(cli + " " + args(start)).exit_code, 0);
+  auto rl = [&](const fs::path& run) {
+    return fmt::format(
+        "{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 40 --run-dir {} "
+        "--set checkpoint_every=10 --set eval_every=20 --set eval_problems=50 --set prompts=4",
+        cli, start.string(), run.string());
+  };
+  const auto whole = testing::run_command(rl(dir_ / "whole-rl"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const fs::path run = dir_ / "killed-rl";
+  const pid_t pid = testing::start_quietly({cli,
+                                            "--threads",
+                                            "1",
+                                            "lm",
+                                            "rl",
+                                            "--method",
+                                            "grpo",
+                                            "--from",
+                                            start.string(),
+                                            "--steps",
+                                            "40",
+                                            "--run-dir",
+                                            run.string(),
+                                            "--set",
+                                            "checkpoint_every=10",
+                                            "--set",
+                                            "eval_every=20",
+                                            "--set",
+                                            "eval_problems=50",
+                                            "--set",
+                                            "prompts=4"});
+  for (int t = 0; t < 3000 && !fs::exists(run / "checkpoints" / "latest.pt"); ++t)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (fs::exists(run / "checkpoints" / "latest.pt")) {
+    const auto resumed = testing::run_command(fmt::format(
+        "{} --threads 1 --log-level warn lm rl --resume --run-dir {}", cli, run.string()));
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(testing::read_file((run / "eval.jsonl").string()),
+              testing::read_file((dir_ / "whole-rl" / "eval.jsonl").string()));
+  }
+  const auto method = testing::run_command(
+      fmt::format("{} --log-level warn lm rl --method ppo --from {} --run-dir {}", cli,
+                  start.string(), (dir_ / "x").string()));
+  EXPECT_THAT(method.err, HasSubstr("expected grpo, dr_grpo or rloo, got 'ppo'"));
+  const auto from =
+      testing::run_command(fmt::format("{} --log-level warn lm rl --from {} --run-dir {}", cli,
+                                       (dir_ / "nothing").string(), (dir_ / "y").string()));
+  EXPECT_THAT(from.err, HasSubstr("not an lm sft run"));
+}
+
 }  // namespace
 }  // namespace stitch::lm

@@ -1,0 +1,149 @@
+#include "lm/policy_io.h"
+
+#include <algorithm>
+#include <map>
+#include <span>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "track/checkpoint.h"
+#include "track/meta.h"
+#include "track/run_files.h"
+
+namespace stitch::lm {
+
+namespace fs = std::filesystem;
+
+TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok) {
+  return {.vocab = tok.vocab_size(),
+          .context = c.context,
+          .width = c.width,
+          .layers = c.layers,
+          .heads = c.heads};
+}
+
+TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int count,
+                         const CharTokenizer& tok) {
+  torch::NoGradGuard no_grad;
+  const std::vector<Problem> test = test_set(task, difficulty, count, /*seed=*/0);
+  std::map<size_t, std::vector<const Problem*>> by_length;  // the sampler takes one length
+  for (const Problem& p : test) by_length[p.prompt.size()].push_back(&p);
+  TaskEval e{.problems = static_cast<int>(test.size())};
+  auto gen = at::detail::createCPUGenerator(0);
+  for (const auto& [length, group] : by_length) {
+    const auto b = static_cast<int64_t>(group.size()), p = static_cast<int64_t>(length) + 1;
+    if (p >= net->config().context) {
+      fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
+           net->config().context);
+    }
+    auto prompts = torch::empty({b, p}, torch::kLong);
+    for (int64_t i = 0; i < b; ++i) {
+      prompts[i][0] = CharTokenizer::kBos;
+      const auto ids = tok.encode(group[static_cast<size_t>(i)]->prompt);
+      for (int64_t j = 0; j < p - 1; ++j) prompts[i][j + 1] = ids[static_cast<size_t>(j)];
+    }
+    const Samples s = net->sample(prompts,
+                                  {.max_new_tokens = net->config().context - p,
+                                   .temperature = 0.0,
+                                   .eos = CharTokenizer::kEos,
+                                   .pad = CharTokenizer::kPad},
+                                  gen);
+    for (int64_t i = 0; i < b; ++i) {
+      const auto row = s.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
+      const std::span<const int32_t> ids(row.data_ptr<int32_t>(), static_cast<size_t>(row.numel()));
+      // A completion counts only when it ends with eos and holds no special token before it.
+      const auto eos = std::find(ids.begin(), ids.end(), CharTokenizer::kEos);
+      const bool clean = eos != ids.end() && std::none_of(ids.begin(), eos, [](int32_t id) {
+                           return id == CharTokenizer::kBos || id == CharTokenizer::kPad;
+                         });
+      if (!clean) continue;
+      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, tok.decode(ids));
+      e.accuracy += score.correct ? 1.0 : 0.0;
+      e.format_rate += score.formatted ? 1.0 : 0.0;
+    }
+  }
+  if (e.problems > 0) {
+    e.accuracy /= e.problems;
+    e.format_rate /= e.problems;
+  }
+  return e;
+}
+
+void save_policy(const fs::path& path, const std::string& config_json, int64_t context,
+                 PolicyState& t, const Rng& rng) {
+  save_checkpoint(
+      path,
+      {.config_json = config_json,
+       .obs_dim = context,
+       .act_dim = t.tok.vocab_size(),
+       .sampler_rng = rng.state()},
+      [&](torch::serialize::OutputArchive& a) {
+        torch::serialize::OutputArchive policy, optim;
+        t.net->save(policy);
+        t.optim->save(optim);
+        a.write("policy", policy);
+        a.write("optimizer", optim);
+        a.write("steps", torch::tensor(t.step));
+        a.write("loss_window",
+                torch::tensor({t.loss_sum, static_cast<double>(t.losses)}, torch::kFloat64));
+      });
+}
+
+void load_policy(const fs::path& path, PolicyState& t, Rng* rng) {
+  Checkpoint saved(path.string());
+  if (saved.contents().act_dim != t.tok.vocab_size())
+    fail("{}: not a token policy of this tokenizer", path.string());
+  saved.read_algorithm([&](torch::serialize::InputArchive& a) {
+    torch::serialize::InputArchive policy, optim;
+    a.read("policy", policy);
+    t.net->load(policy);
+    if (t.optim) {
+      a.read("optimizer", optim);
+      t.optim->load(optim);
+    }
+    torch::Tensor steps, window;
+    a.read("steps", steps);
+    t.step = steps.item<int64_t>();
+    a.read("loss_window", window);
+    if (window.numel() != 2) fail("{}: a damaged loss window", path.string());
+    t.loss_sum = window[0].item<double>();
+    t.losses = static_cast<int64_t>(window[1].item<double>());
+  });
+  if (rng != nullptr) rng->set_state(saved.contents().sampler_rng);
+}
+
+TokenPolicy load_sft_policy(const std::string& run_dir, SftConfig* config) {
+  const fs::path dir = run_dir;
+  if (!fs::exists(dir / "config.json")) fail("{}: not an lm sft run (no config.json)", run_dir);
+  SftConfig c;
+  resolve_config(c, (dir / "config.json").string(), {});
+  PolicyState s;
+  s.net = TokenPolicy(net_config(c, s.tok));
+  load_policy(dir / "checkpoints" / "latest.pt", s, nullptr);
+  if (config != nullptr) *config = c;
+  return s.net;
+}
+
+void in_policy_run(const fs::path& dir, bool resume, const nlohmann::json& fields,
+                   const std::function<void()>& body) {
+  const RunLock lock(dir);
+  const fs::path checkpoint = dir / "checkpoints" / "latest.pt";
+  if (resume && !fs::exists(checkpoint)) fail("{}: no checkpoint to resume from", dir.string());
+  if (!resume && fs::exists(checkpoint)) {
+    fail("{}: already holds a run (checkpoints/latest.pt); resume it or choose another --run-dir",
+         dir.string());
+  }
+  fs::create_directories(dir);
+  const LogFileTee tee(dir / "stdout.log");
+  RunMeta meta(dir, fields, resume);
+  try {
+    body();
+    meta.finish("finished");
+  } catch (const std::exception& e) {
+    meta.fail(e.what());
+    throw;
+  }
+}
+
+}  // namespace stitch::lm

@@ -1,0 +1,53 @@
+// What the token-policy loops (lm/sft.cpp, lm/rl.cpp) share: the policy with its optimiser and
+// counters, its checkpoint (track/checkpoint.h's container: the policy, AdamW, the step, the open
+// metrics window, the problem generator's state), greedy evaluation on held-out problems, and
+// the run directory's shell. Internal to src/lm.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/rng.h"
+#include "lm/sft.h"
+#include "lm/tasks.h"
+#include "lm/tokenizer.h"
+#include "lm/transformer.h"
+
+namespace stitch::lm {
+
+struct PolicyState {
+  CharTokenizer tok;
+  TokenPolicy net{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optim;  // null when only evaluated
+  int64_t step = 0;
+  double loss_sum = 0.0;  // the open metrics window (kept in checkpoints: a resumed run logs
+  int64_t losses = 0;     // the same lines)
+};
+
+TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok);
+
+// Greedy decoding on `count` held-out problems (test_set seed 0); a completion counts only when
+// it ends with eos and holds no padding or bos before it.
+TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int count,
+                         const CharTokenizer& tok);
+
+void save_policy(const std::filesystem::path& path, const std::string& config_json, int64_t context,
+                 PolicyState& s, const Rng& rng);
+// Loads the policy (and, when s.optim is set, the optimiser) and the counters; the generator's
+// state into *rng when not null.
+void load_policy(const std::filesystem::path& path, PolicyState& s, Rng* rng);
+
+// The policy of an `lm sft` run (its checkpoints/latest.pt), its config into *config.
+TokenPolicy load_sft_policy(const std::string& run_dir, SftConfig* config);
+
+// The run directory's shell: the lock, stdout.log, meta.json (`fields`; finished, or failed with
+// the error) around body(). Error when a new run finds a checkpoint or a resume finds none.
+void in_policy_run(const std::filesystem::path& dir, bool resume, const nlohmann::json& fields,
+                   const std::function<void()>& body);
+
+}  // namespace stitch::lm

@@ -1,0 +1,223 @@
+#include "lm/rl.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "lm/policy_io.h"
+#include "track/run_files.h"
+#include "track/run_log.h"
+
+namespace stitch::lm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The group's advantages from its rewards r [G].
+torch::Tensor advantages(const std::string& method, const torch::Tensor& r) {
+  const auto mean = r.mean();
+  if (method == "grpo") return (r - mean) / (r.std(/*unbiased=*/true) + 1e-4);
+  if (method == "dr_grpo") return r - mean;
+  const double g = static_cast<double>(r.size(0));  // rloo: the mean of the other G - 1
+  return (r - mean) * (g / (g - 1.0));
+}
+
+struct Group {
+  torch::Tensor tokens, old_lp, mask, adv;  // [G, p + n], [G, n], [G, n], [G]
+  int64_t p = 0;
+};
+
+}  // namespace
+
+void RlConfig::describe(ConfigFields& f) {
+  f.add("method", method, "grpo, dr_grpo or rloo");
+  f.add("from", from, "the `lm sft` run to start from (also the KL reference)");
+  f.add("steps", steps, "updates", {.min = 1, .max = int64_t{1} << 40});
+  f.add("prompts", prompts, "prompts per step", {.min = 1, .max = 4096});
+  f.add("group", group, "completions per prompt", {.min = 2, .max = 1024});
+  f.add("lr", lr, "AdamW learning rate", {.min = 0, .max = 1, .min_open = true});
+  f.add("beta", beta, "KL coefficient", {.min = 0, .max = 100});
+  f.add("clip", clip, "ratio clip (grpo, dr_grpo)", {.min = 0, .max = 10, .min_open = true});
+  f.add("temperature", temperature, "sampling temperature",
+        {.min = 0, .max = 10, .min_open = true});
+  f.add("epochs", epochs, "updates per sampled batch", {.min = 1, .max = 64});
+  f.add("log_every", log_every, "steps between metrics lines", {.min = 1, .max = int64_t{1} << 40});
+  f.add("eval_every", eval_every, "steps between held-out evaluations (0: at the end)",
+        {.min = 0, .max = int64_t{1} << 40});
+  f.add("checkpoint_every", checkpoint_every, "steps between checkpoints",
+        {.min = 1, .max = int64_t{1} << 40});
+  f.add("eval_problems", eval_problems, "held-out problems", {.min = 1, .max = 100000});
+  f.add("seed", seed, "seed of the problems and the samples",
+        {.min = 0, .max = std::numeric_limits<uint64_t>::max()});
+  f.add("run_dir", run_dir, "run directory");
+}
+
+void RlConfig::validate() const {
+  if (method != "grpo" && method != "dr_grpo" && method != "rloo")
+    fail("config key 'method': expected grpo, dr_grpo or rloo, got '{}'", method);
+  if (from.empty()) fail("config key 'from': RL starts from an `lm sft` run (--from DIR)");
+  if (run_dir.empty()) fail("config key 'run_dir': an RL run needs --run-dir DIR");
+}
+
+RlResult train_rl(const RlConfig& config_in, bool resume) {
+  RlConfig c = config_in;
+  const fs::path dir = c.run_dir;
+  if (resume) {
+    if (!fs::exists(dir / "config.json")) fail("{}: not an lm rl run (no config.json)", c.run_dir);
+    RlConfig stored;
+    resolve_config(stored, (dir / "config.json").string(), {});
+    stored.run_dir = c.run_dir;
+    c = stored;
+  }
+  const std::string config_json = config_to_string(c, -1);
+  const RunFiles files{.dir = dir, .logs = {"metrics.jsonl", "eval.jsonl"}};
+  const fs::path checkpoint = dir / "checkpoints" / "latest.pt";
+  RlResult result{.run_dir = dir.string(), .checkpoint = checkpoint.string()};
+  in_policy_run(dir, resume, json{{"kind", "lm-rl"}, {"method", c.method}, {"seed", c.seed}}, [&] {
+    SftConfig sft;  // the start's task, difficulty and architecture
+    PolicyState s;
+    s.net = load_sft_policy(c.from, &sft);
+    TokenPolicy ref = load_sft_policy(c.from, nullptr);  // the KL reference, fixed
+    ref->eval();
+    for (auto& p : ref->parameters()) p.requires_grad_(false);
+    s.optim = std::make_unique<torch::optim::AdamW>(
+        s.net->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(0.0));
+    const auto task = make_task(sft.task);
+    Rng rng(c.seed);
+    if (resume) {
+      load_policy(checkpoint, s, &rng);
+      files.rewind(s.step);
+    } else {
+      files.start(config_json);
+    }
+    // The samples' generator continues from the problems' stream, so a resume draws the same.
+    auto eval_and_log = [&](int64_t step) {
+      s.net->eval();
+      result.last = evaluate_policy(s.net, *task, sft.difficulty, c.eval_problems, s.tok);
+      append_json_line(dir / "eval.jsonl", json{{"step", step},
+                                                {"accuracy", result.last.accuracy},
+                                                {"format_rate", result.last.format_rate},
+                                                {"problems", result.last.problems}});
+      spdlog::info("step {}: held-out accuracy {:.3f}, in format {:.3f} ({} problems)", step,
+                   result.last.accuracy, result.last.format_rate, result.last.problems);
+    };
+    spdlog::info("lm rl: {} from {} ({} difficulty {})", c.method, c.from, sft.task,
+                 sft.difficulty);
+    if (!resume) eval_and_log(0);
+    RunLog log(dir, s.step, c.steps, "steps");
+    Stopwatch since_log;
+    double reward_sum = 0.0, correct_sum = 0.0, kl_sum = 0.0, length_sum = 0.0;
+    int64_t samples = 0;
+    const int64_t context = s.net->config().context;
+    while (s.step < c.steps) {
+      auto gen = at::detail::createCPUGenerator(rng.next_u64());
+      std::vector<Group> groups;
+      s.net->eval();
+      for (int64_t k = 0; k < c.prompts; ++k) {
+        const Problem prob = training_problem(*task, rng, sft.difficulty);
+        std::vector<int64_t> ids{CharTokenizer::kBos};
+        for (const int32_t id : s.tok.encode(prob.prompt)) ids.push_back(id);
+        const auto p = static_cast<int64_t>(ids.size());
+        if (p >= context)
+          fail("lm rl: a prompt of {} tokens leaves no room in the context of {}", p, context);
+        const Samples smp = s.net->sample(torch::tensor(ids).repeat({c.group, 1}),
+                                          {.max_new_tokens = context - p,
+                                           .temperature = c.temperature,
+                                           .eos = CharTokenizer::kEos,
+                                           .pad = CharTokenizer::kPad},
+                                          gen);
+        auto r = torch::empty({c.group});
+        for (int64_t i = 0; i < c.group; ++i) {
+          const auto row = smp.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
+          const std::span<const int32_t> out(row.data_ptr<int32_t>(),
+                                             static_cast<size_t>(row.numel()));
+          const Score score = task->score(prob.prompt, s.tok.decode(out));
+          r[i] = score.reward;
+          reward_sum += score.reward;
+          correct_sum += score.correct ? 1.0 : 0.0;
+        }
+        const int64_t n = smp.log_probs.size(1);
+        const auto ref_lp = ref->token_log_probs(smp.tokens).slice(1, p - 1, p - 1 + n);
+        const auto seq_kl = ((smp.log_probs - ref_lp) * smp.mask).sum(1);  // log(pi / pi_ref)
+        kl_sum += seq_kl.sum().item<double>();
+        length_sum += smp.mask.sum().item<double>();
+        samples += c.group;
+        if (c.method == "rloo") r = r - c.beta * seq_kl;  // the KL in the reward
+        groups.push_back({smp.tokens, smp.log_probs, smp.mask, advantages(c.method, r), p});
+      }
+      s.net->train();
+      double loss_value = 0.0;
+      for (int64_t epoch = 0; epoch < c.epochs; ++epoch) {
+        s.optim->zero_grad();
+        torch::Tensor loss = torch::zeros({});
+        for (const Group& g : groups) {
+          const int64_t n = g.old_lp.size(1);
+          const auto lp = s.net->token_log_probs(g.tokens).slice(1, g.p - 1, g.p - 1 + n);
+          if (c.method == "rloo") {
+            loss = loss - (g.adv * (lp * g.mask).sum(1)).mean();
+            continue;
+          }
+          const auto ratio = torch::exp(lp - g.old_lp);
+          const auto a = g.adv.unsqueeze(1);
+          const auto surrogate =
+              torch::min(ratio * a, torch::clamp(ratio, 1.0 - c.clip, 1.0 + c.clip) * a);
+          torch::Tensor per_token = -surrogate;
+          if (c.beta > 0) {  // k3: pi_ref / pi - log(pi_ref / pi) - 1
+            const auto d =
+                ref->token_log_probs(g.tokens).slice(1, g.p - 1, g.p - 1 + n).detach() - lp;
+            per_token = per_token + c.beta * (torch::exp(d) - d - 1.0);
+          }
+          if (c.method == "grpo") {
+            loss = loss + ((per_token * g.mask).sum(1) / g.mask.sum(1).clamp_min(1.0)).mean();
+          } else {  // dr_grpo: the constant max generation length x G
+            loss = loss + (per_token * g.mask).sum() /
+                              static_cast<double>((context - g.p) * g.tokens.size(0));
+          }
+        }
+        loss = loss / static_cast<double>(groups.size());
+        loss.backward();
+        s.optim->step();
+        loss_value = loss.item<double>();
+      }
+      if (!std::isfinite(loss_value)) fail("lm rl: the loss is {} at step {}", loss_value, s.step);
+      ++s.step;
+      s.loss_sum += loss_value;
+      ++s.losses;
+      log.progress(s.step);
+      if (s.step % c.log_every == 0 || s.step == c.steps) {
+        const double secs = std::max(1e-9, since_log.seconds()), m = std::max<int64_t>(samples, 1);
+        log.metrics(s.step, json{{"step", s.step},
+                                 {"loss", s.loss_sum / static_cast<double>(s.losses)},
+                                 {"reward", reward_sum / m},
+                                 {"sample_accuracy", correct_sum / m},
+                                 {"kl", kl_sum / m},
+                                 {"completion_tokens", length_sum / m},
+                                 {"steps_per_s", static_cast<double>(s.losses) / secs}});
+        s.loss_sum = reward_sum = correct_sum = kl_sum = length_sum = 0.0;
+        s.losses = samples = 0;
+        since_log.restart();
+      }
+      if ((c.eval_every > 0 && s.step % c.eval_every == 0) || s.step == c.steps)
+        eval_and_log(s.step);
+      if (s.step % c.checkpoint_every == 0 || s.step == c.steps)
+        save_policy(checkpoint, config_json, context, s, rng);
+    }
+    result.steps = s.step;
+  });
+  return result;
+}
+
+RlResult resume_rl(const std::string& run_dir) {
+  RlConfig c;
+  c.run_dir = run_dir;
+  return train_rl(c, true);
+}
+
+}  // namespace stitch::lm

@@ -1,0 +1,63 @@
+// `stitch lm rl --method grpo|dr_grpo|rloo --from SFT_RUN`: reinforcement learning with
+// verifiable rewards on a token policy trained by `stitch lm sft` (lm/sft.h), on the task and
+// difficulty of that run. Each step draws `prompts` training problems, samples a group of
+// `group` completions per prompt (temperature, the KV cache), scores them with the task's
+// checker (1 correct, 0.1 in the answer's form, 0 otherwise) and takes one AdamW step:
+//
+//   grpo     (Shao et al. 2024, DeepSeekMath, Sec. 4.1): A_i = (r_i - mean r) / (std r + 1e-4)
+//            per group (std with Bessel's correction), the clipped ratio objective per token
+//            with clip `clip`, minus beta times the k3 KL to the reference (the SFT policy):
+//            exp(ref - new) - (ref - new) - 1; each completion's tokens averaged (1/|o_i|), then
+//            the completions.
+//   dr_grpo  (Liu et al. 2025, "Understanding R1-Zero-Like Training"): A_i = r_i - mean r, and
+//            the token terms summed and divided by the constant max_new_tokens x group.
+//   rloo     (Ahmadian et al. 2024; Kool et al. 2019): sequence-level REINFORCE, the reward less
+//            beta times the sequence's log(pi / pi_ref) (no gradient through it), baseline the
+//            mean of the other group - 1 rewards: loss = -(1/G) sum_i A_i log pi(o_i).
+//
+// Defaults are for ~0.1M-parameter policies trained here (lr 1e-4 rather than the papers' 1e-6
+// for 7B models; G 8 as TRL; beta 0.04 as DeepSeekMath; clip 0.2; one update per batch, so the
+// ratio is 1 at the update and the clip only matters with epochs > 1). The log-probabilities of
+// the sampled tokens are the policy's at temperature 1 (lm/transformer.h), as the ratio needs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/config.h"
+#include "lm/sft.h"
+
+namespace stitch::lm {
+
+struct RlConfig {
+  std::string method = "grpo";
+  std::string from;  // an `lm sft` run directory: the start and the KL reference
+  int64_t steps = 200;
+  int64_t prompts = 16;  // per step
+  int64_t group = 8;     // completions per prompt
+  double lr = 1e-4;
+  double beta = 0.04;
+  double clip = 0.2;
+  double temperature = 1.0;
+  int64_t epochs =
+      1;  // updates per batch (PPO-style reuse; the ratio departs from 1 after the first)
+  int64_t log_every = 10, eval_every = 50, checkpoint_every = 50;
+  int eval_problems = 200;
+  uint64_t seed = 0;
+  std::string run_dir;
+  void describe(ConfigFields& f);
+  void validate() const;
+};
+
+struct RlResult {
+  int64_t steps = 0;
+  TaskEval last;  // held-out greedy accuracy at the end
+  std::string run_dir, checkpoint;
+};
+
+// Trains (resume: continues config.run_dir from its checkpoint with its stored config). The run
+// directory as `lm sft`'s; eval.jsonl starts with the start policy's evaluation at step 0.
+RlResult train_rl(const RlConfig& config, bool resume);
+RlResult resume_rl(const std::string& run_dir);
+
+}  // namespace stitch::lm

@@ -1,0 +1,58 @@
+// RL with the task's checker as reward improves a partial SFT policy on prompts it never saw:
+// GRPO and RLOO from the same SFT start (trained here, 400 steps), 3 seeds.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "lm/rl.h"
+#include "lm/sft.h"
+
+namespace stitch::lm {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicy) {
+  // Measured here on the 2-core EPYC (2026-12-04): held-out accuracy at the start 0.205, 0.510,
+  // 0.130; after 100 GRPO steps 0.385, 0.605, 0.155 (mean gain 0.100); after RLOO 0.360, 0.600,
+  // 0.140 (0.085). The start is the baseline: no seed may lose, and the mean gain must pass 0.04
+  // (a wrong-signed advantage loses; no learning gains nothing).
+  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_rl_learn_{}", getpid());
+  fs::remove_all(dir);
+  for (const std::string method : {"grpo", "rloo"}) {
+    double gain = 0.0;
+    for (uint64_t seed = 0; seed < 3; ++seed) {
+      const std::string start = (dir / fmt::format("sft-{}", seed)).string();
+      if (!fs::exists(start)) {
+        SftConfig s;
+        s.task = "addition";
+        s.difficulty = 2;
+        s.steps = 400;
+        s.eval_every = 0;
+        s.seed = seed;
+        s.run_dir = start;
+        train_sft(s, false);
+      }
+      const double before = evaluate_sft_run(start, 200).accuracy;
+      RlConfig c;
+      c.method = method;
+      c.from = start;
+      c.steps = 100;
+      c.eval_every = 0;
+      c.seed = seed;
+      c.run_dir = (dir / fmt::format("{}-{}", method, seed)).string();
+      const double after = train_rl(c, false).last.accuracy;
+      std::printf("%s seed %d: held-out accuracy %.3f -> %.3f\n", method.c_str(),
+                  static_cast<int>(seed), before, after);
+      EXPECT_GE(after, before) << method << " seed " << seed;
+      gain += (after - before) / 3.0;
+    }
+    EXPECT_GT(gain, 0.04) << method;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace stitch::lm
