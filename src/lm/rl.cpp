@@ -48,6 +48,8 @@ void RlConfig::describe(ConfigFields& f) {
   f.add("temperature", temperature, "sampling temperature",
         {.min = 0, .max = 10, .min_open = true});
   f.add("epochs", epochs, "updates per sampled batch", {.min = 1, .max = 64});
+  f.add("shuffle_rewards", shuffle_rewards,
+        "ablation: permute each group's rewards before the advantages");
   f.add("log_every", log_every, "steps between metrics lines", {.min = 1, .max = int64_t{1} << 40});
   f.add("eval_every", eval_every, "steps between held-out evaluations (0: at the end)",
         {.min = 0, .max = int64_t{1} << 40});
@@ -142,6 +144,14 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
           r[i] = score.reward;
           reward_sum += score.reward;
           correct_sum += score.correct ? 1.0 : 0.0;
+        }
+        if (c.shuffle_rewards) {  // Fisher-Yates from the problems' generator
+          for (int64_t i = c.group - 1; i > 0; --i) {
+            const auto j = static_cast<int64_t>(rng.below(static_cast<uint64_t>(i + 1)));
+            const float t = r[i].item<float>();
+            r[i] = r[j].item<float>();
+            r[j] = t;
+          }
         }
         const int64_t n = smp.log_probs.size(1);
         const auto ref_lp = ref->token_log_probs(smp.tokens).slice(1, p - 1, p - 1 + n);

@@ -39,8 +39,11 @@ struct RlConfig {
   double beta = 0.04;
   double clip = 0.2;
   double temperature = 1.0;
-  int64_t epochs =
-      1;  // updates per batch (PPO-style reuse; the ratio departs from 1 after the first)
+  // An ablation: each group's rewards permuted at random before the advantages, so a reward says
+  // nothing about its own completion (what a learning gain owes to the reward signal).
+  bool shuffle_rewards = false;
+  // Updates per sampled batch (PPO-style reuse; the ratio departs from 1 after the first).
+  int64_t epochs = 1;
   int64_t log_every = 10, eval_every = 50, checkpoint_every = 50;
   int eval_problems = 200;
   uint64_t seed = 0;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include "lm/rl.h"
 #include "lm/sft.h"
@@ -14,14 +15,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicy) {
+TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicyAndShuffledRewardsDoNot) {
   // Measured here on the 2-core EPYC (2026-12-04): held-out accuracy at the start 0.205, 0.510,
   // 0.130; after 100 GRPO steps 0.385, 0.605, 0.155 (mean gain 0.100); after RLOO 0.360, 0.600,
   // 0.140 (0.085). The start is the baseline: no seed may lose, and the mean gain must pass 0.04
-  // (a wrong-signed advantage loses; no learning gains nothing).
+  // (a wrong-signed advantage loses; no learning gains nothing). The control is GRPO with each
+  // group's rewards shuffled (the reward says nothing about its completion): 0.165, 0.245, 0.135
+  // here, against GRPO's 0.385, 0.605, 0.155 (mean difference 0.20). GRPO must beat it by 0.08 on
+  // average and lose to it on no seed by more than 0.03.
   const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_rl_learn_{}", getpid());
   fs::remove_all(dir);
-  for (const std::string method : {"grpo", "rloo"}) {
+  double over_control = 0.0;  // GRPO against GRPO with each group's rewards shuffled
+  std::map<uint64_t, double> grpo_final;
+  for (const std::string method : {"grpo", "rloo", "grpo_shuffled"}) {
     double gain = 0.0;
     for (uint64_t seed = 0; seed < 3; ++seed) {
       const std::string start = (dir / fmt::format("sft-{}", seed)).string();
@@ -37,7 +43,8 @@ TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicy) {
       }
       const double before = evaluate_sft_run(start, 200).accuracy;
       RlConfig c;
-      c.method = method;
+      c.method = method == "grpo_shuffled" ? "grpo" : method;
+      c.shuffle_rewards = method == "grpo_shuffled";
       c.from = start;
       c.steps = 100;
       c.eval_every = 0;
@@ -46,11 +53,21 @@ TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicy) {
       const double after = train_rl(c, false).last.accuracy;
       std::printf("%s seed %d: held-out accuracy %.3f -> %.3f\n", method.c_str(),
                   static_cast<int>(seed), before, after);
-      EXPECT_GE(after, before) << method << " seed " << seed;
       gain += (after - before) / 3.0;
+      if (method == "grpo_shuffled") {
+        const double grpo = grpo_final.at(seed);
+        EXPECT_GT(grpo + 0.03, after) << "seed " << seed;
+        over_control += (grpo - after) / 3.0;
+        continue;
+      }
+      if (method == "grpo") grpo_final[seed] = after;
+      EXPECT_GE(after, before) << method << " seed " << seed;
     }
-    EXPECT_GT(gain, 0.04) << method;
+    if (method != "grpo_shuffled") {
+      EXPECT_GT(gain, 0.04) << method;
+    }
   }
+  EXPECT_GT(over_control, 0.08);
   fs::remove_all(dir);
 }
 
