@@ -32,12 +32,24 @@ torch::Tensor advantages(const std::string& method, const torch::Tensor& r) {
 struct Group {
   torch::Tensor tokens, old_lp, mask, adv;  // [G, p + n], [G, n], [G, n], [G]
   int64_t p = 0;
+  std::vector<bool> correct;  // dpo: which completions solved the problem
 };
+
+// DPO's pair of a group: the first correct completion and the first incorrect one, or (-1, -1)
+// when the group has no such pair.
+std::pair<int64_t, int64_t> dpo_pair(const std::vector<bool>& correct) {
+  int64_t w = -1, l = -1;
+  for (size_t i = 0; i < correct.size(); ++i) {
+    if (correct[i] && w < 0) w = static_cast<int64_t>(i);
+    if (!correct[i] && l < 0) l = static_cast<int64_t>(i);
+  }
+  return w >= 0 && l >= 0 ? std::pair{w, l} : std::pair<int64_t, int64_t>{-1, -1};
+}
 
 }  // namespace
 
 void RlConfig::describe(ConfigFields& f) {
-  f.add("method", method, "grpo, dr_grpo or rloo");
+  f.add("method", method, "grpo, dr_grpo, rloo or dpo");
   f.add("from", from, "the `lm sft` run to start from (also the KL reference)");
   f.add("steps", steps, "updates", {.min = 1, .max = int64_t{1} << 40});
   f.add("prompts", prompts, "prompts per step", {.min = 1, .max = 4096});
@@ -62,8 +74,8 @@ void RlConfig::describe(ConfigFields& f) {
 }
 
 void RlConfig::validate() const {
-  if (method != "grpo" && method != "dr_grpo" && method != "rloo")
-    fail("config key 'method': expected grpo, dr_grpo or rloo, got '{}'", method);
+  if (method != "grpo" && method != "dr_grpo" && method != "rloo" && method != "dpo")
+    fail("config key 'method': expected grpo, dr_grpo, rloo or dpo, got '{}'", method);
   if (from.empty()) fail("config key 'from': RL starts from an `lm sft` run (--from DIR)");
   if (run_dir.empty()) fail("config key 'run_dir': an RL run needs --run-dir DIR");
 }
@@ -136,6 +148,7 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
                                            .pad = CharTokenizer::kPad},
                                           gen);
         auto r = torch::empty({c.group});
+        std::vector<bool> solved(static_cast<size_t>(c.group));
         for (int64_t i = 0; i < c.group; ++i) {
           const auto row = smp.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
           const std::span<const int32_t> out(row.data_ptr<int32_t>(),
@@ -144,6 +157,7 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
           r[i] = score.reward;
           reward_sum += score.reward;
           correct_sum += score.correct ? 1.0 : 0.0;
+          solved[static_cast<size_t>(i)] = score.correct;
         }
         if (c.shuffle_rewards) {  // Fisher-Yates from the problems' generator
           for (int64_t i = c.group - 1; i > 0; --i) {
@@ -160,7 +174,8 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
         length_sum += smp.mask.sum().item<double>();
         samples += c.group;
         if (c.method == "rloo") r = r - c.beta * seq_kl;  // the KL in the reward
-        groups.push_back({smp.tokens, smp.log_probs, smp.mask, advantages(c.method, r), p});
+        groups.push_back(
+            {smp.tokens, smp.log_probs, smp.mask, advantages(c.method, r), p, std::move(solved)});
       }
       s.net->train();
       double loss_value = 0.0;
@@ -172,6 +187,15 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
           const auto lp = s.net->token_log_probs(g.tokens).slice(1, g.p - 1, g.p - 1 + n);
           if (c.method == "rloo") {
             loss = loss - (g.adv * (lp * g.mask).sum(1)).mean();
+            continue;
+          }
+          if (c.method == "dpo") {  // on the group's correct / incorrect pair, if it has one
+            const auto [w, l] = dpo_pair(g.correct);
+            if (w < 0) continue;
+            const auto ref_lp =
+                ref->token_log_probs(g.tokens).slice(1, g.p - 1, g.p - 1 + n).detach();
+            const auto seq = ((lp - ref_lp) * g.mask).sum(1);  // log pi/pi_ref per completion
+            loss = loss - torch::log_sigmoid(c.beta * (seq[w] - seq[l]));
             continue;
           }
           const auto ratio = torch::exp(lp - g.old_lp);

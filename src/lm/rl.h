@@ -1,4 +1,4 @@
-// `stitch lm rl --method grpo|dr_grpo|rloo --from SFT_RUN`: reinforcement learning with
+// `stitch lm rl --method grpo|dr_grpo|rloo|dpo --from SFT_RUN`: reinforcement learning with
 // verifiable rewards on a token policy trained by `stitch lm sft` (lm/sft.h), on the task and
 // difficulty of that run. Each step draws `prompts` training problems, samples a group of
 // `group` completions per prompt (temperature, the KV cache), scores them with the task's
@@ -14,6 +14,12 @@
 //   rloo     (Ahmadian et al. 2024; Kool et al. 2019): sequence-level REINFORCE, the reward less
 //            beta times the sequence's log(pi / pi_ref) (no gradient through it), baseline the
 //            mean of the other group - 1 rewards: loss = -(1/G) sum_i A_i log pi(o_i).
+//   dpo      (Rafailov et al. 2023) on the policy's own samples, online and iterated (as Pang et
+//            al. 2024's Iterative RPO builds its pairs, without its NLL term): in each group the
+//            first correct completion against the first incorrect one, loss -log sigmoid(beta
+//            ((log pi - log pi_ref)(winner) - (log pi - log pi_ref)(loser))), the sums over each
+//            completion's tokens, the reference the SFT start; groups without such a pair are
+//            skipped. beta 0.1 is DPO's default (--set beta=0.1).
 //
 // Defaults are for ~0.1M-parameter policies trained here (lr 1e-4 rather than the papers' 1e-6
 // for 7B models; G 8 as TRL; beta 0.04 as DeepSeekMath; clip 0.2; one update per batch, so the

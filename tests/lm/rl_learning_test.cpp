@@ -1,5 +1,5 @@
 // RL with the task's checker as reward improves a partial SFT policy on prompts it never saw:
-// GRPO and RLOO from the same SFT start (trained here, 400 steps), 3 seeds.
+// GRPO, RLOO and online DPO from the same SFT start (trained here, 400 steps), 3 seeds.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,19 +15,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicyAndShuffledRewardsDoNot) {
+TEST(RlLearning, GrpoRlooAndDpoImproveAPartialSftPolicyAndShuffledRewardsDoNot) {
   // Measured here on the 2-core EPYC (2026-12-04): held-out accuracy at the start 0.205, 0.510,
   // 0.130; after 100 GRPO steps 0.385, 0.605, 0.155 (mean gain 0.100); after RLOO 0.360, 0.600,
-  // 0.140 (0.085). The start is the baseline: no seed may lose, and the mean gain must pass 0.04
-  // (a wrong-signed advantage loses; no learning gains nothing). The control is GRPO with each
-  // group's rewards shuffled (the reward says nothing about its completion): 0.165, 0.245, 0.135
-  // here, against GRPO's 0.385, 0.605, 0.155 (mean difference 0.20). GRPO must beat it by 0.08 on
-  // average and lose to it on no seed by more than 0.03.
+  // 0.140 (0.085); after online DPO (beta 0.1) 0.375, 0.620, 0.155 (0.102). The start is the
+  // baseline: no seed may lose, and the mean gain must pass 0.04 (a wrong-signed advantage loses;
+  // no learning gains nothing). The control is GRPO with each group's rewards shuffled (the reward
+  // says nothing about its completion): 0.165, 0.245, 0.135 here, against GRPO's 0.385, 0.605,
+  // 0.155 (mean difference 0.20). GRPO must beat it by 0.08 on average and lose to it on no seed by
+  // more than 0.03.
   const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("stitch_rl_learn_{}", getpid());
   fs::remove_all(dir);
   double over_control = 0.0;  // GRPO against GRPO with each group's rewards shuffled
   std::map<uint64_t, double> grpo_final;
-  for (const std::string method : {"grpo", "rloo", "grpo_shuffled"}) {
+  for (const std::string method : {"grpo", "rloo", "dpo", "grpo_shuffled"}) {
     double gain = 0.0;
     for (uint64_t seed = 0; seed < 3; ++seed) {
       const std::string start = (dir / fmt::format("sft-{}", seed)).string();
@@ -45,6 +46,7 @@ TEST(RlLearning, GrpoAndRlooImproveAPartialSftPolicyAndShuffledRewardsDoNot) {
       RlConfig c;
       c.method = method == "grpo_shuffled" ? "grpo" : method;
       c.shuffle_rewards = method == "grpo_shuffled";
+      if (method == "dpo") c.beta = 0.1;  // DPO's default
       c.from = start;
       c.steps = 100;
       c.eval_every = 0;

@@ -170,7 +170,7 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
   const auto method = testing::run_command(
       fmt::format("{} --log-level warn lm rl --method ppo --from {} --run-dir {}", cli,
                   start.string(), (dir_ / "x").string()));
-  EXPECT_THAT(method.err, HasSubstr("expected grpo, dr_grpo or rloo, got 'ppo'"));
+  EXPECT_THAT(method.err, HasSubstr("expected grpo, dr_grpo, rloo or dpo, got 'ppo'"));
   const auto from =
       testing::run_command(fmt::format("{} --log-level warn lm rl --from {} --run-dir {}", cli,
                                        (dir_ / "nothing").string(), (dir_ / "y").string()));
