@@ -21,7 +21,7 @@ AlgoDims online_dims(const TrainConfig& c) {
 
 }  // namespace
 
-OnlineRun::OnlineRun(const ResolvedTrainConfig& config, bool resume)
+OnlineRun::OnlineRun(const ResolvedTrainConfig& config, bool resume, bool owner)
     : cfg(config),
       files{.dir = config.train.run_dir, .logs = {"metrics.jsonl", "eval.jsonl", "episodes.jsonl"}},
       checkpoint(files.checkpoints() / "latest.pt"),
@@ -46,6 +46,7 @@ OnlineRun::OnlineRun(const ResolvedTrainConfig& config, bool resume)
   }
   mixed = std::make_unique<MixedBatch>(c, *cfg.entry, buffer, norm);  // reads the offline data
   tensors = as_tensors(mixed->batch);                                 // (before the logs)
+  if (!owner) return;
   if (resume) {
     files.rewind(state.env_step);
   } else {

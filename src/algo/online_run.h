@@ -25,7 +25,10 @@ namespace stitch {
 class OnlineRun {
  public:
   // Error naming the checkpoint when a resume finds no online checkpoint within c.steps.
-  OnlineRun(const ResolvedTrainConfig& cfg, bool resume);
+  // owner false: a data-parallel learner beside the one that owns the run directory (`train
+  // --dist --learners L`): it writes nothing there and, on a resume, reads the owner's last
+  // checkpoint and replay buffer.
+  OnlineRun(const ResolvedTrainConfig& cfg, bool resume, bool owner = true);
   OnlineRun(const OnlineRun&) = delete;
   OnlineRun& operator=(const OnlineRun&) = delete;
 

@@ -182,6 +182,7 @@ void SacCore::critic_step(const float* x, int64_t rows, const CriticLoss& loss,
     nn::fused::backward(q_net_[k], tape_q_[k], dq_[k].data(), nullptr);
   });
   if (extra) extra();
+  if (hook_.flat) hook_.flat(q_flat_.grad(), q_flat_.size());
   q_adam_->advance();
   const float tau = static_cast<float>(options_.tau);
   tasks().parallel_for(2, [&](int64_t h) {
@@ -340,6 +341,7 @@ SacCore::PolicyStepResult SacCore::actor_step(const float* s, int64_t rows, doub
   } else {
     policy_.backward(dpi_.data(), dlog_pi_.data());
   }
+  if (hook_.flat) hook_.flat(actor_flat_.grad(), actor_flat_.size());
   actor_adam_->step(actor_flat_);
   double log_pi_mean = 0;
   for (int64_t i = 0; i < rows; ++i) log_pi_mean += log_pi_[i];
@@ -378,6 +380,7 @@ const float* SacCore::frozen_q_action_gradient(const float* s, const float* a, i
 }
 
 void SacCore::scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g) {
+  if (hook_.scalar) g = hook_.scalar(g);
   p.mutable_grad() = torch::full({}, g);
   optim.step();
 }

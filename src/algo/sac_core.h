@@ -146,6 +146,18 @@ class SacCore : public Algorithm {
     return q_->forward(torch::cat({obs, actions}, 1)).squeeze(-1);
   }
 
+  // Data-parallel learners (`train --dist --learners L`, dist/dist_train.cpp): just before each
+  // optimiser step, `flat` is called with that step's whole gradient (the critics', the actor's)
+  // and `scalar` with a scalar one (the temperature's, CQL's multiplier's); each replaces it by
+  // the mean over the learners, so every learner takes the same step. Unset: no call.
+  struct GradientHook {
+    std::function<void(float* grad, int64_t n)> flat;
+    std::function<double(double grad)> scalar;
+  };
+  void set_gradient_hook(GradientHook hook) { hook_ = std::move(hook); }
+  // Reseeds the generator of the update's draws (each data-parallel learner its own stream).
+  void reseed(uint64_t seed) { generator_.set_current_seed(seed); }
+
  protected:
   SacCore(const SacCoreOptions& options, const AlgoDims& dims, uint64_t seed);
 
@@ -233,7 +245,7 @@ class SacCore : public Algorithm {
   double temperature_step(const float* s, int64_t rows);
 
   // One Adam step of a scalar (a temperature or a Lagrange multiplier) whose gradient is g.
-  static void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
+  void scalar_adam_step(torch::Tensor& p, torch::optim::Adam& optim, double g);
 
   AlgoDims dims_;
   nn::TanhGaussianPolicy actor_;
@@ -261,6 +273,7 @@ class SacCore : public Algorithm {
   std::vector<float> term_states_, term_eps_, d_mean_, d_log_std_, da_;
   std::vector<double> td_loss_, td_sum_;
   std::unique_ptr<ThreadPool> pool_;
+  GradientHook hook_;
 
   // a' ~ pi(actor_in) with noise eps [rows, act_dim] (log pi into next_log_pi_), then the min
   // over `members` of Q'_k(s, a') into out [rows].

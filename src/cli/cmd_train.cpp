@@ -69,16 +69,22 @@ void add_train_commands(CLI::App& app) {
     cmd->add_flag("--dist", *dist,
                   "under `mpirun -n N`: SAC online with rank 0 learning and ranks 1..N-1 stepping "
                   "envs (docs/distributed.md)");
-    cmd->callback([args, resume, dist] {
+    auto learners = std::make_shared<int>(1);
+    cmd->add_option("--learners", *learners,
+                    "with --dist: ranks 0..L-1 learn data-parallel (their gradients averaged, "
+                    "their parameters identical), the others step envs")
+        ->check(CLI::Range(1, 4096));
+    cmd->callback([args, resume, dist, learners] {
+      if (*learners != 1 && !*dist) fail("train --learners: only with --dist");
       setup_runtime(/*warn_about_blas=*/false);  // train() warns about a slow BLAS itself
       if (*dist) {
 #ifdef STITCH_HAVE_MPI
         TrainConfig config;
         const TrainResult r =
-            *resume ? train_distributed("", true, resume_run_dir(*args))
+            *resume ? train_distributed("", true, resume_run_dir(*args), *learners)
                     : train_distributed(
                           resolve_train_config(config, args->config_file, args->overrides()), false,
-                          "");
+                          "", *learners);
         if (!r.run_dir.empty()) print_result(r);  // rank 0, the learner
         return;
 #else

@@ -7,10 +7,12 @@
 #include <deque>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "algo/online_run.h"
 #include "algo/run_shell.h"
+#include "algo/sac_core.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -22,6 +24,7 @@
 #include "dist/mpi_util.h"
 #include "env/registry.h"
 #include "env/vector_env.h"
+#include "nn/matmul.h"
 #include "nn/nn.h"
 #include "track/durable.h"
 #include "track/run_files.h"
@@ -81,30 +84,139 @@ nn::TanhGaussianPolicyImpl& sac_actor(Algorithm& algo) {
   fail("train --dist: {} has no tanh-Gaussian actor", algo.name());
 }
 
-// ---- the learner (rank 0) ------------------------------------------------------------------
+// ---- the learners (ranks 0..L-1) ------------------------------------------------------------
 
-struct ActorStats {
-  int64_t rows = 0;           // transitions this log window
-  int64_t sent_version = -1;  // the newest parameters sent to it
-  std::unique_ptr<dist::SendSlot> reply = std::make_unique<dist::SendSlot>();
-  bool bye = false;
+// The learners' own communicator and this learner's place in it. Learner 0 (rank 0) owns the run
+// directory; actor rank r (r >= L) sends to learner (r - L) mod L.
+struct Learners {
+  MPI_Comm comm = MPI_COMM_NULL;
+  int rank = 0, size = 1;
+  bool lead() const { return rank == 0; }
+  bool owns(int actor_rank) const { return (actor_rank - size) % size == rank; }
 };
 
-TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World& world) {
+// FNV-1a over every parameter and buffer of the algorithm's modules (networks, targets, Adam
+// state, temperature): equal on two learners only if their states are bit-identical.
+uint64_t state_hash(Algorithm& algo) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto add = [&](const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    const auto* p = static_cast<const unsigned char*>(c.data_ptr());
+    for (size_t i = 0, n = c.nbytes(); i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  };
+  for (auto& [name, module] : algo.modules()) {
+    for (const auto& t : module->parameters()) add(t);
+    for (const auto& t : module->buffers()) add(t);
+  }
+  return h;
+}
+
+// Every learner's state hash against learner 0's; Error on every learner when one differs.
+void check_identical(Algorithm& algo, const Learners& group) {
+  if (group.size == 1) return;
+  const uint64_t mine = state_hash(algo);
+  std::vector<uint64_t> all(static_cast<size_t>(group.size));
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, group.comm);
+  for (int k = 1; k < group.size; ++k) {
+    if (all[static_cast<size_t>(k)] != all[0]) {
+      fail("train --dist: learner {}'s parameters differ from learner 0's at gradient step {}", k,
+           algo.steps());
+    }
+  }
+}
+
+// Data parallel (L > 1): each gradient becomes the mean over the learners, summed on learner 0
+// and broadcast from it, so that every learner receives the same bytes (an all-reduce need not
+// give every rank the same rounding).
+SacCore::GradientHook mean_over(const Learners& group, double& seconds) {
+  const float scale = 1.0f / static_cast<float>(group.size);
+  return {.flat =
+              [&group, &seconds, scale](float* g, int64_t n) {
+                Stopwatch clock;
+                const int count = static_cast<int>(n);
+                MPI_Reduce(group.lead() ? MPI_IN_PLACE : g, g, count, MPI_FLOAT, MPI_SUM, 0,
+                           group.comm);
+                if (group.lead()) {
+                  for (int64_t i = 0; i < n; ++i) g[i] *= scale;
+                }
+                MPI_Bcast(g, count, MPI_FLOAT, 0, group.comm);
+                seconds += clock.seconds();
+              },
+          .scalar =
+              [&group](double g) {
+                double sum = 0;
+                MPI_Reduce(&g, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, group.comm);
+                sum /= static_cast<double>(group.size);
+                MPI_Bcast(&sum, 1, MPI_DOUBLE, 0, group.comm);
+                return sum;
+              }};
+}
+
+struct ActorStats {
+  int64_t sent_version = -1;  // the newest parameters sent to it
+  std::unique_ptr<dist::SendSlot> reply = std::make_unique<dist::SendSlot>();
+};
+
+// One learner's loop; learner 0 also writes the run directory (logs, evaluations,
+// checkpoints). The learners go in rounds: each takes in one chunk from one of its actors, they
+// share their row and episode counts (and any stop request), every learner adds the total to
+// the env step and the update credit, and all make the same number of updates, their gradients
+// averaged. Ranks 0..L-1 therefore hold the same parameters throughout (checked at every metrics
+// line).
+TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World& world,
+                  const Learners& group) {
   const TrainConfig& c = cfg.train;
   check_distributable(cfg);
-  OnlineRun run(cfg, resume);
+  if (group.lead()) {  // the other learners build theirs from the same config
+    for (int k = 1; k < group.size; ++k) {
+      dist::send_text(json{{"config", cfg.json_text},
+                           {"resume", resume},
+                           {"run_dir", c.run_dir},
+                           {"bf16", nn::fused::matmul_precision() == nn::fused::Precision::kBf16}}
+                          .dump(),
+                      k, kTagStart);
+    }
+  }
+  std::unique_ptr<OnlineRun> owned;
+  try {
+    owned = std::make_unique<OnlineRun>(cfg, resume, group.lead());
+  } catch (const std::exception& e) {
+    if (group.lead()) throw;
+    fail(
+        "learner {}: {} (a resume with several learners reads the run directory on every "
+        "learner's host)",
+        group.rank, e.what());
+  }
+  OnlineRun& run = *owned;
   const AlgoDims& dims = run.dims;
   Algorithm* algo = run.algo.get();
   OnlineLoopState& state = run.state;
   int64_t& step = state.env_step;
   nn::TanhGaussianPolicyImpl& actor = sac_actor(*algo);
+  double reduce_seconds = 0.0;
+  if (group.size > 1) {
+    auto* core = dynamic_cast<SacCore*>(algo);
+    if (core == nullptr) fail("train --dist --learners: {} is not on the SAC core", algo->name());
+    core->set_gradient_hook(mean_over(group, reduce_seconds));
+    if (!group.lead()) {  // its own draws: minibatches and the update's noise
+      const uint64_t stream =
+          Rng(c.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(group.rank) * 7919 +
+              static_cast<uint64_t>(step))
+              .next_u64();
+      run.rng = Rng(stream);
+      core->reseed(Rng(stream).next_u64() ^ 0x5DEECE66DULL);
+    }
+  }
+  check_identical(*algo, group);  // the same seed or checkpoint: the same start
 
-  // Start every actor, then check what each says it runs.
-  const int actors = world.size - 1;
+  // Start this learner's actors, then check what each says it runs.
+  std::vector<int> mine;  // this learner's actor ranks
+  for (int r = group.size; r < world.size; ++r) {
+    if (group.owns(r)) mine.push_back(r);
+  }
   const GaussianPolicy::Shape shape = gaussian_shape(actor, dims.obs_dim, dims.act_dim);
   const bool push = step >= c.learning_starts;  // a resume: the policy goes out first
-  for (int r = 1; r <= actors; ++r) {
+  for (int r : mine) {
     const json start{
         {"config", cfg.json_text},
         {"params_follow", push},
@@ -120,22 +232,25 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
                      .next_u64()}};
     dist::send_text(start.dump(), r, kTagStart);
   }
-  const json mine{{"env", c.env},
-                  {"obs_dim", dims.obs_dim},
-                  {"act_dim", dims.act_dim},
-                  {"commit", build_info::git_commit()}};
-  for (int r = 1; r <= actors; ++r) {
+  const json expected{{"env", c.env},
+                      {"obs_dim", dims.obs_dim},
+                      {"act_dim", dims.act_dim},
+                      {"commit", build_info::git_commit()}};
+  for (int r : mine) {
     const json hello = json::parse(dist::recv_text(r, kTagHello), nullptr, false);
     for (const char* key : {"env", "obs_dim", "act_dim", "commit"}) {
-      if (!hello.is_object() || !hello.contains(key) || hello.at(key) != mine.at(key)) {
+      if (!hello.is_object() || !hello.contains(key) || hello.at(key) != expected.at(key)) {
         fail("train --dist: actor rank {} has {} {}, the learner {}", r, key,
              hello.is_object() && hello.contains(key) ? hello.at(key).dump() : "nothing",
-             mine.at(key).dump());
+             expected.at(key).dump());
       }
     }
   }
-  spdlog::info("train --dist: 1 learner, {} actors x {} envs; chunks of {} env steps per env",
-               actors, c.num_envs, kChunkSteps);
+  if (group.lead()) {
+    spdlog::info("train --dist: {} learner{}, {} actors x {} envs; chunks of {} env steps per env",
+                 group.size, group.size > 1 ? "s" : "", world.size - group.size, c.num_envs,
+                 kChunkSteps);
+  }
 
   TrainResult result{
       .steps = step, .run_dir = run.files.dir.string(), .checkpoint = run.checkpoint.string()};
@@ -151,7 +266,7 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   std::vector<ActorStats> stats(static_cast<size_t>(world.size));
   if (push) {
     refresh_params();
-    for (int r = 1; r <= actors; ++r) {
+    for (int r : mine) {
       ActorStats& a = stats[static_cast<size_t>(r)];
       a.reply->buffer() = params;
       a.reply->send(r, kTagToActor);
@@ -159,25 +274,33 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
     }
   }
   Metrics last;
-  int64_t window_updates = 0, window_chunks = 0;
-  double window_lag = 0.0, bytes_in = 0.0, bytes_out = 0.0;
-  EpisodeWindow window;
+  int64_t window_updates = 0;
+  // Summed over the learners at each metrics line: bytes in, bytes out, parameter lag, chunks
+  // that acted with parameters, then each rank's env steps.
+  enum { kBytesIn, kBytesOut, kLag, kChunks, kRankRows };
+  std::vector<double> window(kRankRows + static_cast<size_t>(world.size), 0.0);
+  EpisodeWindow episodes_window;
   Stopwatch total, since_log;
-  RunLog log(run.files.dir, step, c.steps, "env steps");
+  std::optional<RunLog> log;
+  if (group.lead()) log.emplace(run.files.dir, step, c.steps, "env steps");
   auto crossed = [](int64_t before, int64_t after, int64_t every) {
     return every > 0 && after / every != before / every;
   };
   const int64_t od = dims.obs_dim, ad = dims.act_dim, width = 2 * od + ad + 3;
-  std::vector<float> msg;
-  while (step < c.steps && !stop_requested()) {
+  std::vector<float> msg, ended, all_ended;
+  std::vector<int64_t> shared(3 * static_cast<size_t>(group.size));
+  std::vector<int> ended_counts(static_cast<size_t>(group.size)),
+      ended_at(static_cast<size_t>(group.size));
+  bool stopping = false;
+  while (step < c.steps && !stopping) {
     const int from = dist::recv_floats(MPI_ANY_SOURCE, kTagToLearner, msg);
-    bytes_in += static_cast<double>(msg.size() * sizeof(float));
+    window[kBytesIn] += static_cast<double>(msg.size() * sizeof(float));
     if (static_cast<int64_t>(msg.size()) < kHeader || static_cast<int>(msg[0]) != kChunk)
       fail("train --dist: rank {} sent a message that is not a chunk", from);
     const auto rows = static_cast<int64_t>(msg[1]);
     const auto episodes = static_cast<int64_t>(msg[2]);
     const int64_t acted_with = get_int(msg.data() + 3);
-    if (rows < 0 || episodes < 0 ||
+    if (rows <= 0 || episodes < 0 ||
         static_cast<int64_t>(msg.size()) != kHeader + rows * width + 2 * episodes)
       fail("train --dist: rank {} sent a chunk of the wrong size", from);
     const float* row = msg.data() + kHeader;
@@ -185,23 +308,47 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
       run.buffer.add(row, row + od, row[od + ad], row + od + ad + 1, row[2 * od + ad + 1] != 0.0f,
                      row[2 * od + ad + 2] != 0.0f);
     }
-    const int64_t before = step;
-    step += rows;
-    stats[static_cast<size_t>(from)].rows += rows;
+    ended.assign(row, row + 2 * episodes);
+    window[kRankRows + static_cast<size_t>(from)] += static_cast<double>(rows);
     if (acted_with >= 0) {  // not a chunk of random actions
-      ++window_chunks;
-      window_lag += static_cast<double>(algo->steps() - acted_with);
+      window[kChunks] += 1.0;
+      window[kLag] += static_cast<double>(algo->steps() - acted_with);
     }
-    for (int64_t e = 0; e < episodes; ++e, row += 2) {
-      append_json_line(
-          run.files.dir / "episodes.jsonl",
-          json{{"step", step}, {"return", row[0]}, {"length", static_cast<int64_t>(row[1])}});
-      window.add(row[0]);
+    // The round's totals, the same on every learner.
+    const int64_t round[3] = {rows, episodes, stop_requested() ? 1 : 0};
+    MPI_Allgather(round, 3, MPI_INT64_T, shared.data(), 3, MPI_INT64_T, group.comm);
+    const int64_t before = step;
+    int64_t all_episodes = 0;
+    for (int k = 0; k < group.size; ++k) {
+      step += shared[3 * static_cast<size_t>(k)];
+      all_episodes += shared[3 * static_cast<size_t>(k) + 1];
+      stopping |= shared[3 * static_cast<size_t>(k) + 2] != 0;
+      ended_counts[static_cast<size_t>(k)] =
+          static_cast<int>(2 * shared[3 * static_cast<size_t>(k) + 1]);
+      ended_at[static_cast<size_t>(k)] =
+          k == 0 ? 0
+                 : ended_at[static_cast<size_t>(k) - 1] + ended_counts[static_cast<size_t>(k) - 1];
     }
-    log.progress(step);
+    if (all_episodes > 0) {  // every learner's ended episodes, to learner 0's log
+      all_ended.resize(static_cast<size_t>(2 * all_episodes));
+      MPI_Gatherv(ended.data(), static_cast<int>(ended.size()), MPI_FLOAT, all_ended.data(),
+                  ended_counts.data(), ended_at.data(), MPI_FLOAT, 0, group.comm);
+      if (group.lead()) {
+        for (int64_t e = 0; e < all_episodes; ++e) {
+          const float* ep = all_ended.data() + 2 * e;
+          append_json_line(
+              run.files.dir / "episodes.jsonl",
+              json{{"step", step}, {"return", ep[0]}, {"length", static_cast<int64_t>(ep[1])}});
+          episodes_window.add(ep[0]);
+        }
+      }
+    }
+    if (log) log->progress(step);
     if (step >= c.learning_starts) {
-      state.credit += c.utd_ratio * static_cast<double>(rows);
-      while (state.credit >= 1.0 && run.buffer.size() > 0) {
+      // utd_ratio gradient steps per env step per learner: each step averages L minibatches, so
+      // the samples drawn per env step (the replay ratio) are one learner's at any L.
+      state.credit += c.utd_ratio * static_cast<double>(step - before) / group.size;
+      while (state.credit >= 1.0) {
         run.mixed->sample(run.rng);
         last = algo->update(run.tensors);
         ++window_updates;
@@ -222,49 +369,62 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
     } else {
       reply.assign({static_cast<float>(kAck)});
     }
-    bytes_out += static_cast<double>(reply.size() * sizeof(float));
+    window[kBytesOut] += static_cast<double>(reply.size() * sizeof(float));
     a.reply->send(from, kTagToActor);
 
     if (crossed(before, step, c.log_every) || step >= c.steps) {
       check_finite_parameters(*algo, step, "env step");
-      const double secs = std::max(1e-9, since_log.seconds());
-      json line{{"step", step},
-                {"wall_s", total.seconds()},
-                {"updates_per_s", static_cast<double>(window_updates) / secs},
-                {"gradient_steps", algo->steps()},
-                {"param_lag_updates", window_chunks > 0 ? window_lag / window_chunks : 0.0},
-                {"bytes_in_per_s", bytes_in / secs},
-                {"bytes_out_per_s", bytes_out / secs}};
-      double all_rows = 0.0;
-      for (int r = 1; r <= actors; ++r) {
-        line[fmt::format("actor{}_env_steps_per_s", r)] =
-            static_cast<double>(stats[static_cast<size_t>(r)].rows) / secs;
-        all_rows += static_cast<double>(stats[static_cast<size_t>(r)].rows);
-        stats[static_cast<size_t>(r)].rows = 0;
+      check_identical(*algo, group);
+      MPI_Reduce(group.lead() ? MPI_IN_PLACE : window.data(), window.data(),
+                 static_cast<int>(window.size()), MPI_DOUBLE, MPI_SUM, 0, group.comm);
+      if (group.lead()) {
+        const double secs = std::max(1e-9, since_log.seconds());
+        json line{{"step", step},
+                  {"wall_s", total.seconds()},
+                  {"updates_per_s", static_cast<double>(window_updates) / secs},
+                  {"gradient_steps", algo->steps()},
+                  {"param_lag_updates", window[kChunks] > 0 ? window[kLag] / window[kChunks] : 0.0},
+                  {"bytes_in_per_s", window[kBytesIn] / secs},
+                  {"bytes_out_per_s", window[kBytesOut] / secs}};
+        if (group.size > 1) {
+          line["learners"] = group.size;
+          line["learners_identical"] = true;  // check_identical passed
+          line["gradient_mean_ms_per_update"] =
+              window_updates > 0 ? 1e3 * reduce_seconds / static_cast<double>(window_updates) : 0.0;
+        }
+        double all_rows = 0.0;
+        for (int r = group.size; r < world.size; ++r) {
+          const double rank_rows = window[kRankRows + static_cast<size_t>(r)];
+          line[fmt::format("actor{}_env_steps_per_s", r)] = rank_rows / secs;
+          all_rows += rank_rows;
+        }
+        line["env_steps_per_s"] = all_rows / secs;
+        for (const auto& [name, value] : last) line[name] = value;
+        const std::string recent = episodes_window.close(line);
+        log->metrics(step, line);
+        spdlog::info("env step {}/{}  {}  {:.0f} env steps/s  {:.0f} updates/s  lag {:.0f} updates",
+                     step, c.steps, recent, all_rows / secs, window_updates / secs,
+                     line["param_lag_updates"].get<double>());
       }
-      line["env_steps_per_s"] = all_rows / secs;
-      for (const auto& [name, value] : last) line[name] = value;
-      const std::string recent = window.close(line);
-      log.metrics(step, line);
-      spdlog::info("env step {}/{}  {}  {:.0f} env steps/s  {:.0f} updates/s  lag {:.0f} updates",
-                   step, c.steps, recent, all_rows / secs, window_updates / secs,
-                   line["param_lag_updates"].get<double>());
-      window_updates = window_chunks = 0;
-      window_lag = bytes_in = bytes_out = 0.0;
+      window_updates = 0;
+      reduce_seconds = 0.0;
+      std::fill(window.begin(), window.end(), 0.0);
       since_log.restart();
     }
-    if (crossed(before, step, c.eval_every) || step >= c.steps) {
-      result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, log));
+    if (group.lead() && (crossed(before, step, c.eval_every) || step >= c.steps)) {
+      result.evaluations.emplace_back(step, evaluate_and_log(c, policy, step, *log));
     }
-    if (crossed(before, step, c.checkpoint_every) || step >= c.steps) run.save(state);
+    if (group.lead() && (crossed(before, step, c.checkpoint_every) || step >= c.steps)) {
+      run.save(state);
+    }
   }
-  // Stop every actor, and take in (and drop) what each sent until its bye.
-  for (int r = 1; r <= actors; ++r) {
+  // Stop this learner's actors, and take in (and drop) what each sent until its bye.
+  for (int r : mine) {
     std::vector<float>& stop = stats[static_cast<size_t>(r)].reply->buffer();
     stop.assign({static_cast<float>(kStop)});
     stats[static_cast<size_t>(r)].reply->send(r, kTagToActor);
   }
-  for (int byes = 0; byes < actors;) {
+  for (size_t byes = 0; byes < mine.size();) {
     dist::recv_floats(MPI_ANY_SOURCE, kTagToLearner, msg);
     if (!msg.empty() && static_cast<int>(msg[0]) == kBye) ++byes;
   }
@@ -273,10 +433,22 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
   return result;
 }
 
+// A learner other than rank 0: its config (or a stop) comes from rank 0, which resolved it.
+void learn_beside(const dist::World& world, const Learners& group) {
+  const json start = json::parse(dist::recv_text(0, kTagStart), nullptr, false);
+  if (!start.is_object()) fail("train --dist: learner 0's start message is not JSON");
+  if (start.value("stop", false)) return;  // learner 0 refused the run and says why
+  ResolvedTrainConfig cfg = resolve_train_config_text(start.at("config").get<std::string>());
+  cfg.train.run_dir = start.at("run_dir").get<std::string>();  // where a resume reads
+  nn::fused::set_matmul_precision(start.value("bf16", false) ? nn::fused::Precision::kBf16
+                                                             : nn::fused::Precision::kFp32);
+  learn(cfg, start.value("resume", false), world, group);
+}
+
 // ---- an actor (ranks 1..N-1) -----------------------------------------------------------------
 
-void act() {
-  const json start = json::parse(dist::recv_text(0, kTagStart), nullptr, false);
+void act(int home) {
+  const json start = json::parse(dist::recv_text(home, kTagStart), nullptr, false);
   if (!start.is_object()) fail("train --dist: the learner's start message is not JSON");
   if (start.value("stop", false)) return;  // the learner refused the run and says why
   const ResolvedTrainConfig cfg = resolve_train_config_text(start.at("config").get<std::string>());
@@ -287,7 +459,7 @@ void act() {
   dist::send_text(
       json{{"env", c.env}, {"obs_dim", od}, {"act_dim", ad}, {"commit", build_info::git_commit()}}
           .dump(),
-      0, kTagHello);
+      home, kTagHello);
   const json& shape = start.at("policy");
   GaussianPolicy policy({.obs_dim = shape.at("obs_dim").get<int64_t>(),
                          .act_dim = shape.at("act_dim").get<int64_t>(),
@@ -311,7 +483,7 @@ void act() {
   };
   // A resumed run past learning_starts: the policy comes before the first step.
   if (start.value("params_follow", false)) {
-    dist::recv_floats(0, kTagToActor, msg);
+    dist::recv_floats(home, kTagToActor, msg);
     take_reply(msg);
   }
   std::vector<float> obs(venv.observations().begin(), venv.observations().end());
@@ -327,7 +499,7 @@ void act() {
     while (true) {
       MPI_Status status;
       int ready = 0;
-      MPI_Iprobe(0, kTagToActor, MPI_COMM_WORLD, &ready, &status);
+      MPI_Iprobe(home, kTagToActor, MPI_COMM_WORLD, &ready, &status);
       if (!ready) break;
       dist::recv_floats(status, msg);
       const int kind = msg.empty() ? 0 : static_cast<int>(msg[0]);
@@ -380,23 +552,32 @@ void act() {
     chunk[1] = static_cast<float>(kChunkSteps * n);
     chunk[2] = static_cast<float>(ended.size() / 2);
     chunk.insert(chunk.end(), ended.begin(), ended.end());
-    slots[sent % kWindow].send(0, kTagToLearner);
+    slots[sent % kWindow].send(home, kTagToLearner);
     ++sent;
   }
   for (dist::SendSlot& s : slots) s.wait();
   const float bye = static_cast<float>(kBye);
-  MPI_Send(&bye, 1, MPI_FLOAT, 0, kTagToLearner, MPI_COMM_WORLD);
+  MPI_Send(&bye, 1, MPI_FLOAT, home, kTagToLearner, MPI_COMM_WORLD);
 }
 
 }  // namespace
 
 TrainResult train_distributed(const std::string& config_json, bool resume,
-                              const std::string& run_dir) {
+                              const std::string& run_dir, int learners) {
   const dist::World world = dist::join("train --dist");
-  if (world.size < 2) {
+  if (learners < 1 || world.size < 2 * learners) {
     MPI_Finalize();
-    fail("train --dist: the job has 1 rank; it needs 2 or more (rank 0 learns, the others act)");
+    fail(
+        "train --dist: the job has {} rank{}; with {} learner{} it needs {} or more (ranks "
+        "0..L-1 learn, the others act, at least one actor per learner)",
+        world.size, world.size == 1 ? "" : "s", learners, learners == 1 ? "" : "s",
+        2 * std::max(learners, 1));
   }
+  Learners group;
+  MPI_Comm_split(MPI_COMM_WORLD, world.rank < learners ? 0 : MPI_UNDEFINED, world.rank,
+                 &group.comm);
+  group.size = learners;
+  group.rank = world.rank < learners ? world.rank : -1;
   TrainResult result;
   dist::run_rank(world, [&] {
     if (world.rank == 0) {
@@ -410,11 +591,14 @@ TrainResult train_distributed(const std::string& config_json, bool resume,
         throw dist::EveryoneStopped(e.what());
       }
       result = train_with_loop(config, resume, [&](const ResolvedTrainConfig& cfg, bool resumed) {
-        return learn(cfg, resumed, world);
+        return learn(cfg, resumed, world, group);
       });
+    } else if (world.rank < learners) {
+      learn_beside(world, group);
     } else {
-      act();
+      act(static_cast<int>((world.rank - learners) % learners));
     }
+    if (group.comm != MPI_COMM_NULL) MPI_Comm_free(&group.comm);
   });
   return result;
 }

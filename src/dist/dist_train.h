@@ -37,6 +37,6 @@ namespace stitch {
 // on actors. Error when not started by mpirun or with fewer than 2 ranks; an error on any rank
 // is printed by it and ends the job.
 TrainResult train_distributed(const std::string& config_json, bool resume,
-                              const std::string& run_dir);
+                              const std::string& run_dir, int learners = 1);
 
 }  // namespace stitch

@@ -85,6 +85,46 @@ TEST_F(DistTrainTest, AKilledLearnerEndsTheJobAndAResumeFinishesTheRun) {
   EXPECT_GE(lines(run / "eval.jsonl").back().value("step", 0), 3000);
 }
 
+// Two learners (ranks 0 and 1) with an actor each: the gradients averaged before every step, so
+// the learners' parameters, targets, Adam states and temperature stay bit-identical. Every
+// metrics line compares the learners' state hashes and the run fails on a difference, so a
+// gradient left out of the averaging, or a learner built from another seed, fails this test.
+// Killed and resumed, the second learner restores from learner 0's checkpoint.
+TEST_F(DistTrainTest, TwoLearnersStayBitIdenticalAcrossAResume) {
+  const fs::path run = dir_ / "run";
+  const std::string args = sac(run, 3000) + " --learners 2";
+  const pid_t job = testing::start_quietly({"/bin/sh", "-c", testing::mpirun(4, args)});
+  int status = 0;
+  bool ended = false;  // early: the learners' check failed at the first metrics line
+  for (int t = 0; t < 6000 && !ended && !fs::exists(run / "checkpoints" / "latest.pt"); ++t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ended = waitpid(job, &status, WNOHANG) == job;
+  }
+  ASSERT_FALSE(ended) << "the job ended before its first checkpoint";
+  ASSERT_TRUE(fs::exists(run / "checkpoints" / "latest.pt"));
+  const pid_t learner = testing::mpi_rank_pid(0, run.string());
+  ASSERT_GT(learner, 0);
+  kill(learner, SIGKILL);
+  waitpid(job, &status, 0);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  const auto resumed = testing::run_command(testing::mpirun(
+      4, fmt::format("--threads 1 train --resume --run-dir {} --dist --learners 2", run.string())));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("trained 30"));
+  const auto metrics = lines(run / "metrics.jsonl");
+  ASSERT_FALSE(metrics.empty());
+  for (const auto& line : metrics) {
+    EXPECT_EQ(line.value("learners", 0), 2);
+    EXPECT_TRUE(line.value("learners_identical", false));
+    EXPECT_TRUE(line.contains("gradient_mean_ms_per_update"));
+  }
+  // One update per env step per learner: about (3000 - 500) / 2 for the job.
+  EXPECT_NEAR(metrics.back().value("gradient_steps", 0), 1250, 100);
+  EXPECT_GT(metrics.back().value("actor2_env_steps_per_s", 0.0), 0.0);  // learner 0's actor
+  EXPECT_GT(metrics.back().value("actor3_env_steps_per_s", 0.0), 0.0);  // learner 1's
+}
+
 TEST_F(DistTrainTest, MisuseIsOneErrorLine) {
   const auto alone =
       testing::run_command(fmt::format("{} {}", STITCH_CLI_PATH, sac(dir_ / "a", 1000)));
@@ -98,6 +138,15 @@ TEST_F(DistTrainTest, MisuseIsOneErrorLine) {
                      (dir_ / "c").string())));
   EXPECT_NE(td3.exit_code, 0);
   EXPECT_THAT(td3.err, HasSubstr("trains sac, not td3"));
+  const auto few =
+      testing::run_command(testing::mpirun(3, sac(dir_ / "d", 1000) + " --learners 2"));
+  EXPECT_NE(few.exit_code, 0);
+  EXPECT_THAT(few.err, HasSubstr("with 2 learners it needs 4 or more"));
+  const auto local = testing::run_command(
+      fmt::format("{} train --algo sac --online --env pendulum-v1 --run-dir {} --learners 2",
+                  STITCH_CLI_PATH, (dir_ / "e").string()));
+  EXPECT_NE(local.exit_code, 0);
+  EXPECT_THAT(local.err, HasSubstr("only with --dist"));
 }
 
 }  // namespace
