@@ -1,11 +1,15 @@
 // stitch lm sft | eval: token policies on verifiable tasks (src/lm).
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "lm/analysis.h"
 #include "lm/rl.h"
 #include "lm/sft.h"
+#include "track/durable.h"
 
 namespace stitch::cli {
 namespace {
@@ -76,16 +80,79 @@ void add_lm_commands(CLI::App& app) {
     });
   }
   {
-    auto run_dir = std::make_shared<std::string>();
-    auto problems = std::make_shared<int>(500);
-    auto* cmd = lm->add_subcommand("eval", "held-out accuracy of an `lm sft` run (greedy)");
-    cmd->add_option("--run-dir", *run_dir, "the run directory")->required();
-    cmd->add_option("--problems", *problems, "held-out problems")->check(CLI::Range(1, 100000));
-    cmd->callback([run_dir, problems] {
+    struct EvalArgs {
+      std::string run_dir;
+      int problems = 500;
+      std::vector<int64_t> ks;
+      int64_t samples = 0;
+      double temperature = 1.0;
+      uint64_t seed = 0;
+      std::string changed_from;
+      double tolerance = 1e-5;
+      std::string out;
+    };
+    auto a = std::make_shared<EvalArgs>();
+    auto* cmd = lm->add_subcommand(
+        "eval",
+        "held-out accuracy of an `lm sft` or `lm rl` run (greedy); pass@k over sampled "
+        "completions; the fraction of parameters changed from another run");
+    cmd->add_option("--run-dir", a->run_dir, "the run directory")->required();
+    cmd->add_option("--problems", a->problems, "held-out problems")->check(CLI::Range(1, 100000));
+    cmd->add_option("--pass-at-k", a->ks,
+                    "pass@k for these k (e.g. 1,8,64,256): the unbiased estimator over --samples "
+                    "completions per problem (Chen et al. 2021)")
+        ->delimiter(',')
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+    cmd->add_option("--samples", a->samples,
+                    "completions per problem for pass@k (default: the "
+                    "largest k)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+    cmd->add_option("--temperature", a->temperature, "sampling temperature for pass@k")
+        ->check(CLI::Range(1e-3, 100.0));
+    cmd->add_option("--seed", a->seed, "the samples' seed for pass@k");
+    cmd->add_option("--changed-from", a->changed_from,
+                    "another run of the same network: the fraction of parameters that moved by "
+                    "more than --tolerance (update sparsity)");
+    cmd->add_option("--tolerance", a->tolerance, "for --changed-from")->check(CLI::Range(0.0, 1e6));
+    cmd->add_option("--out", a->out, "also write the results as JSON to this file");
+    cmd->callback([a] {
       setup_runtime(/*warn_about_blas=*/true);
-      const lm::TaskEval e = lm::evaluate_sft_run(*run_dir, *problems);
+      const lm::TaskEval e = lm::evaluate_sft_run(a->run_dir, a->problems);
       fmt::print("held-out accuracy {:.3f}, in the answer's format {:.3f} ({} problems)\n",
                  e.accuracy, e.format_rate, e.problems);
+      nlohmann::json out{
+          {"run_dir", a->run_dir},
+          {"greedy",
+           {{"problems", e.problems}, {"accuracy", e.accuracy}, {"format_rate", e.format_rate}}}};
+      if (!a->ks.empty()) {
+        const lm::PassAtKResult r = lm::pass_at_k_of_run(a->run_dir, {.ks = a->ks,
+                                                                      .samples = a->samples,
+                                                                      .problems = a->problems,
+                                                                      .temperature = a->temperature,
+                                                                      .seed = a->seed});
+        fmt::print("pass@k over {} samples per problem at temperature {} ({} problems):\n",
+                   r.samples, a->temperature, r.problems);
+        nlohmann::json pass = nlohmann::json::object();
+        for (const auto& [k, value] : r.pass) {
+          fmt::print("  pass@{:<6} {:.3f}\n", k, value);
+          pass[std::to_string(k)] = value;
+        }
+        out["pass_at_k"] = {
+            {"samples", r.samples},   {"temperature", a->temperature},  {"seed", a->seed},
+            {"problems", r.problems}, {"mean_correct", r.mean_correct}, {"pass", pass}};
+      }
+      if (!a->changed_from.empty()) {
+        const lm::ParameterChange c =
+            lm::changed_parameters(a->run_dir, a->changed_from, a->tolerance);
+        fmt::print("parameters changed from {} by more than {}: {} of {} ({:.4f})\n",
+                   a->changed_from, a->tolerance, c.changed, c.parameters, c.fraction());
+        out["changed"] = {{"from", a->changed_from},
+                          {"tolerance", a->tolerance},
+                          {"changed", c.changed},
+                          {"parameters", c.parameters},
+                          {"fraction", c.fraction()}};
+      }
+      if (!a->out.empty()) write_file_atomic(a->out, out.dump(1) + "\n");
     });
   }
 }

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "lm/rl.h"
 #include "track/checkpoint.h"
 #include "track/meta.h"
 #include "track/run_files.h"
@@ -33,15 +34,10 @@ TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int
   auto gen = at::detail::createCPUGenerator(0);
   for (const auto& [length, group] : by_length) {
     const auto b = static_cast<int64_t>(group.size()), p = static_cast<int64_t>(length) + 1;
-    if (p >= net->config().context) {
-      fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
-           net->config().context);
-    }
     auto prompts = torch::empty({b, p}, torch::kLong);
     for (int64_t i = 0; i < b; ++i) {
-      prompts[i][0] = CharTokenizer::kBos;
-      const auto ids = tok.encode(group[static_cast<size_t>(i)]->prompt);
-      for (int64_t j = 0; j < p - 1; ++j) prompts[i][j + 1] = ids[static_cast<size_t>(j)];
+      prompts[i] =
+          prompt_tokens(group[static_cast<size_t>(i)]->prompt, tok, net->config().context)[0];
     }
     const Samples s = net->sample(prompts,
                                   {.max_new_tokens = net->config().context - p,
@@ -50,15 +46,8 @@ TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int
                                    .pad = CharTokenizer::kPad},
                                   gen);
     for (int64_t i = 0; i < b; ++i) {
-      const auto row = s.tokens[i].slice(0, p).to(torch::kInt32).contiguous();
-      const std::span<const int32_t> ids(row.data_ptr<int32_t>(), static_cast<size_t>(row.numel()));
-      // A completion counts only when it ends with eos and holds no special token before it.
-      const auto eos = std::find(ids.begin(), ids.end(), CharTokenizer::kEos);
-      const bool clean = eos != ids.end() && std::none_of(ids.begin(), eos, [](int32_t id) {
-                           return id == CharTokenizer::kBos || id == CharTokenizer::kPad;
-                         });
-      if (!clean) continue;
-      const Score score = task.score(group[static_cast<size_t>(i)]->prompt, tok.decode(ids));
+      const Score score =
+          score_sample(task, group[static_cast<size_t>(i)]->prompt, s.tokens, i, p, tok);
       e.accuracy += score.correct ? 1.0 : 0.0;
       e.format_rate += score.formatted ? 1.0 : 0.0;
     }
@@ -68,6 +57,31 @@ TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int
     e.format_rate /= e.problems;
   }
   return e;
+}
+
+torch::Tensor prompt_tokens(const std::string& prompt, const CharTokenizer& tok, int64_t context) {
+  const auto p = static_cast<int64_t>(prompt.size()) + 1;
+  if (p >= context) {
+    fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
+         context);
+  }
+  auto out = torch::empty({1, p}, torch::kLong);
+  out[0][0] = CharTokenizer::kBos;
+  const auto ids = tok.encode(prompt);
+  for (int64_t j = 0; j < p - 1; ++j) out[0][j + 1] = ids[static_cast<size_t>(j)];
+  return out;
+}
+
+Score score_sample(const Task& task, const std::string& prompt, const torch::Tensor& tokens,
+                   int64_t row, int64_t p, const CharTokenizer& tok) {
+  const auto ids_t = tokens[row].slice(0, p).to(torch::kInt32).contiguous();
+  const std::span<const int32_t> ids(ids_t.data_ptr<int32_t>(), static_cast<size_t>(ids_t.numel()));
+  const auto eos = std::find(ids.begin(), ids.end(), CharTokenizer::kEos);
+  const bool clean = eos != ids.end() && std::none_of(ids.begin(), eos, [](int32_t id) {
+                       return id == CharTokenizer::kBos || id == CharTokenizer::kPad;
+                     });
+  if (!clean) return {};
+  return task.score(prompt, tok.decode(ids));
 }
 
 void save_policy(const fs::path& path, const std::string& config_json, int64_t context,
@@ -119,6 +133,23 @@ TokenPolicy load_sft_policy(const std::string& run_dir, SftConfig* config) {
   SftConfig c;
   resolve_config(c, (dir / "config.json").string(), {});
   PolicyState s;
+  s.net = TokenPolicy(net_config(c, s.tok));
+  load_policy(dir / "checkpoints" / "latest.pt", s, nullptr);
+  if (config != nullptr) *config = c;
+  return s.net;
+}
+
+TokenPolicy load_run_policy(const std::string& run_dir, SftConfig* config) {
+  const fs::path dir = run_dir;
+  if (!fs::exists(dir / "config.json")) fail("{}: not an lm run (no config.json)", run_dir);
+  const auto stored = nlohmann::json::parse(read_file_text(dir / "config.json"), nullptr, false);
+  if (!stored.is_object()) fail("{}: config.json is not a JSON object", run_dir);
+  if (!stored.contains("method")) return load_sft_policy(run_dir, config);
+  RlConfig rl;
+  resolve_config(rl, (dir / "config.json").string(), {});
+  SftConfig c;
+  PolicyState s;
+  load_sft_policy(rl.from, &c);  // the task and the shape
   s.net = TokenPolicy(net_config(c, s.tok));
   load_policy(dir / "checkpoints" / "latest.pt", s, nullptr);
   if (config != nullptr) *config = c;

@@ -44,6 +44,18 @@ void load_policy(const std::filesystem::path& path, PolicyState& s, Rng* rng);
 
 // The policy of an `lm sft` run (its checkpoints/latest.pt), its config into *config.
 TokenPolicy load_sft_policy(const std::string& run_dir, SftConfig* config);
+// The policy of an `lm sft` or `lm rl` run (an RL run: its own checkpoint in the network of the
+// SFT run it started from); the SFT config that gives its task, difficulty and shape into *config.
+TokenPolicy load_run_policy(const std::string& run_dir, SftConfig* config);
+
+// The score of row `row` of sampled tokens [B, T] whose prompt takes its first p tokens: a
+// completion counts only when it ends with eos and holds no bos or padding before it (else a
+// score of 0, not formatted).
+Score score_sample(const Task& task, const std::string& prompt, const torch::Tensor& tokens,
+                   int64_t row, int64_t p, const CharTokenizer& tok);
+// The prompt's tokens [1, P]: bos, then the prompt's characters. Error when it leaves no room for
+// a completion in the context.
+torch::Tensor prompt_tokens(const std::string& prompt, const CharTokenizer& tok, int64_t context);
 
 // The run directory's shell: the lock, stdout.log, meta.json (`fields`; finished, or failed with
 // the error) around body(). Error when a new run finds a checkpoint or a resume finds none.

@@ -187,7 +187,7 @@ SftResult resume_sft(const std::string& run_dir) {
 
 TaskEval evaluate_sft_run(const std::string& run_dir, int problems) {
   SftConfig c;
-  TokenPolicy net = load_sft_policy(run_dir, &c);
+  TokenPolicy net = load_run_policy(run_dir, &c);
   net->eval();
   return evaluate_policy(net, *make_task(c.task), c.difficulty, problems, CharTokenizer());
 }

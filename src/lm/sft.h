@@ -49,7 +49,7 @@ struct SftResult {
 // Trains (resume: continues config.run_dir from its checkpoint with its stored config).
 SftResult train_sft(const SftConfig& config, bool resume);
 SftResult resume_sft(const std::string& run_dir);
-// The held-out accuracy of a run's checkpoint (checkpoints/latest.pt of run_dir).
+// The held-out accuracy of an `lm sft` or `lm rl` run's checkpoint (checkpoints/latest.pt).
 TaskEval evaluate_sft_run(const std::string& run_dir, int problems);
 
 }  // namespace stitch::lm

@@ -116,7 +116,7 @@ TEST_F(SftTest, BadInputIsOneErrorLine) {
   EXPECT_THAT(context.err, HasSubstr("does not fit the context of 32"));
   const auto none = testing::run_command(
       fmt::format("{} --log-level warn lm eval --run-dir {}", cli, (dir_ / "nothing").string()));
-  EXPECT_THAT(none.err, HasSubstr("not an lm sft run"));
+  EXPECT_THAT(none.err, HasSubstr("not an lm run (no config.json)"));
   for (const auto* r : {&task, &heads, &difficulty, &context, &none})
     EXPECT_EQ(std::count(r->err.begin(), r->err.end(), '\n'), 1) << r->err;
 }
