@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "lm/analysis.h"
+#include "lm/offline.h"
 #include "lm/rl.h"
 #include "lm/sft.h"
 #include "track/durable.h"
@@ -74,6 +75,49 @@ void add_lm_commands(CLI::App& app) {
         lm::RlConfig config;
         resolve_config(config, args->config_file, args->overrides());
         return lm::train_rl(config, false);
+      }();
+      fmt::print("trained {} steps; held-out accuracy {:.3f} ({} problems); run directory {}\n",
+                 r.steps, r.last.accuracy, r.last.problems, r.run_dir);
+    });
+  }
+  {
+    auto c = std::make_shared<lm::LogConfig>();
+    auto* cmd = lm->add_subcommand(
+        "log",
+        "sample a run's policy on training problems and write the completions with their "
+        "rewards as JSON lines (the data of `lm offline`)");
+    cmd->add_option("--run-dir", c->run_dir, "the run whose policy samples")->required();
+    cmd->add_option("--out", c->out, "the JSON-lines file to write")->required();
+    cmd->add_option("--prompts", c->prompts, "training problems")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+    cmd->add_option("--samples", c->samples, "completions per problem")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+    cmd->add_option("--temperature", c->temperature, "sampling temperature")
+        ->check(CLI::Range(1e-3, 100.0));
+    cmd->add_option("--seed", c->seed, "the problems' and samples' seed");
+    cmd->callback([c] {
+      setup_runtime(/*warn_about_blas=*/true);
+      const lm::LogSummary s = lm::write_sequence_log(*c);
+      fmt::print("logged {} completions (mean reward {:.3f}, correct {:.3f}) to {}\n", s.rows,
+                 s.mean_reward, s.accuracy, c->out);
+    });
+  }
+  {
+    auto args = std::make_shared<ConfigArgs>();
+    auto resume = std::make_shared<bool>(false);
+    auto* cmd = lm->add_subcommand(
+        "offline",
+        "train from an `lm sft` run on a logged set of completions with rewards, never "
+        "sampling (--method alol, nll or dpo; --from SFT_RUN_DIR --data LOG) into --run-dir");
+    add_config_options(cmd, args, {"method", "from", "data", "steps", "seed", "run-dir"},
+                       "override a config key: --set key=value (e.g. batch_size=32)");
+    cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint");
+    cmd->callback([args, resume] {
+      setup_runtime(/*warn_about_blas=*/true);
+      const lm::RlResult r = *resume ? lm::resume_offline(resume_run_dir(*args)) : [&] {
+        lm::OfflineConfig config;
+        resolve_config(config, args->config_file, args->overrides());
+        return lm::train_offline(config, false);
       }();
       fmt::print("trained {} steps; held-out accuracy {:.3f} ({} problems); run directory {}\n",
                  r.steps, r.last.accuracy, r.last.problems, r.run_dir);

@@ -1,13 +1,15 @@
 #include "lm/policy_io.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <span>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "lm/rl.h"
 #include "track/checkpoint.h"
 #include "track/meta.h"
 #include "track/run_files.h"
@@ -59,6 +61,19 @@ TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int
   return e;
 }
 
+TaskEval evaluate_and_log(const fs::path& dir, int64_t step, TokenPolicy& net, const Task& task,
+                          int difficulty, int count, const CharTokenizer& tok) {
+  net->eval();
+  const TaskEval e = evaluate_policy(net, task, difficulty, count, tok);
+  append_json_line(dir / "eval.jsonl", nlohmann::json{{"step", step},
+                                                      {"accuracy", e.accuracy},
+                                                      {"format_rate", e.format_rate},
+                                                      {"problems", e.problems}});
+  spdlog::info("step {}: held-out accuracy {:.3f}, in format {:.3f} ({} problems)", step,
+               e.accuracy, e.format_rate, e.problems);
+  return e;
+}
+
 torch::Tensor prompt_tokens(const std::string& prompt, const CharTokenizer& tok, int64_t context) {
   const auto p = static_cast<int64_t>(prompt.size()) + 1;
   if (p >= context) {
@@ -82,6 +97,31 @@ Score score_sample(const Task& task, const std::string& prompt, const torch::Ten
                      });
   if (!clean) return {};
   return task.score(prompt, tok.decode(ids));
+}
+
+void finish_step(PolicyState& s, double loss, const char* what, const StepSchedule& when,
+                 RunLog& log, Stopwatch& since_log,
+                 const std::function<void(nlohmann::json&)>& extra,
+                 const std::function<void()>& evaluate, const std::function<void()>& save) {
+  if (!std::isfinite(loss)) fail("{}: the loss is {} at step {}", what, loss, s.step + 1);
+  ++s.step;
+  s.loss_sum += loss;
+  ++s.losses;
+  log.progress(s.step);
+  const bool last = s.step == when.steps;
+  if (s.step % when.log_every == 0 || last) {
+    const double secs = std::max(1e-9, since_log.seconds());
+    nlohmann::json line{{"step", s.step},
+                        {"loss", s.loss_sum / static_cast<double>(s.losses)},
+                        {"steps_per_s", static_cast<double>(s.losses) / secs}};
+    if (extra) extra(line);
+    log.metrics(s.step, line);
+    s.loss_sum = 0.0;
+    s.losses = 0;
+    since_log.restart();
+  }
+  if ((when.eval_every > 0 && s.step % when.eval_every == 0) || last) evaluate();
+  if (s.step % when.checkpoint_every == 0 || last) save();
 }
 
 void save_policy(const fs::path& path, const std::string& config_json, int64_t context,
@@ -145,11 +185,12 @@ TokenPolicy load_run_policy(const std::string& run_dir, SftConfig* config) {
   const auto stored = nlohmann::json::parse(read_file_text(dir / "config.json"), nullptr, false);
   if (!stored.is_object()) fail("{}: config.json is not a JSON object", run_dir);
   if (!stored.contains("method")) return load_sft_policy(run_dir, config);
-  RlConfig rl;
-  resolve_config(rl, (dir / "config.json").string(), {});
+  // An `lm rl` or `lm offline` run: its start's task and shape, its own weights.
+  if (!stored.contains("from") || !stored["from"].is_string())
+    fail("{}: config.json has a method but no 'from' run", run_dir);
   SftConfig c;
   PolicyState s;
-  load_sft_policy(rl.from, &c);  // the task and the shape
+  load_sft_policy(stored["from"].get<std::string>(), &c);
   s.net = TokenPolicy(net_config(c, s.tok));
   load_policy(dir / "checkpoints" / "latest.pt", s, nullptr);
   if (config != nullptr) *config = c;

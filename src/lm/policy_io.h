@@ -13,10 +13,12 @@
 #include <string>
 
 #include "core/rng.h"
+#include "core/timer.h"
 #include "lm/sft.h"
 #include "lm/tasks.h"
 #include "lm/tokenizer.h"
 #include "lm/transformer.h"
+#include "track/run_log.h"
 
 namespace stitch::lm {
 
@@ -36,6 +38,25 @@ TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok);
 TaskEval evaluate_policy(TokenPolicy& net, const Task& task, int difficulty, int count,
                          const CharTokenizer& tok);
 
+// evaluate_policy, appended to dir/eval.jsonl ({step, accuracy, format_rate, problems}) and
+// logged.
+TaskEval evaluate_and_log(const std::filesystem::path& dir, int64_t step, TokenPolicy& net,
+                          const Task& task, int difficulty, int count, const CharTokenizer& tok);
+
+// When a token-policy loop (lm sft, rl, offline) logs, evaluates and checkpoints.
+struct StepSchedule {
+  int64_t steps, log_every, eval_every, checkpoint_every;  // eval_every 0: only at the end
+};
+// The end of one step of such a loop: `what` ("lm sft") names it in the error on a non-finite
+// loss; counts the step and its loss into s's window; every log_every steps and at the last,
+// the metrics line {step, loss (the window's mean), steps_per_s} with `extra`'s fields (null:
+// none; it also resets its own sums), and a new window; every eval_every steps and at the last,
+// `evaluate`; every checkpoint_every steps and at the last, `save`.
+void finish_step(PolicyState& s, double loss, const char* what, const StepSchedule& when,
+                 RunLog& log, Stopwatch& since_log,
+                 const std::function<void(nlohmann::json&)>& extra,
+                 const std::function<void()>& evaluate, const std::function<void()>& save);
+
 void save_policy(const std::filesystem::path& path, const std::string& config_json, int64_t context,
                  PolicyState& s, const Rng& rng);
 // Loads the policy (and, when s.optim is set, the optimiser) and the counters; the generator's
@@ -44,8 +65,9 @@ void load_policy(const std::filesystem::path& path, PolicyState& s, Rng* rng);
 
 // The policy of an `lm sft` run (its checkpoints/latest.pt), its config into *config.
 TokenPolicy load_sft_policy(const std::string& run_dir, SftConfig* config);
-// The policy of an `lm sft` or `lm rl` run (an RL run: its own checkpoint in the network of the
-// SFT run it started from); the SFT config that gives its task, difficulty and shape into *config.
+// The policy of an `lm sft`, `lm rl` or `lm offline` run (the last two: their own checkpoint in
+// the network of the SFT run they started from); the SFT config that gives its task, difficulty and
+// shape into *config.
 TokenPolicy load_run_policy(const std::string& run_dir, SftConfig* config);
 
 // The score of row `row` of sampled tokens [B, T] whose prompt takes its first p tokens: a

@@ -113,14 +113,8 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
     }
     // The samples' generator continues from the problems' stream, so a resume draws the same.
     auto eval_and_log = [&](int64_t step) {
-      s.net->eval();
-      result.last = evaluate_policy(s.net, *task, sft.difficulty, c.eval_problems, s.tok);
-      append_json_line(dir / "eval.jsonl", json{{"step", step},
-                                                {"accuracy", result.last.accuracy},
-                                                {"format_rate", result.last.format_rate},
-                                                {"problems", result.last.problems}});
-      spdlog::info("step {}: held-out accuracy {:.3f}, in format {:.3f} ({} problems)", step,
-                   result.last.accuracy, result.last.format_rate, result.last.problems);
+      result.last =
+          evaluate_and_log(dir, step, s.net, *task, sft.difficulty, c.eval_problems, s.tok);
     };
     spdlog::info("lm rl: {} from {} ({} difficulty {})", c.method, c.from, sft.task,
                  sft.difficulty);
@@ -220,28 +214,20 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
         s.optim->step();
         loss_value = loss.item<double>();
       }
-      if (!std::isfinite(loss_value)) fail("lm rl: the loss is {} at step {}", loss_value, s.step);
-      ++s.step;
-      s.loss_sum += loss_value;
-      ++s.losses;
-      log.progress(s.step);
-      if (s.step % c.log_every == 0 || s.step == c.steps) {
-        const double secs = std::max(1e-9, since_log.seconds()), m = std::max<int64_t>(samples, 1);
-        log.metrics(s.step, json{{"step", s.step},
-                                 {"loss", s.loss_sum / static_cast<double>(s.losses)},
-                                 {"reward", reward_sum / m},
-                                 {"sample_accuracy", correct_sum / m},
-                                 {"kl", kl_sum / m},
-                                 {"completion_tokens", length_sum / m},
-                                 {"steps_per_s", static_cast<double>(s.losses) / secs}});
-        s.loss_sum = reward_sum = correct_sum = kl_sum = length_sum = 0.0;
-        s.losses = samples = 0;
-        since_log.restart();
-      }
-      if ((c.eval_every > 0 && s.step % c.eval_every == 0) || s.step == c.steps)
-        eval_and_log(s.step);
-      if (s.step % c.checkpoint_every == 0 || s.step == c.steps)
-        save_policy(checkpoint, config_json, context, s, rng);
+      finish_step(
+          s, loss_value, "lm rl", {c.steps, c.log_every, c.eval_every, c.checkpoint_every}, log,
+          since_log,
+          [&](json& line) {
+            const double m = static_cast<double>(std::max<int64_t>(samples, 1));
+            line["reward"] = reward_sum / m;
+            line["sample_accuracy"] = correct_sum / m;
+            line["kl"] = kl_sum / m;
+            line["completion_tokens"] = length_sum / m;
+            reward_sum = correct_sum = kl_sum = length_sum = 0.0;
+            samples = 0;
+          },
+          [&] { eval_and_log(s.step); },
+          [&] { save_policy(checkpoint, config_json, context, s, rng); });
     }
     result.steps = s.step;
   });

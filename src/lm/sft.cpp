@@ -132,8 +132,6 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
                  t.net->parameter_count());
     RunLog log(dir, t.step, c.steps, "steps");
     Stopwatch since_log;
-    double& loss_sum = t.loss_sum;
-    int64_t& losses = t.losses;
     std::vector<Problem> batch(static_cast<size_t>(c.batch_size));
     while (t.step < c.steps) {
       for (Problem& p : batch) p = training_problem(*task, rng, c.difficulty);
@@ -145,34 +143,15 @@ SftResult train_sft(const SftConfig& config_in, bool resume) {
       t.optim->zero_grad();
       loss.backward();
       t.optim->step();
-      ++t.step;
-      const double l = loss.item<double>();
-      if (!std::isfinite(l)) fail("lm sft: the loss is {} at step {}", l, t.step);
-      loss_sum += l;
-      ++losses;
-      log.progress(t.step);
-      if (t.step % c.log_every == 0 || t.step == c.steps) {
-        const double secs = std::max(1e-9, since_log.seconds());
-        log.metrics(t.step, json{{"step", t.step},
-                                 {"loss", loss_sum / static_cast<double>(losses)},
-                                 {"steps_per_s", static_cast<double>(losses) / secs}});
-        loss_sum = 0.0;
-        losses = 0;
-        since_log.restart();
-      }
-      if ((c.eval_every > 0 && t.step % c.eval_every == 0) || t.step == c.steps) {
-        t.net->eval();
-        result.last = evaluate_policy(t.net, *task, c.difficulty, c.eval_problems, t.tok);
-        t.net->train();
-        append_json_line(dir / "eval.jsonl", json{{"step", t.step},
-                                                  {"accuracy", result.last.accuracy},
-                                                  {"format_rate", result.last.format_rate},
-                                                  {"problems", result.last.problems}});
-        spdlog::info("step {}: held-out accuracy {:.3f}, in format {:.3f} ({} problems)", t.step,
-                     result.last.accuracy, result.last.format_rate, result.last.problems);
-      }
-      if (t.step % c.checkpoint_every == 0 || t.step == c.steps)
-        save_policy(checkpoint, config_json, c.context, t, rng);
+      finish_step(
+          t, loss.item<double>(), "lm sft",
+          {c.steps, c.log_every, c.eval_every, c.checkpoint_every}, log, since_log, nullptr,
+          [&] {
+            result.last =
+                evaluate_and_log(dir, t.step, t.net, *task, c.difficulty, c.eval_problems, t.tok);
+            t.net->train();
+          },
+          [&] { save_policy(checkpoint, config_json, c.context, t, rng); });
     }
     result.steps = t.step;
   });

@@ -54,21 +54,22 @@ TEST(PassAtK, EvalReadsSftAndRlRuns) {
   fs::remove_all(dir);
   const std::string cli = STITCH_CLI_PATH;
   const fs::path sft = dir / "sft", rl = dir / "rl", out = dir / "eval.json";
-  ASSERT_EQ(testing::run_command(fmt::format("{} --threads 1 --log-level warn lm sft --task sorting "
-                                             "--difficulty 3 --steps 150 --run-dir {} --set "
-                                             "eval_every=0 --set eval_problems=20 --set width=32",
-                                             cli, sft.string()))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      testing::run_command(fmt::format("{} --threads 1 --log-level warn lm sft --task sorting "
+                                       "--difficulty 3 --steps 150 --run-dir {} --set "
+                                       "eval_every=0 --set eval_problems=20 --set width=32",
+                                       cli, sft.string()))
+          .exit_code,
+      0);
   const auto trained = testing::run_command(
       fmt::format("{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 3 "
                   "--run-dir {} --set eval_every=0 --set eval_problems=20 --set prompts=4",
                   cli, sft.string(), rl.string()));
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  const auto eval = testing::run_command(fmt::format(
-      "{} --threads 1 lm eval --run-dir {} --problems 20 --pass-at-k 1,2,8 --samples 8 "
-      "--changed-from {} --out {}",
-      cli, rl.string(), sft.string(), out.string()));
+  const auto eval = testing::run_command(
+      fmt::format("{} --threads 1 lm eval --run-dir {} --problems 20 --pass-at-k 1,2,8 --samples 8 "
+                  "--changed-from {} --out {}",
+                  cli, rl.string(), sft.string(), out.string()));
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   EXPECT_THAT(eval.out, HasSubstr("pass@8"));
   const auto j = nlohmann::json::parse(testing::read_file(out.string()));
