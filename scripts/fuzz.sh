@@ -4,7 +4,8 @@
 # normal build (fuzz_replay_tests, tests/fuzz/corpus_replay_test.cpp).
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      (default: all, 60 s per target)
 # TARGET is a reader: d4rl minari checkpoint stream_checkpoint policy csv train_config sweep_grid
-# set_override run_dir suite_manifest suite_references (tests/fuzz/fuzz_entries.h).
+# set_override run_dir suite_manifest suite_references model_checkpoint model_eval sequence_log
+# (tests/fuzz/fuzz_entries.h).
 #
 # Builds the targets with clang in build-fuzz/ (-DSTITCH_FUZZ=ON), then runs each for SECONDS
 # on one core over its working corpus build-fuzz/corpus/<reader>/, seeded from
@@ -27,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readers=(d4rl minari checkpoint stream_checkpoint policy csv train_config set_override run_dir
-  suite_manifest suite_references sweep_grid model_checkpoint model_eval)
+  suite_manifest suite_references sweep_grid model_checkpoint model_eval sequence_log)
 which=${1:-all}
 seconds=${2:-60}
 which=${which%_fuzz}

@@ -25,6 +25,7 @@
 #include "deploy/policy.h"
 #include "env/registry.h"
 #include "eval/scores.h"
+#include "lm/offline.h"
 #include "model/model_run.h"
 #include "suite/suite.h"
 #include "track/checkpoint.h"
@@ -348,6 +349,13 @@ void fuzz_model_eval(const uint8_t* data, size_t size) {
   });
 }
 
+void fuzz_sequence_log(const uint8_t* data, size_t size) {
+  rejection().clear();
+  const fs::path log = scratch() / "log.jsonl";
+  write_file(log, as_text(data, size));
+  expect_errors_only([&] { lm::read_sequence_log(log.string(), 4096); });
+}
+
 const std::string& last_rejection() { return rejection(); }
 
 const std::vector<Reader>& readers() {
@@ -364,6 +372,7 @@ const std::vector<Reader>& readers() {
       {"suite_manifest", fuzz_suite_manifest},
       {"suite_references", fuzz_suite_references},
       {"sweep_grid", fuzz_sweep_grid},
+      {"sequence_log", fuzz_sequence_log},
       {"model_checkpoint", fuzz_model_checkpoint},
       {"model_eval", fuzz_model_eval},
   };

@@ -49,6 +49,8 @@ void fuzz_suite_manifest(const uint8_t* data, size_t size);
 void fuzz_suite_references(const uint8_t* data, size_t size);
 // A sweep grid (stitch sweep GRID.json) through sweep_cells: the cells it would run.
 void fuzz_sweep_grid(const uint8_t* data, size_t size);
+// A log of scored completions (stitch lm log) through lm::read_sequence_log.
+void fuzz_sequence_log(const uint8_t* data, size_t size);
 
 // The message of the first Error the last entry call swallowed; "" when the input was read
 // (the replay test checks that every seed is).

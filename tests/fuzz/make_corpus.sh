@@ -7,6 +7,7 @@
 # Inputs whose first byte selects a file (run_dir, minari; see fuzz_entries.h) get that byte
 # prepended. corpus/d4rl/ also keeps two older files written by an earlier stitch, and
 # corpus/sweep_grid/ holds hand-written grids (offline, online, and a 'configs' key).
+# corpus/sequence_log/ holds hand-written and `stitch lm log` lines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stitch=$(realpath "${1:-build/stitch}")
