@@ -95,8 +95,10 @@ struct Learners {
   bool owns(int actor_rank) const { return (actor_rank - size) % size == rank; }
 };
 
-// FNV-1a over every parameter and buffer of the algorithm's modules (networks, targets, Adam
-// state, temperature): equal on two learners only if their states are bit-identical.
+// FNV-1a over every parameter and buffer of the algorithm's modules (networks, targets, the
+// fused path's Adam state, the temperature; not the temperature's own torch Adam, whose drift
+// would show in the temperature a step later): equal on two learners only if those are
+// bit-identical.
 uint64_t state_hash(Algorithm& algo) {
   uint64_t h = 0xcbf29ce484222325ULL;
   auto add = [&](const torch::Tensor& t) {
@@ -437,7 +439,12 @@ TrainResult learn(const ResolvedTrainConfig& cfg, bool resume, const dist::World
 void learn_beside(const dist::World& world, const Learners& group) {
   const json start = json::parse(dist::recv_text(0, kTagStart), nullptr, false);
   if (!start.is_object()) fail("train --dist: learner 0's start message is not JSON");
-  if (start.value("stop", false)) return;  // learner 0 refused the run and says why
+  if (start.value("stop", false)) {  // learner 0 refused the run: this learner's actors stop too
+    for (int r = group.size; r < world.size; ++r) {
+      if (group.owns(r)) dist::send_text(json{{"stop", true}}.dump(), r, kTagStart);
+    }
+    return;
+  }
   ResolvedTrainConfig cfg = resolve_train_config_text(start.at("config").get<std::string>());
   cfg.train.run_dir = start.at("run_dir").get<std::string>();  // where a resume reads
   nn::fused::set_matmul_precision(start.value("bf16", false) ? nn::fused::Precision::kBf16
@@ -445,7 +452,7 @@ void learn_beside(const dist::World& world, const Learners& group) {
   learn(cfg, start.value("resume", false), world, group);
 }
 
-// ---- an actor (ranks 1..N-1) -----------------------------------------------------------------
+// ---- an actor (ranks L..N-1) -----------------------------------------------------------------
 
 void act(int home) {
   const json start = json::parse(dist::recv_text(home, kTagStart), nullptr, false);
@@ -586,8 +593,11 @@ TrainResult train_distributed(const std::string& config_json, bool resume,
         config = resume ? stored_run_config(run_dir) : config_json;
         check_distributable(resolve_train_config_text(config));
       } catch (const std::exception& e) {
-        for (int r = 1; r < world.size; ++r)
-          dist::send_text(json{{"stop", true}}.dump(), r, kTagStart);
+        // The other learners, and learner 0's actors (each learner stops its own).
+        for (int r = 1; r < world.size; ++r) {
+          if (r < learners || group.owns(r))
+            dist::send_text(json{{"stop", true}}.dump(), r, kTagStart);
+        }
         throw dist::EveryoneStopped(e.what());
       }
       result = train_with_loop(config, resume, [&](const ResolvedTrainConfig& cfg, bool resumed) {
@@ -598,7 +608,6 @@ TrainResult train_distributed(const std::string& config_json, bool resume,
     } else {
       act(static_cast<int>((world.rank - learners) % learners));
     }
-    if (group.comm != MPI_COMM_NULL) MPI_Comm_free(&group.comm);
   });
   return result;
 }

@@ -92,7 +92,8 @@ ParameterChange changed_parameters(const std::string& run_dir, const std::string
            base_run_dir, item.key());
     }
     out.parameters += item.value().numel();
-    out.changed += (item.value() - *other).abs().gt(tolerance).sum().item<int64_t>();
+    const auto moved = (item.value() - *other).abs();
+    out.changed += (moved.gt(tolerance) | moved.isnan()).sum().item<int64_t>();  // NaN: changed
   }
   return out;
 }

@@ -134,8 +134,8 @@ std::vector<LoggedSequence> read_sequence_log(const std::string& path, int64_t m
     if (!j.contains("correct") || !j["correct"].is_boolean())
       bad("'correct' must be true or false");
     if (!j.contains("reward") || !j["reward"].is_number() ||
-        !std::isfinite(j["reward"].get<double>()))
-      bad("'reward' must be a finite number");
+        !(std::abs(j["reward"].get<double>()) <= 1e6))
+      bad("'reward' must be a number in [-1e6, 1e6]");
     r.prompt = j["prompt"].get<std::string>();
     r.completion = j["completion"].get<std::string>();
     r.ended = j["ended"].get<bool>();

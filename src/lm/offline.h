@@ -60,7 +60,8 @@ struct LoggedSequence {
 };
 
 // Reads a log written by write_sequence_log, trusting nothing: every line a JSON object with a
-// non-empty string prompt, a string completion, a bool ended and correct, and a finite reward;
+// non-empty string prompt, a string completion, a bool ended and correct, and a reward in
+// [-1e6, 1e6];
 // Error "FILE:LINE: ..." otherwise, and for a file of more than `max_rows` lines.
 std::vector<LoggedSequence> read_sequence_log(const std::string& path,
                                               int64_t max_rows = 10'000'000);

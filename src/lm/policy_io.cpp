@@ -77,7 +77,7 @@ TaskEval evaluate_and_log(const fs::path& dir, int64_t step, TokenPolicy& net, c
 torch::Tensor prompt_tokens(const std::string& prompt, const CharTokenizer& tok, int64_t context) {
   const auto p = static_cast<int64_t>(prompt.size()) + 1;
   if (p >= context) {
-    fail("lm eval: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
+    fail("lm: a prompt of {} tokens leaves no room in the context of {} (raise context)", p,
          context);
   }
   auto out = torch::empty({1, p}, torch::kLong);

@@ -138,6 +138,12 @@ TEST_F(DistTrainTest, MisuseIsOneErrorLine) {
                      (dir_ / "c").string())));
   EXPECT_NE(td3.exit_code, 0);
   EXPECT_THAT(td3.err, HasSubstr("trains sac, not td3"));
+  // Refused with two learners: learner 1 stops its own actor, so the job ends (no hang).
+  const auto td3_two = testing::run_command(testing::mpirun(
+      4, fmt::format("train --algo td3 --online --env pendulum-v1 --run-dir {} --dist --learners 2",
+                     (dir_ / "c2").string())));
+  EXPECT_NE(td3_two.exit_code, 0);
+  EXPECT_THAT(td3_two.err, HasSubstr("trains sac, not td3"));
   const auto few =
       testing::run_command(testing::mpirun(3, sac(dir_ / "d", 1000) + " --learners 2"));
   EXPECT_NE(few.exit_code, 0);

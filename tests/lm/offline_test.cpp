@@ -49,7 +49,9 @@ TEST_F(OfflineTest, TheLogReaderNamesTheLineOfABadRow) {
       {R"({"prompt":"1+2=","completion":"3","ended":1,"reward":1,"correct":true})",
        ":2: 'ended' must be true or false"},
       {R"({"prompt":"1+2=","completion":"3","ended":true,"reward":"1","correct":true})",
-       ":2: 'reward' must be a finite number"},
+       ":2: 'reward' must be a number in [-1e6, 1e6]"},
+      {R"({"prompt":"1+2=","completion":"3","ended":true,"reward":1e300,"correct":true})",
+       ":2: 'reward' must be a number in [-1e6, 1e6]"},
       {"{\"prompt\":\"1+2=\"", ":2: not a JSON object"},
   };
   for (const auto& [line, message] : bad) {
