@@ -15,7 +15,8 @@
 //           rows with A <= 0 are left out; each step a batch of the others, loss
 //           -mean_i A_i w_i sum_t log pi(y_it | x_i, y_i<t), with w_i = clamp(pi(y_i|x_i) /
 //           pi_ref(y_i|x_i), 1 - clip, 1 + clip) the sequence's importance weight, held fixed
-//           in the gradient (clip 0.9 as the authors' --ppo_clip).
+//           in the gradient (clip 0.9 as the authors' --ppo_clip): the authors' a_lol, its
+//           batches drawn uniformly from the rows with A > 0 (their good_random strategy).
 //     nll   supervised fine-tuning on every logged completion (the NLL baseline of the paper):
 //           the mean cross-entropy of the completions' tokens, rewards unused.
 //     dpo   DPO (Rafailov et al. 2023) offline: per prompt of the log, its first correct
