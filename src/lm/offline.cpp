@@ -225,7 +225,9 @@ RlResult train_offline(const OfflineConfig& config_in, bool resume) {
           ++count;
           rows.push_back(std::move(r));
         }
-        const std::vector<double> ref_lp = sequence_log_probs(ref, rows);
+        // The reference's log-probabilities (A-LoL's weight, DPO's margin; NLL reads none).
+        const std::vector<double> ref_lp = c.method == "nll" ? std::vector<double>(rows.size(), 0.0)
+                                                             : sequence_log_probs(ref, rows);
         std::vector<int64_t> pool;  // the rows (alol, nll) or the pairs' winners (dpo) trained on
         std::vector<int64_t> losers;
         std::map<std::string, std::pair<int64_t, int64_t>> pair_of;  // dpo: prompt: winner, loser
