@@ -13,17 +13,22 @@
 
 namespace stitch {
 
-// Runs a Python reference (a shell command printing one JSON object) and returns its number
-// `key`, or 0 when it fails (no python3-torch, say): the comparison then shows 0.
-inline double run_python_reference(const std::string& command, const std::string& key) {
+// Runs a Python reference (a shell command printing one JSON object) and returns that object, or
+// an empty one when it fails (no python3-torch, say).
+inline nlohmann::json run_python_reference_json(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return 0.0;
+  if (pipe == nullptr) return nlohmann::json::object();
   char buffer[4096];
   std::string out;
   while (fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
   pclose(pipe);
-  const auto j = nlohmann::json::parse(out, nullptr, false);
-  return j.is_object() ? j.value(key, 0.0) : 0.0;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+// Its number `key`, or 0 when it fails: the comparison then shows 0.
+inline double run_python_reference(const std::string& command, const std::string& key) {
+  return run_python_reference_json(command).value(key, 0.0);
 }
 
 inline int run_benchmarks(int argc, char** argv, const std::function<void()>& after = {}) {

@@ -35,10 +35,10 @@ void add_bench_command(CLI::App& app) {
   auto extra = std::make_shared<std::vector<std::string>>();
   bench
       ->add_option("suite", *suite,
-                   "which suite: env, data, train, infer, stream, online, matmul, model")
+                   "which suite: env, data, train, infer, stream, online, matmul, model, lm")
       ->required()
-      ->check(
-          CLI::IsMember({"env", "data", "train", "infer", "stream", "online", "matmul", "model"}));
+      ->check(CLI::IsMember(
+          {"env", "data", "train", "infer", "stream", "online", "matmul", "model", "lm"}));
   bench->add_option("args", *extra, "arguments passed to Google Benchmark, after --");
   bench->callback([suite, extra] {
     setup_runtime(/*warn_about_blas=*/true);

@@ -65,7 +65,7 @@ void add_lm_commands(CLI::App& app) {
     auto* cmd = lm->add_subcommand(
         "rl",
         "reinforcement learning with the task's checker as reward, from an `lm sft` run "
-        "(--method grpo, dr_grpo, rloo or dpo; --from SFT_RUN_DIR) into --run-dir");
+        "(--method grpo, dr_grpo, rloo, ppo or dpo; --from SFT_RUN_DIR) into --run-dir");
     add_config_options(cmd, args, {"method", "from", "steps", "seed", "run-dir"},
                        "override a config key: --set key=value (e.g. group=16)");
     cmd->add_flag("--resume", *resume, "continue the run in --run-dir from its last checkpoint");

@@ -113,7 +113,8 @@ void finish_step(PolicyState& s, double loss, const char* what, const StepSchedu
     const double secs = std::max(1e-9, since_log.seconds());
     nlohmann::json line{{"step", s.step},
                         {"loss", s.loss_sum / static_cast<double>(s.losses)},
-                        {"steps_per_s", static_cast<double>(s.losses) / secs}};
+                        {"steps_per_s", static_cast<double>(s.losses) / secs},
+                        {"wall_s", s.wall_s()}};
     if (extra) extra(line);
     log.metrics(s.step, line);
     s.loss_sum = 0.0;
@@ -137,10 +138,16 @@ void save_policy(const fs::path& path, const std::string& config_json, int64_t c
         t.net->save(policy);
         t.optim->save(optim);
         a.write("policy", policy);
+        if (t.value_head) {
+          torch::serialize::OutputArchive value;
+          t.value_head->save(value);
+          a.write("value_head", value);
+        }
         a.write("optimizer", optim);
         a.write("steps", torch::tensor(t.step));
         a.write("loss_window",
                 torch::tensor({t.loss_sum, static_cast<double>(t.losses)}, torch::kFloat64));
+        a.write("wall_s", torch::tensor(t.wall_s(), torch::kFloat64));
       });
 }
 
@@ -152,6 +159,12 @@ void load_policy(const fs::path& path, PolicyState& t, Rng* rng) {
     torch::serialize::InputArchive policy, optim;
     a.read("policy", policy);
     t.net->load(policy);
+    if (t.value_head) {
+      torch::serialize::InputArchive value;
+      if (!a.try_read("value_head", value))
+        fail("{}: holds no value head (not a checkpoint of an lm rl PPO run)", path.string());
+      t.value_head->load(value);
+    }
     if (t.optim) {
       a.read("optimizer", optim);
       t.optim->load(optim);
@@ -163,6 +176,14 @@ void load_policy(const fs::path& path, PolicyState& t, Rng* rng) {
     if (window.numel() != 2) fail("{}: a damaged loss window", path.string());
     t.loss_sum = window[0].item<double>();
     t.losses = static_cast<int64_t>(window[1].item<double>());
+    torch::Tensor wall;  // absent from checkpoints written before it was kept
+    t.wall_before = 0.0;
+    if (a.try_read("wall_s", wall) && wall.numel() == 1) {
+      const double w = wall.to(torch::kFloat64).item<double>();
+      if (!std::isfinite(w) || w < 0) fail("{}: a damaged wall time ({})", path.string(), w);
+      t.wall_before = w;
+    }
+    t.clock.restart();
   });
   if (rng != nullptr) rng->set_state(saved.contents().sampler_rng);
 }

@@ -25,10 +25,18 @@ namespace stitch::lm {
 struct PolicyState {
   CharTokenizer tok;
   TokenPolicy net{nullptr};
+  // lm rl's PPO: V(state before a token) from the policy's hidden state (null otherwise); in the
+  // checkpoint when set.
+  torch::nn::Linear value_head{nullptr};
   std::unique_ptr<torch::optim::AdamW> optim;  // null when only evaluated
   int64_t step = 0;
   double loss_sum = 0.0;  // the open metrics window (kept in checkpoints: a resumed run logs
   int64_t losses = 0;     // the same lines)
+  // Training wall time: before this process (from the checkpoint), and this process's clock
+  // (restarted when a checkpoint is loaded). The metrics lines' wall_s is their sum.
+  double wall_before = 0.0;
+  Stopwatch clock;
+  double wall_s() const { return wall_before + clock.seconds(); }
 };
 
 TransformerConfig net_config(const SftConfig& c, const CharTokenizer& tok);
@@ -49,9 +57,9 @@ struct StepSchedule {
 };
 // The end of one step of such a loop: `what` ("lm sft") names it in the error on a non-finite
 // loss; counts the step and its loss into s's window; every log_every steps and at the last,
-// the metrics line {step, loss (the window's mean), steps_per_s} with `extra`'s fields (null:
-// none; it also resets its own sums), and a new window; every eval_every steps and at the last,
-// `evaluate`; every checkpoint_every steps and at the last, `save`.
+// the metrics line {step, loss (the window's mean), steps_per_s, wall_s} with `extra`'s fields
+// (null: none; it also resets its own sums), and a new window; every eval_every steps and at the
+// last, `evaluate`; every checkpoint_every steps and at the last, `save`.
 void finish_step(PolicyState& s, double loss, const char* what, const StepSchedule& when,
                  RunLog& log, Stopwatch& since_log,
                  const std::function<void(nlohmann::json&)>& extra,

@@ -1,4 +1,4 @@
-// `stitch lm rl --method grpo|dr_grpo|rloo|dpo --from SFT_RUN`: reinforcement learning with
+// `stitch lm rl --method grpo|dr_grpo|rloo|ppo|dpo --from SFT_RUN`: reinforcement learning with
 // verifiable rewards on a token policy trained by `stitch lm sft` (lm/sft.h), on the task and
 // difficulty of that run. Each step draws `prompts` training problems, samples a group of
 // `group` completions per prompt (temperature, the KV cache), scores them with the task's
@@ -14,6 +14,16 @@
 //   rloo     (Ahmadian et al. 2024; Kool et al. 2019): sequence-level REINFORCE, the reward less
 //            beta times the sequence's log(pi / pi_ref) (no gradient through it), baseline the
 //            mean of the other group - 1 rewards: loss = -(1/G) sum_i A_i log pi(o_i).
+//   ppo      (Schulman et al. 2017; for language models as Ziegler et al. 2019 and TRL's
+//            PPOTrainer): a linear value head on the policy's last hidden state (shared trunk,
+//            starting at V = 0); per-token rewards -beta (log pi - log pi_ref) and the checker's
+//            reward on the last token; GAE (gamma, gae_lambda) per completion, the advantages
+//            whitened over the batch's tokens; the clipped ratio loss plus vf_coef times the
+//            clipped value loss, means over the batch's tokens (lm/rl_losses.h). TRL's defaults
+//            (gamma 1, lambda 0.95, clip 0.2, value clip 0.2, vf_coef 0.1) but two: TRL's KL
+//            coefficient (adaptive from 0.2 in its first PPOTrainer, 0.05 fixed in the later
+//            one, which also keeps the value model apart) is beta here, fixed; and TRL runs 4
+//            epochs of minibatches per batch (here `epochs`, 1 as for the other methods).
 //   dpo      (Rafailov et al. 2023) on the policy's own samples, online and iterated (as Pang et
 //            al. 2024's Iterative RPO builds its pairs, without its NLL term): in each group the
 //            first correct completion against the first incorrect one, loss -log sigmoid(beta
@@ -50,6 +60,12 @@ struct RlConfig {
   bool shuffle_rewards = false;
   // Updates per sampled batch (PPO-style reuse; the ratio departs from 1 after the first).
   int64_t epochs = 1;
+  double gamma = 1.0, gae_lambda = 0.95, vf_coef = 0.1, value_clip = 0.2;  // ppo
+  // Few-example RLVR: > 0 trains on a fixed pool of this many training problems (drawn from the
+  // seed), each step's prompts drawn from it; 1 is one-example RLVR (Wang et al. 2025,
+  // "Reinforcement Learning for Reasoning in Large Language Models with One Training Example"). 0:
+  // a new training problem for every prompt.
+  int64_t train_prompts = 0;
   int64_t log_every = 10, eval_every = 50, checkpoint_every = 50;
   int eval_problems = 200;
   uint64_t seed = 0;

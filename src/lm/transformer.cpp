@@ -92,14 +92,24 @@ torch::Tensor TokenPolicyImpl::blocks(torch::Tensor x, std::vector<torch::Tensor
   return x;
 }
 
+torch::Tensor TokenPolicyImpl::hidden(const torch::Tensor& tokens) {
+  return final_->forward(blocks(embed(tokens, 0), nullptr, nullptr));
+}
+
 torch::Tensor TokenPolicyImpl::forward(const torch::Tensor& tokens) {
-  return head_->forward(final_->forward(blocks(embed(tokens, 0), nullptr, nullptr)));
+  return head_->forward(hidden(tokens));
+}
+
+std::pair<torch::Tensor, torch::Tensor> TokenPolicyImpl::token_log_probs_and_hidden(
+    const torch::Tensor& tokens) {
+  const int64_t t = tokens.size(1);
+  auto h = hidden(tokens.slice(1, 0, t - 1));
+  const auto logp = torch::log_softmax(head_->forward(h), -1);
+  return {logp.gather(2, tokens.slice(1, 1, t).unsqueeze(-1)).squeeze(-1), std::move(h)};
 }
 
 torch::Tensor TokenPolicyImpl::token_log_probs(const torch::Tensor& tokens) {
-  const int64_t t = tokens.size(1);
-  const auto logp = torch::log_softmax(forward(tokens.slice(1, 0, t - 1)), -1);
-  return logp.gather(2, tokens.slice(1, 1, t).unsqueeze(-1)).squeeze(-1);
+  return token_log_probs_and_hidden(tokens).first;
 }
 
 Samples TokenPolicyImpl::sample(const torch::Tensor& prompts, const SampleOptions& o,
@@ -142,8 +152,12 @@ Samples TokenPolicyImpl::sample(const torch::Tensor& prompts, const SampleOption
     tokens.push_back(next.unsqueeze(1));
     alive = alive & (next != o.eos);
     if (!alive.any().item<bool>() || i + 1 == o.max_new_tokens) break;
-    hidden = blocks(embed(next.unsqueeze(1), p + i), &keys, &values);
-    logits = head_->forward(final_->forward(hidden.select(1, 0)));
+    if (o.kv_cache) {
+      hidden = blocks(embed(next.unsqueeze(1), p + i), &keys, &values);
+      logits = head_->forward(final_->forward(hidden.select(1, 0)));
+    } else {
+      logits = forward(torch::cat(tokens, 1)).select(1, p + i);
+    }
   }
   return {.tokens = torch::cat(tokens, 1),
           .log_probs = torch::stack(log_probs, 1),

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace stitch::lm {
@@ -31,6 +32,9 @@ struct SampleOptions {
   double top_p = 1.0;        // nucleus sampling: the smallest set of tokens with this mass
   int64_t eos = 2;           // a row stops after sampling it; its later tokens are `pad`
   int64_t pad = 0;
+  // false: every new token recomputes the whole sequence (no key/value cache). The same tokens
+  // and log-probabilities up to rounding; there to measure what the cache saves.
+  bool kv_cache = true;
 };
 
 struct Samples {
@@ -48,8 +52,13 @@ class TokenPolicyImpl : public torch::nn::Module {
   // Logits [B, T, vocab] of the next token at every position of tokens [B, T] (int64, T <=
   // context).
   torch::Tensor forward(const torch::Tensor& tokens);
+  // The final LayerNorm's output [B, T, width] at every position: what the head reads.
+  torch::Tensor hidden(const torch::Tensor& tokens);
   // log pi(tokens[:, t] | tokens[:, <t]) for t = 1..T-1: [B, T-1].
   torch::Tensor token_log_probs(const torch::Tensor& tokens);
+  // token_log_probs and the hidden states their tokens were drawn from, [B, T-1, width]: the
+  // state before each token, which a value head reads (lm rl's PPO).
+  std::pair<torch::Tensor, torch::Tensor> token_log_probs_and_hidden(const torch::Tensor& tokens);
   // Continues prompts [B, P] (int64, one length: e.g. a GRPO group of one prompt) with the key /
   // value cache; draws from `generator`. Without gradients.
   Samples sample(const torch::Tensor& prompts, const SampleOptions& options,

@@ -23,6 +23,15 @@
 
 namespace stitch {
 
+namespace {
+
+// The score column's word for a group.
+const char* score_kind(const ReportGroup& g) {
+  return g.accuracy ? "accuracy %" : g.normalized ? "normalised" : "return";
+}
+
+}  // namespace
+
 std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
                                         const ReportOptions& o) {
   std::map<std::tuple<std::string, std::string, std::string>, ReportGroup> groups;
@@ -34,10 +43,11 @@ std::vector<ReportGroup> summarize_runs(const std::vector<RunSummary>& runs,
     g.env = r.env;
     const EvalPoint& last = r.evaluations.back();
     const bool normalized = last.normalized.has_value();
-    if (!g.scores.empty() && normalized != g.normalized) {
+    if (!g.scores.empty() && (normalized != g.normalized || r.accuracy != g.accuracy)) {
       fail("report: runs of {} on {} mix normalised and raw scores ({})", r.algo, r.dataset, r.dir);
     }
     g.normalized = normalized;
+    g.accuracy = r.accuracy;
     g.scores.push_back(normalized ? *last.normalized : last.mean);
     if (last.d4rl && g.d4rl_scores.size() + 1 == g.scores.size()) {
       g.d4rl_scores.push_back(*last.d4rl);
@@ -117,9 +127,8 @@ std::string finetune_table(const std::vector<ReportGroup>& groups, const Cell& c
            "|---|---|---|---|---|---|---|---|---|\n";
     }
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.0f} | {} |\n", g.algo,
-                      g.dataset.substr(g.dataset.find(':') + 1), g.env,
-                      g.normalized ? "normalised" : "return", g.scores.size(), cell(g.before),
-                      cell(g.dip), g.dip_step, cell(g.mean));
+                      g.dataset.substr(g.dataset.find(':') + 1), g.env, score_kind(g),
+                      g.scores.size(), cell(g.before), cell(g.dip), g.dip_step, cell(g.mean));
   }
   if (!md.empty()) {
     md +=
@@ -149,7 +158,7 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
     return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.point, i.low, i.high);
   };
   for (const ReportGroup& g : groups) {
-    const char* kind = g.normalized ? "normalised" : "return";
+    const char* kind = score_kind(g);
     auto nums = [](const stats::Interval& i) {
       return fmt::format("{:.6g},{:.6g},{:.6g}", i.point, i.low, i.high);
     };
@@ -174,6 +183,11 @@ std::vector<std::string> write_summary(const std::vector<ReportGroup>& groups,
       "(rliable, Agarwal et al. 2021). Wall time: the mean over the runs, to each run's last "
       "logged step. \"2 (1 unfinished)\": one of the two runs has not reached its planned steps, "
       "so its last evaluation is not a final score.\n";
+  if (std::any_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.accuracy; })) {
+    md +=
+        "\nAccuracy %: a token-policy run's (`stitch lm`) held-out accuracy in percent, greedy "
+        "decoding of its task's test problems; optimality gap: 100 less it.\n";
+  }
   md += finetune_table(groups, cell);
   const std::string csv_path = (fs::path(out_dir) / "summary.csv").string();
   const std::string md_path = (fs::path(out_dir) / "summary.md").string();
@@ -253,9 +267,9 @@ std::string html_table(const std::vector<ReportGroup>& groups) {
     t += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
         "td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env),
-        g.normalized ? "normalised" : "return", seeds_cell(g), cell(g.mean), cell(g.median),
-        cell(g.iqm), g.normalized ? cell(g.optimality_gap) : "-",
+        svg::escape(g.algo), svg::escape(g.dataset), svg::escape(g.env), score_kind(g),
+        seeds_cell(g), cell(g.mean), cell(g.median), cell(g.iqm),
+        g.normalized ? cell(g.optimality_gap) : "-",
         g.d4rl_scores.empty() ? "-" : cell(g.d4rl_mean), human_duration(g.wall_s));
   }
   return t + "</table>\n";
@@ -325,9 +339,20 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
   const std::vector<ReportGroup> groups =
       scored ? summarize_runs(runs, o) : std::vector<ReportGroup>{};
   std::vector<std::string> written = write_summary(groups, out_dir);
-  const bool all_normalized =
-      std::all_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.normalized; });
-  const std::string score_label = all_normalized ? "normalised score" : "mean return";
+  // Accuracies (lm runs) and normalised returns are both 0..100, but not one quantity: a report of
+  // both pools neither.
+  const bool all_accuracy =
+      !groups.empty() &&
+      std::all_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.accuracy; });
+  const bool all_normalized = std::all_of(groups.begin(), groups.end(), [&](const ReportGroup& g) {
+    return g.normalized && g.accuracy == all_accuracy;
+  });
+  const bool any_accuracy =
+      std::any_of(groups.begin(), groups.end(), [](const ReportGroup& g) { return g.accuracy; });
+  const std::string score_label = all_accuracy     ? "held-out accuracy (%)"
+                                  : all_normalized ? "normalised score"
+                                  : any_accuracy   ? "score"
+                                                   : "mean return";
   std::vector<std::pair<std::string, std::string>> charts;  // (caption, svg)
   auto save = [&](const std::string& name, const std::string& caption,
                   const std::string& svg_text) {
@@ -373,7 +398,9 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
     }
     const std::string title =
         task.first == "online" ? fmt::format("{} (online)", task.second) : task.first;
-    const std::string y = members.front()->normalized ? "normalised score" : "mean return";
+    const std::string y = members.front()->accuracy     ? "held-out accuracy (%)"
+                          : members.front()->normalized ? "normalised score"
+                                                        : "mean return";
     save(fmt::format("curves-{}-{}.svg", file_safe(task.first), file_safe(task.second)),
          fmt::format("Learning curves on {}: mean {} over seeds, {:.0f}% bootstrap band", title, y,
                      100 * o.confidence),
@@ -489,10 +516,15 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
       "Intervals are {4:.0f}% percentile bootstrap intervals over seeds ({5} replicates, seed {6}; "
       "rliable, Agarwal et al. 2021).</p>\n",
       svg::escape(o.title), runs.size(), groups.size(),
-      all_normalized
+      all_accuracy ? "the held-out accuracy in percent (greedy decoding of the task's test "
+                     "problems; <code>stitch lm</code> runs)"
+      : all_normalized
           ? "the score normalised with the suite's reference returns (its random and expert "
             "behaviour policies: 0 = random, 100 = expert; eval.jsonl also holds the score "
             "against D4RL's published references where D4RL has the task)"
+      : any_accuracy
+          ? "the held-out accuracy in percent for <code>stitch lm</code> runs, the normalised "
+            "score or else the raw mean return for the others"
           : "the raw mean return, or the normalised score where the env has reference returns",
       100 * o.confidence, o.replicates, o.seed);
   html += "<h2>Summary</h2>\n" + html_table(groups);
@@ -553,8 +585,9 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
     std::string score = "-";
     if (!r.evaluations.empty()) {
       const EvalPoint& e = r.evaluations.back();
-      score = e.normalized ? fmt::format("{:.1f} (normalised)", *e.normalized)
-                           : fmt::format("{:.1f}", e.mean);
+      score = r.accuracy     ? fmt::format("{:.1f}% (accuracy)", e.mean)
+              : e.normalized ? fmt::format("{:.1f} (normalised)", *e.normalized)
+                             : fmt::format("{:.1f}", e.mean);
     }
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</"

@@ -1,7 +1,8 @@
 // `stitch report`: groups runs by (algorithm, dataset, env) over seeds and summarises each
 // group's final score with rliable's aggregates (track/stats.h) and 95% stratified bootstrap
 // confidence intervals. The score of a run is its last evaluation: the normalised score when the
-// suite has references for the env, else the raw mean return (the report says which).
+// suite has references for the env, else the raw mean return (the report says which); for a
+// token-policy run (`stitch lm`), its held-out accuracy in percent.
 //
 // write_report() writes into out_dir:
 //   summary.csv, summary.md   per group: seeds, mean, median, IQM, optimality gap, each [95% CI]
@@ -29,6 +30,7 @@ namespace stitch {
 struct ReportGroup {
   std::string algo, dataset, env;
   bool normalized = false;     // scores are normalised (else raw returns)
+  bool accuracy = false;       // lm runs: held-out accuracy in percent (normalized is set too)
   std::vector<double> scores;  // one per run (seed), in run order
   std::vector<std::string> runs;
   // Runs scored before their planned steps (running, stopped, killed or failed): their last

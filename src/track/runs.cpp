@@ -83,9 +83,31 @@ json read_config(const fs::path& dir) { return read_object(dir / "config.json");
 
 }  // namespace
 
+// An `lm sft` run's config names its task and difficulty; an `lm rl` or `lm offline` run's its
+// method and the SFT run it started from. None names an algo.
+static bool is_lm_config(const json& c) {
+  return c.is_object() && !c.contains("algo") &&
+         ((c.contains("task") && c.contains("difficulty")) ||
+          (c.contains("method") && c.contains("from")));
+}
+
 // A training run's config names its algorithm; a model run's (`stitch model train`) its kind.
 static bool is_run_config(const json& c) {
-  return c.is_object() && (c.contains("algo") || (c.contains("kind") && c["kind"] == "model"));
+  return c.is_object() &&
+         (c.contains("algo") || (c.contains("kind") && c["kind"] == "model") || is_lm_config(c));
+}
+
+// The config of the SFT run an lm run `from` names: beside the run first (runs/sft-0 and
+// runs/grpo-0 with from "sft-0"), else the path as stored (the CLI resolves it against the working
+// directory); null unless it is an `lm sft` run's (a task and difficulty, no method).
+static json lm_start_config(const fs::path& dir, const std::string& from) {
+  if (from.empty()) return json();
+  for (const fs::path& at : {fs::path(dir).parent_path() / from, fs::path(from)}) {
+    const json c = read_config(at);
+    if (c.is_object() && c.contains("task") && c.contains("difficulty") && !c.contains("method"))
+      return c;
+  }
+  return json();
 }
 
 bool is_run_dir(const std::string& dir) { return is_run_config(read_config(dir)); }
@@ -106,7 +128,22 @@ RunSummary read_run(const std::string& dir) {
   r.seed = field(c, "seed", uint64_t{0});
   r.planned_steps = field(c, "steps", int64_t{0});
   r.from = field(c, "from", std::string());
-  if (!r.from.empty()) {
+  if (is_lm_config(c)) {
+    // A token-policy run: named by its method (and the variants that change what it learns
+    // from), its SFT start's task and difficulty; `from` is that start, not a pre-trained
+    // checkpoint of a fine-tuning run.
+    const std::string method = field(c, "method", std::string());
+    const json start = c.contains("task") ? c : lm_start_config(dir, r.from);
+    r.algo = method.empty() ? "sft" : c.contains("data") ? "offline-" + method : method;
+    if (field(c, "shuffle_rewards", false)) r.algo += "+shuffled";
+    if (const auto pool = field(c, "train_prompts", int64_t{0}); pool > 0)
+      r.algo += fmt::format("+{}-prompts", pool);
+    r.dataset = fmt::format("{}-d{}", field(start, "task", std::string("unknown")),
+                            field(start, "difficulty", int64_t{0}));
+    r.env = "lm";
+    r.accuracy = true;
+    r.from.clear();
+  } else if (!r.from.empty()) {
     // Named by its offline data: the dataset it mixes in, else its pre-trained run's.
     std::string data = field(c, "dataset", std::string());
     if (data.empty()) {
@@ -120,6 +157,14 @@ RunSummary read_run(const std::string& dir) {
     r.wall_s = std::max(r.wall_s, field(m, "wall_s", 0.0));
   }
   for (const json& e : read_lines(fs::path(dir) / "eval.jsonl")) {
+    if (r.accuracy) {
+      const double accuracy = field(e, "accuracy", -1.0);
+      if (!(accuracy >= 0.0 && accuracy <= 1.0)) continue;  // not an accuracy: skipped
+      const double percent = 100.0 * accuracy;
+      r.evaluations.push_back(
+          {.step = field(e, "step", int64_t{0}), .mean = percent, .normalized = percent});
+      continue;
+    }
     EvalPoint p{.step = field(e, "step", int64_t{0}), .mean = field(e, "mean", 0.0)};
     if (e.contains("normalized") && e["normalized"].is_number())
       p.normalized = e["normalized"].get<double>();

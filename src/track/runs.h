@@ -12,7 +12,7 @@ namespace stitch {
 
 struct EvalPoint {
   int64_t step = 0;
-  double mean = 0.0;
+  double mean = 0.0;  // lm runs: the held-out accuracy in percent (also in `normalized`)
   std::optional<double> normalized;  // with the suite's references (or the env's own)
   std::optional<double> d4rl;        // with D4RL's references, where D4RL has the env
 };
@@ -30,6 +30,11 @@ struct RunSummary {
   std::string error;  // failed runs: the error
   std::vector<EvalPoint> evaluations;
   std::string from;  // fine-tuning runs: the pre-trained checkpoint (config key `from`)
+  // A token-policy run (`stitch lm sft|rl|offline`, lm/): algo is sft, the rl method (grpo,
+  // ppo, ...) or offline-<method>; dataset the task and difficulty of its SFT start
+  // ("addition-d2"); env "lm"; scores its held-out greedy accuracy in percent. `from` stays
+  // empty (the SFT start is a group of its own, not a pre-trained checkpoint).
+  bool accuracy = false;
 };
 
 // A fine-tuning run's scores (the dip protocol of `stitch finetune`): the evaluation before its
@@ -41,7 +46,8 @@ struct FinetuneScores {
 };
 std::optional<FinetuneScores> finetune_scores(const RunSummary& run);
 
-// Whether `dir` is a run directory (holds a config.json with an "algo").
+// Whether `dir` is a run directory (holds a config.json with an "algo", a model run's kind, or
+// an lm run's task or method).
 bool is_run_dir(const std::string& dir);
 RunSummary read_run(const std::string& dir);
 // `dir` itself when it is a run, else every run directory below it (sorted by path).

@@ -90,6 +90,20 @@ TEST(PassAtK, EvalReadsSftAndRlRuns) {
       "{} lm eval --run-dir {} --problems 5 --pass-at-k 16 --samples 8", cli, sft.string()));
   EXPECT_NE(wide.exit_code, 0);
   EXPECT_THAT(wide.err, HasSubstr("k 16 is outside 1..8"));
+  // `stitch report` reads both runs: their held-out accuracy in percent, on the SFT task.
+  const auto report =
+      testing::run_command(fmt::format("{} --log-level warn report {} --out {} --replicates 100",
+                                       cli, dir.string(), (dir / "report").string()));
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const std::string md = testing::read_file((dir / "report" / "summary.md").string());
+  const double sft_accuracy =
+      nlohmann::json::parse(testing::read_file((sft / "eval.jsonl").string()))
+          .at("accuracy")
+          .get<double>();
+  EXPECT_THAT(md, HasSubstr(fmt::format("| sft | sorting-d3 | lm | accuracy % | 1 | {:.1f} [",
+                                        100 * sft_accuracy)));
+  EXPECT_THAT(md, HasSubstr("| grpo | sorting-d3 | lm | accuracy % | 1 |"));
+  EXPECT_TRUE(fs::exists(dir / "report" / "curves-sorting-d3-lm.svg"));
   fs::remove_all(dir);
 }
 

@@ -10,6 +10,7 @@
 
 #include "lm/sft.h"
 #include "lm/tasks.h"
+#include "testing/thread_policy.h"
 
 namespace stitch::lm {
 namespace {

@@ -127,8 +127,9 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
   ASSERT_EQ(testing::run_command(cli + " " + args(start)).exit_code, 0);
   auto rl = [&](const fs::path& run) {
     return fmt::format(
-        "{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 40 --run-dir {} "
-        "--set checkpoint_every=10 --set eval_every=20 --set eval_problems=50 --set prompts=4",
+        "{} --threads 1 --log-level warn lm rl --method ppo --from {} --steps 40 --run-dir {} "
+        "--set checkpoint_every=10 --set eval_every=20 --set eval_problems=50 --set prompts=4 "
+        "--set epochs=2",
         cli, start.string(), run.string());
   };
   const auto whole = testing::run_command(rl(dir_ / "whole-rl"));
@@ -140,7 +141,7 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
                                             "lm",
                                             "rl",
                                             "--method",
-                                            "grpo",
+                                            "ppo",
                                             "--from",
                                             start.string(),
                                             "--steps",
@@ -154,7 +155,9 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
                                             "--set",
                                             "eval_problems=50",
                                             "--set",
-                                            "prompts=4"});
+                                            "prompts=4",
+                                            "--set",
+                                            "epochs=2"});
   for (int t = 0; t < 3000 && !fs::exists(run / "checkpoints" / "latest.pt"); ++t)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   kill(pid, SIGKILL);
@@ -167,10 +170,16 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
     EXPECT_EQ(testing::read_file((run / "eval.jsonl").string()),
               testing::read_file((dir_ / "whole-rl" / "eval.jsonl").string()));
   }
+  // One-example RLVR: every prompt the same training problem.
+  const auto one = testing::run_command(fmt::format(
+      "{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 3 --run-dir {} "
+      "--set train_prompts=1 --set eval_problems=5 --set prompts=2",
+      cli, start.string(), (dir_ / "one").string()));
+  EXPECT_EQ(one.exit_code, 0) << one.err;
   const auto method = testing::run_command(
-      fmt::format("{} --log-level warn lm rl --method ppo --from {} --run-dir {}", cli,
+      fmt::format("{} --log-level warn lm rl --method trpo --from {} --run-dir {}", cli,
                   start.string(), (dir_ / "x").string()));
-  EXPECT_THAT(method.err, HasSubstr("expected grpo, dr_grpo, rloo or dpo, got 'ppo'"));
+  EXPECT_THAT(method.err, HasSubstr("expected grpo, dr_grpo, rloo, ppo or dpo, got 'trpo'"));
   const auto from =
       testing::run_command(fmt::format("{} --log-level warn lm rl --from {} --run-dir {}", cli,
                                        (dir_ / "nothing").string(), (dir_ / "y").string()));

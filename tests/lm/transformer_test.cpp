@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/errors.h"
+#include "testing/thread_policy.h"
 
 namespace stitch::lm {
 namespace {
@@ -41,6 +42,12 @@ TEST(TokenPolicy, CachedSamplingLogProbsEqualAFullForward) {
   // The same generator seed gives the same samples.
   auto again = at::detail::createCPUGenerator(7);
   EXPECT_TRUE(torch::equal(net->sample(prompts, {.max_new_tokens = 12}, again).tokens, s.tokens));
+  // Without the cache (every token recomputes the sequence): the same draws.
+  auto uncached = at::detail::createCPUGenerator(7);
+  const Samples u =
+      net->sample(prompts, {.max_new_tokens = 12, .eos = 2, .kv_cache = false}, uncached);
+  EXPECT_TRUE(torch::equal(u.tokens, s.tokens));
+  EXPECT_TRUE(torch::allclose(u.log_probs, s.log_probs, 1e-5, 1e-5));
 }
 
 TEST(TokenPolicy, GreedyAndATinyNucleusTakeTheMostLikelyToken) {

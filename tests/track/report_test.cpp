@@ -254,6 +254,62 @@ TEST(Report, FinetuningRunsShowBeforeDipAndAfter) {
   fs::remove_all(dir);
 }
 
+// `stitch lm` runs: no algo in their configs; rl and offline runs name their SFT start by a path
+// that may be relative to the directory beside them.
+TEST(Report, TokenPolicyRunsAreScoredByAccuracy) {
+  const fs::path dir = fresh_dir("lm");
+  auto write = [&](const std::string& name, const json& config, double accuracy) {
+    fs::create_directories(dir / name);
+    std::ofstream(dir / name / "config.json") << config.dump();
+    std::ofstream(dir / name / "eval.jsonl")
+        << json{{"step", 0}, {"accuracy", 0.1}, {"problems", 200}}.dump() << "\n"
+        << json{{"step", 100}, {"accuracy", accuracy}, {"problems", 200}}.dump() << "\n";
+    std::ofstream(dir / name / "metrics.jsonl")
+        << json{{"step", 100}, {"loss", 0.5}, {"wall_s", 30.0}}.dump() << "\n";
+  };
+  for (int s = 0; s < 2; ++s) {
+    const std::string sft = fmt::format("sft-{}", s);
+    write(sft, {{"task", "addition"}, {"difficulty", 3}, {"steps", 100}, {"seed", s}}, 0.2);
+    write(fmt::format("grpo-{}", s),
+          {{"method", "grpo"}, {"from", sft}, {"steps", 100}, {"seed", s}}, 0.3 + 0.1 * s);
+    write(fmt::format("alol-{}", s),
+          {{"method", "alol"}, {"from", sft}, {"data", "log.jsonl"}, {"steps", 100}, {"seed", s}},
+          0.25);
+  }
+  // Variants that change what a method learns from are groups of their own.
+  write("grpo-shuffled", {{"method", "grpo"}, {"from", "sft-0"}, {"shuffle_rewards", true}}, 0.1);
+  write("grpo-one", {{"method", "grpo"}, {"from", "sft-0"}, {"train_prompts", 1}}, 0.1);
+  // An accuracy outside [0, 1] is no evaluation.
+  std::ofstream(dir / "grpo-one" / "eval.jsonl", std::ios::app)
+      << json{{"step", 200}, {"accuracy", 1e308}}.dump() << "\n";
+  auto runs = find_runs(dir.string());
+  ASSERT_EQ(runs.size(), 8u);
+  EXPECT_EQ(runs[4].algo, "grpo+1-prompts");
+  EXPECT_EQ(runs[4].evaluations.size(), 2u);
+  EXPECT_EQ(runs[5].algo, "grpo+shuffled");
+  runs.erase(runs.begin() + 4, runs.begin() + 6);
+  const auto groups = summarize_runs(runs, {.replicates = 200});
+  ASSERT_EQ(groups.size(), 3u);
+  for (const ReportGroup& g : groups) {
+    EXPECT_TRUE(g.accuracy);
+    EXPECT_EQ(g.dataset, "addition-d3");
+    EXPECT_EQ(g.env, "lm");
+  }
+  EXPECT_EQ(groups[0].algo, "grpo");
+  EXPECT_NEAR(groups[0].mean.point, 35.0, 1e-9);
+  EXPECT_EQ(groups[1].algo, "offline-alol");
+  EXPECT_EQ(groups[2].algo, "sft");
+  EXPECT_FALSE(groups[0].finetune());  // the SFT start is its own group
+  write_report(runs, (dir / "out").string(), {.replicates = 200});
+  const std::string md = testing::read_file((dir / "out" / "summary.md").string());
+  EXPECT_NE(md.find("| grpo | addition-d3 | lm | accuracy % | 2 | 35.0 ["), std::string::npos)
+      << md;
+  const std::string html = testing::read_file((dir / "out" / "index.html").string());
+  EXPECT_NE(html.find("held-out accuracy (%)"), std::string::npos);
+  EXPECT_NE(html.find("30.0% (accuracy)"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Report, NoEvaluationIsAnError) { EXPECT_THROW(summarize_runs({}), Error); }
 
 TEST(Svg, NiceTicks) {
