@@ -256,8 +256,12 @@ RlResult train_rl(const RlConfig& config_in, bool resume) {
                                   context - g.p);
         }
         if (!ppo) loss = loss / static_cast<double>(groups.size());
-        loss.backward();
-        s.optim->step();
+        // DPO: a batch where no group has both a correct and an incorrect completion leaves
+        // nothing to learn from; the step is taken without an update (loss 0).
+        if (loss.requires_grad()) {
+          loss.backward();
+          s.optim->step();
+        }
         loss_value = loss.item<double>();
       }
       value_sum += value_loss;

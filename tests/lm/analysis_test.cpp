@@ -100,7 +100,7 @@ TEST(PassAtK, EvalReadsSftAndRlRuns) {
       nlohmann::json::parse(testing::read_file((sft / "eval.jsonl").string()))
           .at("accuracy")
           .get<double>();
-  EXPECT_THAT(md, HasSubstr(fmt::format("| sft | sorting-d3 | lm | accuracy % | 1 | {:.1f} [",
+  EXPECT_THAT(md, HasSubstr(fmt::format("| sft-150 | sorting-d3 | lm | accuracy % | 1 | {:.1f} [",
                                         100 * sft_accuracy)));
   EXPECT_THAT(md, HasSubstr("| grpo | sorting-d3 | lm | accuracy % | 1 |"));
   EXPECT_TRUE(fs::exists(dir / "report" / "curves-sorting-d3-lm.svg"));

@@ -170,6 +170,20 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
     EXPECT_EQ(testing::read_file((run / "eval.jsonl").string()),
               testing::read_file((dir_ / "whole-rl" / "eval.jsonl").string()));
   }
+  // DPO from a policy that solves nothing: no group has a pair, so no step updates (it failed
+  // with "element 0 of tensors does not require grad" before).
+  const fs::path blank = dir_ / "blank";
+  ASSERT_EQ(testing::run_command(fmt::format("{} --threads 1 --log-level warn lm sft --task "
+                                             "multiplication --difficulty 5 --steps 1 --run-dir {} "
+                                             "--set eval_problems=5",
+                                             cli, blank.string()))
+                .exit_code,
+            0);
+  const auto unpaired = testing::run_command(fmt::format(
+      "{} --threads 1 --log-level warn lm rl --method dpo --from {} --steps 2 --run-dir {} "
+      "--set eval_problems=5 --set prompts=2",
+      cli, blank.string(), (dir_ / "unpaired").string()));
+  EXPECT_EQ(unpaired.exit_code, 0) << unpaired.err;
   // One-example RLVR: every prompt the same training problem.
   const auto one = testing::run_command(fmt::format(
       "{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 3 --run-dir {} "

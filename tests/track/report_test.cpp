@@ -298,7 +298,7 @@ TEST(Report, TokenPolicyRunsAreScoredByAccuracy) {
   EXPECT_EQ(groups[0].algo, "grpo");
   EXPECT_NEAR(groups[0].mean.point, 35.0, 1e-9);
   EXPECT_EQ(groups[1].algo, "offline-alol");
-  EXPECT_EQ(groups[2].algo, "sft");
+  EXPECT_EQ(groups[2].algo, "sft-100");
   EXPECT_FALSE(groups[0].finetune());  // the SFT start is its own group
   write_report(runs, (dir / "out").string(), {.replicates = 200});
   const std::string md = testing::read_file((dir / "out" / "summary.md").string());
