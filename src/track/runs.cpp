@@ -134,7 +134,7 @@ RunSummary read_run(const std::string& dir) {
     // checkpoint of a fine-tuning run.
     const std::string method = field(c, "method", std::string());
     const json start = c.contains("task") ? c : lm_start_config(dir, r.from);
-    r.algo = method.empty()        ? fmt::format("sft-{}", r.planned_steps)  // its length matters
+    r.algo = method.empty()       ? fmt::format("sft-{}", r.planned_steps)  // its length matters
              : c.contains("data") ? "offline-" + method
                                   : method;
     if (field(c, "shuffle_rewards", false)) r.algo += "+shuffled";

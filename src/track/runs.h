@@ -31,7 +31,8 @@ struct RunSummary {
   std::vector<EvalPoint> evaluations;
   std::string from;  // fine-tuning runs: the pre-trained checkpoint (config key `from`)
   // A token-policy run (`stitch lm sft|rl|offline`, lm/): algo is sft-<steps>, the rl method
-  // (grpo, ppo, ...; +shuffled, +N-prompts for those variants) or offline-<method>; dataset the task and difficulty of its SFT start
+  // (grpo, ppo, ...; +shuffled, +N-prompts for those variants) or offline-<method>; dataset the
+  // task and difficulty of its SFT start
   // ("addition-d2"); env "lm"; scores its held-out greedy accuracy in percent. `from` stays
   // empty (the SFT start is a group of its own, not a pre-trained checkpoint).
   bool accuracy = false;

@@ -184,6 +184,13 @@ TEST_F(SftTest, RlRunsResumeExactlyAndRefuseBadInput) {
       "--set eval_problems=5 --set prompts=2",
       cli, blank.string(), (dir_ / "unpaired").string()));
   EXPECT_EQ(unpaired.exit_code, 0) << unpaired.err;
+  // An empty group (or one completion: no group statistics) is a config error.
+  const auto empty = testing::run_command(
+      fmt::format("{} --log-level warn lm rl --from {} --set group=0 --run-dir {}", cli,
+                  start.string(), (dir_ / "empty").string()));
+  EXPECT_NE(empty.exit_code, 0);
+  EXPECT_THAT(empty.err, HasSubstr("group"));
+  EXPECT_EQ(std::count(empty.err.begin(), empty.err.end(), '\n'), 1) << empty.err;
   // One-example RLVR: every prompt the same training problem.
   const auto one = testing::run_command(fmt::format(
       "{} --threads 1 --log-level warn lm rl --method grpo --from {} --steps 3 --run-dir {} "
