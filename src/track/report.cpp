@@ -353,6 +353,7 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
                                   : all_normalized ? "normalised score"
                                   : any_accuracy   ? "score"
                                                    : "mean return";
+  const std::string score_plural = all_accuracy ? "held-out accuracies (%)" : score_label + "s";
   std::vector<std::pair<std::string, std::string>> charts;  // (caption, svg)
   auto save = [&](const std::string& name, const std::string& caption,
                   const std::string& svg_text) {
@@ -434,8 +435,8 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
     }
     save("aggregates.svg",
          fmt::format(
-             "Aggregate {}s with {:.0f}% stratified bootstrap confidence intervals (rliable){}{}",
-             score_label, 100 * o.confidence,
+             "Aggregate {} with {:.0f}% stratified bootstrap confidence intervals (rliable){}{}",
+             score_plural, 100 * o.confidence,
              all_normalized ? "; optimality gap: lower is better" : "", pooled_note),
          svg::interval_chart(metrics, labels, values, "Aggregate metrics", score_label));
     // The same numbers as a table, for papers and docs (the chart has no numbers on it).
@@ -454,9 +455,9 @@ std::vector<std::string> write_report_files(const std::vector<RunSummary>& runs,
       agg_md += "\n";
     }
     agg_md += fmt::format(
-        "\nAggregate {}s over each entry's runs (rliable, Agarwal et al. 2021): stratified "
+        "\nAggregate {} over each entry's runs (rliable, Agarwal et al. 2021): stratified "
         "bootstrap over runs within each task{}.\n",
-        score_label,
+        score_plural,
         pooled.empty() ? "" : "; each algorithm over the datasets all algorithms share: " + pooled);
     const std::string agg_path = (fs::path(out_dir) / "aggregates.md").string();
     write_file_atomic(agg_path, agg_md);
