@@ -9,6 +9,7 @@
 
 #include "lm/offline.h"
 #include "lm/sft.h"
+#include "testing/lm_start.h"
 
 namespace stitch::lm {
 namespace {
@@ -27,22 +28,15 @@ TEST(OfflineLearning, AlolBeatsSftOnTheSameLog) {
   fs::remove_all(dir);
   double margin = 0.0;
   for (uint64_t seed = 0; seed < 3; ++seed) {
-    SftConfig s;
-    s.task = "addition";
-    s.difficulty = 2;
-    s.steps = 400;
-    s.eval_every = 0;
-    s.seed = seed;
-    s.run_dir = (dir / fmt::format("sft-{}", seed)).string();
-    const double start = train_sft(s, false).last.accuracy;
+    const std::string sft = (dir / fmt::format("sft-{}", seed)).string();
+    const double start = testing::train_addition_sft(seed, sft).last.accuracy;
     const std::string log = (dir / fmt::format("log-{}.jsonl", seed)).string();
-    write_sequence_log(
-        {.run_dir = s.run_dir, .out = log, .prompts = 300, .samples = 8, .seed = seed});
+    write_sequence_log({.run_dir = sft, .out = log, .prompts = 300, .samples = 8, .seed = seed});
     double after[2];
     for (int m = 0; m < 2; ++m) {
       OfflineConfig c;
       c.method = m == 0 ? "alol" : "nll";
-      c.from = s.run_dir;
+      c.from = sft;
       c.data = log;
       c.steps = 100;
       c.eval_every = 0;

@@ -9,6 +9,7 @@
 
 #include "lm/rl.h"
 #include "lm/sft.h"
+#include "testing/lm_start.h"
 
 namespace stitch::lm {
 namespace {
@@ -32,16 +33,7 @@ TEST(RlLearning, GrpoRlooPpoAndDpoImproveAPartialSftPolicyAndShuffledRewardsDoNo
     double gain = 0.0;
     for (uint64_t seed = 0; seed < 3; ++seed) {
       const std::string start = (dir / fmt::format("sft-{}", seed)).string();
-      if (!fs::exists(start)) {
-        SftConfig s;
-        s.task = "addition";
-        s.difficulty = 2;
-        s.steps = 400;
-        s.eval_every = 0;
-        s.seed = seed;
-        s.run_dir = start;
-        train_sft(s, false);
-      }
+      if (!fs::exists(start)) testing::train_addition_sft(seed, start);
       const double before = evaluate_sft_run(start, 200).accuracy;
       RlConfig c;
       c.method = method == "grpo_shuffled" ? "grpo" : method;

@@ -10,6 +10,7 @@
 
 #include "lm/sft.h"
 #include "lm/tasks.h"
+#include "testing/lm_start.h"
 #include "testing/thread_policy.h"
 
 namespace stitch::lm {
@@ -34,14 +35,8 @@ TEST(SftLearning, AdditionBeyondAnyPromptBlindPolicy) {
   fs::remove_all(dir);
   double mean = 0.0;
   for (uint64_t seed = 0; seed < 3; ++seed) {
-    SftConfig c;
-    c.task = "addition";
-    c.difficulty = 2;
-    c.steps = 1500;
-    c.eval_every = 0;
-    c.seed = seed;
-    c.run_dir = (dir / fmt::format("s{}", seed)).string();
-    const SftResult r = train_sft(c, false);
+    const SftResult r =
+        testing::train_addition_sft(seed, (dir / fmt::format("s{}", seed)).string(), 1500);
     std::printf("seed %d: held-out accuracy %.3f (prompt-blind best %.3f)\n",
                 static_cast<int>(seed), r.last.accuracy, blind);
     EXPECT_GT(r.last.accuracy, blind + 0.3) << "seed " << seed;
