@@ -67,7 +67,13 @@ struct AlgoEntry {
   int64_t batch_size = 256;        // trainer default minibatch size (ReBRAC: 1024)
   bool next_actions = false;       // offline: batches carry the dataset's next actions
   bool returns_to_go = false;      // batches carry Monte-Carlo returns-to-go (Cal-QL)
-  FinetuneDefaults finetune;       // online fine-tuning from a checkpoint (stitch finetune)
+  // Return-conditioned (RCSL, MBRCSL: algo/return_conditioned.h): batches carry undiscounted
+  // returns-to-go and the loop hands the algorithm its data's returns.
+  bool return_conditioned = false;
+  // MBRCSL: the offline loop trains it on a dataset of whole-episode rollouts of a dynamics
+  // model that it builds first (model_based/mbrcsl.cpp); config keys model.*.
+  bool model_dataset = false;
+  FinetuneDefaults finetune;  // online fine-tuning from a checkpoint (stitch finetune)
   // Set for the model-based algorithms: they train in the model-based loop on rollouts of a
   // dynamics ensemble mixed with the data (config keys model.*, model/model_config.h).
   std::function<ModelRollouts(const AlgoConfig&)> model_rollouts;

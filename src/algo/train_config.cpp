@@ -57,7 +57,8 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
   ConfigFields f;  // Phase 2: everything, so that an unknown key is an error.
   r.train.describe(f);
   f.nest(r.train.algo, *r.algo);
-  if (r.entry->model_rollouts) f.nest("model", r.model);  // elsewhere model.* is unknown
+  // Elsewhere model.* is unknown.
+  if (r.entry->model_rollouts || r.entry->model_dataset) f.nest("model", r.model);
   if (!file.empty()) f.apply_json(file, "config");
   for (const auto& kv : overrides) f.apply_override(kv);
   r.train.validate();

@@ -26,6 +26,7 @@ TrainResult train(const std::string& config_json, bool resume, int64_t stop_afte
            : cfg.entry->online || !cfg.train.from.empty()
                ? train_online(cfg, resumed, stop_after_steps)
            : cfg.entry->model_rollouts ? train_model_based(cfg, resumed, stop_after_steps)
+           : cfg.entry->model_dataset  ? train_mbrcsl(cfg, resumed, stop_after_steps)
                                        : train_offline(cfg, resumed, stop_after_steps);
   });
 }

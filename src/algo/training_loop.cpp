@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "algo/return_conditioned.h"
 #include "core/error.h"
 #include "eval/evaluate.h"
 #include "nn/nn.h"
@@ -48,6 +49,16 @@ void check_dataset_dims(const Dataset& data, const std::string& path, const std:
   if (data.obs_dim != dims.obs_dim || data.act_dim != dims.act_dim) {
     fail("{}: observation/action dimensions {}/{} do not match {}'s {}/{}", path, data.obs_dim,
          data.act_dim, env_id, dims.obs_dim, dims.act_dim);
+  }
+}
+
+void AlgorithmPolicy::reset() {
+  if (auto* rc = dynamic_cast<ReturnConditioned*>(&algo_)) rc->start_episode();
+}
+
+void AlgorithmPolicy::observe_reward(double reward) {
+  if (auto* rc = dynamic_cast<ReturnConditioned*>(&algo_)) {
+    rc->reward_received(reward * normalizers_.reward_scale);
   }
 }
 

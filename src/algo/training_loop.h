@@ -25,12 +25,22 @@ namespace stitch {
 class RunLog;
 
 // The loops, called by train() with a resolved config.
-TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+// train_on: a dataset file to train on instead of cfg's (MBRCSL's model rollouts).
+TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps,
+                          const std::string& train_on = {});
 TrainResult train_online(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
 TrainResult train_stream(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
 // model_based/model_loop.cpp: the algorithms with AlgoEntry::model_rollouts.
 TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
                               int64_t stop_after_steps);
+// model_based/mbrcsl.cpp: the algorithms with AlgoEntry::model_dataset.
+TrainResult train_mbrcsl(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps);
+// A model-based run's dynamics model: model.checkpoint's, the run's own RUN/model (on resume,
+// or when a start before its first checkpoint fitted it with the same dataset, env, seed and
+// model.* keys: otherwise an Error naming the key), or fitted now on `data` into RUN/model.
+struct TrainedModel;
+TrainedModel model_for_run(const ResolvedTrainConfig& cfg, const Dataset& data,
+                           const AlgoDims& dims, bool resume);
 // A streaming checkpoint evaluated on env_id (evaluate_checkpoint's streaming half).
 EvalResult evaluate_stream_checkpoint(const std::string& path, const std::string& env_id,
                                       int episodes, uint64_t seed);
@@ -44,12 +54,15 @@ void check_dataset_dims(const Dataset& data, const std::string& path, const std:
                         const AlgoDims& dims);
 
 // An Algorithm's deterministic action as an env Policy: observations pass through the run's
-// observation normaliser first.
+// observation normaliser first. A return-conditioned algorithm (return_conditioned.h) starts
+// each episode at its target return and sees every reward (scaled as its training rewards were).
 class AlgorithmPolicy : public Policy {
  public:
   AlgorithmPolicy(Algorithm& algo, const Normalizers& normalizers)
       : algo_(algo), normalizers_(normalizers) {}
+  void reset() override;
   void act(std::span<const float> obs, Rng& rng, std::span<float> action) override;
+  void observe_reward(double reward) override;
 
  private:
   Algorithm& algo_;

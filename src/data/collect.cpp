@@ -73,6 +73,7 @@ Dataset collect(Env& env, Policy& policy, const CollectOptions& options) {
       col.data.insert(col.data.end(), values.begin(), values.end());
     }
     StepResult r = env.step(action);
+    policy.observe_reward(r.reward);
     d.observations.insert(d.observations.end(), obs.begin(), obs.end());
     d.actions.insert(d.actions.end(), action.begin(), action.end());
     d.rewards.push_back(static_cast<float>(r.reward));

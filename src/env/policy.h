@@ -18,6 +18,9 @@ class Policy {
   // Writes the action for `obs` into `action` ([act_dim] floats). Any randomness comes from
   // `rng`, so a seeded rng makes the policy reproducible.
   virtual void act(std::span<const float> obs, Rng& rng, std::span<float> action) = 0;
+  // Called after each step with the reward the last action earned (a return-conditioned policy
+  // counts its target return down by it).
+  virtual void observe_reward(double reward) { (void)reward; }
 };
 
 // Samples uniformly from `action_space` (which must be bounded).

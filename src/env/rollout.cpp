@@ -13,6 +13,7 @@ EpisodeStats run_episode(Env& env, Policy& policy, uint64_t seed, Rng& policy_rn
   while (true) {
     policy.act(obs, policy_rng, action);
     StepResult r = env.step(action);
+    policy.observe_reward(r.reward);
     stats.total_return += r.reward;
     stats.total_cost += r.cost;
     ++stats.length;

@@ -38,4 +38,19 @@ RolloutStats model_rollout(DynamicsEnsemble& model, const std::vector<int>& elit
                            const RolloutPolicy& policy, const TerminalRule& terminal, Rng& rng,
                            ReplayBuffer& buffer, double penalty = 0.0);
 
+// Whole episodes through the model (MBRCSL's rollouts, Zhou et al. 2023): from `rows` start
+// states [rows, obs] (episode starts of the data), up to `horizon` steps each of `policy` and the
+// ensemble's sample, a row stopping after the step that the termination rule ends. Row-major
+// [rows, horizon, ...] results; a row's steps past its length are zeros.
+struct ModelEpisodes {
+  int64_t rows = 0, horizon = 0, obs_dim = 0, act_dim = 0;
+  std::vector<float> observations, actions, rewards, next_observations;
+  std::vector<int64_t> lengths;     // [rows] steps taken
+  std::vector<uint8_t> terminated;  // [rows] ended by the termination rule
+  std::vector<double> returns;      // [rows] sum of the rewards
+};
+ModelEpisodes model_episodes(DynamicsEnsemble& model, const std::vector<int>& elites,
+                             const float* starts, int64_t rows, int64_t horizon,
+                             const RolloutPolicy& policy, const TerminalRule& terminal, Rng& rng);
+
 }  // namespace stitch

@@ -1,8 +1,8 @@
 // Learning tests (label "learn"): IQL, TD3+BC, CQL, SAC-N, ReBRAC and MOPO must beat BC, trained in
 // the same test on the same data and seeds, by a measured margin on the suite's Pendulum
-// medium-replay mixture (below); BC on the noise-free scripted data must match the scripted policy
-// within 10% on the same evaluation seeds. Small networks keep the tier near two minutes on 2
-// cores.
+// medium-replay mixture (below); MBRCSL must beat RCSL on data that needs stitching; BC on the
+// noise-free scripted data must match the scripted policy within 10% on the same evaluation seeds.
+// Small networks keep the tier near two minutes on 2 cores.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -194,6 +194,55 @@ TEST(Learning, MobileBeatsBcOnTheReplayMixture) {
   const double bc = bc_on_the_mixture();
   std::printf("MOBILE %.1f, BC %.1f over 3 seeds\n", mobile, bc);
   EXPECT_GT(mobile, bc + kMargin);
+}
+
+// Trajectory stitching (MBRCSL, Zhou et al. 2023): pointstitch-v0's scripted data (12,000
+// transitions, Gaussian noise 0.1) holds detours that reach the goal late (return 23 at best)
+// and stubs that stop half-way; the straight path, made of a stub's first half and a detour's
+// second half, returns about 42. RCSL conditioned on the data's best return follows a detour;
+// MBRCSL's model episodes mix the two where they cross, and RCSL on the ones that beat the
+// data stitches. One model (7 members of 4x64, at most 30 epochs) serves every seed.
+//
+// Measured on 2026-12-04 (2-core AMD EPYC; 2x256 policies, lr 1e-3 without weight decay, 2,000
+// steps, 20 evaluation episodes): RCSL 22.2, 20.1, 21.8 (mean 21.4); MBRCSL 38.8, 38.2, 37.7
+// (mean 38.2), each from about 300 of 1,000 model episodes that beat 23. The margin, 8, is half
+// the gap. About 40 s on one core. With the authors' weight decay 0.1 (Adam's L2) at lr 1e-3 both
+// policies collapse to 0 here, so the test turns it off.
+std::string stitching_data() {
+  static const std::string path = [] {
+    const fs::path dir =
+        fs::path(::testing::TempDir()) / ("stitch_learn_stitching_" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    auto env = make_env("pointstitch-v0");
+    auto policy = make_scripted_policy("pointstitch-v0");
+    const std::string file = (dir / "pointstitch.hdf5").string();
+    save_dataset(collect(*env, *policy, {.transitions = 12000, .seed = 0, .gaussian_noise = 0.1}),
+                 file, {.force = true});
+    return file;
+  }();
+  return path;
+}
+
+TEST(Learning, MbrcslStitchesWhatRcslCannot) {
+  const std::string data = stitching_data();
+  ModelRunConfig mc{.dataset = data,
+                    .env = "pointstitch-v0",
+                    .run_dir = (fs::path(data).parent_path() / "model").string()};
+  mc.model.hidden = 64;
+  mc.model.max_epochs = 30;
+  fs::remove_all(mc.run_dir);
+  train_model_run(mc);
+  auto keys = [](const std::string& algo) {
+    return std::vector<std::string>{"env=pointstitch-v0", algo + ".lr=1e-3",
+                                    algo + ".weight_decay=0"};
+  };
+  const double rcsl = mean_over_seeds("rcsl", data, 2000, 256, keys("rcsl"));
+  std::vector<std::string> mbrcsl_keys = keys("mbrcsl");
+  mbrcsl_keys.insert(mbrcsl_keys.end(),
+                     {"mbrcsl.behavior_steps=3000", "model.checkpoint=" + mc.run_dir});
+  const double mbrcsl = mean_over_seeds("mbrcsl", data, 2000, 256, mbrcsl_keys);
+  std::printf("MBRCSL %.1f, RCSL %.1f over 3 seeds\n", mbrcsl, rcsl);
+  EXPECT_GT(mbrcsl, rcsl + 8.0);
 }
 
 TEST(Learning, BcRecoversTheBehaviourPolicy) {

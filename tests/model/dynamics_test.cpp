@@ -359,6 +359,67 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
   EXPECT_GT(p.mean_penalty, 0.0);
 }
 
+// MBRCSL's whole episodes (model_episodes): the same draws as model_rollout's branched
+// rollouts, each step stored in its own row and column; a row's return sums its rewards; a row
+// ends at the termination rule's step and leaves zeros after it.
+TEST(Dynamics, ModelEpisodesKeepEachRowsStepsInPlace) {
+  const Dataset d = linear_dynamics(3000, 1);
+  DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {32, 32}, .weight_decay = {0, 0, 0}},
+                         2);
+  const DynamicsFit fit = model.fit(d, {.batch = 128, .max_epochs = 10, .elites = 2}, 7);
+  const RolloutPolicy policy = [](const float* obs, int64_t rows, float* actions) {
+    for (int64_t i = 0; i < rows; ++i) {
+      actions[i * kAct] = std::clamp(obs[i * kObs], -1.0f, 1.0f);
+      actions[i * kAct + 1] = std::clamp(-obs[i * kObs + 1], -1.0f, 1.0f);
+    }
+  };
+  const TerminalRule rule = [](std::span<const float> o) { return o[0] > 0.5f; };
+  const int64_t rows = 200, horizon = 6;
+  Rng episodes_rng(11), rollout_rng(11);
+  const ModelEpisodes e = model_episodes(model, fit.elites, d.observations.data(), rows, horizon,
+                                         policy, rule, episodes_rng);
+  ReplayBuffer buffer(rows * horizon, kObs, kAct);
+  model_rollout(model, fit.elites, d.observations.data(), rows, static_cast<int>(horizon), policy,
+                rule, rollout_rng, buffer);
+  const Dataset flat = buffer.to_dataset();  // step-major: every running row's step t, then t + 1
+  int64_t i = 0, ended = 0;
+  for (int64_t t = 0; t < horizon; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      if (t >= e.lengths[r]) continue;
+      const int64_t cell = r * horizon + t;
+      for (int64_t j = 0; j < kObs; ++j) {
+        EXPECT_EQ(e.observations[cell * kObs + j], flat.observations[i * kObs + j])
+            << r << " " << t;
+        EXPECT_EQ(e.next_observations[cell * kObs + j], flat.next_observations[i * kObs + j]);
+      }
+      EXPECT_EQ(e.actions[cell * kAct], flat.actions[i * kAct]);
+      EXPECT_EQ(e.rewards[cell], flat.rewards[i]);
+      EXPECT_EQ(flat.terminals[i] != 0, e.terminated[r] && t + 1 == e.lengths[r]);
+      ++i;
+    }
+  }
+  EXPECT_EQ(i, flat.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double g = 0;
+    for (int64_t t = 0; t < horizon; ++t) {
+      const int64_t cell = r * horizon + t;
+      if (t < e.lengths[r]) {
+        g += e.rewards[cell];
+      } else {
+        EXPECT_EQ(e.rewards[cell], 0.0f);
+        EXPECT_EQ(e.observations[cell * kObs], 0.0f);
+      }
+    }
+    EXPECT_NEAR(e.returns[r], g, 1e-9);
+    if (!e.terminated[r]) {
+      EXPECT_EQ(e.lengths[r], horizon) << r;
+    }
+    ended += e.terminated[r];
+  }
+  EXPECT_GT(ended, 0);
+  EXPECT_LT(ended, rows);
+}
+
 // MOPO's uncertainty: the largest over the members of |std| over every output, against the
 // members' own predictions.
 TEST(Dynamics, UncertaintyIsTheLargestMembersStdNorm) {

@@ -19,7 +19,9 @@
 #include "algo/model_based/model_user.h"
 #include "algo/o2o/finetune.h"
 #include "algo/training_loop.h"
+#include "core/config.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/runtime.h"
 #include "core/stop.h"
 #include "core/timer.h"
@@ -33,6 +35,38 @@
 namespace stitch {
 
 namespace fs = std::filesystem;
+
+TrainedModel model_for_run(const ResolvedTrainConfig& cfg, const Dataset& data,
+                           const AlgoDims& dims, bool resume) {
+  const TrainConfig& c = cfg.train;
+  const fs::path own_model = fs::path(c.run_dir) / "model";
+  if (!cfg.model.checkpoint.empty()) {
+    return load_model_checkpoint(cfg.model.checkpoint, c.env, dims.obs_dim, dims.act_dim);
+  }
+  ModelRunConfig mc{.dataset = c.dataset,
+                    .env = c.env,
+                    .run_dir = own_model.string(),
+                    .seed = c.seed,
+                    .model = cfg.model};
+  if (resume) return load_model_checkpoint(own_model.string(), c.env, dims.obs_dim, dims.act_dim);
+  if (fs::exists(own_model / "checkpoints" / "model.pt")) {
+    // A start before the first checkpoint fitted it: reused only if fitted with these settings.
+    const fs::path stored_path = own_model / "config.json";
+    const nlohmann::json stored = parse_json(read_file_text(stored_path), stored_path.string());
+    const nlohmann::json wanted = nlohmann::json::parse(config_to_string(mc));
+    for (const char* key : {"dataset", "env", "seed", "model"}) {
+      if (!stored.is_object() || !stored.contains(key) || stored[key] != wanted[key]) {
+        fail(
+            "{}: a model fitted with other '{}' than this run's; remove it, or start the run in "
+            "another directory",
+            own_model.string(), std::string(key) == "model" ? "model.*" : key);
+      }
+    }
+    return load_model_checkpoint(own_model.string(), c.env, dims.obs_dim, dims.act_dim);
+  }
+  spdlog::info("{}: fitting the dynamics model into {}", c.algo, own_model.string());
+  return train_model_run(mc, &data);
+}
 
 TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
                               int64_t stop_after_steps) {
@@ -56,22 +90,7 @@ TrainResult train_model_based(const ResolvedTrainConfig& cfg, bool resume,
   const Dataset data = load_dataset(c.dataset);
   check_dataset_dims(data, c.dataset, c.env, dims);
 
-  // The model: the user's, the run's own (on resume), or fitted now into RUN/model.
-  const fs::path own_model = files.dir / "model";
-  TrainedModel model;
-  if (!cfg.model.checkpoint.empty()) {
-    model = load_model_checkpoint(cfg.model.checkpoint, c.env, dims.obs_dim, dims.act_dim);
-  } else if (resume || fs::exists(own_model / "checkpoints" / "model.pt")) {
-    model = load_model_checkpoint(own_model.string(), c.env, dims.obs_dim, dims.act_dim);
-  } else {
-    ModelRunConfig mc{.dataset = c.dataset,
-                      .env = c.env,
-                      .run_dir = own_model.string(),
-                      .seed = c.seed,
-                      .model = cfg.model};
-    spdlog::info("{}: fitting the dynamics model into {}", c.algo, own_model.string());
-    model = train_model_run(mc, &data);
-  }
+  const TrainedModel model = model_for_run(cfg, data, dims, resume);
   const EnvSpec& spec = EnvRegistry::global().spec(c.env);
   const TerminalRule terminal = spec.terminal;
 

@@ -11,8 +11,11 @@
 // checkpoint are dropped.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "algo/return_conditioned.h"
 #include "algo/training_loop.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -26,7 +29,8 @@
 
 namespace stitch {
 
-TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps) {
+TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t stop_after_steps,
+                          const std::string& train_on) {
   const TrainConfig& c = cfg.train;
   const RunFiles files{.dir = c.run_dir, .logs = {"metrics.jsonl", "eval.jsonl"}};
   const std::filesystem::path checkpoint = files.checkpoints() / "latest.pt";
@@ -35,8 +39,9 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
   auto env = make_env(c.env);
   AlgoDims dims = dims_for(*env, c.env);
   dims.total_steps = c.steps;
-  Dataset data = load_dataset(c.dataset);
-  check_dataset_dims(data, c.dataset, c.env, dims);
+  const std::string& data_path = train_on.empty() ? c.dataset : train_on;
+  Dataset data = load_dataset(data_path);
+  check_dataset_dims(data, data_path, c.env, dims);
   Normalizers norm;
   norm.observations = c.normalize_observations == "true" ||
                       (c.normalize_observations == "auto" && cfg.entry->normalize_observations);
@@ -51,8 +56,9 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
   }
   Sampler sampler(data, {.batch_size = c.batch_size,
                          .discount = c.discount,
-                         .return_to_go = cfg.entry->returns_to_go,  // Cal-QL's bound
-                         .rtg_discount = c.discount,
+                         // Cal-QL's bound; RCSL's input, undiscounted
+                         .return_to_go = cfg.entry->returns_to_go || cfg.entry->return_conditioned,
+                         .rtg_discount = cfg.entry->return_conditioned ? 1.0 : c.discount,
                          .next_actions = cfg.entry->next_actions,
                          .seed = c.seed});
   Batch batch = sampler.make_batch();
@@ -72,6 +78,15 @@ TrainResult train_offline(const ResolvedTrainConfig& cfg, bool resume, int64_t s
     files.rewind(start);
   } else {
     files.start(cfg.json_text);
+    if (auto* rc = dynamic_cast<ReturnConditioned*>(algo.get())) {
+      const std::vector<double> returns = complete_episode_returns(data);
+      double best = returns.front(), scale = 0;
+      for (double g : returns) {
+        best = std::max(best, g);
+        scale = std::max(scale, std::abs(g));
+      }
+      rc->set_data_returns(best, scale, norm.reward_scale);
+    }
   }
 
   TrainResult result{
