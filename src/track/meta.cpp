@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "core/runtime.h"
 #include "track/durable.h"
 #include "track/run_files.h"
@@ -50,6 +51,20 @@ RunMeta::RunMeta(std::filesystem::path run_dir, const nlohmann::json& fields, bo
   if (resume && std::filesystem::exists(path_)) {
     meta_ = nlohmann::json::parse(read_file_text(path_), nullptr, false);
     if (meta_.is_discarded() || !meta_.is_object()) meta_ = nlohmann::json::object();
+    // An input recorded by its digest (dataset_sha256) must be the same file it was.
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+      const std::string& key = it.key();
+      if (!key.ends_with("_sha256") || !meta_.contains(key) || meta_[key] == it.value()) continue;
+      const std::string input = key.substr(0, key.size() - 7);
+      const std::string was = meta_[key].is_string() ? meta_[key].get<std::string>() : "?";
+      const std::string now = it.value().is_string() ? it.value().get<std::string>() : "?";
+      stitch::fail(
+          "{}: changed since the run started (sha256 {}... then, {}... now); a resumed run "
+          "trains on the {} it started with: restore it, or start a new run",
+          fields.contains(input) && fields[input].is_string() ? fields[input].get<std::string>()
+                                                              : input,
+          was.substr(0, 12), now.substr(0, 12), input);
+    }
     meta_["resumed_at"].push_back(now_utc());
   } else {
     meta_ = nlohmann::json::object();

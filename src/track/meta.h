@@ -15,7 +15,9 @@ namespace stitch {
 
 class RunMeta {
  public:
-  // Starts (or, with resume, continues) the record of the run in run_dir.
+  // Starts (or, with resume, continues) the record of the run in run_dir. On resume, a field
+  // "<input>_sha256" that the record holds must be unchanged (Error naming fields["<input>"]:
+  // the dataset was replaced since the run started).
   RunMeta(std::filesystem::path run_dir, const nlohmann::json& fields, bool resume);
   void finish(const std::string& status);  // "finished" or "stopped"
   void fail(const std::string& error);

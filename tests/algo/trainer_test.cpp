@@ -191,6 +191,23 @@ TEST_F(TrainerTest, ACopiedRunDirectoryResumesInPlace) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
 
+// A run resumes on the data it started with: a dataset file replaced in between (the same path,
+// other contents) is one error naming it, and meta.json keeps the run's record.
+TEST_F(TrainerTest, ResumingOnAReplacedDatasetIsAnError) {
+  const std::string cfg = config("iql", 100, "run");
+  train(cfg, false, /*stop_after_steps=*/50);
+  auto env = make_env("pendulum-v1");
+  auto policy = make_scripted_policy("pendulum-v1");
+  save_dataset(collect(*env, *policy, {.transitions = 2000, .seed = 4, .gaussian_noise = 1.0}),
+               (dir_ / "data.hdf5").string(), {.force = true});
+  const std::string error = error_of([&] { train(cfg, /*resume=*/true); });
+  EXPECT_THAT(error, HasSubstr((dir_ / "data.hdf5").string() + ": changed since the run started"));
+  EXPECT_THAT(error, HasSubstr("a resumed run trains on the dataset it started with"));
+  const auto meta =
+      nlohmann::json::parse(testing::read_file((dir_ / "run" / "meta.json").string()));
+  EXPECT_FALSE(meta.contains("resumed_at"));
+}
+
 TEST_F(TrainerTest, SameSeedSameMetrics) {
   auto losses = [&](const std::string& run) {
     train(config("td3_bc", 100, run, {"log_every=10"}), false);
