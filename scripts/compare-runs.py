@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Compares two sets of runs of the same grid cells (e.g. a sweep in fp32 and in bf16).
+
+Usage: scripts/compare-runs.py A_DIR B_DIR [--replicates N] [--seed S]
+
+Runs are paired by directory name (<algo>-<dataset>-s<seed>, as `stitch sweep` names them);
+a run's score is its last evaluation's normalised score (eval.jsonl), counted only when the run
+reached its planned steps (meta.json). For each algorithm x dataset it prints both means, the
+mean difference B - A over the paired seeds, and a 95% percentile bootstrap interval of that
+difference (seeds resampled with their pairs); then the same pooled over every pair of each
+algorithm, with the datasets as strata. Standard library only.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import sys
+
+
+def final_score(run_dir):
+    """The last evaluation's normalised score, or None when the run is unfinished."""
+    try:
+        with open(os.path.join(run_dir, "meta.json")) as f:
+            meta = json.load(f)
+        with open(os.path.join(run_dir, "eval.jsonl")) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError):
+        return None
+    if not lines or lines[-1].get("step") != meta.get("planned_steps"):
+        return None
+    score = lines[-1].get("normalized")
+    return score if score is not None else lines[-1].get("mean")
+
+
+def runs(root):
+    out = {}
+    for name in sorted(os.listdir(root)):
+        m = re.fullmatch(r"(.+?)-(.+)-s(\d+)", name)
+        path = os.path.join(root, name)
+        if m and os.path.isdir(path):
+            score = final_score(path)
+            if score is not None:
+                out[(m.group(1), m.group(2), int(m.group(3)))] = score
+    return out
+
+
+def interval(strata, replicates, rng):
+    """95% percentile bootstrap of the mean difference, resampling pairs within each stratum."""
+    means = []
+    for _ in range(replicates):
+        diffs = []
+        for pairs in strata:
+            diffs += [b - a for a, b in (rng.choice(pairs) for _ in pairs)]
+        means.append(sum(diffs) / len(diffs))
+    means.sort()
+    return means[int(0.025 * replicates)], means[int(0.975 * replicates) - 1]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--replicates", type=int, default=10000)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    a, b = runs(args.a), runs(args.b)
+    cells = {}
+    for key in sorted(set(a) & set(b)):
+        cells.setdefault(key[:2], []).append((a[key], b[key]))
+    if not cells:
+        sys.exit(f"error: no finished run in {args.a} has a finished pair in {args.b}")
+    rng = random.Random(args.seed)
+    name_a, name_b = os.path.basename(os.path.normpath(args.a)), os.path.basename(os.path.normpath(args.b))
+    print(f"| algo | dataset | seeds | {name_a} | {name_b} | {name_b} - {name_a} [95% CI] |")
+    print("|---|---|---|---|---|---|")
+    by_algo = {}
+    for (algo, dataset), pairs in cells.items():
+        lo, hi = interval([pairs], args.replicates, rng)
+        mean_a = sum(x for x, _ in pairs) / len(pairs)
+        mean_b = sum(y for _, y in pairs) / len(pairs)
+        print(f"| {algo} | {dataset} | {len(pairs)} | {mean_a:.1f} | {mean_b:.1f} | "
+              f"{mean_b - mean_a:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
+        by_algo.setdefault(algo, []).append(pairs)
+    for algo, strata in by_algo.items():
+        n = sum(len(s) for s in strata)
+        diff = sum(y - x for s in strata for x, y in s) / n
+        lo, hi = interval(strata, args.replicates, rng)
+        print(f"| {algo} | all ({len(strata)} datasets) | {n} | | | {diff:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""scripts/compare-runs.py on made-up run directories: pairs by name, skips unfinished runs and
+runs without a pair, and gives the mean difference with an interval that holds it."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "compare-runs.py")
+
+
+def make_run(root, name, score, planned=100, last_step=100):
+    d = os.path.join(root, name)
+    os.makedirs(d)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"planned_steps": planned}, f)
+    with open(os.path.join(d, "eval.jsonl"), "w") as f:
+        f.write(json.dumps({"step": last_step // 2, "normalized": -50.0}) + "\n")
+        f.write(json.dumps({"step": last_step, "normalized": score}) + "\n")
+
+
+class CompareRuns(unittest.TestCase):
+    def test_paired_difference(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = os.path.join(tmp, "fp32"), os.path.join(tmp, "bf16")
+            for seed, (x, y) in enumerate([(10.0, 12.0), (20.0, 21.0), (30.0, 33.0)]):
+                make_run(a, f"iql-hopper-v4-medium-s{seed}", x)
+                make_run(b, f"iql-hopper-v4-medium-s{seed}", y)
+            make_run(a, "iql-hopper-v4-medium-s3", 0.0)  # no pair
+            make_run(a, "iql-walker2d-v4-medium-s0", 5.0)
+            make_run(b, "iql-walker2d-v4-medium-s0", 9.0, last_step=50)  # unfinished
+            out = subprocess.run([sys.executable, SCRIPT, a, b, "--replicates", "2000"],
+                                 check=True, capture_output=True, text=True).stdout
+            rows = [line for line in out.splitlines() if line.startswith("| iql")]
+            self.assertEqual(len(rows), 2, out)
+            self.assertTrue(rows[0].startswith("| iql | hopper-v4-medium | 3 | 20.0 | 22.0 | +2.0 ["),
+                            rows[0])
+            lo, hi = (float(x) for x in rows[0].split("[")[1].rstrip(" |]").split(","))
+            self.assertTrue(1.0 <= lo <= 2.0 <= hi <= 3.0, rows[0])
+            self.assertIn("| iql | all (1 datasets) | 3 |", rows[1])
+
+    def test_nothing_to_compare_is_one_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "a"))
+            os.makedirs(os.path.join(tmp, "b"))
+            r = subprocess.run([sys.executable, SCRIPT, os.path.join(tmp, "a"),
+                                os.path.join(tmp, "b")], capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertTrue(r.stderr.startswith("error: no finished run"), r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
