@@ -283,6 +283,14 @@ TEST(Dynamics, BuildingAModelDoesNotMoveTorchsGenerator) {
   EXPECT_TRUE(torch::equal(torch::rand({4}), expected));
 }
 
+// A deterministic policy of the linear task's states, for the rollout tests.
+void clamped_policy(const float* obs, int64_t rows, float* actions) {
+  for (int64_t i = 0; i < rows; ++i) {
+    actions[i * kAct] = std::clamp(obs[i * kObs], -1.0f, 1.0f);
+    actions[i * kAct + 1] = std::clamp(-obs[i * kObs + 1], -1.0f, 1.0f);
+  }
+}
+
 // Rollouts from a fitted model: without a termination rule every row runs `horizon` steps; with
 // one, a row stops at the step the rule ends (that transition flagged), and the transitions
 // follow the true dynamics.
@@ -291,12 +299,7 @@ TEST(Dynamics, RolloutsRunTheHorizonOrStopAtTheTerminationRule) {
   DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {32, 32}, .weight_decay = {0, 0, 0}},
                          2);
   const DynamicsFit fit = model.fit(d, {.batch = 128, .max_epochs = 40, .elites = 2}, 7);
-  const RolloutPolicy policy = [](const float* obs, int64_t rows, float* actions) {
-    for (int64_t i = 0; i < rows; ++i) {
-      actions[i * kAct] = std::clamp(obs[i * kObs], -1.0f, 1.0f);
-      actions[i * kAct + 1] = std::clamp(-obs[i * kObs + 1], -1.0f, 1.0f);
-    }
-  };
+  const RolloutPolicy policy = clamped_policy;
   const int64_t rows = 500;
   const int horizon = 5;
   Rng rng(4);
@@ -367,12 +370,7 @@ TEST(Dynamics, ModelEpisodesKeepEachRowsStepsInPlace) {
   DynamicsEnsemble model(kObs, kAct, {.members = 3, .hidden = {32, 32}, .weight_decay = {0, 0, 0}},
                          2);
   const DynamicsFit fit = model.fit(d, {.batch = 128, .max_epochs = 10, .elites = 2}, 7);
-  const RolloutPolicy policy = [](const float* obs, int64_t rows, float* actions) {
-    for (int64_t i = 0; i < rows; ++i) {
-      actions[i * kAct] = std::clamp(obs[i * kObs], -1.0f, 1.0f);
-      actions[i * kAct + 1] = std::clamp(-obs[i * kObs + 1], -1.0f, 1.0f);
-    }
-  };
+  const RolloutPolicy policy = clamped_policy;
   const TerminalRule rule = [](std::span<const float> o) { return o[0] > 0.5f; };
   const int64_t rows = 200, horizon = 6;
   Rng episodes_rng(11), rollout_rng(11);
