@@ -3,9 +3,9 @@
 
 Usage: scripts/compare-runs.py A_DIR B_DIR [--replicates N] [--seed S]
 
-Runs are paired by directory name (<algo>-<dataset>-s<seed>, as `stitch sweep` names them);
-a run's score is its last evaluation's normalised score (eval.jsonl), counted only when the run
-reached its planned steps (meta.json). For each algorithm x dataset it prints both means, the
+Runs are paired by the algorithm, dataset (file stem) and seed their meta.json records; a run's
+score is its last evaluation's normalised score (eval.jsonl), counted only when meta.json says
+the run finished. For each algorithm x dataset it prints both means, the
 mean difference B - A over the paired seeds, and a 95% percentile bootstrap interval of that
 difference (seeds resampled with their pairs); then the same pooled over every pair of each
 algorithm, with the datasets as strata. Standard library only.
@@ -14,12 +14,14 @@ import argparse
 import json
 import os
 import random
-import re
 import sys
 
 
 def final_score(run_dir):
-    """The last evaluation's normalised score, or None when the run is unfinished."""
+    """(algo, dataset, seed, score) of a finished run, or None.
+
+    The score is the last evaluation's normalised score; a run whose env has no normalised score
+    is left out with a warning, so that raw returns never mix with normalised scores."""
     try:
         with open(os.path.join(run_dir, "meta.json")) as f:
             meta = json.load(f)
@@ -27,21 +29,25 @@ def final_score(run_dir):
             lines = [json.loads(line) for line in f if line.strip()]
     except (OSError, ValueError):
         return None
-    if not lines or lines[-1].get("step") != meta.get("planned_steps"):
+    if meta.get("status") != "finished" or not lines:
         return None
     score = lines[-1].get("normalized")
-    return score if score is not None else lines[-1].get("mean")
+    if score is None:
+        print(f"warning: {run_dir}: no normalised score; left out", file=sys.stderr)
+        return None
+    dataset = meta.get("dataset")
+    dataset = os.path.splitext(os.path.basename(dataset))[0] if dataset else meta.get("env", "?")
+    return meta.get("algo", "?"), dataset, meta.get("seed", -1), score
 
 
 def runs(root):
+    """The finished runs under root, by (algo, dataset, seed) as their meta.json records them."""
     out = {}
     for name in sorted(os.listdir(root)):
-        m = re.fullmatch(r"(.+?)-(.+)-s(\d+)", name)
         path = os.path.join(root, name)
-        if m and os.path.isdir(path):
-            score = final_score(path)
-            if score is not None:
-                out[(m.group(1), m.group(2), int(m.group(3)))] = score
+        run = final_score(path) if os.path.isdir(path) else None
+        if run is not None:
+            out[run[:3]] = run[3]
     return out
 
 
@@ -61,7 +67,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("a")
     p.add_argument("b")
-    p.add_argument("--replicates", type=int, default=10000)
+    p.add_argument("--replicates", type=int, default=10000, choices=range(100, 10**7),
+                   metavar="N (100 or more)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     a, b = runs(args.a), runs(args.b)

@@ -207,6 +207,15 @@ TEST_F(RcslTest, MbrcslResumesItsRcslPhaseFromItsRollouts) {
             (killed / "model").string() +
                 ": a model fitted with other 'model.*' than this run's; remove it, or start the "
                 "run in another directory");
+  // ... and on the same data: the dataset file's contents, not its name.
+  auto env = make_env("pointstitch-v0");
+  auto policy = make_scripted_policy("pointstitch-v0");
+  save_dataset(collect(*env, *policy, {.transitions = 3000, .seed = 1, .gaussian_noise = 0.1}),
+               data().string(), {.force = true});
+  EXPECT_EQ(error_of([&] { train(config("mbrcsl", 200, "killed", small), false); }),
+            (killed / "model").string() +
+                ": a model fitted with other data than this run's; remove it, or start the run "
+                "in another directory");
 }
 
 }  // namespace

@@ -11,14 +11,15 @@ import unittest
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "compare-runs.py")
 
 
-def make_run(root, name, score, planned=100, last_step=100):
-    d = os.path.join(root, name)
+def make_run(root, algo, dataset, seed, score, status="finished"):
+    d = os.path.join(root, f"{algo}-{dataset}-s{seed}")
     os.makedirs(d)
     with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"planned_steps": planned}, f)
+        json.dump({"algo": algo, "dataset": f"data/{dataset}.hdf5", "seed": seed,
+                   "status": status}, f)
     with open(os.path.join(d, "eval.jsonl"), "w") as f:
-        f.write(json.dumps({"step": last_step // 2, "normalized": -50.0}) + "\n")
-        f.write(json.dumps({"step": last_step, "normalized": score}) + "\n")
+        f.write(json.dumps({"step": 50, "normalized": -50.0}) + "\n")
+        f.write(json.dumps({"step": 100, "normalized": score}) + "\n")
 
 
 class CompareRuns(unittest.TestCase):
@@ -26,15 +27,19 @@ class CompareRuns(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             a, b = os.path.join(tmp, "fp32"), os.path.join(tmp, "bf16")
             for seed, (x, y) in enumerate([(10.0, 12.0), (20.0, 21.0), (30.0, 33.0)]):
-                make_run(a, f"iql-hopper-v4-medium-s{seed}", x)
-                make_run(b, f"iql-hopper-v4-medium-s{seed}", y)
-            make_run(a, "iql-hopper-v4-medium-s3", 0.0)  # no pair
-            make_run(a, "iql-walker2d-v4-medium-s0", 5.0)
-            make_run(b, "iql-walker2d-v4-medium-s0", 9.0, last_step=50)  # unfinished
+                make_run(a, "iql", "hopper-v4-medium", seed, x)
+                make_run(b, "iql", "hopper-v4-medium", seed, y)
+            make_run(a, "iql", "hopper-v4-medium", 3, 0.0)  # no pair
+            make_run(a, "iql", "walker2d-v4-medium", 0, 5.0)
+            make_run(b, "iql", "walker2d-v4-medium", 0, 9.0, status="running")  # unfinished
+            make_run(a, "td3_bc", "walker2d-v4-medium-replay", 0, 1.0)
+            make_run(b, "td3_bc", "walker2d-v4-medium-replay", 0, 4.0)
             out = subprocess.run([sys.executable, SCRIPT, a, b, "--replicates", "2000"],
                                  check=True, capture_output=True, text=True).stdout
             rows = [line for line in out.splitlines() if line.startswith("| iql")]
             self.assertEqual(len(rows), 2, out)
+            self.assertIn("| td3_bc | walker2d-v4-medium-replay | 1 | 1.0 | 4.0 | +3.0 [+3.0, +3.0] |",
+                          out)
             self.assertTrue(rows[0].startswith("| iql | hopper-v4-medium | 3 | 20.0 | 22.0 | +2.0 ["),
                             rows[0])
             lo, hi = (float(x) for x in rows[0].split("[")[1].rstrip(" |]").split(","))

@@ -21,6 +21,7 @@
 #include "algo/training_loop.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/json_read.h"
 #include "core/runtime.h"
 #include "core/stop.h"
@@ -50,17 +51,32 @@ TrainedModel model_for_run(const ResolvedTrainConfig& cfg, const Dataset& data,
                     .model = cfg.model};
   if (resume) return load_model_checkpoint(own_model.string(), c.env, dims.obs_dim, dims.act_dim);
   if (fs::exists(own_model / "checkpoints" / "model.pt")) {
-    // A start before the first checkpoint fitted it: reused only if fitted with these settings.
-    const fs::path stored_path = own_model / "config.json";
-    const nlohmann::json stored = parse_json(read_file_text(stored_path), stored_path.string());
+    // A start before the first checkpoint fitted it: reused only if fitted with these settings,
+    // on the same data (its contents: the sha256 its meta.json recorded, where it has one).
+    auto stored = [&](const char* file) {
+      const fs::path path = own_model / file;
+      return fs::exists(path) ? parse_json(read_file_text(path), path.string())
+                              : nlohmann::json::object();
+    };
+    const nlohmann::json config = stored("config.json"), meta = stored("meta.json");
     const nlohmann::json wanted = nlohmann::json::parse(config_to_string(mc));
-    for (const char* key : {"dataset", "env", "seed", "model"}) {
-      if (!stored.is_object() || !stored.contains(key) || stored[key] != wanted[key]) {
-        fail(
-            "{}: a model fitted with other '{}' than this run's; remove it, or start the run in "
-            "another directory",
-            own_model.string(), std::string(key) == "model" ? "model.*" : key);
+    auto refuse = [&](const std::string& what) {
+      fail(
+          "{}: a model fitted with other {} than this run's; remove it, or start the run in "
+          "another directory",
+          own_model.string(), what);
+    };
+    for (const char* key : {"env", "seed", "model"}) {
+      if (!config.is_object() || !config.contains(key) || config[key] != wanted[key]) {
+        refuse(std::string(key) == "model" ? "'model.*'" : fmt::format("'{}'", key));
       }
+    }
+    if (meta.is_object() && meta.contains("dataset_sha256") && fs::is_regular_file(c.dataset)) {
+      if (meta["dataset_sha256"] != sha256_file(c.dataset)) refuse("data");
+    } else if (!config.contains("dataset") || !config["dataset"].is_string() ||
+               fs::weakly_canonical(config["dataset"].get<std::string>()) !=
+                   fs::weakly_canonical(c.dataset)) {
+      refuse("'dataset'");
     }
     return load_model_checkpoint(own_model.string(), c.env, dims.obs_dim, dims.act_dim);
   }
