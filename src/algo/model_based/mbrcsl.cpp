@@ -215,9 +215,9 @@ Dataset roll_out_and_keep(const MbrcslConfig& mc, const TrainConfig& c, const Da
   if (count == 0) {
     fail(
         "mbrcsl: none of {} model episodes ({} rounds) beat the data's best return {:.6g}; more "
-        "rounds (mbrcsl.max_rounds), a better model (model.*) or behaviour policy "
-        "(mbrcsl.behavior_steps) may find some",
-        episodes, rounds, best);
+        "rounds (mbrcsl.max_rounds), a better behaviour policy (mbrcsl.behavior_steps) or a "
+        "better model (model.*: in a new run directory, or after removing {}) may find some",
+        episodes, rounds, best, (fs::path(c.run_dir) / "model").string());
   }
   kept.index_episodes();
   kept.metadata["mbrcsl_rounds"] = std::to_string(rounds);
