@@ -198,9 +198,9 @@ TEST(Learning, MobileBeatsBcOnTheReplayMixture) {
 
 // Trajectory stitching (MBRCSL, Zhou et al. 2023): pointstitch-v0's scripted data (12,000
 // transitions, Gaussian noise 0.1) holds detours that reach the goal late (return 23 at best)
-// and stubs that stop half-way; the straight path, made of a stub's first half and a detour's
-// second half, returns about 42. RCSL conditioned on the data's best return follows a detour;
-// MBRCSL's model episodes mix the two where they cross, and RCSL on the ones that beat the
+// and halfway runs that stop half-way; the straight path, made of a halfway run's first half and a
+// detour's second half, returns about 42. RCSL conditioned on the data's best return follows a
+// detour; MBRCSL's model episodes mix the two where they cross, and RCSL on the ones that beat the
 // data stitches. One model (7 members of 4x64, at most 30 epochs) serves every seed.
 //
 // Measured on 2026-12-04 (2-core AMD EPYC; 2x256 policies, lr 1e-3 without weight decay, 2,000

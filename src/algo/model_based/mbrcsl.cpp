@@ -172,19 +172,16 @@ Dataset roll_out_and_keep(const MbrcslConfig& mc, const TrainConfig& c, const Da
     }
     ModelEpisodes e = model_episodes(*model.ensemble, model.elites, starts.data(), mc.rollout_batch,
                                      horizon, policy, spec.terminal, rng);
-    for (int64_t r = 0; r < e.rows; ++r) {  // rewards within the data's range
-      double g = 0;
-      for (int64_t t = 0; t < e.lengths[static_cast<size_t>(r)]; ++t) {
-        float& x = e.rewards[static_cast<size_t>(r * horizon + t)];
-        x = std::clamp(x, reward_low, reward_high);
-        g += x;
-      }
-      e.returns[static_cast<size_t>(r)] = g;
-    }
     ++rounds;
     episodes += mc.rollout_batch;
     for (int64_t r = 0; r < e.rows; ++r) {
-      const double g = e.returns[static_cast<size_t>(r)];
+      const int64_t first = r * horizon, len = e.lengths[static_cast<size_t>(r)];
+      double g = 0;  // the return with each reward within the data's range
+      for (int64_t t = first; t < first + len; ++t) {
+        float& x = e.rewards[static_cast<size_t>(t)];
+        x = std::clamp(x, reward_low, reward_high);
+        g += x;
+      }
       if (!(g > best)) continue;
       if (!finite_episode(e, r)) {  // a model that diverged: never kept
         ++diverged;
@@ -192,22 +189,18 @@ Dataset roll_out_and_keep(const MbrcslConfig& mc, const TrainConfig& c, const Da
       }
       ++count;
       kept_best = std::max(kept_best, g);
-      const int64_t len = e.lengths[static_cast<size_t>(r)];
-      for (int64_t t = 0; t < len; ++t) {
-        const int64_t cell = r * horizon + t;
-        auto append = [&](std::vector<float>& to, const std::vector<float>& from, int64_t w) {
-          to.insert(to.end(), from.begin() + cell * w, from.begin() + (cell + 1) * w);
-        };
-        append(kept.observations, e.observations, obs);
-        append(kept.actions, e.actions, act);
-        append(kept.next_observations, e.next_observations, obs);
-        kept.rewards.push_back(e.rewards[static_cast<size_t>(cell)]);
-        const bool last = t + 1 == len;
-        const bool terminated = last && e.terminated[static_cast<size_t>(r)];
-        kept.terminals.push_back(terminated ? 1 : 0);
-        kept.timeouts.push_back(last && !terminated ? 1 : 0);
-        kept.has_next.push_back(1);
-      }
+      auto append = [&](std::vector<float>& to, const std::vector<float>& from, int64_t w) {
+        to.insert(to.end(), from.begin() + first * w, from.begin() + (first + len) * w);
+      };
+      append(kept.observations, e.observations, obs);
+      append(kept.actions, e.actions, act);
+      append(kept.next_observations, e.next_observations, obs);
+      append(kept.rewards, e.rewards, 1);
+      const bool terminated = e.terminated[static_cast<size_t>(r)] != 0;
+      kept.terminals.resize(kept.terminals.size() + len, 0);
+      kept.timeouts.resize(kept.timeouts.size() + len, 0);
+      kept.has_next.resize(kept.has_next.size() + len, 1);
+      (terminated ? kept.terminals : kept.timeouts).back() = 1;  // how the episode ended
     }
     spdlog::info("mbrcsl: round {}: {} of {} model episodes beat the data's best return {:.4g}",
                  rounds, count, episodes, best);

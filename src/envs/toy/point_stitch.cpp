@@ -51,10 +51,10 @@ class PointStitchFamilies : public Policy {
     }
     static constexpr std::array<std::array<double, 2>, 4> kDetour = {
         {{0.0, 1.0}, {1.0, 1.0}, {1.0, 0.0}, {PointStitch::kGoalX, PointStitch::kGoalY}}};
-    static constexpr std::array<std::array<double, 2>, 1> kStub = {{{1.0, 0.0}}};
+    static constexpr std::array<std::array<double, 2>, 1> kHalfway = {{{1.0, 0.0}}};
     const std::span<const std::array<double, 2>> path =
         family_ == 0 ? std::span<const std::array<double, 2>>(kDetour)
-                     : std::span<const std::array<double, 2>>(kStub);
+                     : std::span<const std::array<double, 2>>(kHalfway);
     auto gap = [&](size_t i) {
       return std::array<double, 2>{path[i][0] - obs[0], path[i][1] - obs[1]};
     };

@@ -11,9 +11,9 @@
 // The scripted policy is the data's two families, one drawn per episode (50/50):
 //   detour  S -> (0, 1) -> (1, 1) -> M = (1, 0) -> G, reaching the goal after about 38 steps
 //           (return about 22);
-//   stub    S -> M, then stays (return 0).
+//   halfway S -> M, then stays (return 0).
 // The straight S -> M -> G, which no episode takes, reaches the goal after about 18 steps
-// (return about 42): its first half is in the stubs, its second half in the detours.
+// (return about 42): its first half is in the halfway runs, its second half in the detours.
 #pragma once
 
 #include "env/env.h"

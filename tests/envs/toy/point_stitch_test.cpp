@@ -49,7 +49,7 @@ TEST(PointStitch, TheDataFamiliesReturnLessThanTheirStitch) {
     EXPECT_EQ(e.length, 60);
     ++returns[e.total_return];
   }
-  // The stubs stop short of the goal; the detours reach it after 38 steps.
+  // The halfway runs stop short of the goal; the detours reach it after 38 steps.
   ASSERT_EQ(returns.size(), 2u);
   EXPECT_EQ(returns.begin()->first, 0.0);
   EXPECT_EQ(returns.rbegin()->first, 23.0);
