@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 """Compares two sets of runs of the same grid cells (e.g. a sweep in fp32 and in bf16).
 
-Usage: scripts/compare-runs.py A_DIR B_DIR [--replicates N] [--seed S]
+Usage: scripts/compare-runs.py A_DIR B_DIR [--by-env] [--replicates N] [--seed S]
 
 Runs are paired by the algorithm, dataset (file stem) and seed their meta.json records; a run's
 score is its last evaluation's normalised score (eval.jsonl), counted only when meta.json says
 the run finished. For each algorithm x dataset it prints both means, the
 mean difference B - A over the paired seeds, and a 95% percentile bootstrap interval of that
 difference (seeds resampled with their pairs); then the same pooled over every pair of each
-algorithm, with the datasets as strata. Standard library only.
+algorithm, with the datasets as strata.
+
+--by-env compares two methods rather than two settings of one (e.g. SAC from scratch in A
+against a method fine-tuned from offline pre-training in B, #16's study): the runs are grouped by
+the env their meta.json records, whatever their algorithm, dataset and seed, and each group's
+difference of means B - A gets a 95% percentile bootstrap interval with A's and B's runs
+resampled independently (unpaired: the two methods' seeds are not related). Standard library
+only.
 """
 import argparse
 import json
@@ -18,7 +25,7 @@ import sys
 
 
 def final_score(run_dir):
-    """(algo, dataset, seed, score) of a finished run, or None.
+    """(algo, dataset, seed, env, score) of a finished run, or None.
 
     The score is the last evaluation's normalised score; a run whose env has no normalised score
     is left out with a warning, so that raw returns never mix with normalised scores."""
@@ -37,18 +44,51 @@ def final_score(run_dir):
         return None
     dataset = meta.get("dataset")
     dataset = os.path.splitext(os.path.basename(dataset))[0] if dataset else meta.get("env", "?")
-    return meta.get("algo", "?"), dataset, meta.get("seed", -1), score
+    return meta.get("algo", "?"), dataset, meta.get("seed", -1), meta.get("env", "?"), score
 
 
-def runs(root):
-    """The finished runs under root, by (algo, dataset, seed) as their meta.json records them."""
-    out = {}
+def finished_runs(root):
+    """(algo, dataset, seed, env, score) of each finished run under root."""
+    found = []
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
         run = final_score(path) if os.path.isdir(path) else None
         if run is not None:
-            out[run[:3]] = run[3]
-    return out
+            found.append(run)
+    return found
+
+
+def runs(root):
+    """The finished runs under root, by (algo, dataset, seed) as their meta.json records them."""
+    return {run[:3]: run[4] for run in finished_runs(root)}
+
+
+def unpaired_interval(xs, ys, replicates, rng):
+    """95% percentile bootstrap of mean(ys) - mean(xs), each resampled on its own."""
+    means = sorted(sum(rng.choice(ys) for _ in ys) / len(ys) -
+                   sum(rng.choice(xs) for _ in xs) / len(xs) for _ in range(replicates))
+    return means[int(0.025 * replicates)], means[int(0.975 * replicates) - 1]
+
+
+def compare_by_env(args, rng):
+    """Method against method on each env both directories have finished runs on (--by-env)."""
+    groups = {}
+    for side, root in ((0, args.a), (1, args.b)):
+        for algo, _, _, env, score in finished_runs(root):
+            group = groups.setdefault(env, ([], [], set(), set()))
+            group[side].append(score)
+            group[2 + side].add(algo)
+    groups = {env: g for env, g in groups.items() if g[0] and g[1]}
+    if not groups:
+        sys.exit(f"error: no env has finished runs in both {args.a} and {args.b}")
+    print("| env | A (runs) | B (runs) | A mean | B mean | B - A [95% CI, unpaired] |")
+    print("|---|---|---|---|---|---|")
+    for env, (xs, ys, algos_a, algos_b) in sorted(groups.items()):
+        lo, hi = unpaired_interval(xs, ys, args.replicates, rng)
+        mean_a, mean_b = sum(xs) / len(xs), sum(ys) / len(ys)
+        print(f"| {env} | {'+'.join(sorted(algos_a))} ({len(xs)}) | "
+              f"{'+'.join(sorted(algos_b))} ({len(ys)}) | {mean_a:.1f} | {mean_b:.1f} | "
+              f"{mean_b - mean_a:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
 
 
 def interval(strata, replicates, rng):
@@ -70,7 +110,12 @@ def main():
     p.add_argument("--replicates", type=int, default=10000, choices=range(100, 10**7),
                    metavar="N (100 or more)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--by-env", action="store_true",
+                   help="compare two methods on each env, unpaired (see the module's text)")
     args = p.parse_args()
+    if args.by_env:
+        compare_by_env(args, random.Random(args.seed))
+        return
     a, b = runs(args.a), runs(args.b)
     cells = {}
     for key in sorted(set(a) & set(b)):

@@ -11,12 +11,16 @@ import unittest
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "compare-runs.py")
 
 
-def make_run(root, algo, dataset, seed, score, status="finished"):
-    d = os.path.join(root, f"{algo}-{dataset}-s{seed}")
+def make_run(root, algo, dataset, seed, score, status="finished", env=None):
+    d = os.path.join(root, f"{algo}-{dataset or env}-s{seed}")
     os.makedirs(d)
+    meta = {"algo": algo, "seed": seed, "status": status}
+    if dataset:
+        meta["dataset"] = f"data/{dataset}.hdf5"
+    if env:
+        meta["env"] = env
     with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"algo": algo, "dataset": f"data/{dataset}.hdf5", "seed": seed,
-                   "status": status}, f)
+        json.dump(meta, f)
     with open(os.path.join(d, "eval.jsonl"), "w") as f:
         f.write(json.dumps({"step": 50, "normalized": -50.0}) + "\n")
         f.write(json.dumps({"step": 100, "normalized": score}) + "\n")
@@ -45,6 +49,29 @@ class CompareRuns(unittest.TestCase):
             lo, hi = (float(x) for x in rows[0].split("[")[1].rstrip(" |]").split(","))
             self.assertTrue(1.0 <= lo <= 2.0 <= hi <= 3.0, rows[0])
             self.assertIn("| iql | all (1 datasets) | 3 |", rows[1])
+
+    def test_methods_compared_by_env_unpaired(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = os.path.join(tmp, "sac"), os.path.join(tmp, "ft")
+            for seed, score in enumerate([10.0, 20.0, 30.0]):  # SAC from scratch: no dataset
+                make_run(a, "sac", None, seed, score, env="hopper-v4")
+            for seed, score in enumerate([50.0, 70.0]):  # two methods fine-tuned, same env
+                make_run(b, "iql", "hopper-v4-medium", seed, score, env="hopper-v4")
+            make_run(b, "calql", "hopper-v4-medium", 0, 60.0, env="hopper-v4")
+            make_run(b, "iql", "hopper-v4-medium", 5, 99.0, status="running", env="hopper-v4")
+            make_run(b, "iql", "walker2d-v4-medium-replay", 0, 9.0, env="walker2d-v4")  # no pair
+            out = subprocess.run([sys.executable, SCRIPT, a, b, "--by-env", "--replicates", "4000"],
+                                 check=True, capture_output=True, text=True).stdout
+            rows = [line for line in out.splitlines() if line.startswith("| hopper-v4")]
+            self.assertEqual(len(rows), 1, out)
+            self.assertNotIn("walker2d", out)
+            self.assertTrue(rows[0].startswith(
+                "| hopper-v4 | sac (3) | calql+iql (3) | 20.0 | 60.0 | +40.0 ["), rows[0])
+            lo, hi = (float(x) for x in rows[0].split("[")[1].rstrip(" |]").split(","))
+            # The extremes: B's worst resample (50) less A's best (30), B's best (70) less A's
+            # worst (10); resampling both sides independently puts the interval well inside.
+            self.assertTrue(20.0 <= lo < 40.0 < hi <= 60.0, rows[0])
+            self.assertGreater(hi - lo, 10.0, rows[0])  # wider than a paired interval would be
 
     def test_nothing_to_compare_is_one_line(self):
         with tempfile.TemporaryDirectory() as tmp:
