@@ -222,15 +222,21 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
     auto& out = norm ? tape.pre_norm[l] : tape.h[l];
     ensure(out, rows * layer.out);
     float* y = out.data();
-    if (masks == nullptr) {
+    const int n = blas_int(layer.out), k = blas_int(layer.in);
+    // bf16 without masks: the bias and the ReLU in the product's epilogue (gemm_bf16_bias).
+    const bool bf16 = tape.bf16 && layer.out > 1;
+    const bool epilogue = bf16 && masks == nullptr && rows > 0 && layer.in > 0;
+    const bool relu_done = epilogue && layer.relu;
+    if (epilogue) {
+      // the product writes y whole
+    } else if (masks == nullptr) {
       fill_rows(y, layer.b, rows, layer.out);
     } else {
       std::fill_n(y, rows * layer.out, 0.0f);  // no bias
     }
-    const int n = blas_int(layer.out), k = blas_int(layer.in);
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
       cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y, 1);
-    } else if (tape.bf16) {  // the input and the weight cast once, kept for the backward
+    } else if (bf16) {  // the input and the weight cast once, kept for the backward
       const bool out_in = layer.layout == Layout::OutIn;
       to_bf16(in_data, rows, layer.in, layer.in, tape.x16[l]);
       if (out_in) {
@@ -238,7 +244,11 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
       } else {
         to_bf16(layer.w, layer.in, layer.out, layer.out, tape.w16[l]);
       }
-      gemm_bf16(false, out_in, m, n, k, tape.x16[l], tape.w16[l], 1.0f, y, n);
+      if (epilogue) {
+        gemm_bf16_bias(out_in, m, n, k, tape.x16[l], tape.w16[l], layer.b, relu_done, y, n);
+      } else {
+        gemm_bf16(false, out_in, m, n, k, tape.x16[l], tape.w16[l], 1.0f, y, n);
+      }
     } else if (layer.layout == Layout::OutIn) {
       sgemm(false, true, m, n, k, in_data, k, layer.w, k, 1.0f, y, n);
     } else {
@@ -250,7 +260,7 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
       ensure(tape.pre_act[l], rows * layer.out);
       silu_inplace(y, tape.pre_act[l].data(), rows * layer.out);
     }
-    if (layer.relu) {
+    if (layer.relu && !relu_done) {
       if (masks == nullptr) {
         relu_inplace(y, rows * layer.out);
       } else {

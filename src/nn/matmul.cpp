@@ -67,23 +67,26 @@ using dnnl::memory;
 struct Bf16Context {
   struct Product {
     dnnl::matmul primitive;
-    memory a, b, c;
+    memory a, b, c, bias;
     // The execute() arguments, built once: they share the memory objects above, whose data
     // handles each call rebinds (no allocation per product).
     std::unordered_map<int, memory> args;
   };
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
-  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, int64_t>, Product> products;
+  // What the product does as it writes c: nothing (c = ab), add to c (beta 1), or add a bias
+  // [n] to every row, then maybe a ReLU (a layer's forward in one call).
+  enum class Epilogue { kNone, kSum, kBias, kBiasRelu };
+  std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool, Epilogue, int64_t>, Product> products;
   Bf16Block a16, b16;
 
   Bf16Context() {
     omp_set_num_threads(1);  // this thread's products run on it alone (the tasks split the work)
   }
 
-  Product& product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool accumulate,
+  Product& product(bool ta, bool tb, int64_t m, int64_t n, int64_t k, Epilogue epilogue,
                    int64_t ldc) {
-    const auto key = std::make_tuple(m, n, k, ta, tb, accumulate, ldc);
+    const auto key = std::make_tuple(m, n, k, ta, tb, epilogue, ldc);
     auto it = products.find(key);
     if (it != products.end()) return it->second;
     // Packed operands: a is [m, k] (or [k, m] stored, read transposed), b is [k, n] (or [n, k]).
@@ -92,19 +95,29 @@ struct Bf16Context {
     const memory::desc ad({m, k}, memory::data_type::bf16, a_strides);
     const memory::desc bd({k, n}, memory::data_type::bf16, b_strides);
     const memory::desc cd({m, n}, memory::data_type::f32, memory::dims{ldc, 1});
+    const memory::desc biasd({1, n}, memory::data_type::f32, memory::dims{n, 1});
+    const bool with_bias = epilogue == Epilogue::kBias || epilogue == Epilogue::kBiasRelu;
     dnnl::primitive_attr attr;
-    if (accumulate) {
+    if (epilogue == Epilogue::kSum || epilogue == Epilogue::kBiasRelu) {
       dnnl::post_ops ops;
-      ops.append_sum(1.0f);
+      if (epilogue == Epilogue::kSum) {
+        ops.append_sum(1.0f);
+      } else {
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      }
       attr.set_post_ops(ops);
     }
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), attr, engine);
+    const dnnl::matmul::primitive_desc pd(
+        with_bias ? dnnl::matmul::desc(ad, bd, biasd, cd) : dnnl::matmul::desc(ad, bd, cd), attr,
+        engine);
     Product p{dnnl::matmul(pd),
               memory(ad, engine, DNNL_MEMORY_NONE),
               memory(bd, engine, DNNL_MEMORY_NONE),
               memory(cd, engine, DNNL_MEMORY_NONE),
+              memory(biasd, engine, DNNL_MEMORY_NONE),
               {}};
     p.args = {{DNNL_ARG_SRC, p.a}, {DNNL_ARG_WEIGHTS, p.b}, {DNNL_ARG_DST, p.c}};
+    if (with_bias) p.args.emplace(DNNL_ARG_BIAS, p.bias);
     return products.emplace(key, std::move(p)).first->second;
   }
 };
@@ -141,9 +154,29 @@ void gemm_bf16(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const Bf16Bloc
     return;
   }
   Bf16Context& ctx = context();
-  auto& p = ctx.product(ta, tb, m, n, k, beta != 0.0f, ldc);
+  auto& p =
+      ctx.product(ta, tb, m, n, k,
+                  beta != 0.0f ? Bf16Context::Epilogue::kSum : Bf16Context::Epilogue::kNone, ldc);
   p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
   p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
+  p.c.set_data_handle(c);
+  p.primitive.execute(ctx.stream, p.args);
+  ctx.stream.wait();
+}
+
+void gemm_bf16_bias(bool tb, int64_t m, int64_t n, int64_t k, const Bf16Block& a,
+                    const Bf16Block& b, const float* bias, bool relu, float* c, int64_t ldc) {
+  STITCH_CHECK(a.rows == m && a.cols == k && b.rows == (tb ? n : k) && b.cols == (tb ? k : n),
+               "fused::gemm_bf16_bias: operands of another shape");
+  if (m == 0 || n == 0) return;
+  STITCH_CHECK(k > 0, "fused::gemm_bf16_bias: an empty inner dimension");
+  Bf16Context& ctx = context();
+  auto& p =
+      ctx.product(false, tb, m, n, k,
+                  relu ? Bf16Context::Epilogue::kBiasRelu : Bf16Context::Epilogue::kBias, ldc);
+  p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
+  p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
+  p.bias.set_data_handle(const_cast<float*>(bias));
   p.c.set_data_handle(c);
   p.primitive.execute(ctx.stream, p.args);
   ctx.stream.wait();

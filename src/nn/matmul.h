@@ -58,4 +58,13 @@ void to_bf16(const float* x, int64_t rows, int64_t cols, int64_t ld, Bf16Block& 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const Bf16Block& a,
                const Bf16Block& b, float beta, float* c, int64_t ldc);
 
+// A layer's forward as one bf16 product: c[m, n] = a op(b) + bias (added to every row), then a
+// ReLU (max(x, 0)) when relu; a stored [m, k], b [k, n] (or [n, k] with trans_b, a torch Linear's
+// weight), bias [n] fp32. oneDNN applies the bias and the ReLU as it writes c (the product's
+// epilogue) instead of a pre-fill of c and a pass of its own: the same values as gemm_bf16 with
+// beta 1 on c pre-filled with the bias, then a ReLU (tested), at less cost (the README's bf16
+// table). As the fp32 path's ReLU, this one maps NaN to 0 (the losses' checks catch NaN).
+void gemm_bf16_bias(bool trans_b, int64_t m, int64_t n, int64_t k, const Bf16Block& a,
+                    const Bf16Block& b, const float* bias, bool relu, float* c, int64_t ldc);
+
 }  // namespace stitch::nn::fused

@@ -97,6 +97,45 @@ TEST(Bf16, ProductsMatchFp32WithinBf16Rounding) {
   }
 }
 
+// A layer's forward with the bias and ReLU in the product's epilogue gives the values of the
+// product onto a bias pre-fill followed by a ReLU pass (the path it replaced), bit for bit on
+// this machine's kernel, for both weight layouts; a NaN input gives NaN, and 0 after the ReLU,
+// as the fp32 path's ReLU does.
+TEST(Bf16, BiasAndReluEpilogueMatchesPrefillAndPass) {
+  for (const bool trans_b : {false, true}) {
+    for (const int64_t k : {23, 256}) {
+      const int64_t m = 96, n = 64;
+      auto a = random_values(m * k, 6), b = random_values(k * n, 7), bias = random_values(n, 8);
+      a[5 * k + 3] = std::nanf("");  // row 5 becomes NaN everywhere
+      nn::fused::Bf16Block a16, b16;
+      nn::fused::to_bf16(a.data(), m, k, k, a16);
+      nn::fused::to_bf16(b.data(), trans_b ? n : k, trans_b ? k : n, trans_b ? k : n, b16);
+      for (const bool relu : {false, true}) {
+        std::vector<float> fused(m * n, 7.0f), reference(m * n);
+        nn::fused::gemm_bf16_bias(trans_b, m, n, k, a16, b16, bias.data(), relu, fused.data(), n);
+        for (int64_t r = 0; r < m; ++r) std::copy(bias.begin(), bias.end(), &reference[r * n]);
+        nn::fused::gemm_bf16(false, trans_b, m, n, k, a16, b16, 1.0f, reference.data(), n);
+        int negatives = 0;
+        for (int64_t i = 0; i < m * n; ++i) {
+          negatives += reference[i] < 0;
+          // The fp32 path's ReLU: x > 0 ? x : 0 (a NaN becomes 0 there too).
+          const float want = relu ? (reference[i] > 0 ? reference[i] : 0.0f) : reference[i];
+          if (std::isnan(want)) {
+            ASSERT_TRUE(std::isnan(fused[i])) << i;
+          } else {
+            ASSERT_EQ(fused[i], want)
+                << "trans_b " << trans_b << " k " << k << " relu " << relu << " at " << i;
+          }
+          if (i / n == 5) {
+            ASSERT_EQ(std::isnan(fused[i]), !relu) << i;
+          }
+        }
+        EXPECT_GT(negatives, m * n / 4);  // the ReLU had work to do
+      }
+    }
+  }
+}
+
 // A whole fused MLP forward and backward in bf16 against fp32, in relative Euclidean error.
 // Without ReLUs (a linear net of 3 hidden layers) the error is bf16's rounding alone, about 3e-3
 // here: under 1e-2. With ReLUs (and LayerNorm) units whose pre-activation is within bf16's
