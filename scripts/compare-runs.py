@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Compares two sets of runs of the same grid cells (e.g. a sweep in fp32 and in bf16).
 
-Usage: scripts/compare-runs.py A_DIR B_DIR [--by-env] [--replicates N] [--seed S]
+Usage: scripts/compare-runs.py A_DIR B_DIR [--by-env] [--last K] [--replicates N] [--seed S]
 
 Runs are paired by the algorithm, dataset (file stem) and seed their meta.json records; a run's
 score is its last evaluation's normalised score (eval.jsonl), counted only when meta.json says
-the run finished. For each algorithm x dataset it prints both means, the
+the run finished. With --last K, a run's score is the mean of its last K evaluations instead:
+locomotion scores swing by tens of points from one evaluation to the next, and the mean of a
+few is less of a lottery than the last one alone. For each algorithm x dataset it prints both means, the
 mean difference B - A over the paired seeds, and a 95% percentile bootstrap interval of that
 difference (seeds resampled with their pairs); then the same pooled over every pair of each
 algorithm, with the datasets as strata.
@@ -24,11 +26,12 @@ import random
 import sys
 
 
-def final_score(run_dir):
+def final_score(run_dir, last=1):
     """(algo, dataset, seed, env, score) of a finished run, or None.
 
-    The score is the last evaluation's normalised score; a run whose env has no normalised score
-    is left out with a warning, so that raw returns never mix with normalised scores."""
+    The score is the mean normalised score of the last `last` evaluations; a run whose env has
+    no normalised score is left out with a warning, so that raw returns never mix with
+    normalised scores, and so is a run with fewer evaluations than `last`."""
     try:
         with open(os.path.join(run_dir, "meta.json")) as f:
             meta = json.load(f)
@@ -38,29 +41,34 @@ def final_score(run_dir):
         return None
     if meta.get("status") != "finished" or not lines:
         return None
-    score = lines[-1].get("normalized")
-    if score is None:
+    if len(lines) < last:
+        print(f"warning: {run_dir}: {len(lines)} evaluations, fewer than --last {last}; left out",
+              file=sys.stderr)
+        return None
+    scores = [line.get("normalized") for line in lines[-last:]]
+    if any(x is None for x in scores):
         print(f"warning: {run_dir}: no normalised score; left out", file=sys.stderr)
         return None
+    score = sum(scores) / len(scores)
     dataset = meta.get("dataset")
     dataset = os.path.splitext(os.path.basename(dataset))[0] if dataset else meta.get("env", "?")
     return meta.get("algo", "?"), dataset, meta.get("seed", -1), meta.get("env", "?"), score
 
 
-def finished_runs(root):
+def finished_runs(root, last=1):
     """(algo, dataset, seed, env, score) of each finished run under root."""
     found = []
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
-        run = final_score(path) if os.path.isdir(path) else None
+        run = final_score(path, last) if os.path.isdir(path) else None
         if run is not None:
             found.append(run)
     return found
 
 
-def runs(root):
+def runs(root, last=1):
     """The finished runs under root, by (algo, dataset, seed) as their meta.json records them."""
-    return {run[:3]: run[4] for run in finished_runs(root)}
+    return {run[:3]: run[4] for run in finished_runs(root, last)}
 
 
 def unpaired_interval(xs, ys, replicates, rng):
@@ -74,7 +82,7 @@ def compare_by_env(args, rng):
     """Method against method on each env both directories have finished runs on (--by-env)."""
     groups = {}
     for side, root in ((0, args.a), (1, args.b)):
-        for algo, _, _, env, score in finished_runs(root):
+        for algo, _, _, env, score in finished_runs(root, args.last):
             group = groups.setdefault(env, ([], [], set(), set()))
             group[side].append(score)
             group[2 + side].add(algo)
@@ -110,13 +118,15 @@ def main():
     p.add_argument("--replicates", type=int, default=10000, choices=range(100, 10**7),
                    metavar="N (100 or more)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--last", type=int, default=1, choices=range(1, 1001), metavar="K (1-1000)",
+                   help="score a run by the mean of its last K evaluations (default 1)")
     p.add_argument("--by-env", action="store_true",
                    help="compare two methods on each env, unpaired (see the module's text)")
     args = p.parse_args()
     if args.by_env:
         compare_by_env(args, random.Random(args.seed))
         return
-    a, b = runs(args.a), runs(args.b)
+    a, b = runs(args.a, args.last), runs(args.b, args.last)
     cells = {}
     for key in sorted(set(a) & set(b)):
         cells.setdefault(key[:2], []).append((a[key], b[key]))

@@ -50,6 +50,20 @@ class CompareRuns(unittest.TestCase):
             self.assertTrue(1.0 <= lo <= 2.0 <= hi <= 3.0, rows[0])
             self.assertIn("| iql | all (1 datasets) | 3 |", rows[1])
 
+    def test_last_k_evaluations(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = os.path.join(tmp, "fp32"), os.path.join(tmp, "bf16")
+            make_run(a, "iql", "hopper-v4-medium", 0, 10.0)  # evaluations -50, 10
+            make_run(b, "iql", "hopper-v4-medium", 0, 30.0)  # evaluations -50, 30
+            out = subprocess.run([sys.executable, SCRIPT, a, b, "--last", "2", "--replicates",
+                                  "200"], check=True, capture_output=True, text=True).stdout
+            self.assertIn("| iql | hopper-v4-medium | 1 | -20.0 | -10.0 | +10.0 [+10.0, +10.0] |",
+                          out)
+            r = subprocess.run([sys.executable, SCRIPT, a, b, "--last", "3"], capture_output=True,
+                               text=True)  # two evaluations each: every run is left out
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("fewer than --last 3", r.stderr)
+
     def test_methods_compared_by_env_unpaired(self):
         with tempfile.TemporaryDirectory() as tmp:
             a, b = os.path.join(tmp, "sac"), os.path.join(tmp, "ft")
