@@ -123,6 +123,11 @@ ResolvedTrainConfig resolve(const json& file, const std::vector<std::string>& ov
 
 }  // namespace
 
+bool uses_bf16(const ResolvedTrainConfig& cfg, bool cpu_has_bf16_matmul) {
+  return cfg.train.precision == "bf16" ||
+         (cfg.train.precision == "auto" && cpu_has_bf16_matmul && cfg.entry->bf16_auto);
+}
+
 ResolvedTrainConfig resolve_train_config_text(const std::string& config_json) {
   const auto j = parse_json(config_json, "training config");
   if (j.is_discarded() || !j.is_object()) fail("training config: not a JSON object");
@@ -174,7 +179,8 @@ void TrainConfig::describe(ConfigFields& f) {
   f.add("normalize_observations", normalize_observations, "auto | true | false");
   f.add("reward_scaling", reward_scaling, "auto | none | locomotion");
   f.add("precision", precision,
-        "matmuls of the fused updates: fp32 | bf16 | auto (bf16 on AMX or AVX-512 BF16 CPUs)");
+        "matmuls of the fused updates: fp32 | bf16 | auto (bf16 on AMX or AVX-512 BF16 CPUs, "
+        "except for IQL and RIQL: docs/results.md)");
   f.add("run_dir", run_dir, "run directory (default runs/<algo>-<env>-s<seed>)");
   f.add("from", from,
         "fine-tune this checkpoint online with algo (`stitch finetune`); steps count env steps");

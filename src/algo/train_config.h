@@ -67,6 +67,10 @@ struct ResolvedTrainConfig {
   std::string json_text;
 };
 ResolvedTrainConfig resolve_train_config_text(const std::string& config_json);
+
+// Whether the run's fused matmuls run in bf16: precision "bf16", or "auto" on a CPU with bf16
+// matmuls (AMX or AVX-512 BF16) for an algorithm whose entry allows it (AlgoEntry::bf16_auto).
+bool uses_bf16(const ResolvedTrainConfig& cfg, bool cpu_has_bf16_matmul);
 // The same with "key=value" overrides applied after the text's keys; returns the full JSON text.
 std::string resolve_train_config_text(const std::string& config_json,
                                       const std::vector<std::string>& overrides);

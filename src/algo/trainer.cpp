@@ -47,11 +47,9 @@ TrainResult train_with_loop(const std::string& config_json_in, bool resume, cons
   fs::create_directories(run_dir);
   const LogFileTee tee(run_dir / "stdout.log");  // the run's log lines, kept with the run
   // The matmul precision for this run's updates, and the ISA that runs them, in meta.json.
-  const nn::fused::Precision precision =
-      cfg.train.precision == "bf16" ||
-              (cfg.train.precision == "auto" && nn::fused::cpu_has_bf16_matmul())
-          ? nn::fused::Precision::kBf16
-          : nn::fused::Precision::kFp32;
+  const nn::fused::Precision precision = uses_bf16(cfg, nn::fused::cpu_has_bf16_matmul())
+                                             ? nn::fused::Precision::kBf16
+                                             : nn::fused::Precision::kFp32;
   nn::fused::set_matmul_precision(precision);
   nlohmann::json fields{{"algo", cfg.train.algo},
                         {"env", cfg.train.env},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "algo/algorithm.h"
+#include "algo/train_config.h"
 #include "core/error.h"
 #include "core/stop.h"
 #include "data/collect.h"
@@ -176,6 +177,26 @@ TEST_F(TrainerTest, BatchSizeDefaultsToTheAlgorithms) {
 }
 
 // A copied run directory resumes where it is: the stored run_dir is a record, not a target.
+// precision=auto: bf16 on a CPU with bf16 matmuls, except for the algorithms the suite's
+// fp32-vs-bf16 comparison found hurt (IQL, and RIQL with IQL's update); fp32 on other CPUs;
+// an explicit bf16 is bf16 for every algorithm.
+TEST_F(TrainerTest, AutoPrecisionKeepsFp32WhereTheComparisonFoundBf16Hurting) {
+  const auto bf16 = [&](const std::string& algo, const std::string& precision, bool cpu) {
+    return uses_bf16(resolve_train_config_text(config(algo, 10, "r", {"precision=" + precision})),
+                     cpu);
+  };
+  for (const std::string algo : {"td3_bc", "sac_n", "cql"}) {
+    EXPECT_TRUE(bf16(algo, "auto", true)) << algo;
+    EXPECT_FALSE(bf16(algo, "auto", false)) << algo;
+  }
+  for (const std::string algo : {"iql", "riql"}) {
+    EXPECT_FALSE(bf16(algo, "auto", true)) << algo;
+    EXPECT_TRUE(bf16(algo, "bf16", true)) << algo;
+    EXPECT_TRUE(bf16(algo, "bf16", false)) << algo;
+  }
+  EXPECT_FALSE(bf16("td3_bc", "fp32", true));
+}
+
 TEST_F(TrainerTest, ACopiedRunDirectoryResumesInPlace) {
   train(config("td3_bc", 200, "full"), false);
   train(config("td3_bc", 200, "original"), false, /*stop_after_steps=*/100);
