@@ -74,7 +74,8 @@ struct AlgoEntry {
   // model that it builds first (model_based/mbrcsl.cpp); config keys model.*.
   bool model_dataset = false;
   // precision=auto picks bf16 for this algorithm on a CPU with bf16 matmuls; false where the
-  // suite's fp32-vs-bf16 comparison found bf16 hurting it (docs/results.md, "fp32 against bf16").
+  // suite's fp32-vs-bf16 comparison found bf16 hurting it, or scoring clearly lower without a
+  // resolved interval (docs/results.md, "fp32 against bf16").
   bool bf16_auto = true;
   FinetuneDefaults finetune;  // online fine-tuning from a checkpoint (stitch finetune)
   // Set for the model-based algorithms: they train in the model-based loop on rollouts of a
