@@ -78,7 +78,13 @@ def unpaired_interval(xs, ys, replicates, rng):
     return means[int(0.025 * replicates)], means[int(0.975 * replicates) - 1]
 
 
-def compare_by_env(args, rng):
+def row_rng(seed, *row):
+    """The generator of one row's bootstrap: seeded by --seed and the row's name, so that a row's
+    interval does not move when other rows come or go."""
+    return random.Random("/".join([str(seed), *map(str, row)]))
+
+
+def compare_by_env(args):
     """Method against method on each env both directories have finished runs on (--by-env)."""
     groups = {}
     for side, root in ((0, args.a), (1, args.b)):
@@ -92,7 +98,7 @@ def compare_by_env(args, rng):
     print("| env | A (runs) | B (runs) | A mean | B mean | B - A [95% CI, unpaired] |")
     print("|---|---|---|---|---|---|")
     for env, (xs, ys, algos_a, algos_b) in sorted(groups.items()):
-        lo, hi = unpaired_interval(xs, ys, args.replicates, rng)
+        lo, hi = unpaired_interval(xs, ys, args.replicates, row_rng(args.seed, env))
         mean_a, mean_b = sum(xs) / len(xs), sum(ys) / len(ys)
         print(f"| {env} | {'+'.join(sorted(algos_a))} ({len(xs)}) | "
               f"{'+'.join(sorted(algos_b))} ({len(ys)}) | {mean_a:.1f} | {mean_b:.1f} | "
@@ -124,7 +130,7 @@ def main():
                    help="compare two methods on each env, unpaired (see the module's text)")
     args = p.parse_args()
     if args.by_env:
-        compare_by_env(args, random.Random(args.seed))
+        compare_by_env(args)
         return
     a, b = runs(args.a, args.last), runs(args.b, args.last)
     cells = {}
@@ -132,13 +138,12 @@ def main():
         cells.setdefault(key[:2], []).append((a[key], b[key]))
     if not cells:
         sys.exit(f"error: no finished run in {args.a} has a finished pair in {args.b}")
-    rng = random.Random(args.seed)
     name_a, name_b = os.path.basename(os.path.normpath(args.a)), os.path.basename(os.path.normpath(args.b))
     print(f"| algo | dataset | seeds | {name_a} | {name_b} | {name_b} - {name_a} [95% CI] |")
     print("|---|---|---|---|---|---|")
     by_algo = {}
     for (algo, dataset), pairs in cells.items():
-        lo, hi = interval([pairs], args.replicates, rng)
+        lo, hi = interval([pairs], args.replicates, row_rng(args.seed, algo, dataset))
         mean_a = sum(x for x, _ in pairs) / len(pairs)
         mean_b = sum(y for _, y in pairs) / len(pairs)
         print(f"| {algo} | {dataset} | {len(pairs)} | {mean_a:.1f} | {mean_b:.1f} | "
@@ -147,7 +152,7 @@ def main():
     for algo, strata in by_algo.items():
         n = sum(len(s) for s in strata)
         diff = sum(y - x for s in strata for x, y in s) / n
-        lo, hi = interval(strata, args.replicates, rng)
+        lo, hi = interval(strata, args.replicates, row_rng(args.seed, algo, "all"))
         print(f"| {algo} | all ({len(strata)} datasets) | {n} | | | {diff:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
 
 
