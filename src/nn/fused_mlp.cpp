@@ -227,12 +227,10 @@ void forward_impl(const Mlp& net, const float* x, int64_t rows, Tape& tape, cons
     const bool bf16 = tape.bf16 && layer.out > 1;
     const bool epilogue = bf16 && masks == nullptr && rows > 0 && layer.in > 0;
     const bool relu_done = epilogue && layer.relu;
-    if (epilogue) {
-      // the product writes y whole
-    } else if (masks == nullptr) {
-      fill_rows(y, layer.b, rows, layer.out);
-    } else {
+    if (masks != nullptr) {
       std::fill_n(y, rows * layer.out, 0.0f);  // no bias
+    } else if (!epilogue) {                    // (with the epilogue the product writes y whole)
+      fill_rows(y, layer.b, rows, layer.out);
     }
     if (layer.out == 1) {  // [1, in] and [in, 1] are the same vector
       cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, in_data, k, layer.w, 1, 1.0f, y, 1);

@@ -120,6 +120,16 @@ struct Bf16Context {
     if (with_bias) p.args.emplace(DNNL_ARG_BIAS, p.bias);
     return products.emplace(key, std::move(p)).first->second;
   }
+
+  // One call of a product on these operands (bias: only for the epilogues that add one).
+  void run(Product& p, const Bf16Block& a, const Bf16Block& b, const float* bias, float* c) {
+    p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
+    p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
+    if (bias != nullptr) p.bias.set_data_handle(const_cast<float*>(bias));
+    p.c.set_data_handle(c);
+    p.primitive.execute(stream, p.args);
+    stream.wait();
+  }
 };
 
 Bf16Context& context() {
@@ -157,11 +167,7 @@ void gemm_bf16(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const Bf16Bloc
   auto& p =
       ctx.product(ta, tb, m, n, k,
                   beta != 0.0f ? Bf16Context::Epilogue::kSum : Bf16Context::Epilogue::kNone, ldc);
-  p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
-  p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
-  p.c.set_data_handle(c);
-  p.primitive.execute(ctx.stream, p.args);
-  ctx.stream.wait();
+  ctx.run(p, a, b, nullptr, c);
 }
 
 void gemm_bf16_bias(bool tb, int64_t m, int64_t n, int64_t k, const Bf16Block& a,
@@ -174,12 +180,7 @@ void gemm_bf16_bias(bool tb, int64_t m, int64_t n, int64_t k, const Bf16Block& a
   auto& p =
       ctx.product(false, tb, m, n, k,
                   relu ? Bf16Context::Epilogue::kBiasRelu : Bf16Context::Epilogue::kBias, ldc);
-  p.a.set_data_handle(const_cast<uint16_t*>(a.bits.data()));
-  p.b.set_data_handle(const_cast<uint16_t*>(b.bits.data()));
-  p.bias.set_data_handle(const_cast<float*>(bias));
-  p.c.set_data_handle(c);
-  p.primitive.execute(ctx.stream, p.args);
-  ctx.stream.wait();
+  ctx.run(p, a, b, bias, c);
 }
 
 void set_matmul_precision(Precision precision) { g_precision.store(precision); }
